@@ -1,0 +1,66 @@
+# Ancrage: `make run` starts the service with demo data, `make test` runs every check CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint fmt check fuzz bench clean help
+
+help:
+	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
+	@echo "make test   lint, Django checks, migrations check, OpenAPI validation, pytest (DATABASE_URL for PostgreSQL)"
+	@echo "make fmt    format the code"
+	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(VENV)/.runtime $@
+
+run: export DJANGO_DEBUG ?= true
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo ""
+	@echo "Ancrage is starting on http://$(HOST):$(PORT)/ (Ctrl+C stops the API and its worker)"
+	@echo "  Swagger UI  http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Redoc       http://$(HOST):$(PORT)/api/redoc/"
+	@echo "  API root    http://$(HOST):$(PORT)/api/v1/"
+	@echo "  Admin       http://$(HOST):$(PORT)/admin/   (login admin / ancrage-demo)"
+	@echo ""
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py db_worker --queue-name '*' --interval 0.5 --no-reload --no-startup-delay & \
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: export DJANGO_SETTINGS_MODULE = api.settings_test
+check: $(VENV)/.dev
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+test: lint check
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest
+
+bench: $(VENV)/.dev
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

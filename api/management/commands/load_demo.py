@@ -1,0 +1,31 @@
+"""Load the reference data and the demo data set; idempotent, so `make run` can call it every time."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from api.services import DEMO_PASSWORD, demo_users_ensure
+
+
+class Command(BaseCommand):
+    help = "Load territories, taxonomy, demo accounts and the demo catalogue, needs and survey. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Load even with DJANGO_DEBUG off. The demo accounts have public passwords and tokens.",
+        )
+
+    def handle(self, *args, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "Refusing to load demo accounts with public passwords while DJANGO_DEBUG is off; "
+                "pass --allow-production if this really is a demo server."
+            )
+        call_command("load_territories", stdout=self.stdout)
+        call_command("load_taxonomy", stdout=self.stdout)
+        accounts = demo_users_ensure()
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts (password {DEMO_PASSWORD!r}):"))
+        for account in accounts:
+            self.stdout.write(f"  {account.username:<10} {account.role:<8} Authorization: Token {account.token}")

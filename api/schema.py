@@ -1,0 +1,47 @@
+"""OpenAPI generation: every operation documents the error responses it can return, with the shared Error body."""
+
+from http import HTTPStatus
+
+from drf_spectacular import openapi
+from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
+
+from api.serializers import ErrorSerializer
+
+PUBLIC_READ_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly)
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _error_status_codes(self) -> set[int]:
+        view = self.view
+        method = self.method.upper()
+        codes: set[int] = set(getattr(view, "extra_error_statuses", ()))
+        is_write = method not in ("GET", "HEAD", "OPTIONS")
+        permissions = [permission for permission in view.get_permissions()]
+        public_read = all(
+            isinstance(permission, PUBLIC_READ_PERMISSIONS) or getattr(permission, "public_read", False)
+            for permission in permissions
+        )
+        if is_write or not public_read:
+            codes |= {401, 403}
+        if is_write or self._is_list_view() or self.get_filter_backends() or self._has_query_serializer():
+            codes.add(400)
+        if "{" in self.path:
+            codes.add(404)
+        if view.get_throttles():
+            codes.add(429)
+        return codes
+
+    def _has_query_serializer(self) -> bool:
+        return bool(getattr(self.view, "query_serializer_class", None))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code in sorted(self._error_status_codes()):
+            if str(code) in responses:
+                continue
+            response = self._get_response_for_code(ErrorSerializer, str(code), direction=direction)
+            response["description"] = HTTPStatus(code).phrase
+            responses[str(code)] = response
+        return responses

@@ -1,0 +1,151 @@
+"""Target audiences' stated needs, and the surveys whose responses are aggregated into weighted needs."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from offers.models import Audience, Domain, Territory, Theme
+
+UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class JourneyStage(models.TextChoices):
+    ATTRACT = "attract", "Attirer"
+    WELCOME = "welcome", "Accueillir"
+    ANCHOR = "anchor", "Ancrer"
+
+
+class NeedSource(models.TextChoices):
+    SURVEY = "survey", "Enquête"
+    WORKSHOP = "workshop", "Atelier"
+    INTERVIEW = "interview", "Entretien"
+    STUDY = "study", "Étude"
+
+
+class Survey(models.Model):
+    title = models.CharField(max_length=200)
+    reference = models.CharField(max_length=200, blank=True)
+    date = models.DateField()
+    audiences = models.ManyToManyField(Audience, blank=True, related_name="surveys")
+    scale_min = models.PositiveSmallIntegerField(default=1)
+    scale_max = models.PositiveSmallIntegerField(default=5)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "id"]
+        verbose_name = "enquête"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.scale_max is not None and self.scale_min is not None and self.scale_max <= self.scale_min:
+            raise ValidationError({"scale_max": "scale_max must be greater than scale_min."})
+
+
+class SurveyItem(models.Model):
+    """One question of a survey, tied to a domain/theme and measuring importance and/or satisfaction."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="items")
+    code = models.SlugField(max_length=32)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="survey_items")
+    themes = models.ManyToManyField(Theme, related_name="survey_items")
+    statement = models.TextField()
+    measures_importance = models.BooleanField(default=True)
+    measures_satisfaction = models.BooleanField(default=True)
+    stage = models.CharField(max_length=16, choices=JourneyStage.choices, default=JourneyStage.ANCHOR)
+
+    class Meta:
+        ordering = ["survey", "code"]
+        verbose_name = "question d'enquête"
+        constraints = [models.UniqueConstraint(fields=["survey", "code"], name="survey_item_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.statement[:60]}"
+
+
+class SurveyResponse(models.Model):
+    """One respondent's answer to one item, on the survey's scale."""
+
+    item = models.ForeignKey(SurveyItem, on_delete=models.CASCADE, related_name="responses")
+    respondent_id = models.CharField(max_length=64)
+    audience = models.ForeignKey(Audience, null=True, blank=True, on_delete=models.PROTECT)
+    commune = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.PROTECT)
+    importance = models.PositiveSmallIntegerField(null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "respondent_id"]
+        verbose_name = "réponse d'enquête"
+        constraints = [
+            models.UniqueConstraint(fields=["item", "respondent_id"], name="survey_response_unique"),
+        ]
+
+
+class Need(models.Model):
+    """A need stated by an audience, weighted by importance, satisfaction and volume.
+
+    Needs computed from a survey carry `survey_item` and the response statistics behind each figure.
+    """
+
+    audience = models.ForeignKey(Audience, on_delete=models.PROTECT, related_name="needs")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="needs")
+    themes = models.ManyToManyField(Theme, related_name="needs", blank=True)
+    statement = models.TextField()
+    territory = models.ForeignKey(
+        Territory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="needs",
+        help_text="Territorial scope of the need; empty = the whole area.",
+    )
+    stage = models.CharField(max_length=16, choices=JourneyStage.choices, default=JourneyStage.ANCHOR)
+    importance = models.FloatField(validators=UNIT_INTERVAL)
+    satisfaction = models.FloatField(null=True, blank=True, validators=UNIT_INTERVAL)
+    demand_volume = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=NeedSource.choices)
+    source_reference = models.CharField(max_length=300, blank=True)
+    source_date = models.DateField(null=True, blank=True)
+    external_id = models.CharField(max_length=128, blank=True)
+    survey_item = models.ForeignKey(
+        SurveyItem, null=True, blank=True, on_delete=models.CASCADE, related_name="needs", editable=False
+    )
+    response_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    importance_ci_low = models.FloatField(null=True, blank=True, editable=False)
+    importance_ci_high = models.FloatField(null=True, blank=True, editable=False)
+    satisfaction_response_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    satisfaction_ci_low = models.FloatField(null=True, blank=True, editable=False)
+    satisfaction_ci_high = models.FloatField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-importance", "id"]
+        verbose_name = "besoin"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="need_source_external_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["survey_item", "audience", "territory"],
+                condition=models.Q(survey_item__isnull=False),
+                name="need_survey_item_scope_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(importance__gte=0.0, importance__lte=1.0), name="need_importance_unit"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__isnull=True) | models.Q(satisfaction__gte=0.0, satisfaction__lte=1.0),
+                name="need_satisfaction_unit",
+            ),
+        ]
+        indexes = [models.Index(fields=["audience", "domain"], name="need_audience_domain_idx")]
+
+    def __str__(self) -> str:
+        return self.statement[:80]

@@ -1,0 +1,1 @@
+"""Matching runs and their per-need results."""

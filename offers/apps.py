@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OffersConfig(AppConfig):
+    name = "offers"
+    verbose_name = "Offre du territoire"

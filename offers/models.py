@@ -1,0 +1,240 @@
+"""The territory's service offer, and the reference data offers and needs share: territories, taxonomy, audiences.
+
+Audiences live here rather than in audiences/ because offers target them: offers/ must never import audiences/.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class TerritoryKind(models.TextChoices):
+    REGION = "region", "Région"
+    DEPARTEMENT = "departement", "Département"
+    EPCI = "epci", "Intercommunalité (EPCI)"
+    COMMUNE = "commune", "Commune"
+
+
+# Official code of each kind, by which the path of a territory is spelled (r75/d23/e200034825/c23096/).
+TERRITORY_PATH_PREFIX = {
+    TerritoryKind.REGION: "r",
+    TerritoryKind.DEPARTEMENT: "d",
+    TerritoryKind.EPCI: "e",
+    TerritoryKind.COMMUNE: "c",
+}
+
+
+class Territory(models.Model):
+    """A region, département, EPCI or commune, addressed by its official code (INSEE, or SIREN for EPCIs).
+
+    `path` is a materialised path from the region down, so "everything below X" is `path__startswith=X.path`
+    on an indexed column, whatever the kind of X.
+    """
+
+    kind = models.CharField(max_length=16, choices=TerritoryKind.choices)
+    code = models.CharField(max_length=9, help_text="INSEE code (region, département, commune) or SIREN (EPCI).")
+    name = models.CharField(max_length=150)
+    name_folded = models.CharField(max_length=150, editable=False, db_index=True, help_text="Accent-folded name.")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=80, unique=True, editable=False)
+    latitude = models.FloatField(null=True, blank=True, help_text="Centroid latitude (WGS 84).")
+    longitude = models.FloatField(null=True, blank=True, help_text="Centroid longitude (WGS 84).")
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = "territoire"
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="territory_kind_code_unique")]
+        indexes = [models.Index(fields=["kind", "name"], name="territory_kind_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()} {self.code})"
+
+    @property
+    def qualified_code(self) -> str:
+        return f"{self.kind}:{self.code}"
+
+
+class Domain(models.Model):
+    code = models.SlugField(max_length=32, unique=True)
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = "domaine"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Theme(models.Model):
+    code = models.SlugField(max_length=48, unique=True)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="themes")
+    label = models.CharField(max_length=100)
+    keywords = models.TextField(blank=True, help_text="Everyday vocabulary of the theme, indexed for matching.")
+    data_inclusion_codes = models.JSONField(default=list, blank=True, help_text="data·inclusion thématiques mapped.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["domain__position", "position", "code"]
+        verbose_name = "thème"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Audience(models.Model):
+    """A target audience (segment): families, remote workers, retirees… Teams may add their own."""
+
+    code = models.SlugField(max_length=48, unique=True)
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    data_inclusion_codes = models.JSONField(default=list, blank=True, help_text="data·inclusion publics mapped.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = "public cible"
+        verbose_name_plural = "publics cibles"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class OrganisationKind(models.TextChoices):
+    LOCAL_AUTHORITY = "local-authority", "Collectivité territoriale"
+    PUBLIC_BODY = "public-body", "Établissement ou organisme public"
+    ASSOCIATION = "association", "Association"
+    COMPANY = "company", "Entreprise"
+    OTHER = "other", "Autre"
+
+
+class Organisation(models.Model):
+    """A provider of offers (tourist office, employment agency, association, landlord…); editors belong to it."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=32, choices=OrganisationKind.choices)
+    territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="organisations")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    website = models.URLField(blank=True)
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="organisations")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "organisation"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OfferStatus(models.TextChoices):
+    DRAFT = "draft", "Brouillon"
+    PUBLISHED = "published", "Publiée"
+    ARCHIVED = "archived", "Archivée"
+
+
+# Metropolitan France with Corsica, and the overseas départements: (lat_min, lat_max, lon_min, lon_max).
+FRANCE_BOUNDS = (
+    (41.3, 51.2, -5.3, 9.7),  # metropole and Corsica
+    (15.8, 16.6, -61.9, -60.9),  # Guadeloupe
+    (14.3, 14.9, -61.3, -60.7),  # Martinique
+    (2.1, 5.8, -54.7, -51.5),  # Guyane
+    (-21.5, -20.8, 55.1, 55.9),  # La Réunion
+    (-13.1, -12.6, 44.9, 45.4),  # Mayotte
+)
+
+
+def is_in_france(latitude: float, longitude: float) -> bool:
+    return any(
+        lat_min <= latitude <= lat_max and lon_min <= longitude <= lon_max
+        for lat_min, lat_max, lon_min, lon_max in FRANCE_BOUNDS
+    )
+
+
+class Offer(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="offers")
+    themes = models.ManyToManyField(Theme, related_name="offers")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="offers")
+    commune = models.ForeignKey(
+        Territory,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        limit_choices_to={"kind": TerritoryKind.COMMUNE},
+    )
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    service_area = models.ManyToManyField(
+        Territory, related_name="served_offers", blank=True, help_text="Territories the offer serves."
+    )
+    audiences = models.ManyToManyField(Audience, related_name="offers", blank=True, help_text="None = everyone.")
+    is_free = models.BooleanField(default=False)
+    price_amount = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    price_details = models.CharField(max_length=200, blank=True)
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    capacity_unit = models.CharField(max_length=50, blank=True)
+    available_from = models.DateField(null=True, blank=True)
+    available_until = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=OfferStatus.choices, default=OfferStatus.DRAFT)
+    url = models.URLField(max_length=500, blank=True)
+    contact = models.CharField(max_length=300, blank=True)
+    accessibility = models.TextField(blank=True)
+    source = models.SlugField(max_length=64, default="manual")
+    external_id = models.CharField(max_length=128, blank=True)
+    search_text = models.TextField(blank=True, editable=False, help_text="Accent-folded text used for search.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = "offre"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="offer_source_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(available_until__isnull=True)
+                | models.Q(available_from__isnull=True)
+                | models.Q(available_until__gte=models.F("available_from")),
+                name="offer_available_range_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"], name="offer_lat_lon_idx"),
+            models.Index(fields=["status", "domain"], name="offer_status_domain_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if (
+            self.latitude is not None
+            and self.longitude is not None
+            and not is_in_france(self.latitude, self.longitude)
+        ):
+            errors.setdefault("latitude", []).append(
+                f"({self.latitude}, {self.longitude}) is outside France (metropole, Corsica, overseas départements)."
+            )
+        if self.available_from and self.available_until and self.available_until < self.available_from:
+            errors.setdefault("available_until", []).append("available_until must be on or after available_from.")
+        if not self.is_free and self.price_amount is None and not self.price_details:
+            errors.setdefault("price_amount", []).append("A paid offer needs a price_amount or price_details.")
+        if self.is_free and self.price_amount:
+            errors.setdefault("price_amount", []).append("A free offer cannot have a price_amount.")
+        if self.capacity_unit and self.capacity is None:
+            errors.setdefault("capacity", []).append("capacity_unit is set but capacity is missing.")
+        if errors:
+            raise ValidationError(errors)

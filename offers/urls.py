@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from offers import views
+
+app_name = "offers"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("territories", views.TerritoryViewSet, basename="territory")
+
+urlpatterns = [
+    path("taxonomy/", views.TaxonomyView.as_view(), name="taxonomy"),
+    *router.urls,
+]

@@ -1,0 +1,95 @@
+"""Shared fixtures: reference data, users and API clients for each role."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from api.permissions import ANALYSTS_GROUP
+from offers.models import Territory
+from offers.services import taxonomy_load, territories_load_geojson
+from tests.offers.factories import make_organisation
+
+
+@pytest.fixture
+def reference(db):
+    """The Creuse territories and the taxonomy (loaded once per database, kept by transactional tests' rollback)."""
+    if not Territory.objects.filter(kind="commune", code="23096").exists():
+        territories_load_geojson()
+        taxonomy_load()
+
+
+def make_user(username: str, *, analyst: bool = False, admin: bool = False):
+    user = get_user_model().objects.create_user(username=username, password="secret-password-123")
+    if admin:
+        user.is_staff = user.is_superuser = True
+        user.save()
+    if analyst:
+        user.groups.add(Group.objects.get_or_create(name=ANALYSTS_GROUP)[0])
+    return user
+
+
+def client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def anonymous_client():
+    return APIClient()
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin-user", admin=True)
+
+
+@pytest.fixture
+def analyst_user(db):
+    return make_user("analyst-user", analyst=True)
+
+
+@pytest.fixture
+def organisation_a(reference):
+    return make_organisation(name="Communauté d'agglomération du Grand Guéret", territory_code="200034825")
+
+
+@pytest.fixture
+def organisation_b(reference):
+    return make_organisation(name="Office de tourisme Creuse Sud Ouest", territory_code="23030")
+
+
+@pytest.fixture
+def editor_a(organisation_a):
+    user = make_user("editor-a")
+    organisation_a.editors.add(user)
+    return user
+
+
+@pytest.fixture
+def editor_b(organisation_b):
+    user = make_user("editor-b")
+    organisation_b.editors.add(user)
+    return user
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def analyst_client(analyst_user):
+    return client_for(analyst_user)
+
+
+@pytest.fixture
+def editor_a_client(editor_a):
+    return client_for(editor_a)
+
+
+@pytest.fixture
+def editor_b_client(editor_b):
+    return client_for(editor_b)
