@@ -7,126 +7,250 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('offers', '0001_initial'),
+        ("offers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('reference', models.CharField(blank=True, max_length=200)),
-                ('date', models.DateField()),
-                ('scale_min', models.PositiveSmallIntegerField(default=1)),
-                ('scale_max', models.PositiveSmallIntegerField(default=5)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('audiences', models.ManyToManyField(blank=True, related_name='surveys', to='offers.audience')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("reference", models.CharField(blank=True, max_length=200)),
+                ("date", models.DateField()),
+                ("scale_min", models.PositiveSmallIntegerField(default=1)),
+                ("scale_max", models.PositiveSmallIntegerField(default=5)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("audiences", models.ManyToManyField(blank=True, related_name="surveys", to="offers.audience")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enquête',
-                'ordering': ['-date', 'id'],
+                "verbose_name": "enquête",
+                "ordering": ["-date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SurveyItem',
+            name="SurveyItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32)),
-                ('statement', models.TextField()),
-                ('measures_importance', models.BooleanField(default=True)),
-                ('measures_satisfaction', models.BooleanField(default=True)),
-                ('stage', models.CharField(choices=[('attract', 'Attirer'), ('welcome', 'Accueillir'), ('anchor', 'Ancrer')], default='anchor', max_length=16)),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='survey_items', to='offers.domain')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='audiences.survey')),
-                ('themes', models.ManyToManyField(related_name='survey_items', to='offers.theme')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=32)),
+                ("statement", models.TextField()),
+                ("measures_importance", models.BooleanField(default=True)),
+                ("measures_satisfaction", models.BooleanField(default=True)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[("attract", "Attirer"), ("welcome", "Accueillir"), ("anchor", "Ancrer")],
+                        default="anchor",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="survey_items", to="offers.domain"
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="audiences.survey"
+                    ),
+                ),
+                ("themes", models.ManyToManyField(related_name="survey_items", to="offers.theme")),
             ],
             options={
-                'verbose_name': "question d'enquête",
-                'ordering': ['survey', 'code'],
+                "verbose_name": "question d'enquête",
+                "ordering": ["survey", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Need',
+            name="Need",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('statement', models.TextField()),
-                ('stage', models.CharField(choices=[('attract', 'Attirer'), ('welcome', 'Accueillir'), ('anchor', 'Ancrer')], default='anchor', max_length=16)),
-                ('importance', models.FloatField(validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('satisfaction', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('demand_volume', models.PositiveIntegerField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('survey', 'Enquête'), ('workshop', 'Atelier'), ('interview', 'Entretien'), ('study', 'Étude')], max_length=16)),
-                ('source_reference', models.CharField(blank=True, max_length=300)),
-                ('source_date', models.DateField(blank=True, null=True)),
-                ('external_id', models.CharField(blank=True, max_length=128)),
-                ('response_count', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('importance_ci_low', models.FloatField(blank=True, editable=False, null=True)),
-                ('importance_ci_high', models.FloatField(blank=True, editable=False, null=True)),
-                ('satisfaction_response_count', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('satisfaction_ci_low', models.FloatField(blank=True, editable=False, null=True)),
-                ('satisfaction_ci_high', models.FloatField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('audience', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='needs', to='offers.audience')),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='needs', to='offers.domain')),
-                ('territory', models.ForeignKey(blank=True, help_text='Territorial scope of the need; empty = the whole area.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='needs', to='offers.territory')),
-                ('themes', models.ManyToManyField(blank=True, related_name='needs', to='offers.theme')),
-                ('survey_item', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='needs', to='audiences.surveyitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("statement", models.TextField()),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[("attract", "Attirer"), ("welcome", "Accueillir"), ("anchor", "Ancrer")],
+                        default="anchor",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "importance",
+                    models.FloatField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ]
+                    ),
+                ),
+                (
+                    "satisfaction",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("demand_volume", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("survey", "Enquête"),
+                            ("workshop", "Atelier"),
+                            ("interview", "Entretien"),
+                            ("study", "Étude"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("source_reference", models.CharField(blank=True, max_length=300)),
+                ("source_date", models.DateField(blank=True, null=True)),
+                ("external_id", models.CharField(blank=True, max_length=128)),
+                ("response_count", models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("importance_ci_low", models.FloatField(blank=True, editable=False, null=True)),
+                ("importance_ci_high", models.FloatField(blank=True, editable=False, null=True)),
+                ("satisfaction_response_count", models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("satisfaction_ci_low", models.FloatField(blank=True, editable=False, null=True)),
+                ("satisfaction_ci_high", models.FloatField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "audience",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="needs", to="offers.audience"
+                    ),
+                ),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="needs", to="offers.domain"
+                    ),
+                ),
+                (
+                    "territory",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Territorial scope of the need; empty = the whole area.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="needs",
+                        to="offers.territory",
+                    ),
+                ),
+                ("themes", models.ManyToManyField(blank=True, related_name="needs", to="offers.theme")),
+                (
+                    "survey_item",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="needs",
+                        to="audiences.surveyitem",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'besoin',
-                'ordering': ['-importance', 'id'],
+                "verbose_name": "besoin",
+                "ordering": ["-importance", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SurveyResponse',
+            name="SurveyResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('respondent_id', models.CharField(max_length=64)),
-                ('importance', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('satisfaction', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('audience', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='offers.audience')),
-                ('commune', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='offers.territory')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='audiences.surveyitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("respondent_id", models.CharField(max_length=64)),
+                ("importance", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("satisfaction", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "audience",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="offers.audience"
+                    ),
+                ),
+                (
+                    "commune",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="offers.territory"
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="responses",
+                        to="audiences.surveyitem",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "réponse d'enquête",
-                'ordering': ['item', 'respondent_id'],
+                "verbose_name": "réponse d'enquête",
+                "ordering": ["item", "respondent_id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='surveyitem',
-            constraint=models.UniqueConstraint(fields=('survey', 'code'), name='survey_item_code_unique'),
+            model_name="surveyitem",
+            constraint=models.UniqueConstraint(fields=("survey", "code"), name="survey_item_code_unique"),
         ),
         migrations.AddIndex(
-            model_name='need',
-            index=models.Index(fields=['audience', 'domain'], name='need_audience_domain_idx'),
+            model_name="need",
+            index=models.Index(fields=["audience", "domain"], name="need_audience_domain_idx"),
         ),
         migrations.AddConstraint(
-            model_name='need',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('source', 'external_id'), name='need_source_external_id_unique'),
+            model_name="need",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("source", "external_id"),
+                name="need_source_external_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='need',
-            constraint=models.UniqueConstraint(condition=models.Q(('survey_item__isnull', False)), fields=('survey_item', 'audience', 'territory'), name='need_survey_item_scope_unique'),
+            model_name="need",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("survey_item__isnull", False)),
+                fields=("survey_item", "audience", "territory"),
+                name="need_survey_item_scope_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='need',
-            constraint=models.CheckConstraint(condition=models.Q(('importance__gte', 0.0), ('importance__lte', 1.0)), name='need_importance_unit'),
+            model_name="need",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("importance__gte", 0.0), ("importance__lte", 1.0)), name="need_importance_unit"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='need',
-            constraint=models.CheckConstraint(condition=models.Q(('satisfaction__isnull', True), models.Q(('satisfaction__gte', 0.0), ('satisfaction__lte', 1.0)), _connector='OR'), name='need_satisfaction_unit'),
+            model_name="need",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("satisfaction__isnull", True),
+                    models.Q(("satisfaction__gte", 0.0), ("satisfaction__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="need_satisfaction_unit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyresponse',
-            constraint=models.UniqueConstraint(fields=('item', 'respondent_id'), name='survey_response_unique'),
+            model_name="surveyresponse",
+            constraint=models.UniqueConstraint(fields=("item", "respondent_id"), name="survey_response_unique"),
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,147 +15,289 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Audience',
+            name="Audience",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=48, unique=True)),
-                ('label', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('data_inclusion_codes', models.JSONField(blank=True, default=list, help_text='data·inclusion publics mapped.')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=48, unique=True)),
+                ("label", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "data_inclusion_codes",
+                    models.JSONField(blank=True, default=list, help_text="data·inclusion publics mapped."),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'public cible',
-                'verbose_name_plural': 'publics cibles',
-                'ordering': ['position', 'code'],
+                "verbose_name": "public cible",
+                "verbose_name_plural": "publics cibles",
+                "ordering": ["position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Domain',
+            name="Domain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True)),
-                ('label', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=32, unique=True)),
+                ("label", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'domaine',
-                'ordering': ['position', 'code'],
+                "verbose_name": "domaine",
+                "ordering": ["position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Territory',
+            name="Territory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('region', 'Région'), ('departement', 'Département'), ('epci', 'Intercommunalité (EPCI)'), ('commune', 'Commune')], max_length=16)),
-                ('code', models.CharField(help_text='INSEE code (region, département, commune) or SIREN (EPCI).', max_length=9)),
-                ('name', models.CharField(max_length=150)),
-                ('name_folded', models.CharField(db_index=True, editable=False, help_text='Accent-folded name.', max_length=150)),
-                ('path', models.CharField(editable=False, max_length=80, unique=True)),
-                ('latitude', models.FloatField(blank=True, help_text='Centroid latitude (WGS 84).', null=True)),
-                ('longitude', models.FloatField(blank=True, help_text='Centroid longitude (WGS 84).', null=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='offers.territory')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("region", "Région"),
+                            ("departement", "Département"),
+                            ("epci", "Intercommunalité (EPCI)"),
+                            ("commune", "Commune"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="INSEE code (region, département, commune) or SIREN (EPCI).", max_length=9
+                    ),
+                ),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "name_folded",
+                    models.CharField(db_index=True, editable=False, help_text="Accent-folded name.", max_length=150),
+                ),
+                ("path", models.CharField(editable=False, max_length=80, unique=True)),
+                ("latitude", models.FloatField(blank=True, help_text="Centroid latitude (WGS 84).", null=True)),
+                ("longitude", models.FloatField(blank=True, help_text="Centroid longitude (WGS 84).", null=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="offers.territory",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'territoire',
-                'ordering': ['path'],
+                "verbose_name": "territoire",
+                "ordering": ["path"],
             },
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('kind', models.CharField(choices=[('local-authority', 'Collectivité territoriale'), ('public-body', 'Établissement ou organisme public'), ('association', 'Association'), ('company', 'Entreprise'), ('other', 'Autre')], max_length=32)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('website', models.URLField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('editors', models.ManyToManyField(blank=True, related_name='organisations', to=settings.AUTH_USER_MODEL)),
-                ('territory', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='organisations', to='offers.territory')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("local-authority", "Collectivité territoriale"),
+                            ("public-body", "Établissement ou organisme public"),
+                            ("association", "Association"),
+                            ("company", "Entreprise"),
+                            ("other", "Autre"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                ("website", models.URLField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "editors",
+                    models.ManyToManyField(blank=True, related_name="organisations", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "territory",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="organisations",
+                        to="offers.territory",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'organisation',
-                'ordering': ['name'],
+                "verbose_name": "organisation",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Theme',
+            name="Theme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=48, unique=True)),
-                ('label', models.CharField(max_length=100)),
-                ('keywords', models.TextField(blank=True, help_text='Everyday vocabulary of the theme, indexed for matching.')),
-                ('data_inclusion_codes', models.JSONField(blank=True, default=list, help_text='data·inclusion thématiques mapped.')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='themes', to='offers.domain')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=48, unique=True)),
+                ("label", models.CharField(max_length=100)),
+                (
+                    "keywords",
+                    models.TextField(blank=True, help_text="Everyday vocabulary of the theme, indexed for matching."),
+                ),
+                (
+                    "data_inclusion_codes",
+                    models.JSONField(blank=True, default=list, help_text="data·inclusion thématiques mapped."),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="themes", to="offers.domain"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'thème',
-                'ordering': ['domain__position', 'position', 'code'],
+                "verbose_name": "thème",
+                "ordering": ["domain__position", "position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Offer',
+            name="Offer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('latitude', models.FloatField(validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)])),
-                ('longitude', models.FloatField(validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)])),
-                ('is_free', models.BooleanField(default=False)),
-                ('price_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('price_details', models.CharField(blank=True, max_length=200)),
-                ('capacity', models.PositiveIntegerField(blank=True, null=True)),
-                ('capacity_unit', models.CharField(blank=True, max_length=50)),
-                ('available_from', models.DateField(blank=True, null=True)),
-                ('available_until', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('draft', 'Brouillon'), ('published', 'Publiée'), ('archived', 'Archivée')], default='draft', max_length=16)),
-                ('url', models.URLField(blank=True, max_length=500)),
-                ('contact', models.CharField(blank=True, max_length=300)),
-                ('accessibility', models.TextField(blank=True)),
-                ('source', models.SlugField(default='manual', max_length=64)),
-                ('external_id', models.CharField(blank=True, max_length=128)),
-                ('search_text', models.TextField(blank=True, editable=False, help_text='Accent-folded text used for search.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('audiences', models.ManyToManyField(blank=True, help_text='None = everyone.', related_name='offers', to='offers.audience')),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offers', to='offers.domain')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offers', to='offers.organisation')),
-                ('commune', models.ForeignKey(limit_choices_to={'kind': 'commune'}, on_delete=django.db.models.deletion.PROTECT, related_name='offers', to='offers.territory')),
-                ('service_area', models.ManyToManyField(blank=True, help_text='Territories the offer serves.', related_name='served_offers', to='offers.territory')),
-                ('themes', models.ManyToManyField(related_name='offers', to='offers.theme')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                (
+                    "latitude",
+                    models.FloatField(
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ]
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.FloatField(
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ]
+                    ),
+                ),
+                ("is_free", models.BooleanField(default=False)),
+                (
+                    "price_amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=10,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                ("price_details", models.CharField(blank=True, max_length=200)),
+                ("capacity", models.PositiveIntegerField(blank=True, null=True)),
+                ("capacity_unit", models.CharField(blank=True, max_length=50)),
+                ("available_from", models.DateField(blank=True, null=True)),
+                ("available_until", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Brouillon"), ("published", "Publiée"), ("archived", "Archivée")],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=500)),
+                ("contact", models.CharField(blank=True, max_length=300)),
+                ("accessibility", models.TextField(blank=True)),
+                ("source", models.SlugField(default="manual", max_length=64)),
+                ("external_id", models.CharField(blank=True, max_length=128)),
+                (
+                    "search_text",
+                    models.TextField(blank=True, editable=False, help_text="Accent-folded text used for search."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                (
+                    "audiences",
+                    models.ManyToManyField(
+                        blank=True, help_text="None = everyone.", related_name="offers", to="offers.audience"
+                    ),
+                ),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="offers", to="offers.domain"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="offers", to="offers.organisation"
+                    ),
+                ),
+                (
+                    "commune",
+                    models.ForeignKey(
+                        limit_choices_to={"kind": "commune"},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="offers",
+                        to="offers.territory",
+                    ),
+                ),
+                (
+                    "service_area",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Territories the offer serves.",
+                        related_name="served_offers",
+                        to="offers.territory",
+                    ),
+                ),
+                ("themes", models.ManyToManyField(related_name="offers", to="offers.theme")),
             ],
             options={
-                'verbose_name': 'offre',
-                'ordering': ['title', 'id'],
+                "verbose_name": "offre",
+                "ordering": ["title", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='territory',
-            index=models.Index(fields=['kind', 'name'], name='territory_kind_name_idx'),
+            model_name="territory",
+            index=models.Index(fields=["kind", "name"], name="territory_kind_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='territory',
-            constraint=models.UniqueConstraint(fields=('kind', 'code'), name='territory_kind_code_unique'),
+            model_name="territory",
+            constraint=models.UniqueConstraint(fields=("kind", "code"), name="territory_kind_code_unique"),
         ),
         migrations.AddIndex(
-            model_name='offer',
-            index=models.Index(fields=['latitude', 'longitude'], name='offer_lat_lon_idx'),
+            model_name="offer",
+            index=models.Index(fields=["latitude", "longitude"], name="offer_lat_lon_idx"),
         ),
         migrations.AddIndex(
-            model_name='offer',
-            index=models.Index(fields=['status', 'domain'], name='offer_status_domain_idx'),
+            model_name="offer",
+            index=models.Index(fields=["status", "domain"], name="offer_status_domain_idx"),
         ),
         migrations.AddConstraint(
-            model_name='offer',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('source', 'external_id'), name='offer_source_external_id_unique'),
+            model_name="offer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("source", "external_id"),
+                name="offer_source_external_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='offer',
-            constraint=models.CheckConstraint(condition=models.Q(('available_until__isnull', True), ('available_from__isnull', True), ('available_until__gte', models.F('available_from')), _connector='OR'), name='offer_available_range_ordered'),
+            model_name="offer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("available_until__isnull", True),
+                    ("available_from__isnull", True),
+                    ("available_until__gte", models.F("available_from")),
+                    _connector="OR",
+                ),
+                name="offer_available_range_ordered",
+            ),
         ),
     ]

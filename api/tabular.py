@@ -1,0 +1,210 @@
+"""Reading uploaded CSV/JSON files and writing CSV exports, shared by every import and export of the API.
+
+Uploads come from French spreadsheets as often as from scripts: UTF-8 with or without BOM or Windows-1252,
+comma or semicolon separators, French or English headers. Everything here reports problems with the line (CSV)
+or record number (JSON) and column, so the caller can refuse the whole file with every problem listed.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.text import fold_text
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_ROWS = 10_000
+CSV_DELIMITERS = ",;\t"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an import: its canonical (English) name, accepted header aliases, and whether it is required."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record of an upload: canonical column name -> raw text (or JSON value), and where it came from."""
+
+    line: int
+    values: dict
+
+
+def header_key(header: str) -> str:
+    """'Date de début' -> 'date_de_debut': how headers are compared, so accents, case and spaces never matter."""
+    return fold_text(header).replace(" ", "_")
+
+
+def _decode(content: bytes) -> str:
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        # French spreadsheets export Windows-1252 (a superset of Latin-1 with the euro sign and typographic quotes).
+        return content.decode("cp1252", errors="replace")
+
+
+def _is_json(text: str, filename: str | None, content_type: str | None) -> bool:
+    if filename and filename.lower().endswith(".json"):
+        return True
+    if content_type and "json" in content_type.lower():
+        return True
+    return text.lstrip()[:1] in ("[", "{")
+
+
+def _column_index(columns: Iterable[Column]) -> dict[str, str]:
+    index = {}
+    for column in columns:
+        for alias in (column.name, *column.aliases):
+            index[header_key(alias)] = column.name
+    return index
+
+
+def read_upload(
+    *,
+    content: bytes,
+    columns: list[Column],
+    filename: str | None = None,
+    content_type: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    list_key: str | None = None,
+) -> list[Row]:
+    """Parse a CSV or JSON upload into rows keyed by canonical column names.
+
+    Raises PayloadTooLarge (413) past `max_bytes` or `max_rows`, and InvalidInput (400) listing every structural
+    problem (empty file, unknown or missing columns, ragged lines, invalid JSON). Value-level checks are the
+    caller's, with the row's `line`.
+    """
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(f"The file is {len(content):,} bytes; the limit is {max_bytes:,} bytes.")
+    text = _decode(content)
+    if not text.strip():
+        raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
+    is_json = _is_json(text, filename, content_type)
+    rows = _read_json(text, columns, list_key) if is_json else _read_csv(text, columns)
+    if len(rows) > max_rows:
+        raise PayloadTooLarge(f"The file has {len(rows):,} records; the limit is {max_rows:,} per upload.")
+    if not rows:
+        raise InvalidInput([ErrorItem(code="empty", message="The file has a header but no record.")])
+    return rows
+
+
+def _read_csv(text: str, columns: list[Column]) -> list[Row]:
+    first_line = text.lstrip("\ufeff").splitlines()[0]
+    delimiter = max(CSV_DELIMITERS, key=first_line.count)
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    try:
+        headers = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise InvalidInput([ErrorItem(line=1, code="invalid_csv", message=f"Unreadable header: {exc}.")]) from exc
+
+    index = _column_index(columns)
+    errors: list[ErrorItem] = []
+    canonical: list[str | None] = []
+    for header in headers:
+        name = index.get(header_key(header))
+        if name is None and header.strip():
+            errors.append(
+                ErrorItem(line=1, field=header, code="unknown_column", message=f"Unknown column {header!r}.")
+            )
+        if name is not None and name in canonical:
+            errors.append(ErrorItem(line=1, field=header, code="duplicate_column", message="Column given twice."))
+        canonical.append(name)
+    _check_required(columns, set(filter(None, canonical)), errors, line=1)
+    if errors:
+        raise InvalidInput(errors, message="The file's header is invalid; nothing was written.")
+
+    rows: list[Row] = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) > len(headers):
+                errors.append(
+                    ErrorItem(
+                        line=line,
+                        code="too_many_fields",
+                        message=f"{len(record)} fields for {len(headers)} columns (check the separator and quotes).",
+                    )
+                )
+                continue
+            values = {name: cell.strip() for name, cell in zip(canonical, record, strict=False) if name is not None}
+            rows.append(Row(line=line, values=values))
+    except csv.Error as exc:
+        errors.append(ErrorItem(line=reader.line_num, code="invalid_csv", message=f"Unreadable CSV: {exc}."))
+    if errors:
+        raise InvalidInput(errors, message=f"{len(errors)} line(s) are malformed; nothing was written.")
+    return rows
+
+
+def _read_json(text: str, columns: list[Column], list_key: str | None) -> list[Row]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            [ErrorItem(line=exc.lineno, code="invalid_json", message=f"Invalid JSON: {exc.msg}.")]
+        ) from exc
+    if isinstance(data, dict) and list_key and isinstance(data.get(list_key), list):
+        data = data[list_key]
+    if not isinstance(data, list):
+        expected = f"a list of objects (or an object with a {list_key!r} list)" if list_key else "a list of objects"
+        raise InvalidInput([ErrorItem(code="invalid_json", message=f"Expected {expected}.")])
+    index = _column_index(columns)
+    errors: list[ErrorItem] = []
+    rows: list[Row] = []
+    for number, record in enumerate(data, start=1):
+        if not isinstance(record, dict):
+            errors.append(ErrorItem(line=number, code="invalid_json", message="Record is not an object."))
+            continue
+        values = {}
+        for key, value in record.items():
+            name = index.get(header_key(str(key)))
+            if name is None:
+                errors.append(ErrorItem(line=number, field=str(key), code="unknown_column", message="Unknown field."))
+            else:
+                values[name] = value
+        _check_required(columns, set(values), errors, line=number)
+        rows.append(Row(line=number, values=values))
+    if errors:
+        raise InvalidInput(errors, message=f"{len(errors)} problem(s) in the records; nothing was written.")
+    return rows
+
+
+def _check_required(columns: list[Column], present: set[str], errors: list[ErrorItem], *, line: int) -> None:
+    for column in columns:
+        if column.required and column.name not in present:
+            errors.append(
+                ErrorItem(line=line, field=column.name, code="required", message=f"Missing column {column.name!r}.")
+            )
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(header: list[str], rows: Iterable[Iterable], *, delimiter: str = ",") -> Iterator[str]:
+    """Yield an escaped CSV document line by line (UTF-8 BOM first so that spreadsheets read accents right)."""
+    writer = csv.writer(_Echo(), delimiter=delimiter)
+    yield "\ufeff" + writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([csv_safe(value) for value in row])
