@@ -243,7 +243,9 @@ def ipa_scatter(
                       color=QUADRANT_COLOURS["low-priority"], transform=axes.transAxes, **corner)  # fmt: skip
             axes.text(0.98, 0.02, quadrant_labels["possible-overkill"], ha="right", va="bottom",
                       color=QUADRANT_COLOURS["possible-overkill"], transform=axes.transAxes, **corner)  # fmt: skip
-        axes.plot([0, 1], [0, 1], color="#bbbbbb", linewidth=0.8, linestyle=":", label="Diagonale importance = satisfaction")
+        axes.plot(
+            [0, 1], [0, 1], color="#bbbbbb", linewidth=0.8, linestyle=":", label="Diagonale importance = satisfaction"
+        )
         axes.set_xlabel("Satisfaction (performance perçue, 0 à 1)")
         axes.set_ylabel("Importance (0 à 1)")
         axes.grid(color="#eeeeee", linewidth=0.6)

@@ -22,6 +22,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from matching import scoring
+
 DIMENSIONS = ("domain", "theme", "audience", "territory")
 TERRITORY_LEVELS = ("epci", "commune")
 RECOMMENDATIONS = ("create", "adjust", "promote", "maintain")
@@ -527,10 +531,6 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
     Importance and satisfaction are on the unit scale [0, 1] (the midpoint rule cuts at 0.5). Needs without
     satisfaction are listed with quadrant "" (Non classé) and are not used to place the crosshairs.
     """
-    import numpy as np
-
-    from matching import scoring
-
     rows = list(rows)
     importance = np.array([row["importance"] for row in rows], dtype=np.float64)
     satisfaction = np.array(

@@ -80,7 +80,8 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
         for kind, codes in wanted.items():
             query |= Q(kind=kind, code__in=sorted(codes))
         territory = {
-            f"{kind}:{code}": name for kind, code, name in Territory.objects.filter(query).values_list("kind", "code", "name")
+            f"{kind}:{code}": name
+            for kind, code, name in Territory.objects.filter(query).values_list("kind", "code", "name")
         }
     return ReportLabels(
         domain=dict(Domain.objects.values_list("code", "label")),

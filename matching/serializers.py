@@ -2,14 +2,13 @@
 
 from rest_framework import serializers
 
+from matching.models import IpaQuadrant, Recommendation
 from matching.reports import (
     COMPARE_STATUSES,
     CROSSHAIR_RULES,
     DEFAULT_GAP_DELTA,
     DEFAULT_GAP_FLOOR,
     DIMENSIONS,
-    IPA_QUADRANT_LABELS,
-    RECOMMENDATIONS,
     TERRITORY_LEVELS,
 )
 
@@ -145,7 +144,7 @@ class ReportTopGapSerializer(serializers.Serializer):
     gap = serializers.FloatField()
     coverage = serializers.FloatField()
     importance = serializers.FloatField()
-    recommendation = serializers.ChoiceField(choices=RECOMMENDATIONS)
+    recommendation = serializers.ChoiceField(choices=Recommendation.choices)
     recommendation_label = serializers.CharField()
 
 
@@ -233,8 +232,8 @@ class CompareNeedSerializer(serializers.Serializer):
     gap_delta = serializers.FloatField()
     coverage_before = serializers.FloatField(allow_null=True)
     coverage_after = serializers.FloatField(allow_null=True)
-    recommendation_before = serializers.ChoiceField(choices=RECOMMENDATIONS, allow_null=True)
-    recommendation_after = serializers.ChoiceField(choices=RECOMMENDATIONS, allow_null=True)
+    recommendation_before = serializers.ChoiceField(choices=Recommendation.choices, allow_null=True)
+    recommendation_after = serializers.ChoiceField(choices=Recommendation.choices, allow_null=True)
     recommendation_before_label = serializers.CharField(allow_null=True)
     recommendation_after_label = serializers.CharField(allow_null=True)
 
@@ -258,7 +257,7 @@ class IpaCrosshairSerializer(serializers.Serializer):
 
 
 class IpaQuadrantCountSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=tuple(IPA_QUADRANT_LABELS), help_text="'' = not classified.")
+    code = serializers.ChoiceField(choices=IpaQuadrant.choices, help_text="'' = not classified.")
     label = serializers.CharField()
     need_count = serializers.IntegerField()
 
@@ -270,7 +269,7 @@ class IpaNeedSerializer(serializers.Serializer):
     audience_code = serializers.CharField()
     importance = serializers.FloatField()
     satisfaction = serializers.FloatField(allow_null=True)
-    quadrant = serializers.ChoiceField(choices=tuple(IPA_QUADRANT_LABELS), allow_blank=True)
+    quadrant = serializers.ChoiceField(choices=IpaQuadrant.choices, allow_blank=True)
     quadrant_label = serializers.CharField()
     ipa_gap = serializers.FloatField(allow_null=True, help_text="Importance minus satisfaction.")
 
