@@ -114,8 +114,7 @@ def gap_heatmap(
         height = min(1.6 + CELL_HEIGHT_IN * max(n_rows, 1) + 1.2, 30)
         figure = Figure(figsize=(width, height), layout="constrained")
         axes = figure.add_subplot()
-        cmap = colormaps["YlOrRd"].copy()
-        cmap.set_bad(EMPTY_CELL_COLOUR)
+        cmap = colormaps["YlOrRd"].with_extremes(bad=EMPTY_CELL_COLOUR)
         top = float(np.nanmax(data)) if np.isfinite(data).any() else 1.0
         norm = Normalize(vmin=0.0, vmax=top if top > 0 else 1.0)
         image = axes.imshow(masked, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
