@@ -30,8 +30,9 @@ def run(reference):
     # gaps: 0.8 × 0.5 = 0.4, 0.6 × 1.0 = 0.6, 1.0 × 0.1 = 0.1
     make_need_result(run, statement="Logement pour famille", theme_codes=["rent"], territory_path=GUERET,
                      importance=0.8, coverage=0.5, satisfaction=0.3, recommendation="adjust")  # fmt: skip
-    make_need_result(run, statement="Logement social", audience_code="retirees", theme_codes=["rent", "social-housing"],
-                     territory_path=AHUN, importance=0.6, coverage=0.0, recommendation="create")  # fmt: skip
+    make_need_result(run, statement="Logement social", audience_code="retirees",
+                     theme_codes=["rent", "social-housing"], territory_path=AHUN, importance=0.6, coverage=0.0,
+                     recommendation="create")  # fmt: skip
     make_need_result(run, statement="Coworking", domain_code="jobs", theme_codes=["coworking"],
                      territory_path="r75/d23/", importance=1.0, coverage=0.9, satisfaction=0.9,
                      recommendation="maintain")  # fmt: skip
