@@ -213,8 +213,9 @@ def ipa_scatter(
     with rc_context(_RC):
         figure = Figure(figsize=(8.5, 7.5), layout="constrained")
         axes = figure.add_subplot()
-        axes.set_xlim(0, 1)
-        axes.set_ylim(0, 1)
+        # A small margin so that points at 0 or 1 are not cut in half by the frame.
+        axes.set_xlim(-0.02, 1.02)
+        axes.set_ylim(-0.02, 1.02)
         for code, colour in QUADRANT_COLOURS.items():
             points = [(s, i) for s, i, q in zip(satisfaction, importance, quadrants, strict=True) if q == code]
             if points:
@@ -233,7 +234,13 @@ def ipa_scatter(
             axes.axhline(importance_cross, color="#333333", linewidth=1.2, linestyle="--")
             axes.axvline(satisfaction_cross, color="#333333", linewidth=1.2, linestyle="--")
             # Quadrant names in the corners of the grid, in Martilla & James' layout.
-            corner = {"fontsize": FONT_SIZE + 1, "fontweight": "bold", "alpha": 0.9}
+            # A white box keeps the names readable over the points.
+            corner = {
+                "fontsize": FONT_SIZE + 1,
+                "fontweight": "bold",
+                "zorder": 5,
+                "bbox": {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 2},
+            }
             axes.text(0.02, 0.98, quadrant_labels["concentrate-here"], ha="left", va="top",
                       color=QUADRANT_COLOURS["concentrate-here"], transform=axes.transAxes, **corner)  # fmt: skip
             axes.text(0.98, 0.98, quadrant_labels["keep-up-the-good-work"], ha="right", va="top",
