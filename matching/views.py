@@ -2,7 +2,7 @@
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -38,6 +38,11 @@ CROSSHAIR_LABELS = {
     "midpoint": "au milieu de l'échelle",
     "given": "aux valeurs fixées",
 }
+
+
+RUN_ID_PARAMETER = OpenApiParameter(
+    "run_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Id of the matching run (it must have succeeded)."
+)
 
 
 def _media_responses(serializer, media_types: tuple[str, ...], description: str) -> dict:
@@ -101,7 +106,7 @@ class ReportView(_ReportBaseView):
             "of total gap by the two dimensions (a horizontal bar chart with one dimension). The run must have "
             "succeeded (409 otherwise)."
         ),
-        parameters=[ReportQuerySerializer],
+        parameters=[RUN_ID_PARAMETER, ReportQuerySerializer],
         responses=_media_responses(
             MatchingReportSerializer, ("text/csv", "image/png", "image/svg+xml"), "CSV file or chart image."
         ),
@@ -164,7 +169,7 @@ class CompareView(_ReportBaseView):
             "per group (`group_by`), and each need with both gaps, coverages and recommendations. Both runs must "
             "have succeeded (409) and differ (400). `format=csv`: one line per need."
         ),
-        parameters=[CompareQuerySerializer],
+        parameters=[RUN_ID_PARAMETER, CompareQuerySerializer],
         responses=_media_responses(MatchingCompareSerializer, ("text/csv",), "CSV file, one line per need."),
     )
     def get(self, request, run_id):
@@ -209,7 +214,7 @@ class IpaView(_ReportBaseView):
             "Needs without satisfaction are listed as not classified and do not move the crosshairs. "
             "`format=png|svg`: the classic IPA grid with the crosshairs and the French quadrant names."
         ),
-        parameters=[IpaQuerySerializer],
+        parameters=[RUN_ID_PARAMETER, IpaQuerySerializer],
         responses=_media_responses(
             MatchingIpaSerializer, ("text/csv", "image/png", "image/svg+xml"), "CSV file or IPA scatter plot."
         ),

@@ -311,3 +311,21 @@ def test_ipa_images_and_csv(analyst_client, run):
 def test_admin_reads_reports(reference, run):
     client = client_for(make_user("another-admin", admin=True))
     assert client.get(url(run, group_by="audience", format="csv")).status_code == 200
+
+
+def test_schema_documents_the_report_media_types_and_parameters(anonymous_client):
+    import yaml
+
+    schema = yaml.safe_load(anonymous_client.get("/api/schema/").content)
+    report = schema["paths"]["/api/v1/matching/runs/{run_id}/report/"]["get"]
+    assert report["operationId"] == "matching_runs_report" and report["tags"] == ["matching"]
+    assert set(report["responses"]["200"]["content"]) == {"application/json", "text/csv", "image/png", "image/svg+xml"}
+    assert {"409", "400", "401", "403", "404"} <= set(report["responses"])
+    parameters = {parameter["name"]: parameter["schema"] for parameter in report["parameters"]}
+    assert parameters["format"]["enum"] == ["json", "csv", "png", "svg"]
+    assert parameters["territory_level"]["enum"] == ["epci", "commune"]
+    compare = schema["paths"]["/api/v1/matching/runs/{run_id}/compare/"]["get"]
+    assert {parameter["name"] for parameter in compare["parameters"]} >= {"baseline", "gap_floor", "gap_delta"}
+    ipa = schema["paths"]["/api/v1/matching/runs/{run_id}/ipa/"]["get"]
+    crosshair = next(parameter for parameter in ipa["parameters"] if parameter["name"] == "crosshair")
+    assert crosshair["schema"]["enum"] == ["mean", "median", "midpoint", "given"]
