@@ -113,3 +113,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             code = "error"
     response.data = error_body(status_code=response.status_code, code=code, message=message, errors=errors)
     return response
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but the resource is not in a state that allows it (a run still running…)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The resource is not in a state that allows this request."

@@ -213,11 +213,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"HealthStateEnum": ["ok", "unavailable"]},
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStateEnum": ["ok", "unavailable"],
+        "RecommendationEnum": "matching.models.Recommendation",
+        "IpaQuadrantEnum": "matching.models.IpaQuadrant",
+        "ReportDimensionEnum": "matching.reports.DIMENSIONS",
+    },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
         {"name": "auth", "description": "Token authentication."},
         {"name": "health", "description": "Service health."},
+        {"name": "matching", "description": "Matching runs, per-need results, gap reports, comparisons and IPA."},
     ],
 }
 

@@ -1,0 +1,600 @@
+"""Gap reports, run comparisons and IPA tables computed from a run's stored per-need results (pure Python, no Django).
+
+Input rows are plain dicts as returned by `matching.selectors.report_rows()` (a `.values()` query): `id` (result),
+`need_id`, `statement`, `audience_code`, `domain_code`, `theme_codes`, `territory_path`, `epci_code`,
+`commune_code`, `importance`, `satisfaction`, `demand_volume`, `coverage`, `gap`, `recommendation`.
+
+Grouping rules, shared by the report and the comparison:
+- `domain`, `audience`: the need's code.
+- `theme`: a need with several themes counts in EACH of its themes (so the theme groups' need counts and gap totals
+  add up to more than the run's totals); a need without theme is grouped under "Sans thème" (code "").
+- `territory`: at `territory_level` (`epci` or `commune`), from the need's territory path
+  (`r75/d23/e200034825/c23096/`). A need scoped to a wider area than the level (a whole département, a whole EPCI
+  at commune level) is grouped under that wider territory, labelled e.g. "Creuse (tout le département)"; a need
+  without territory under "Tout le territoire" (code ""). Territory codes are qualified: `epci:200034825`.
+Labels come from a `ReportLabels` (taxonomy and territory names); an unknown code is shown as itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matching import scoring
+
+DIMENSIONS = ("domain", "theme", "audience", "territory")
+TERRITORY_LEVELS = ("epci", "commune")
+RECOMMENDATIONS = ("create", "adjust", "promote", "maintain")
+RECOMMENDATION_LABELS = {
+    "create": "Créer une offre",
+    "adjust": "Adapter l'offre existante",
+    "promote": "Faire connaître l'offre",
+    "maintain": "Maintenir",
+}
+DIMENSION_LABELS = {
+    "domain": "Domaine",
+    "theme": "Thème",
+    "audience": "Public cible",
+    "territory": "Territoire",
+}
+TERRITORY_LEVEL_LABELS = {"epci": "Intercommunalité", "commune": "Commune"}
+NO_THEME_LABEL = "Sans thème"
+WHOLE_TERRITORY_LABEL = "Tout le territoire"
+WIDER_SCOPE_SUFFIX = {
+    "region": "toute la région",
+    "departement": "tout le département",
+    "epci": "toute l'intercommunalité",
+}
+GAP_LEGEND = "Écart pondéré (importance × (1 − couverture))"
+
+_PATH_KINDS = {"r": "region", "d": "departement", "e": "epci", "c": "commune"}
+_KIND_RANK = {"region": 0, "departement": 1, "epci": 2, "commune": 3}
+DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class ReportLabels:
+    """French labels by code: taxonomy (domain, theme, audience) and territory names by qualified code."""
+
+    domain: Mapping[str, str] = field(default_factory=dict)
+    theme: Mapping[str, str] = field(default_factory=dict)
+    audience: Mapping[str, str] = field(default_factory=dict)
+    territory: Mapping[str, str] = field(default_factory=dict)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, DECIMALS)
+
+
+def territory_segments(path: str) -> list[tuple[str, str]]:
+    """'r75/d23/e200034825/' -> [('region', '75'), ('departement', '23'), ('epci', '200034825')]."""
+    segments = []
+    for part in (path or "").split("/"):
+        if part and part[0] in _PATH_KINDS:
+            segments.append((_PATH_KINDS[part[0]], part[1:]))
+    return segments
+
+
+def territory_group_code(row: Mapping, level: str) -> str:
+    """Qualified code of the territory a need is grouped under at `level` ('' = the whole territory)."""
+    segments = territory_segments(row.get("territory_path") or "")
+    if not segments:
+        # Results written without a path still carry their codes.
+        if row.get("commune_code"):
+            segments.append(("commune", row["commune_code"]))
+        elif row.get("epci_code"):
+            segments.append(("epci", row["epci_code"]))
+    for kind, code in segments:
+        if kind == level:
+            return f"{kind}:{code}"
+    wider = [(kind, code) for kind, code in segments if _KIND_RANK[kind] < _KIND_RANK[level]]
+    if wider:
+        kind, code = wider[-1]
+        return f"{kind}:{code}"
+    return ""
+
+
+def territory_label(code: str, level: str, labels: ReportLabels) -> str:
+    if not code:
+        return WHOLE_TERRITORY_LABEL
+    kind = code.split(":", 1)[0]
+    name = labels.territory.get(code, code.split(":", 1)[-1])
+    if kind != level and kind in WIDER_SCOPE_SUFFIX:
+        return f"{name} ({WIDER_SCOPE_SUFFIX[kind]})"
+    return name
+
+
+def dimension_values(row: Mapping, dimension: str, *, territory_level: str) -> list[str]:
+    """The group codes of a row along one dimension (several for a need with several themes)."""
+    if dimension == "domain":
+        return [row.get("domain_code") or ""]
+    if dimension == "audience":
+        return [row.get("audience_code") or ""]
+    if dimension == "theme":
+        # dict.fromkeys keeps order and drops a theme listed twice, so a need never counts twice in one group.
+        return list(dict.fromkeys(row.get("theme_codes") or [])) or [""]
+    if dimension == "territory":
+        return [territory_group_code(row, territory_level)]
+    raise ValueError(f"Unknown dimension {dimension!r}; allowed: {', '.join(DIMENSIONS)}.")
+
+
+def dimension_label(dimension: str, code: str, *, labels: ReportLabels, territory_level: str) -> str:
+    if dimension == "territory":
+        return territory_label(code, territory_level, labels)
+    if dimension == "theme" and not code:
+        return NO_THEME_LABEL
+    return getattr(labels, dimension).get(code, code)
+
+
+def _group_keys(row: Mapping, group_by: Sequence[str], territory_level: str) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = [()]
+    for dimension in group_by:
+        values = dimension_values(row, dimension, territory_level=territory_level)
+        keys = [(*key, value) for key in keys for value in values]
+    return keys
+
+
+def _dimensions(key: tuple[str, ...], group_by: Sequence[str], labels: ReportLabels, territory_level: str):
+    return [
+        {
+            "dimension": dimension,
+            "code": code,
+            "label": dimension_label(dimension, code, labels=labels, territory_level=territory_level),
+        }
+        for dimension, code in zip(group_by, key, strict=True)
+    ]
+
+
+class _Figures:
+    """Running sums of one group."""
+
+    def __init__(self) -> None:
+        self.rows: list[Mapping] = []
+        self.importance = 0.0
+        self.volume = 0
+        self.volume_known = 0
+        self.coverage = 0.0
+        self.gap = 0.0
+        self.satisfaction = 0.0
+        self.satisfaction_known = 0
+        self.recommendations: Counter = Counter()
+
+    def add(self, row: Mapping) -> None:
+        self.rows.append(row)
+        self.importance += row["importance"]
+        if row.get("demand_volume") is not None:
+            self.volume += row["demand_volume"]
+            self.volume_known += 1
+        self.coverage += row["coverage"]
+        self.gap += row["gap"]
+        if row.get("satisfaction") is not None:
+            self.satisfaction += row["satisfaction"]
+            self.satisfaction_known += 1
+        self.recommendations[row["recommendation"]] += 1
+
+    def as_dict(self, top: int) -> dict:
+        count = len(self.rows)
+        top_rows = sorted(self.rows, key=_gap_order)[:top]
+        return {
+            "need_count": count,
+            "importance_total": _round(self.importance),
+            "demand_volume_total": self.volume if self.volume_known else None,
+            "demand_volume_known": self.volume_known,
+            "coverage_mean": _round(self.coverage / count) if count else None,
+            "gap_total": _round(self.gap),
+            "gap_mean": _round(self.gap / count) if count else None,
+            "satisfaction_mean": (
+                _round(self.satisfaction / self.satisfaction_known) if self.satisfaction_known else None
+            ),
+            "recommendations": {code: self.recommendations.get(code, 0) for code in RECOMMENDATIONS},
+            "top_gaps": [
+                {
+                    "need_id": row.get("need_id"),
+                    "statement": row["statement"],
+                    "gap": _round(row["gap"]),
+                    "coverage": _round(row["coverage"]),
+                    "importance": _round(row["importance"]),
+                    "recommendation": row["recommendation"],
+                    "recommendation_label": RECOMMENDATION_LABELS.get(row["recommendation"], row["recommendation"]),
+                }
+                for row in top_rows
+            ],
+        }
+
+
+def _gap_order(row: Mapping):
+    # Ties broken by need id, then result id, so the same data always lists the same top gaps.
+    return (-row["gap"], row.get("need_id") or 0, row.get("id") or 0)
+
+
+def _check_group_by(group_by: Sequence[str], territory_level: str) -> None:
+    unknown = [dimension for dimension in group_by if dimension not in DIMENSIONS]
+    if unknown or not 1 <= len(group_by) <= 2 or len(set(group_by)) != len(group_by):
+        raise ValueError(f"group_by must be one or two distinct of {', '.join(DIMENSIONS)}; got {list(group_by)}.")
+    if territory_level not in TERRITORY_LEVELS:
+        raise ValueError(f"territory_level must be one of {', '.join(TERRITORY_LEVELS)}.")
+
+
+def report_aggregate(
+    rows: Iterable[Mapping],
+    *,
+    group_by: Sequence[str],
+    labels: ReportLabels,
+    territory_level: str = "epci",
+    top: int = 3,
+) -> dict:
+    """Figures of every group of one or two dimensions, and of the whole run (`totals`).
+
+    Per group: need count, demand weight (sum of importance; sum of demand volume over the needs that state one,
+    with how many do), mean coverage (unweighted), total and mean gap, mean satisfaction (over the needs that
+    have one), count per recommendation and the `top` largest gaps. Groups are ordered by total gap, largest
+    first, then by label. Figures are rounded to 4 decimals.
+    """
+    _check_group_by(group_by, territory_level)
+    totals = _Figures()
+    groups: dict[tuple[str, ...], _Figures] = {}
+    for row in rows:
+        totals.add(row)
+        for key in _group_keys(row, group_by, territory_level):
+            groups.setdefault(key, _Figures()).add(row)
+    items = [
+        {"dimensions": _dimensions(key, group_by, labels, territory_level), **figures.as_dict(top)}
+        for key, figures in groups.items()
+    ]
+    items.sort(key=lambda item: (-item["gap_total"], [value["label"] for value in item["dimensions"]]))
+    return {
+        "group_by": list(group_by),
+        "territory_level": territory_level,
+        "top": top,
+        "totals": totals.as_dict(top),
+        "groups": items,
+    }
+
+
+REPORT_CSV_HEADER = [
+    "Dimension 1",
+    "Code 1",
+    "Libellé 1",
+    "Dimension 2",
+    "Code 2",
+    "Libellé 2",
+    "Besoins",
+    "Importance cumulée",
+    "Volume de demande",
+    "Besoins avec volume",
+    "Couverture moyenne",
+    "Écart total",
+    "Écart moyen",
+    "Satisfaction moyenne",
+    *(f"Reco. {RECOMMENDATION_LABELS[code]}" for code in RECOMMENDATIONS),
+    "Principaux écarts",
+]
+
+
+def report_csv_rows(report: Mapping) -> Iterable[list]:
+    """One line per group, matching REPORT_CSV_HEADER; the top gaps are joined in one cell."""
+    for group in report["groups"]:
+        dims = group["dimensions"] + [None] * (2 - len(group["dimensions"]))
+        cells: list = []
+        for value in dims:
+            if value is None:
+                cells += ["", "", ""]
+            else:
+                cells += [DIMENSION_LABELS[value["dimension"]], value["code"], value["label"]]
+        cells += [
+            group["need_count"],
+            group["importance_total"],
+            group["demand_volume_total"],
+            group["demand_volume_known"],
+            group["coverage_mean"],
+            group["gap_total"],
+            group["gap_mean"],
+            group["satisfaction_mean"],
+            *(group["recommendations"][code] for code in RECOMMENDATIONS),
+            " | ".join(
+                f"{top['statement']} (écart {top['gap']:.2f}, {top['recommendation_label']})"
+                for top in group["top_gaps"]
+            ),
+        ]
+        yield cells
+
+
+def report_matrix(report: Mapping) -> tuple[list[str], list[str], list[list[float | None]]]:
+    """Total gap laid out for a chart: (row labels, column labels, values; None = no need in that cell).
+
+    Rows are the first dimension, columns the second (a single column when there is one dimension); both are
+    ordered by their total gap, largest first, so the largest problems sit top-left.
+    """
+    rows: dict[str, float] = {}
+    cols: dict[str, float] = {}
+    cells: dict[tuple[str, str], float] = {}
+    for group in report["groups"]:
+        dims = group["dimensions"]
+        row = dims[0]["label"]
+        col = dims[1]["label"] if len(dims) > 1 else ""
+        rows[row] = rows.get(row, 0.0) + group["gap_total"]
+        cols[col] = cols.get(col, 0.0) + group["gap_total"]
+        cells[(row, col)] = group["gap_total"]
+    row_labels = sorted(rows, key=lambda label: (-rows[label], label))
+    col_labels = sorted(cols, key=lambda label: (-cols[label], label))
+    values = [[cells.get((row, col)) for col in col_labels] for row in row_labels]
+    return row_labels, col_labels, values
+
+
+# Comparison of two runs -------------------------------------------------------------------------------------------
+
+COMPARE_STATUSES = ("opened", "closed", "grew", "shrank", "unchanged", "new", "removed")
+COMPARE_STATUS_LABELS = {
+    "opened": "Écart apparu",
+    "closed": "Écart résorbé",
+    "grew": "Écart aggravé",
+    "shrank": "Écart réduit",
+    "unchanged": "Stable",
+    "new": "Nouveau besoin",
+    "removed": "Besoin retiré",
+}
+DEFAULT_GAP_FLOOR = 0.05
+DEFAULT_GAP_DELTA = 0.05
+
+
+def gap_is_open(row: Mapping, *, gap_floor: float) -> bool:
+    """A need has an open gap when its gap exceeds the floor and it is not recommended `maintain`."""
+    return row["gap"] > gap_floor and row["recommendation"] != "maintain"
+
+
+def compare_status(
+    before: Mapping | None,
+    after: Mapping | None,
+    *,
+    gap_floor: float = DEFAULT_GAP_FLOOR,
+    gap_delta: float = DEFAULT_GAP_DELTA,
+) -> str:
+    """How a need's gap evolved between the baseline (`before`) and the run (`after`).
+
+    new / removed: present in one run only. opened: no open gap before (gap <= gap_floor or `maintain`), an open
+    gap now; closed: the reverse. Both open: grew when the gap rose by at least `gap_delta`, shrank when it fell
+    by at least `gap_delta`, else unchanged. Neither open: unchanged.
+    """
+    if before is None and after is None:
+        raise ValueError("compare_status needs at least one of before and after")
+    if before is None:
+        return "new"
+    if after is None:
+        return "removed"
+    was_open, is_open = gap_is_open(before, gap_floor=gap_floor), gap_is_open(after, gap_floor=gap_floor)
+    if is_open and not was_open:
+        return "opened"
+    if was_open and not is_open:
+        return "closed"
+    if was_open and is_open:
+        delta = after["gap"] - before["gap"]
+        # The epsilon keeps a delta of exactly gap_delta from being lost to float rounding (0.3 - 0.25).
+        if delta >= gap_delta - 1e-9:
+            return "grew"
+        if delta <= -gap_delta + 1e-9:
+            return "shrank"
+    return "unchanged"
+
+
+def _need_key(row: Mapping):
+    # A result whose need was deleted cannot be matched across runs: it stays on its own.
+    return ("need", row["need_id"]) if row.get("need_id") is not None else ("result", row.get("id"))
+
+
+def compare_runs(
+    rows: Iterable[Mapping],
+    baseline_rows: Iterable[Mapping],
+    *,
+    labels: ReportLabels,
+    group_by: Sequence[str] = (),
+    territory_level: str = "epci",
+    gap_floor: float = DEFAULT_GAP_FLOOR,
+    gap_delta: float = DEFAULT_GAP_DELTA,
+    statuses: Sequence[str] | None = None,
+) -> dict:
+    """Per need present in either run (matched on need id): status, both gaps, coverages, recommendations, delta.
+
+    Also the count per status (`summary`), the gap totals before/after, and, with `group_by`, the same per group
+    (a need is grouped by its description in the run, or in the baseline when it was removed). `statuses`
+    restricts the per-need list (not the summary nor the groups). Needs are ordered by the size of their gap
+    change, largest first.
+    """
+    if group_by:
+        _check_group_by(group_by, territory_level)
+    after_by_key = {_need_key(row): row for row in rows}
+    before_by_key = {_need_key(row): row for row in baseline_rows}
+    summary = Counter()
+    groups: dict[tuple[str, ...], dict] = {}
+    needs = []
+    gap_before_total = gap_after_total = 0.0
+    for key in list(after_by_key) + [key for key in before_by_key if key not in after_by_key]:
+        after, before = after_by_key.get(key), before_by_key.get(key)
+        status = compare_status(before, after, gap_floor=gap_floor, gap_delta=gap_delta)
+        summary[status] += 1
+        gap_before = before["gap"] if before else 0.0
+        gap_after = after["gap"] if after else 0.0
+        gap_before_total += gap_before
+        gap_after_total += gap_after
+        described = after or before
+        for group_key in _group_keys(described, group_by, territory_level) if group_by else ():
+            group = groups.setdefault(group_key, {"before": 0.0, "after": 0.0, "statuses": Counter(), "count": 0})
+            group["before"] += gap_before
+            group["after"] += gap_after
+            group["statuses"][status] += 1
+            group["count"] += 1
+        if statuses and status not in statuses:
+            continue
+        needs.append(
+            {
+                "need_id": described.get("need_id"),
+                "statement": described["statement"],
+                "domain_code": described.get("domain_code") or "",
+                "audience_code": described.get("audience_code") or "",
+                "status": status,
+                "status_label": COMPARE_STATUS_LABELS[status],
+                "gap_before": _round(before["gap"]) if before else None,
+                "gap_after": _round(after["gap"]) if after else None,
+                "gap_delta": _round(gap_after - gap_before),
+                "coverage_before": _round(before["coverage"]) if before else None,
+                "coverage_after": _round(after["coverage"]) if after else None,
+                "recommendation_before": before["recommendation"] if before else None,
+                "recommendation_after": after["recommendation"] if after else None,
+                "recommendation_before_label": RECOMMENDATION_LABELS.get(before["recommendation"]) if before else None,
+                "recommendation_after_label": RECOMMENDATION_LABELS.get(after["recommendation"]) if after else None,
+            }
+        )
+    needs.sort(key=lambda need: (-abs(need["gap_delta"]), COMPARE_STATUSES.index(need["status"]), need["statement"]))
+    group_items = [
+        {
+            "dimensions": _dimensions(key, group_by, labels, territory_level),
+            "need_count": group["count"],
+            "gap_before_total": _round(group["before"]),
+            "gap_after_total": _round(group["after"]),
+            "gap_delta": _round(group["after"] - group["before"]),
+            "statuses": {status: group["statuses"].get(status, 0) for status in COMPARE_STATUSES},
+        }
+        for key, group in groups.items()
+    ]
+    group_items.sort(key=lambda item: (item["gap_delta"], [value["label"] for value in item["dimensions"]]))
+    return {
+        "group_by": list(group_by),
+        "territory_level": territory_level,
+        "gap_floor": gap_floor,
+        "gap_delta": gap_delta,
+        "summary": {
+            "statuses": {status: summary.get(status, 0) for status in COMPARE_STATUSES},
+            "status_labels": dict(COMPARE_STATUS_LABELS),
+            "gap_before_total": _round(gap_before_total),
+            "gap_after_total": _round(gap_after_total),
+            "gap_delta": _round(gap_after_total - gap_before_total),
+        },
+        "groups": group_items,
+        "needs": needs,
+    }
+
+
+COMPARE_CSV_HEADER = [
+    "Identifiant du besoin",
+    "Besoin",
+    "Domaine",
+    "Public cible",
+    "Statut",
+    "Libellé du statut",
+    "Écart avant",
+    "Écart après",
+    "Variation de l'écart",
+    "Couverture avant",
+    "Couverture après",
+    "Recommandation avant",
+    "Recommandation après",
+]
+
+
+def compare_csv_rows(comparison: Mapping, labels: ReportLabels) -> Iterable[list]:
+    for need in comparison["needs"]:
+        yield [
+            need["need_id"],
+            need["statement"],
+            labels.domain.get(need["domain_code"], need["domain_code"]),
+            labels.audience.get(need["audience_code"], need["audience_code"]),
+            need["status"],
+            need["status_label"],
+            need["gap_before"],
+            need["gap_after"],
+            need["gap_delta"],
+            need["coverage_before"],
+            need["coverage_after"],
+            need["recommendation_before_label"],
+            need["recommendation_after_label"],
+        ]
+
+
+# Importance-Performance Analysis ----------------------------------------------------------------------------------
+
+IPA_QUADRANT_LABELS = {
+    "concentrate-here": "Concentrer les efforts",
+    "keep-up-the-good-work": "Maintenir le bon travail",
+    "low-priority": "Faible priorité",
+    "possible-overkill": "Effort peut-être excessif",
+    "": "Non classé",
+}
+CROSSHAIR_RULES = ("mean", "median", "midpoint", "given")
+
+
+def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float, float] | None = None) -> dict:
+    """Each need's importance, satisfaction, IPA quadrant and diagonal gap, with crosshairs recomputed by `rule`.
+
+    Importance and satisfaction are on the unit scale [0, 1] (the midpoint rule cuts at 0.5). Needs without
+    satisfaction are listed with quadrant "" (Non classé) and are not used to place the crosshairs.
+    """
+    rows = list(rows)
+    importance = np.array([row["importance"] for row in rows], dtype=np.float64)
+    satisfaction = np.array(
+        [math.nan if row.get("satisfaction") is None else row["satisfaction"] for row in rows], dtype=np.float64
+    )
+    i_cross, s_cross = scoring.ipa_crosshairs(importance, satisfaction, rule=rule, scale=(0.0, 1.0), given=given)
+    if math.isnan(i_cross):
+        quadrants = [""] * len(rows)
+    else:
+        quadrants = [str(code) for code in scoring.ipa_quadrants(importance, satisfaction, i_cross, s_cross)]
+    gaps = scoring.ipa_diagonal_gap(importance, satisfaction)
+    needs = [
+        {
+            "need_id": row.get("need_id"),
+            "statement": row["statement"],
+            "domain_code": row.get("domain_code") or "",
+            "audience_code": row.get("audience_code") or "",
+            "importance": _round(row["importance"]),
+            "satisfaction": _round(row.get("satisfaction")),
+            "quadrant": quadrant,
+            "quadrant_label": IPA_QUADRANT_LABELS[quadrant],
+            "ipa_gap": None if math.isnan(gap) else _round(float(gap)),
+        }
+        for row, quadrant, gap in zip(rows, quadrants, gaps, strict=True)
+    ]
+    needs.sort(key=lambda need: (-(need["ipa_gap"] if need["ipa_gap"] is not None else -math.inf), need["statement"]))
+    counts = Counter(quadrants)
+    return {
+        "crosshair": {
+            "rule": rule,
+            "importance": None if math.isnan(i_cross) else _round(i_cross),
+            "satisfaction": None if math.isnan(s_cross) else _round(s_cross),
+        },
+        "quadrants": [
+            {"code": code, "label": IPA_QUADRANT_LABELS[code], "need_count": counts.get(code, 0)}
+            for code in ("concentrate-here", "keep-up-the-good-work", "low-priority", "possible-overkill", "")
+        ],
+        "needs": needs,
+    }
+
+
+IPA_CSV_HEADER = [
+    "Identifiant du besoin",
+    "Besoin",
+    "Domaine",
+    "Public cible",
+    "Importance",
+    "Satisfaction",
+    "Quadrant",
+    "Libellé du quadrant",
+    "Écart importance − satisfaction",
+]
+
+
+def ipa_csv_rows(table: Mapping, labels: ReportLabels) -> Iterable[list]:
+    for need in table["needs"]:
+        yield [
+            need["need_id"],
+            need["statement"],
+            labels.domain.get(need["domain_code"], need["domain_code"]),
+            labels.audience.get(need["audience_code"], need["audience_code"]),
+            need["importance"],
+            need["satisfaction"],
+            need["quadrant"],
+            need["quadrant_label"],
+            need["ipa_gap"],
+        ]

@@ -1,0 +1,281 @@
+"""Serializers of the matching app: query parameters and response shapes of the reports (report, compare, IPA)."""
+
+from rest_framework import serializers
+
+from matching.models import IpaQuadrant, Recommendation
+from matching.reports import (
+    COMPARE_STATUSES,
+    CROSSHAIR_RULES,
+    DEFAULT_GAP_DELTA,
+    DEFAULT_GAP_FLOOR,
+    DIMENSIONS,
+    TERRITORY_LEVELS,
+)
+
+
+def _comma_list(value: str, *, allowed: tuple[str, ...], name: str, max_items: int) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = [item for item in items if item not in allowed]
+    if unknown:
+        raise serializers.ValidationError(
+            f"Unknown {name} {', '.join(repr(item) for item in unknown)}; allowed values: {', '.join(allowed)}."
+        )
+    if len(set(items)) != len(items):
+        raise serializers.ValidationError(f"A {name} is given twice.")
+    if not 1 <= len(items) <= max_items:
+        raise serializers.ValidationError(
+            f"Give one to {max_items} comma-separated values among: {', '.join(allowed)}."
+        )
+    return items
+
+
+GROUP_BY_HELP = (
+    "One or two comma-separated dimensions among "
+    + ", ".join(f"`{dimension}`" for dimension in DIMENSIONS)
+    + " (e.g. `domain,audience`). A need with several themes counts in each of its themes."
+)
+TERRITORY_LEVEL_HELP = (
+    "Level of the `territory` dimension: `epci` or `commune`. Needs scoped to a wider area are grouped under that "
+    "area (e.g. 'Creuse (tout le département)'); needs without territory under 'Tout le territoire'."
+)
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    group_by = serializers.CharField(default="domain", help_text=GROUP_BY_HELP)
+    territory_level = serializers.ChoiceField(choices=TERRITORY_LEVELS, default="epci", help_text=TERRITORY_LEVEL_HELP)
+    top = serializers.IntegerField(
+        default=3, min_value=0, max_value=20, help_text="How many of the largest gaps to list per group (0 to 20)."
+    )
+    format = serializers.ChoiceField(
+        choices=("json", "csv", "png", "svg"),
+        default="json",
+        help_text="`json`; `csv` (one line per group, French headers, UTF-8 with BOM); `png` or `svg`: a heatmap "
+        "of total gap by the two dimensions (a bar chart with one dimension).",
+    )
+
+    def validate_group_by(self, value: str) -> list[str]:
+        return _comma_list(value, allowed=DIMENSIONS, name="dimension", max_items=2)
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    baseline = serializers.UUIDField(help_text="Id of the earlier run to compare with (a succeeded run).")
+    group_by = serializers.CharField(default="domain", help_text=GROUP_BY_HELP)
+    territory_level = serializers.ChoiceField(choices=TERRITORY_LEVELS, default="epci", help_text=TERRITORY_LEVEL_HELP)
+    gap_floor = serializers.FloatField(
+        default=DEFAULT_GAP_FLOOR,
+        min_value=0.0,
+        max_value=1.0,
+        help_text="A gap at or below this value (or a `maintain` recommendation) counts as no gap: crossing it "
+        "makes a gap `opened` or `closed`.",
+    )
+    gap_delta = serializers.FloatField(
+        default=DEFAULT_GAP_DELTA,
+        min_value=0.0,
+        max_value=1.0,
+        help_text="Smallest change of an open gap reported as `grew` or `shrank`; smaller changes are `unchanged`.",
+    )
+    status = serializers.CharField(
+        required=False,
+        help_text="Restrict the per-need list to these comma-separated statuses among "
+        + ", ".join(f"`{status}`" for status in COMPARE_STATUSES)
+        + " (the summary and groups always count every need).",
+    )
+    format = serializers.ChoiceField(
+        choices=("json", "csv"),
+        default="json",
+        help_text="`json`, or `csv`: one line per need (French headers, UTF-8 with BOM).",
+    )
+
+    def validate_group_by(self, value: str) -> list[str]:
+        return _comma_list(value, allowed=DIMENSIONS, name="dimension", max_items=2)
+
+    def validate_status(self, value: str) -> list[str]:
+        return _comma_list(value, allowed=COMPARE_STATUSES, name="status", max_items=len(COMPARE_STATUSES))
+
+
+class IpaQuerySerializer(serializers.Serializer):
+    crosshair = serializers.ChoiceField(
+        choices=CROSSHAIR_RULES,
+        default="mean",
+        help_text="Where the grid is cut: `mean` of the needs (Martilla & James), `median`, `midpoint` of the 0-1 "
+        "scale, or `given` values (`importance_cross` and `satisfaction_cross`).",
+    )
+    importance_cross = serializers.FloatField(
+        required=False, min_value=0.0, max_value=1.0, help_text="Importance crosshair (0-1); only with `given`."
+    )
+    satisfaction_cross = serializers.FloatField(
+        required=False, min_value=0.0, max_value=1.0, help_text="Satisfaction crosshair (0-1); only with `given`."
+    )
+    format = serializers.ChoiceField(
+        choices=("json", "csv", "png", "svg"),
+        default="json",
+        help_text="`json`, `csv` (one line per need), or the IPA scatter plot as `png` or `svg`.",
+    )
+
+    def validate(self, attrs):
+        given = "importance_cross" in attrs or "satisfaction_cross" in attrs
+        if attrs["crosshair"] == "given":
+            missing = {
+                name: "Required with crosshair=given."
+                for name in ("importance_cross", "satisfaction_cross")
+                if name not in attrs
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        elif given:
+            raise serializers.ValidationError(
+                {"crosshair": "importance_cross and satisfaction_cross are only used with crosshair=given."}
+            )
+        return attrs
+
+
+# Responses ---------------------------------------------------------------------------------------------------------
+
+
+class ReportDimensionValueSerializer(serializers.Serializer):
+    dimension = serializers.ChoiceField(choices=DIMENSIONS)
+    code = serializers.CharField(help_text="Stable code ('' = no theme / whole territory; territories `kind:code`).")
+    label = serializers.CharField(help_text="French label.")
+
+
+class ReportTopGapSerializer(serializers.Serializer):
+    need_id = serializers.IntegerField(allow_null=True)
+    statement = serializers.CharField()
+    gap = serializers.FloatField()
+    coverage = serializers.FloatField()
+    importance = serializers.FloatField()
+    recommendation = serializers.ChoiceField(choices=Recommendation.choices)
+    recommendation_label = serializers.CharField()
+
+
+class ReportRecommendationCountsSerializer(serializers.Serializer):
+    create = serializers.IntegerField()
+    adjust = serializers.IntegerField()
+    promote = serializers.IntegerField()
+    maintain = serializers.IntegerField()
+
+
+class ReportFiguresSerializer(serializers.Serializer):
+    need_count = serializers.IntegerField()
+    importance_total = serializers.FloatField(help_text="Demand weight: sum of the needs' importance.")
+    demand_volume_total = serializers.IntegerField(
+        allow_null=True, help_text="Sum of demand volumes over the needs that state one (null when none does)."
+    )
+    demand_volume_known = serializers.IntegerField(help_text="How many needs state a demand volume.")
+    coverage_mean = serializers.FloatField(allow_null=True, help_text="Unweighted mean coverage (0-1).")
+    gap_total = serializers.FloatField(help_text="Sum of importance × (1 − coverage).")
+    gap_mean = serializers.FloatField(allow_null=True)
+    satisfaction_mean = serializers.FloatField(allow_null=True, help_text="Over the needs with a satisfaction.")
+    recommendations = ReportRecommendationCountsSerializer()
+    top_gaps = ReportTopGapSerializer(many=True)
+
+
+class ReportGroupSerializer(ReportFiguresSerializer):
+    dimensions = ReportDimensionValueSerializer(many=True)
+
+
+class MatchingReportSerializer(serializers.Serializer):
+    run = serializers.UUIDField()
+    group_by = serializers.ListField(child=serializers.ChoiceField(choices=DIMENSIONS))
+    territory_level = serializers.ChoiceField(choices=TERRITORY_LEVELS)
+    top = serializers.IntegerField()
+    totals = ReportFiguresSerializer(help_text="The same figures over the whole run (each need once).")
+    groups = ReportGroupSerializer(many=True, help_text="Ordered by total gap, largest first.")
+
+
+class CompareStatusCountsSerializer(serializers.Serializer):
+    opened = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    grew = serializers.IntegerField()
+    shrank = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    new = serializers.IntegerField()
+    removed = serializers.IntegerField()
+
+
+class CompareStatusLabelsSerializer(serializers.Serializer):
+    opened = serializers.CharField()
+    closed = serializers.CharField()
+    grew = serializers.CharField()
+    shrank = serializers.CharField()
+    unchanged = serializers.CharField()
+    new = serializers.CharField()
+    removed = serializers.CharField()
+
+
+class CompareSummarySerializer(serializers.Serializer):
+    statuses = CompareStatusCountsSerializer()
+    status_labels = CompareStatusLabelsSerializer(help_text="French label of each status.")
+    gap_before_total = serializers.FloatField()
+    gap_after_total = serializers.FloatField()
+    gap_delta = serializers.FloatField()
+
+
+class CompareGroupSerializer(serializers.Serializer):
+    dimensions = ReportDimensionValueSerializer(many=True)
+    need_count = serializers.IntegerField()
+    gap_before_total = serializers.FloatField()
+    gap_after_total = serializers.FloatField()
+    gap_delta = serializers.FloatField()
+    statuses = CompareStatusCountsSerializer()
+
+
+class CompareNeedSerializer(serializers.Serializer):
+    need_id = serializers.IntegerField(allow_null=True)
+    statement = serializers.CharField()
+    domain_code = serializers.CharField()
+    audience_code = serializers.CharField()
+    status = serializers.ChoiceField(choices=COMPARE_STATUSES)
+    status_label = serializers.CharField()
+    gap_before = serializers.FloatField(allow_null=True)
+    gap_after = serializers.FloatField(allow_null=True)
+    gap_delta = serializers.FloatField()
+    coverage_before = serializers.FloatField(allow_null=True)
+    coverage_after = serializers.FloatField(allow_null=True)
+    recommendation_before = serializers.ChoiceField(choices=Recommendation.choices, allow_null=True)
+    recommendation_after = serializers.ChoiceField(choices=Recommendation.choices, allow_null=True)
+    recommendation_before_label = serializers.CharField(allow_null=True)
+    recommendation_after_label = serializers.CharField(allow_null=True)
+
+
+class MatchingCompareSerializer(serializers.Serializer):
+    run = serializers.UUIDField()
+    baseline = serializers.UUIDField()
+    group_by = serializers.ListField(child=serializers.ChoiceField(choices=DIMENSIONS))
+    territory_level = serializers.ChoiceField(choices=TERRITORY_LEVELS)
+    gap_floor = serializers.FloatField()
+    gap_delta = serializers.FloatField()
+    summary = CompareSummarySerializer()
+    groups = CompareGroupSerializer(many=True, help_text="Ordered by gap delta, most improved first.")
+    needs = CompareNeedSerializer(many=True, help_text="Ordered by the size of the gap change, largest first.")
+
+
+class IpaCrosshairSerializer(serializers.Serializer):
+    rule = serializers.ChoiceField(choices=CROSSHAIR_RULES)
+    importance = serializers.FloatField(allow_null=True, help_text="Null when no need has a satisfaction.")
+    satisfaction = serializers.FloatField(allow_null=True)
+
+
+class IpaQuadrantCountSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=IpaQuadrant.choices, help_text="'' = not classified.")
+    label = serializers.CharField()
+    need_count = serializers.IntegerField()
+
+
+class IpaNeedSerializer(serializers.Serializer):
+    need_id = serializers.IntegerField(allow_null=True)
+    statement = serializers.CharField()
+    domain_code = serializers.CharField()
+    audience_code = serializers.CharField()
+    importance = serializers.FloatField()
+    satisfaction = serializers.FloatField(allow_null=True)
+    quadrant = serializers.ChoiceField(choices=IpaQuadrant.choices, allow_blank=True)
+    quadrant_label = serializers.CharField()
+    ipa_gap = serializers.FloatField(allow_null=True, help_text="Importance minus satisfaction.")
+
+
+class MatchingIpaSerializer(serializers.Serializer):
+    run = serializers.UUIDField()
+    crosshair = IpaCrosshairSerializer()
+    quadrants = IpaQuadrantCountSerializer(many=True)
+    needs = IpaNeedSerializer(many=True, help_text="Ordered by importance minus satisfaction, largest first.")
