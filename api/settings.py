@@ -213,9 +213,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"HealthStateEnum": ["ok", "unavailable"]},
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStateEnum": ["ok", "unavailable"],
+        "OfferStatusEnum": "offers.models.OfferStatus",
+    },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
+        {"name": "offers", "description": "The territory's service offer and the organisations that provide it."},
         {"name": "auth", "description": "Token authentication."},
         {"name": "health", "description": "Service health."},
     ],
