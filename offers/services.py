@@ -791,7 +791,16 @@ def _offer_draft(
         service_area = []  # the default follows the commune
 
     if any(error.field in (f"{prefix}domain", f"{prefix}commune") for error in errors):
-        return None, errors  # the rules below depend on them
+        # The cross-field rules depend on them; still report every problem of the other fields.
+        exclude = ["domain", "organisation", "commune", "search_text"]
+        exclude += [name for name in ("latitude", "longitude") if getattr(offer, name) is None]
+        try:
+            offer.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except DjangoValidationError as exc:
+            for name, messages in _validation_messages(exc).items():
+                for message in messages:
+                    error("" if name == "__all__" else name, message)
+        return None, errors
     try:
         service_area = offer_validate(offer=offer, themes=themes, service_area=service_area)
     except DjangoValidationError as exc:

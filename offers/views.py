@@ -337,6 +337,8 @@ class OfferViewSet(
             dry_run=serializer.validated_data["dry_run"],
             organisation=organisation,
             format=format,
+            max_bytes=services.IMPORT_MAX_BYTES,
+            max_rows=services.IMPORT_MAX_ROWS,
         )
         return Response(OfferImportReportSerializer(report).data)
 
