@@ -14,7 +14,10 @@ from offers.services import DEMO_DIR, offers_demo_load
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "identifiant;titre;description;domaine;thèmes;organisation;commune;gratuit;prix;capacité;unité;date de début;date de fin;statut;publics;zone"
+HEADER = (
+    "identifiant;titre;description;domaine;thèmes;organisation;commune;gratuit;prix;capacité;unité;"
+    "date de début;date de fin;statut;publics;zone"
+)
 
 
 def csv_file(organisation, *rows: str) -> bytes:
@@ -91,7 +94,8 @@ def test_one_bad_row_rejects_the_file_with_every_line(editor_a_client, organisat
 def test_windows_1252_and_comma_separated(editor_a_client, organisation_a):
     content = (
         "identifiant,titre,description,domaine,thèmes,organisation,commune,gratuit\n"
-        f'w-1,Crèche à Guéret,"Accueil des enfants, de 0 à 3 ans",daily-life,childcare,{organisation_a.slug},23096,oui\n'
+        f'w-1,Crèche à Guéret,"Accueil des enfants, de 0 à 3 ans",daily-life,childcare,'
+        f"{organisation_a.slug},23096,oui\n"
     ).encode("cp1252")
     response = upload(editor_a_client, content, source="cd23")
     assert response.status_code == 200, response.content
