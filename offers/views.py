@@ -245,6 +245,13 @@ class OfferViewSet(
     def get_queryset(self):
         return selectors.offer_list(user=self.request.user)
 
+    def handle_exception(self, exc):
+        if getattr(self, "action", None) == "export":
+            # Errors are JSON (the shared error body) whatever file format was asked for.
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
             return OfferWriteSerializer

@@ -280,3 +280,32 @@ def test_editor_changes_own_organisation_contact_only(editor_a_client, organisat
     other = f"/api/v1/organisations/{organisation_b.slug}/"
     assert editor_a_client.patch(other, {"phone": "0"}, format="json").status_code == 403
     assert editor_a_client.delete(url).status_code == 403
+
+
+def test_admin_form_applies_the_offer_rules(admin_user, organisation_a):
+    from django.test import Client
+
+    from offers.models import Domain, Territory, Theme
+
+    client = Client()
+    client.force_login(admin_user)
+    data = {
+        "title": "Crèche de Saint-Vaury",
+        "description": "Multi-accueil.",
+        "domain": Domain.objects.get(code="housing").pk,
+        "themes": [Theme.objects.get(code="childcare").pk],
+        "organisation": organisation_a.pk,
+        "commune": Territory.objects.get(code="23247").pk,
+        "is_free": "on",
+        "status": "published",
+        "source": "manual",
+    }
+    response = client.post("/admin/offers/offer/add/", data)
+    assert response.status_code == 200  # the form again, with the error
+    assert "does not belong to the domain" in response.content.decode()
+    data["domain"] = Domain.objects.get(code="daily-life").pk
+    response = client.post("/admin/offers/offer/add/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    offer = Offer.objects.get()
+    assert offer.latitude is not None and list(offer.service_area.values_list("code", flat=True)) == ["23247"]
+    assert offer.search_text.startswith("creche de saint vaury")
