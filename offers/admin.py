@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import construct_instance
 
 from offers.models import Audience, Domain, Offer, Organisation, Territory, Theme
@@ -46,6 +47,7 @@ class AudienceAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "territory", "email", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["name", "email", "territory__name"]
@@ -90,6 +92,7 @@ class OfferAdminForm(forms.ModelForm):
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
     form = OfferAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "title",
         "domain",
