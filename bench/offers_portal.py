@@ -256,7 +256,7 @@ def generate(count: int, *, seed: int = 7) -> None:
     print(f" in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
 
 
 BARE_FIELDS = (
