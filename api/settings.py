@@ -215,12 +215,14 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "HealthStateEnum": ["ok", "unavailable"],
+        "OfferStatusEnum": "offers.models.OfferStatus",
         "RecommendationEnum": "matching.models.Recommendation",
         "IpaQuadrantEnum": "matching.models.IpaQuadrant",
         "ReportDimensionEnum": "matching.reports.DIMENSIONS",
     },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
+        {"name": "offers", "description": "The territory's service offer and the organisations that provide it."},
         {"name": "auth", "description": "Token authentication."},
         {"name": "health", "description": "Service health."},
         {"name": "matching", "description": "Matching runs, per-need results, gap reports, comparisons and IPA."},

@@ -1,8 +1,13 @@
 """Admin of the offers app, for non-developers: list filters, search, and read-only computed fields."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms.models import construct_instance
 
 from offers.models import Audience, Domain, Offer, Organisation, Territory, Theme
+from offers.services import offer_search_text_refresh, offer_validate
 
 
 @admin.register(Territory)
@@ -42,6 +47,7 @@ class AudienceAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "territory", "email", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["name", "email", "territory__name"]
@@ -49,8 +55,44 @@ class OrganisationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class OfferAdminForm(forms.ModelForm):
+    """Applies offers.services.offer_validate, the rules every other write path applies."""
+
+    class Meta:
+        model = Offer
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("latitude", "longitude"):
+            self.fields[name].required = False
+            self.fields[name].help_text = "Empty: the commune's centre."
+        self.fields["service_area"].help_text = "Empty: the commune."
+
+    def clean(self):
+        cleaned = super().clean()
+        offer = construct_instance(self, self.instance, exclude=["themes", "audiences", "service_area"])
+        if not all(cleaned.get(name) for name in ("domain", "commune")):
+            return cleaned
+        try:
+            service_area = offer_validate(
+                offer=offer,
+                themes=list(cleaned.get("themes") or []),
+                service_area=list(cleaned.get("service_area") or []),
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+            return cleaned
+        cleaned["latitude"], cleaned["longitude"] = offer.latitude, offer.longitude
+        cleaned["service_area"] = service_area
+        return cleaned
+
+
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
+    form = OfferAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "title",
         "domain",
@@ -68,3 +110,7 @@ class OfferAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     date_hierarchy = "updated_at"
     list_select_related = ["domain", "organisation", "commune"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        offer_search_text_refresh(offer=form.instance)  # themes are saved after the offer

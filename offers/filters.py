@@ -1,11 +1,25 @@
 """FilterSets of the offers app; every filter's help_text becomes its OpenAPI description."""
 
 import django_filters
+from django.db import connection
+from django.db.models import BooleanField, FloatField, Q, Value
+from django.db.models.expressions import RawSQL
 from django_filters import rest_framework as filters
 
+from api.exceptions import ErrorItem, InvalidInput
 from api.text import fold_text
-from offers.models import Territory, TerritoryKind
-from offers.selectors import territory_resolve, territory_subtree_q
+from offers.models import (
+    Audience,
+    Domain,
+    Offer,
+    OfferStatus,
+    Organisation,
+    OrganisationKind,
+    Territory,
+    TerritoryKind,
+    Theme,
+)
+from offers.selectors import offer_near, offer_territory_q, territory_resolve, territory_subtree_q
 
 
 class TerritoryFilterSet(filters.FilterSet):
@@ -35,3 +49,232 @@ class TerritoryFilterSet(filters.FilterSet):
     def filter_q(self, queryset, name, value):
         folded = fold_text(value)
         return queryset.filter(name_folded__contains=folded) if folded else queryset
+
+
+# Offers -------------------------------------------------------------------------------------------------------------
+
+MAX_RADIUS_KM = 200.0
+ORDERING_CHOICES = [
+    ("title", "Title A→Z"),
+    ("-title", "Title Z→A"),
+    ("updated", "Least recently updated first"),
+    ("-updated", "Most recently updated first"),
+    ("distance", "Nearest first (requires near)"),
+    ("relevance", "Best match first (requires q)"),
+]
+_ORDERINGS = {
+    "title": ("title", "id"),
+    "-title": ("-title", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "distance": ("distance_km", "title", "id"),
+    "relevance": ("-relevance", "title", "id"),
+}
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def _check_codes(model, codes: list[str], field: str) -> None:
+    known = set(model.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise InvalidInput(
+            [ErrorItem(field=field, code="not_found", message=f"Unknown {field} code(s): {', '.join(unknown)}.")]
+        )
+
+
+def search_tokens(value: str) -> list[str]:
+    """Folded words of a query with a light French plural strip ("logements" -> "logement", "locaux" -> "loca"),
+    for the SQLite fallback, where each must appear in the offer's folded search text."""
+    tokens = []
+    for word in fold_text(value).split():
+        if len(word) > 4 and word.endswith("aux"):
+            word = word[:-2]
+        elif len(word) > 3 and word[-1] in "sx":
+            word = word[:-1]
+        tokens.append(word)
+    return tokens
+
+
+class OfferFilterSet(filters.FilterSet):
+    domain = django_filters.CharFilter(method="filter_domain", help_text="Domain code, e.g. `housing`.")
+    theme = django_filters.CharFilter(
+        method="filter_theme",
+        help_text="Theme code(s), comma-separated: offers with any of them (`childcare,schools`).",
+    )
+    audience = django_filters.CharFilter(
+        method="filter_audience",
+        help_text="Audience code(s), comma-separated: offers targeting one of them, and offers open to everyone.",
+    )
+    territory = django_filters.CharFilter(
+        method="filter_territory",
+        help_text=(
+            "Territory code (commune INSEE, EPCI SIREN, département, or `kind:code`): offers located in it or "
+            "below it, and offers whose service area covers it (an offer serving the whole département matches "
+            "one of its communes)."
+        ),
+    )
+    near = django_filters.CharFilter(
+        method="filter_noop",
+        help_text="`latitude,longitude` (WGS 84) of a point; requires radius_km. Results carry `distance_km`.",
+    )
+    radius_km = django_filters.NumberFilter(
+        method="filter_noop",
+        help_text=f"Great-circle radius around `near`, in km (0 < radius_km ≤ {MAX_RADIUS_KM:g}); requires near.",
+    )
+    q = django_filters.CharFilter(
+        method="filter_noop",
+        help_text=(
+            "Full-text search in title, description and themes, ignoring case and accents (`creche` finds "
+            "Crèche); French stemming on PostgreSQL (`logements` finds logement). Sorted by relevance by default."
+        ),
+    )
+    available_on = django_filters.DateFilter(
+        method="filter_available_on", help_text="Offers available on this date (YYYY-MM-DD): open ranges included."
+    )
+    is_free = django_filters.BooleanFilter(field_name="is_free", help_text="`true`: free offers only; `false`: paid.")
+    organisation = django_filters.CharFilter(
+        field_name="organisation__slug", help_text="Slug of the providing organisation."
+    )
+    status = django_filters.ChoiceFilter(
+        choices=OfferStatus.choices,
+        help_text="Status; anonymous users only ever see published offers, editors also their organisations' ones.",
+    )
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Offers changed at or after this ISO 8601 date-time (e.g. `2025-01-31T00:00:00Z`).",
+    )
+    ordering = django_filters.ChoiceFilter(
+        method="filter_noop",
+        choices=ORDERING_CHOICES,
+        help_text=(
+            "Sort order: `title`, `-title`, `updated`, `-updated`, `distance` (requires near), `relevance` "
+            "(requires q). Default: relevance with q, else distance with near, else title."
+        ),
+    )
+
+    class Meta:
+        model = Offer
+        fields = [
+            "domain",
+            "theme",
+            "audience",
+            "territory",
+            "near",
+            "radius_km",
+            "q",
+            "available_on",
+            "is_free",
+            "organisation",
+            "status",
+            "updated_since",
+            "ordering",
+        ]
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # applied together in filter_queryset (they depend on each other)
+
+    def filter_domain(self, queryset, name, value):
+        _check_codes(Domain, [value], "domain")
+        return queryset.filter(domain__code=value)
+
+    def filter_theme(self, queryset, name, value):
+        codes = _codes(value)
+        _check_codes(Theme, codes, "theme")
+        return queryset.filter(id__in=Offer.themes.through.objects.filter(theme__code__in=codes).values("offer_id"))
+
+    def filter_audience(self, queryset, name, value):
+        codes = _codes(value)
+        _check_codes(Audience, codes, "audience")
+        targeted = Offer.audiences.through.objects.values("offer_id")
+        return queryset.filter(Q(id__in=targeted.filter(audience__code__in=codes)) | ~Q(id__in=targeted))
+
+    def filter_territory(self, queryset, name, value):
+        return queryset.filter(offer_territory_q(territory_resolve(code=value, field="territory")))
+
+    def filter_available_on(self, queryset, name, value):
+        return queryset.filter(
+            Q(available_from__isnull=True) | Q(available_from__lte=value),
+            Q(available_until__isnull=True) | Q(available_until__gte=value),
+        )
+
+    def _near(self) -> tuple[float, float, float] | None:
+        near, radius = self.form.cleaned_data.get("near"), self.form.cleaned_data.get("radius_km")
+        if not near and radius is None:
+            return None
+        if not near or radius is None:
+            missing = "radius_km" if near else "near"
+            raise InvalidInput(
+                [ErrorItem(field=missing, code="required", message="near and radius_km go together: give both.")]
+            )
+        try:
+            latitude, longitude = (float(part) for part in near.split(","))
+        except ValueError:
+            raise InvalidInput(
+                [ErrorItem(field="near", message="near must be `latitude,longitude`, e.g. `46.17,1.87`.")]
+            ) from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise InvalidInput(
+                [ErrorItem(field="near", code="out_of_range", message="Latitude or longitude out of range.")]
+            )
+        if not 0 < radius <= MAX_RADIUS_KM:
+            raise InvalidInput(
+                [
+                    ErrorItem(
+                        field="radius_km",
+                        code="out_of_range",
+                        message=f"radius_km must be greater than 0 and at most {MAX_RADIUS_KM:g}.",
+                    )
+                ]
+            )
+        return latitude, longitude, float(radius)
+
+    def _search(self, queryset, value: str):
+        if connection.vendor == "postgresql":
+            tsquery = "websearch_to_tsquery('french_unaccent', %s)"
+            queryset = queryset.filter(
+                RawSQL(f"offers_offer.search_vector @@ {tsquery}", [value], output_field=BooleanField())
+            )
+            return queryset.annotate(
+                relevance=RawSQL(
+                    f"ts_rank_cd(offers_offer.search_vector, {tsquery})", [value], output_field=FloatField()
+                )
+            )
+        # SQLite: every (lightly stemmed) folded word must appear in the folded text; no ranking beyond that.
+        for token in search_tokens(value):
+            queryset = queryset.filter(search_text__contains=token)
+        return queryset.annotate(relevance=Value(0.0, output_field=FloatField()))
+
+    def filter_queryset(self, queryset):
+        near = self._near()
+        queryset = super().filter_queryset(queryset)
+        if near is not None:
+            latitude, longitude, radius = near
+            queryset = offer_near(queryset, latitude=latitude, longitude=longitude, radius_km=radius)
+        q = (self.form.cleaned_data.get("q") or "").strip()
+        if q:
+            queryset = self._search(queryset, q)
+        ordering = self.form.cleaned_data.get("ordering") or ("relevance" if q else "distance" if near else "title")
+        if ordering == "distance" and near is None:
+            raise InvalidInput([ErrorItem(field="ordering", message="ordering=distance needs near and radius_km.")])
+        if ordering == "relevance" and not q:
+            raise InvalidInput([ErrorItem(field="ordering", message="ordering=relevance needs q.")])
+        return queryset.order_by(*_ORDERINGS[ordering])
+
+
+class OrganisationFilterSet(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=OrganisationKind.choices, help_text="Only organisations of this kind.")
+    territory = django_filters.CharFilter(
+        method="filter_territory", help_text="Organisations based in this territory or below it (any code)."
+    )
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", help_text="Name contains this text.")
+
+    class Meta:
+        model = Organisation
+        fields = ["kind", "territory", "q"]
+
+    def filter_territory(self, queryset, name, value):
+        return queryset.filter(territory_subtree_q(territory_resolve(code=value), prefix="territory__"))

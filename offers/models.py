@@ -213,6 +213,10 @@ class Offer(models.Model):
         indexes = [
             models.Index(fields=["latitude", "longitude"], name="offer_lat_lon_idx"),
             models.Index(fields=["status", "domain"], name="offer_status_domain_idx"),
+            # The default order of lists (a page of 20 without sorting every row) and the list summary
+            # (count + latest change of the visible offers, from the index alone).
+            models.Index(fields=["title", "id"], name="offer_title_id_idx"),
+            models.Index(fields=["status", "updated_at"], name="offer_status_updated_idx"),
         ]
 
     def __str__(self) -> str:

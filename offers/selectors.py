@@ -1,10 +1,16 @@
-"""Reads of the offers app: territories (hierarchy by official code) and the taxonomy."""
+"""Reads of the offers app: territories (hierarchy by official code), the taxonomy, and offers as rows."""
 
-from django.db.models import Prefetch, Q, QuerySet
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.db.models import Count, F, FloatField, Max, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 
 from api.exceptions import ErrorItem, InvalidInput
+from api.permissions import is_admin
 from api.text import fold_text
-from offers.models import Audience, Domain, Territory, TerritoryKind, Theme
+from offers.models import Audience, Domain, Offer, OfferStatus, Organisation, Territory, TerritoryKind, Theme
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -74,3 +80,204 @@ def taxonomy_domains() -> QuerySet[Domain]:
 
 def audience_list() -> QuerySet[Audience]:
     return Audience.objects.all()
+
+
+# Offers ------------------------------------------------------------------------------------------------------------
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+KM_PER_DEGREE_LATITUDE = math.pi * EARTH_RADIUS_KM / 180
+
+
+def offer_list(*, user=None) -> QuerySet[Offer]:
+    """The offers `user` may see: published ones for everybody, plus every offer of the organisations the user is
+    an editor of; everything for admins. No join: the editor check is a subquery, so counts stay cheap."""
+    queryset = Offer.objects.all()
+    if is_admin(user):
+        return queryset
+    visible = Q(status=OfferStatus.PUBLISHED)
+    if user is not None and user.is_authenticated:
+        memberships = Organisation.editors.through.objects.filter(user_id=user.pk).values("organisation_id")
+        visible |= Q(organisation_id__in=memberships)
+    return queryset.filter(visible)
+
+
+def offer_visibility_scope(*, user=None) -> str:
+    """A short key for what `user` may see (part of list ETags: two users who see different drafts never share)."""
+    if is_admin(user):
+        return "admin"
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return "public"
+
+
+def offer_get(*, offer_id: int, user=None) -> Offer | None:
+    return offer_list(user=user).select_related("domain", "organisation", "commune").filter(pk=offer_id).first()
+
+
+def offer_list_summary(queryset: QuerySet[Offer]) -> tuple[int, object]:
+    """(count, latest updated_at) of a filtered queryset in one query: the paginator's count and the list's
+    ETag / Last-Modified come from it."""
+    summary = queryset.order_by().aggregate(count=Count("id"), last=Max("updated_at"))
+    return summary["count"], summary["last"]
+
+
+def offer_territory_q(territory: Territory) -> Q:
+    """Offers in `territory` (their commune is in it) or serving it: a service-area territory inside it, or above
+    it (an offer serving the whole département matches a query on one of its communes)."""
+    served = Offer.service_area.through.objects.filter(
+        territory_subtree_q(territory, prefix="territory__") | territory_ancestors_q(territory, prefix="territory__")
+    ).values("offer_id")
+    return territory_subtree_q(territory, prefix="commune__") | Q(id__in=served)
+
+
+def offer_near(queryset: QuerySet[Offer], *, latitude: float, longitude: float, radius_km: float) -> QuerySet[Offer]:
+    """Offers within `radius_km` of a point, annotated with their great-circle `distance_km`.
+
+    A bounding box on the indexed (latitude, longitude) discards most rows first; the exact spherical law of
+    cosines then runs in SQL on the rest (Least() guards acos against rounding just above 1).
+    """
+    delta_lat = radius_km / KM_PER_DEGREE_LATITUDE
+    cos_lat = math.cos(math.radians(latitude))
+    delta_lon = 180.0 if cos_lat < 1e-6 else min(180.0, radius_km / (KM_PER_DEGREE_LATITUDE * cos_lat))
+    queryset = queryset.filter(
+        latitude__gte=latitude - delta_lat,
+        latitude__lte=latitude + delta_lat,
+        longitude__gte=longitude - delta_lon,
+        longitude__lte=longitude + delta_lon,
+    )
+    lat0 = math.radians(latitude)
+    cosine = Value(math.sin(lat0)) * Sin(Radians(F("latitude"))) + Value(math.cos(lat0)) * Cos(
+        Radians(F("latitude"))
+    ) * Cos(Radians(F("longitude")) - Value(math.radians(longitude)))
+    distance = Value(EARTH_RADIUS_KM) * ACos(Least(Value(1.0), cosine, output_field=FloatField()))
+    return queryset.annotate(distance_km=distance).filter(distance_km__lte=radius_km)
+
+
+OFFER_ROW_FIELDS = {
+    "id": "id",
+    "title": "title",
+    "description": "description",
+    "domain": "domain__code",
+    "organisation": "organisation__slug",
+    "organisation_name": "organisation__name",
+    "commune": "commune__code",
+    "commune_name": "commune__name",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "is_free": "is_free",
+    "price_amount": "price_amount",
+    "price_details": "price_details",
+    "capacity": "capacity",
+    "capacity_unit": "capacity_unit",
+    "available_from": "available_from",
+    "available_until": "available_until",
+    "status": "status",
+    "url": "url",
+    "contact": "contact",
+    "accessibility": "accessibility",
+    "source": "source",
+    "external_id": "external_id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+
+def offer_values(queryset: QuerySet[Offer], *, fields: dict[str, str] = OFFER_ROW_FIELDS) -> QuerySet:
+    """The offer columns as a `.values()` queryset (one query, no model instances); keeps `distance_km`."""
+    names = list(fields.values())
+    if "distance_km" in queryset.query.annotations:
+        names.append("distance_km")
+    return queryset.values(*names)
+
+
+def offer_rows_attach(rows: list[dict], *, fields: dict[str, str] = OFFER_ROW_FIELDS) -> list[dict]:
+    """Rename `.values()` rows to API names and add theme, audience and service-area codes: 3 queries whatever
+    the number of rows."""
+    renamed = [{name: row[column] for name, column in fields.items()} for row in rows]
+    for row, source in zip(renamed, rows, strict=True):
+        row["distance_km"] = source.get("distance_km")
+    ids = [row["id"] for row in renamed]
+    themes: dict[int, list[str]] = defaultdict(list)
+    audiences: dict[int, list[str]] = defaultdict(list)
+    areas: dict[int, list[str]] = defaultdict(list)
+    area_paths: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for offer_id, code in (
+            Offer.themes.through.objects.filter(offer_id__in=ids)
+            .order_by("theme__domain__position", "theme__position", "theme__code")
+            .values_list("offer_id", "theme__code")
+        ):
+            themes[offer_id].append(code)
+        for offer_id, code in (
+            Offer.audiences.through.objects.filter(offer_id__in=ids)
+            .order_by("audience__position", "audience__code")
+            .values_list("offer_id", "audience__code")
+        ):
+            audiences[offer_id].append(code)
+        for offer_id, kind, code, path in (
+            Offer.service_area.through.objects.filter(offer_id__in=ids)
+            .order_by("territory__path")
+            .values_list("offer_id", "territory__kind", "territory__code", "territory__path")
+        ):
+            areas[offer_id].append(f"{kind}:{code}")
+            area_paths[offer_id].append(path)
+    for row in renamed:
+        row["themes"] = themes[row["id"]]
+        row["audiences"] = audiences[row["id"]]
+        row["service_area"] = areas[row["id"]]
+        row["service_area_paths"] = area_paths[row["id"]]
+    return renamed
+
+
+def offer_rows_iter(queryset: QuerySet[Offer], *, chunk_size: int = 500) -> Iterator[dict]:
+    """Every row of a (filtered, ordered) queryset, chunk by chunk: for streamed exports of any size."""
+    keys = list(offer_values(queryset, fields={"id": "id"}))
+    for start in range(0, len(keys), chunk_size):
+        chunk = keys[start : start + chunk_size]
+        by_id = {row["id"]: row for row in offer_values(Offer.objects.filter(id__in=[key["id"] for key in chunk]))}
+        rows = offer_rows_attach([{**by_id[key["id"]], **key} for key in chunk])
+        yield from rows
+
+
+def offer_rows_for_matching(*, published_only: bool = True) -> list[dict]:
+    """Offers as plain rows for the matching engine (no model instances).
+
+    Each dict: id, title, domain (code), themes (codes), audiences (codes; [] = everyone), organisation (slug),
+    commune (INSEE code), commune_path, service_area (qualified codes), service_area_paths (materialised paths,
+    e.g. "r75/d23/e200034825/"), latitude, longitude, status, is_free, capacity, capacity_unit, available_from,
+    available_until (dates or None), updated_at, search_text (accent-folded title, description and theme words).
+    Ordered by id.
+    """
+    fields = {
+        "id": "id",
+        "title": "title",
+        "domain": "domain__code",
+        "organisation": "organisation__slug",
+        "commune": "commune__code",
+        "commune_path": "commune__path",
+        "latitude": "latitude",
+        "longitude": "longitude",
+        "status": "status",
+        "is_free": "is_free",
+        "capacity": "capacity",
+        "capacity_unit": "capacity_unit",
+        "available_from": "available_from",
+        "available_until": "available_until",
+        "updated_at": "updated_at",
+        "search_text": "search_text",
+    }
+    queryset = Offer.objects.order_by("id")
+    if published_only:
+        queryset = queryset.filter(status=OfferStatus.PUBLISHED)
+    rows: list[dict] = []
+    values = list(queryset.values(*fields.values()))
+    for start in range(0, len(values), 500):
+        chunk = offer_rows_attach(values[start : start + 500], fields=fields)
+        for row in chunk:
+            row.pop("distance_km", None)
+        rows.extend(chunk)
+    return rows
+
+
+def organisation_list() -> QuerySet[Organisation]:
+    return Organisation.objects.select_related("territory")

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from offers.models import Audience, Domain, Territory, Theme
+from offers.models import Audience, Domain, OfferStatus, Organisation, Territory, Theme
 
 
 class TerritorySerializer(serializers.ModelSerializer):
@@ -44,3 +44,149 @@ class AudienceSerializer(serializers.ModelSerializer):
 class TaxonomySerializer(serializers.Serializer):
     domains = DomainSerializer(many=True, read_only=True)
     audiences = AudienceSerializer(many=True, read_only=True)
+
+
+# Offers and organisations -------------------------------------------------------------------------------------------
+
+
+class OfferSerializer(serializers.Serializer):
+    """An offer as the API shows it; built from `.values()` rows (offers.selectors.offer_rows_attach)."""
+
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    domain = serializers.CharField(read_only=True, help_text="Domain code.")
+    themes = serializers.ListField(child=serializers.CharField(), read_only=True, help_text="Theme codes.")
+    organisation = serializers.CharField(read_only=True, help_text="Slug of the providing organisation.")
+    organisation_name = serializers.CharField(read_only=True)
+    commune = serializers.CharField(read_only=True, help_text="INSEE code of the commune.")
+    commune_name = serializers.CharField(read_only=True)
+    latitude = serializers.FloatField(read_only=True)
+    longitude = serializers.FloatField(read_only=True)
+    service_area = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Qualified codes of the territories served."
+    )
+    audiences = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Audience codes; empty = everyone."
+    )
+    is_free = serializers.BooleanField(read_only=True)
+    price_amount = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True, allow_null=True)
+    price_details = serializers.CharField(read_only=True)
+    capacity = serializers.IntegerField(read_only=True, allow_null=True)
+    capacity_unit = serializers.CharField(read_only=True)
+    available_from = serializers.DateField(read_only=True, allow_null=True)
+    available_until = serializers.DateField(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=OfferStatus.choices, read_only=True)
+    url = serializers.CharField(read_only=True)
+    contact = serializers.CharField(read_only=True)
+    accessibility = serializers.CharField(read_only=True)
+    source = serializers.CharField(read_only=True)
+    external_id = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    distance_km = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Great-circle distance to `near`, when given (else null)."
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data["distance_km"] is not None:
+            data["distance_km"] = round(data["distance_km"], 3)
+        return data
+
+
+class OfferWriteSerializer(serializers.Serializer):
+    """What a client sends to create or change an offer: codes, checked and resolved by offers.services."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField()
+    domain = serializers.CharField(help_text="Domain code.")
+    themes = serializers.ListField(child=serializers.CharField(), help_text="Theme codes of the domain (one or more).")
+    organisation = serializers.CharField(help_text="Slug of an organisation you are an editor of.")
+    commune = serializers.CharField(help_text="INSEE code of the commune.")
+    latitude = serializers.FloatField(required=False, allow_null=True, help_text="Default: the commune's centre.")
+    longitude = serializers.FloatField(required=False, allow_null=True, help_text="Default: the commune's centre.")
+    service_area = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Territory codes served (commune, EPCI, département); default: the commune.",
+    )
+    audiences = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Audience codes; empty = everyone."
+    )
+    is_free = serializers.BooleanField(required=False, default=False)
+    price_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True, min_value=0
+    )
+    price_details = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    capacity = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    capacity_unit = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    available_from = serializers.DateField(required=False, allow_null=True)
+    available_until = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=OfferStatus.choices, required=False, default=OfferStatus.DRAFT)
+    url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    contact = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    accessibility = serializers.CharField(required=False, allow_blank=True)
+    source = serializers.SlugField(max_length=64, required=False, default="manual")
+    external_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+
+class OfferImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8 or Windows-1252; `,` `;` or tab) or JSON list of objects.")
+    source = serializers.SlugField(
+        required=False,
+        default="import",
+        help_text="Name of the data source; offers are upserted by (source, identifiant). Ignored for data·inclusion "
+        "files, whose records carry their own source.",
+    )
+    organisation = serializers.SlugField(
+        required=False,
+        help_text="Slug of the default organisation for rows without one (required for data·inclusion files).",
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Validate and report what would change, without writing."
+    )
+
+
+class OfferImportReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Offers created (or that would be, in a dry run).")
+    updated = serializers.IntegerField(help_text="Existing offers (same source and identifier) changed.")
+    unchanged = serializers.IntegerField(help_text="Existing offers identical to their row.")
+    total = serializers.IntegerField(help_text="Records read.")
+    dry_run = serializers.BooleanField(help_text="True when nothing was written.")
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    territory = serializers.CharField(
+        help_text="Code of the territory it is based in (INSEE, SIREN, or `kind:code`); shown qualified."
+    )
+    territory_name = serializers.CharField(source="territory.name", read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "slug",
+            "name",
+            "kind",
+            "territory",
+            "territory_name",
+            "email",
+            "phone",
+            "website",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["territory_name", "created_at", "updated_at"]
+        extra_kwargs = {"slug": {"required": False, "help_text": "Stable identifier; default: from the name."}}
+        # Uniqueness of the slug is checked by the model in the service, in the same place as the other rules.
+        validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["slug"].validators = []
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["territory"] = instance.territory.qualified_code
+        return data

@@ -8,6 +8,8 @@ app_name = "offers"
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("territories", views.TerritoryViewSet, basename="territory")
+router.register("offers", views.OfferViewSet, basename="offer")
+router.register("organisations", views.OrganisationViewSet, basename="organisation")
 
 urlpatterns = [
     path("taxonomy/", views.TaxonomyView.as_view(), name="taxonomy"),

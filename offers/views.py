@@ -1,16 +1,42 @@
 """API views of the offers app."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+import functools
+import hashlib
+import json
+
+from django.core.paginator import Paginator as DjangoPaginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.http import http_date, parse_http_date_safe
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from api.exceptions import InvalidInput
-from offers import selectors
-from offers.filters import TerritoryFilterSet
-from offers.serializers import TaxonomySerializer, TerritorySerializer
+from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.pagination import PageNumberPagination
+from api.serializers import ErrorSerializer
+from api.tabular import csv_lines
+from offers import selectors, services
+from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
+from offers.models import Organisation
+from offers.serializers import (
+    OfferImportReportSerializer,
+    OfferImportRequestSerializer,
+    OfferSerializer,
+    OfferWriteSerializer,
+    OrganisationSerializer,
+    TaxonomySerializer,
+    TerritorySerializer,
+)
 
 
 @extend_schema_view(
@@ -60,3 +86,392 @@ class TaxonomyView(APIView):
     def get(self, request):
         data = {"domains": selectors.taxonomy_domains(), "audiences": selectors.audience_list()}
         return Response(TaxonomySerializer(data).data)
+
+
+# Offers -------------------------------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "id",
+    "title",
+    "description",
+    "domain",
+    "themes",
+    "organisation",
+    "commune",
+    "commune_name",
+    "latitude",
+    "longitude",
+    "service_area",
+    "audiences",
+    "is_free",
+    "price_amount",
+    "price_details",
+    "capacity",
+    "capacity_unit",
+    "available_from",
+    "available_until",
+    "status",
+    "url",
+    "contact",
+    "accessibility",
+    "source",
+    "external_id",
+    "updated_at",
+    "distance_km",
+]
+
+
+def _etag(*parts) -> str:
+    return '"' + hashlib.blake2b("|".join(str(part) for part in parts).encode(), digest_size=12).hexdigest() + '"'
+
+
+def _not_modified(request, *, etag: str, last_modified) -> Response | None:
+    """A 304 when the client's copy is current: If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        matched = "*" in tags or etag in tags
+    else:
+        since = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
+        matched = since is not None and last_modified is not None and int(last_modified.timestamp()) <= since
+    if not matched:
+        return None
+    response = Response(status=status.HTTP_304_NOT_MODIFIED)
+    return _with_validators(response, etag=etag, last_modified=last_modified)
+
+
+def _with_validators(response, *, etag: str, last_modified):
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    # Editors see drafts: caches must key on the credentials too.
+    response["Vary"] = "Accept, Authorization, Cookie"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+class _CountedPaginator(DjangoPaginator):
+    """Django's paginator, with the count already known (from the query that also yields the list's ETag)."""
+
+    def __init__(self, *args, known_count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.__dict__["count"] = known_count
+
+
+class OfferPagination(PageNumberPagination):
+    known_count: int | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if self.known_count is not None:
+            self.django_paginator_class = functools.partial(_CountedPaginator, known_count=self.known_count)
+        return super().paginate_queryset(queryset, request, view)
+
+
+class _CSVRenderer(BaseRenderer):
+    """Lets `?format=csv` through content negotiation; the export streams its own body."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if data is not None else b""
+
+
+class _JSONExportRenderer(JSONRenderer):
+    format = "json"
+
+
+UPLOAD_ACTIONS = ("import_file", "import_data_inclusion")
+IMPORT_RESPONSES = {200: OfferImportReportSerializer, 413: ErrorSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["offers"],
+        summary="List offers (search, filters, distance)",
+        description=(
+            "Published offers for everyone; editors also see their organisations' drafts and archived offers. "
+            "Answers carry an ETag and Last-Modified; send If-None-Match / If-Modified-Since to get a 304."
+        ),
+        responses={200: OfferSerializer(many=True), 304: OpenApiResponse(description="Not modified.")},
+    ),
+    retrieve=extend_schema(
+        tags=["offers"],
+        summary="Get an offer",
+        responses={200: OfferSerializer, 304: OpenApiResponse(description="Not modified.")},
+    ),
+    create=extend_schema(
+        tags=["offers"],
+        summary="Create an offer (editors of its organisation, admins)",
+        request=OfferWriteSerializer,
+        responses={201: OfferSerializer},
+    ),
+    update=extend_schema(
+        tags=["offers"],
+        summary="Replace an offer (editors of its organisation, admins)",
+        request=OfferWriteSerializer,
+        responses={200: OfferSerializer},
+    ),
+    partial_update=extend_schema(
+        tags=["offers"],
+        summary="Change some fields of an offer (editors of its organisation, admins)",
+        request=OfferWriteSerializer,
+        responses={200: OfferSerializer},
+    ),
+    destroy=extend_schema(tags=["offers"], summary="Delete an offer (editors of its organisation, admins)"),
+)
+class OfferViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = OfferSerializer
+    filterset_class = OfferFilterSet
+    pagination_class = OfferPagination
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    throttle_scope = "uploads"
+
+    @property
+    def extra_error_statuses(self):
+        return (413,) if getattr(self, "action", None) in UPLOAD_ACTIONS else ()
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if getattr(self, "action", None) in UPLOAD_ACTIONS else []
+
+    def get_queryset(self):
+        return selectors.offer_list(user=self.request.user)
+
+    def handle_exception(self, exc):
+        if getattr(self, "action", None) == "export":
+            # Errors are JSON (the shared error body) whatever file format was asked for.
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return OfferWriteSerializer
+        if self.action in UPLOAD_ACTIONS:
+            return OfferImportRequestSerializer
+        return OfferSerializer
+
+    def _represent(self, offer_id: int, *, status_code=status.HTTP_200_OK) -> Response:
+        rows = list(selectors.offer_values(self.get_queryset().filter(pk=offer_id)))
+        if not rows:
+            raise NotFound("No offer has this id, or you cannot see it.")
+        row = selectors.offer_rows_attach(rows)[0]
+        return Response(OfferSerializer(row).data, status=status_code)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        count, last_modified = selectors.offer_list_summary(queryset)
+        scope = selectors.offer_visibility_scope(user=request.user)
+        etag = _etag(
+            "offers", scope, count, last_modified.isoformat() if last_modified else "", request.GET.urlencode()
+        )
+        not_modified = _not_modified(request, etag=etag, last_modified=last_modified)
+        if not_modified is not None:
+            return not_modified
+        self.paginator.known_count = count
+        page = self.paginate_queryset(selectors.offer_values(queryset))
+        rows = selectors.offer_rows_attach(list(page))
+        response = self.get_paginated_response(OfferSerializer(rows, many=True).data)
+        return _with_validators(response, etag=etag, last_modified=last_modified)
+
+    def retrieve(self, request, *args, **kwargs):
+        rows = list(selectors.offer_values(self.get_queryset().filter(pk=self._pk())))
+        if not rows:
+            raise NotFound("No offer has this id, or you cannot see it.")
+        row = rows[0]
+        scope = selectors.offer_visibility_scope(user=request.user)
+        etag = _etag("offer", row["id"], row["updated_at"].isoformat(), "public" if scope == "public" else "auth")
+        not_modified = _not_modified(request, etag=etag, last_modified=row["updated_at"])
+        if not_modified is not None:
+            return not_modified
+        data = OfferSerializer(selectors.offer_rows_attach(rows)[0]).data
+        return _with_validators(Response(data), etag=etag, last_modified=row["updated_at"])
+
+    def _pk(self) -> int:
+        try:
+            return int(self.kwargs["pk"])
+        except ValueError:
+            raise NotFound("Offer ids are whole numbers.") from None
+
+    def create(self, request, *args, **kwargs):
+        serializer = OfferWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        offer = services.offer_create(user=request.user, data=serializer.validated_data)
+        return self._represent(offer.pk, status_code=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        offer = self.get_object()
+        serializer = OfferWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        services.offer_update(user=request.user, offer=offer, data=serializer.validated_data)
+        return self._represent(offer.pk)
+
+    def destroy(self, request, *args, **kwargs):
+        services.offer_delete(user=request.user, offer=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _import(self, request, *, format: str) -> Response:
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > services.IMPORT_MAX_BYTES:
+            raise PayloadTooLarge(
+                f"The file is {upload.size:,} bytes; the limit is {services.IMPORT_MAX_BYTES:,} bytes."
+            )
+        serializer = OfferImportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        organisation = None
+        slug = serializer.validated_data.get("organisation")
+        if slug:
+            organisation = Organisation.objects.filter(slug=slug).first()
+            if organisation is None:
+                raise InvalidInput(
+                    [ErrorItem(field="organisation", code="not_found", message=f"No organisation {slug!r}.")]
+                )
+        upload = serializer.validated_data["file"]
+        report = services.offers_import(
+            content=upload.read(),
+            user=request.user,
+            filename=upload.name,
+            content_type=upload.content_type,
+            source=serializer.validated_data["source"],
+            dry_run=serializer.validated_data["dry_run"],
+            organisation=organisation,
+            format=format,
+            max_bytes=services.IMPORT_MAX_BYTES,
+            max_rows=services.IMPORT_MAX_ROWS,
+        )
+        return Response(OfferImportReportSerializer(report).data)
+
+    @extend_schema(
+        tags=["offers"],
+        summary="Import offers from a CSV or JSON file (all or nothing)",
+        description=(
+            "Columns (French headers accepted, accents and case ignored): "
+            + "; ".join(
+                f"`{column.name}`{' (required)' if column.required else ''}"
+                f"{' = ' + ', '.join(repr(alias) for alias in column.aliases) if column.aliases else ''}: "
+                f"{column.help}"
+                for column in services.OFFER_IMPORT_COLUMNS
+            )
+            + f". Upsert by (source, identifiant). At most {services.IMPORT_MAX_ROWS:,} rows and "
+            f"{services.IMPORT_MAX_BYTES // (1024 * 1024)} MB (413 beyond). Every bad row is reported with its line "
+            "and field, and nothing is written. Editors import into their organisations only."
+        ),
+        request={"multipart/form-data": OfferImportRequestSerializer},
+        responses=IMPORT_RESPONSES,
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_file(self, request):
+        return self._import(request, format="tabular")
+
+    @extend_schema(
+        tags=["offers"],
+        summary="Import services in the data·inclusion schema (all or nothing)",
+        description=(
+            "A JSON list of data·inclusion services (or an object with an `items` list). thematiques map to our "
+            "themes and publics to our audiences through the taxonomy's data·inclusion codes (`tous-publics` = "
+            "everyone); frais → is_free; zone_eligibilite → service area; code_insee, latitude, longitude; "
+            "nom, description; lien_source, telephone, courriel; id + source → identifier and source. "
+            "`organisation` (slug) is required: it holds the imported services. A service none of whose "
+            "thematiques maps to our taxonomy is reported, and nothing is written."
+        ),
+        request={"multipart/form-data": OfferImportRequestSerializer},
+        responses=IMPORT_RESPONSES,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import/data-inclusion",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_data_inclusion(self, request):
+        return self._import(request, format="data-inclusion")
+
+    @extend_schema(
+        tags=["offers"],
+        summary="Export offers as CSV or JSON (same filters as the list), streamed",
+        description=(
+            "`format=csv` (default; UTF-8 with BOM, cells starting with = + - @ are prefixed with ' so that "
+            "spreadsheets never run them) or `format=json` (a list). Lists (themes, audiences, service area) are "
+            "`|`-separated in CSV."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "format", str, OpenApiParameter.QUERY, enum=["csv", "json"], description="File format (default csv)."
+            )
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV file."),
+            (200, "application/json"): OfferSerializer(many=True),
+        },
+    )
+    @action(detail=False, methods=["get"], renderer_classes=[_CSVRenderer, _JSONExportRenderer])
+    def export(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        export_format = request.query_params.get("format") or "csv"
+        if export_format not in ("csv", "json"):
+            raise InvalidInput([ErrorItem(field="format", message="format must be csv or json.")])
+        rows = (OfferSerializer(row).data for row in selectors.offer_rows_iter(queryset))
+        stamp = timezone.localdate().isoformat()
+        if export_format == "json":
+            response = StreamingHttpResponse(_json_lines(rows), content_type="application/json; charset=utf-8")
+        else:
+
+            def cells(row):
+                values = [row[name] for name in EXPORT_COLUMNS]
+                return ["|".join(value) if isinstance(value, list) else value for value in values]
+
+            response = StreamingHttpResponse(
+                csv_lines(EXPORT_COLUMNS, (cells(row) for row in rows)), content_type="text/csv; charset=utf-8"
+            )
+        response["Content-Disposition"] = f'attachment; filename="offres-{stamp}.{export_format}"'
+        return response
+
+
+def _json_lines(rows):
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + "\n" + json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False)
+    yield "\n]\n"
+
+
+# Organisations ------------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["offers"], summary="List organisations (providers of offers)"),
+    retrieve=extend_schema(tags=["offers"], summary="Get an organisation by slug"),
+    create=extend_schema(tags=["offers"], summary="Create an organisation (admins)"),
+    update=extend_schema(tags=["offers"], summary="Replace an organisation (admins)"),
+    partial_update=extend_schema(
+        tags=["offers"],
+        summary="Change an organisation (admins; its editors: email, phone and website only)",
+    ),
+    destroy=extend_schema(tags=["offers"], summary="Delete an organisation without offers (admins)"),
+)
+class OrganisationViewSet(viewsets.ModelViewSet):
+    serializer_class = OrganisationSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    lookup_field = "slug"
+    filterset_class = OrganisationFilterSet
+
+    def get_queryset(self):
+        return selectors.organisation_list()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.organisation_save(user=self.request.user, data=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.organisation_save(
+            user=self.request.user, organisation=serializer.instance, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.organisation_delete(user=self.request.user, organisation=instance)

@@ -51,3 +51,42 @@ def test_errors_are_documented_per_operation(schema):
     assert {"200", "404"} <= set(territories)
     token = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
     assert {"200", "400", "429"} <= set(token)
+
+
+def test_offer_operations_are_documented(schema):
+    paths = schema["paths"]
+    for path, method in (
+        ("/api/v1/offers/", "get"),
+        ("/api/v1/offers/", "post"),
+        ("/api/v1/offers/{id}/", "get"),
+        ("/api/v1/offers/{id}/", "patch"),
+        ("/api/v1/offers/{id}/", "delete"),
+        ("/api/v1/offers/import/", "post"),
+        ("/api/v1/offers/import/data-inclusion/", "post"),
+        ("/api/v1/offers/export/", "get"),
+        ("/api/v1/organisations/", "get"),
+        ("/api/v1/organisations/{slug}/", "patch"),
+    ):
+        assert "offers" in paths[path][method]["tags"], (path, method)
+    listing = paths["/api/v1/offers/"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in listing["parameters"]}
+    for name in (
+        "domain",
+        "theme",
+        "audience",
+        "territory",
+        "near",
+        "radius_km",
+        "q",
+        "available_on",
+        "is_free",
+        "organisation",
+        "status",
+        "updated_since",
+        "ordering",
+    ):
+        assert parameters[name].get("description"), name
+    assert {"200", "304", "400"} <= set(listing["responses"])
+    assert {"200", "400", "401", "403", "413", "429"} <= set(paths["/api/v1/offers/import/"]["post"]["responses"])
+    export = paths["/api/v1/offers/export/"]["get"]["responses"]["200"]["content"]
+    assert {"text/csv", "application/json"} <= set(export)

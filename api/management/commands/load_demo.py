@@ -4,7 +4,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from api.exceptions import InvalidInput
 from api.services import DEMO_PASSWORD, demo_users_ensure
+from offers.management.commands.load_territories import raise_command_error
+from offers.services import offers_demo_load
 
 
 class Command(BaseCommand):
@@ -26,6 +29,11 @@ class Command(BaseCommand):
         call_command("load_territories", stdout=self.stdout)
         call_command("load_taxonomy", stdout=self.stdout)
         accounts = demo_users_ensure()
+        try:
+            report = offers_demo_load(editor_username="editeur")
+        except InvalidInput as exc:
+            raise_command_error(exc)
+        self.stdout.write(self.style.SUCCESS(f"Demo offers: {report}"))
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password {DEMO_PASSWORD!r}):"))
         for account in accounts:
             self.stdout.write(f"  {account.username:<10} {account.role:<8} Authorization: Token {account.token}")
