@@ -138,17 +138,22 @@ def need_rows_for_matching(
 
 
 def survey_list() -> QuerySet[Survey]:
-    return Survey.objects.annotate(
-        response_count=Count("items__responses", distinct=True),
-        respondent_count=Count("items__responses__respondent_id", distinct=True),
-    ).prefetch_related(
-        Prefetch("audiences", queryset=Audience.objects.only("id", "code")),
-        Prefetch(
-            "items",
-            queryset=SurveyItem.objects.select_related("domain").prefetch_related(
-                Prefetch("themes", queryset=Theme.objects.only("id", "code").order_by("code"))
+    # An aggregate drops Meta.ordering, hence the explicit order_by (pagination needs a stable order).
+    return (
+        Survey.objects.annotate(
+            response_count=Count("items__responses", distinct=True),
+            respondent_count=Count("items__responses__respondent_id", distinct=True),
+        )
+        .order_by("-date", "id")
+        .prefetch_related(
+            Prefetch("audiences", queryset=Audience.objects.only("id", "code")),
+            Prefetch(
+                "items",
+                queryset=SurveyItem.objects.select_related("domain").prefetch_related(
+                    Prefetch("themes", queryset=Theme.objects.only("id", "code").order_by("code"))
+                ),
             ),
-        ),
+        )
     )
 
 
