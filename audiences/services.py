@@ -182,7 +182,8 @@ NEED_COLUMNS = [
     Column("source_date", ("date_source", "date")),
 ]
 
-NEED_EXPORT_HEADER = [column.name for column in NEED_COLUMNS] + [
+# Computed columns of the export, accepted and ignored by the import so that an export re-imports as is.
+NEED_EXPORT_ONLY = (
     "id",
     "response_count",
     "importance_ci_low",
@@ -191,7 +192,8 @@ NEED_EXPORT_HEADER = [column.name for column in NEED_COLUMNS] + [
     "satisfaction_ci_low",
     "satisfaction_ci_high",
     "updated_at",
-]
+)
+NEED_EXPORT_HEADER = [column.name for column in NEED_COLUMNS] + list(NEED_EXPORT_ONLY)
 
 
 def _choice(raw: str, choices) -> str | None:
@@ -373,7 +375,7 @@ def needs_import(
     """
     parsed = read_upload(
         content=content,
-        columns=NEED_COLUMNS,
+        columns=NEED_COLUMNS + [Column(name) for name in NEED_EXPORT_ONLY],
         filename=filename,
         content_type=content_type,
         max_rows=NEED_IMPORT_MAX_ROWS,

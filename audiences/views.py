@@ -147,8 +147,9 @@ class NeedViewSet(CrudViewSet):
             f"`{column.name}`" + (" (required)" if column.required else "") for column in services.NEED_COLUMNS
         )
         + ". `themes` are codes separated by `|`; `territory` an official code; `stage` and `source` codes or "
-        "French labels; numbers accept a decimal comma. Every bad line is reported (line, field); nothing is "
-        "written unless the whole file is valid.",
+        "French labels; numbers accept a decimal comma. The computed columns of the export (id, response_count, "
+        "CIs, updated_at) are accepted and ignored, so an export re-imports as is. Every bad line is reported "
+        "(line, field); nothing is written unless the whole file is valid.",
         request={"multipart/form-data": NeedsUploadSerializer},
         responses={200: NeedsImportReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
     )
