@@ -1,1 +1,161 @@
-"""Matching runs and their per-need results."""
+"""Matching runs, the chunks of needs they are split into, and the stored per-need results with their best offers.
+
+Results keep a snapshot of what they describe (need statement, codes, offer title) so that a report stays readable
+and auditable after the catalogue or the needs change.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from audiences.models import Need
+from offers.models import Offer, Territory
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "En attente"
+    RUNNING = "running", "En cours"
+    SUCCEEDED = "succeeded", "Terminé"
+    FAILED = "failed", "Échec"
+
+
+class Recommendation(models.TextChoices):
+    CREATE = "create", "Créer une offre"
+    ADJUST = "adjust", "Adapter l'offre existante"
+    PROMOTE = "promote", "Faire connaître l'offre"
+    MAINTAIN = "maintain", "Maintenir"
+
+
+class IpaQuadrant(models.TextChoices):
+    CONCENTRATE_HERE = "concentrate-here", "Concentrer les efforts"
+    KEEP_UP = "keep-up-the-good-work", "Maintenir le bon travail"
+    LOW_PRIORITY = "low-priority", "Faible priorité"
+    POSSIBLE_OVERKILL = "possible-overkill", "Effort peut-être excessif"
+    NONE = "", "Non classé"
+
+
+class MatchingRun(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    # Scope: which needs are scored (offers are always the whole published catalogue).
+    scope_territory = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.PROTECT, related_name="matching_runs"
+    )
+    scope_audiences = models.JSONField(default=list, blank=True, help_text="Audience codes; empty = all.")
+    scope_domains = models.JSONField(default=list, blank=True, help_text="Domain codes; empty = all.")
+    parameters = models.JSONField(default=dict, help_text="Every weight and threshold used, defaults filled in.")
+    reference_date = models.DateField(help_text="Date at which availability is judged.")
+    algorithm_version = models.CharField(max_length=32)
+    chunk_size = models.PositiveIntegerField(default=500)
+    needs_total = models.PositiveIntegerField(default=0)
+    needs_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    snapshot = models.JSONField(
+        default=dict, blank=True, help_text="What the run read: counts and latest update times of offers and needs."
+    )
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent per phase.")
+    error = models.TextField(blank=True, help_text="Why the run failed.")
+    launched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="matching_runs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "exécution d'appariement"
+        verbose_name_plural = "exécutions d'appariement"
+
+    def __str__(self) -> str:
+        return f"Run {self.id} ({self.get_status_display()})"
+
+
+class ChunkStatus(models.TextChoices):
+    QUEUED = "queued", "En attente"
+    RUNNING = "running", "En cours"
+    SUCCEEDED = "succeeded", "Terminé"
+    FAILED = "failed", "Échec"
+
+
+class MatchingChunk(models.Model):
+    """A slice of a run's needs, scored by one task; its results are written in one transaction.
+
+    A worker that dies leaves the chunk `running` with an expired lease; the run's watchdog re-enqueues it
+    (a new `attempt`) until `max_attempts`, then fails the run with the reason.
+    """
+
+    run = models.ForeignKey(MatchingRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    need_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.QUEUED)
+    attempt = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=128, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        verbose_name = "lot d'appariement"
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="matching_chunk_run_index_unique")]
+        indexes = [models.Index(fields=["status", "lease_expires_at"], name="matching_chunk_lease_idx")]
+
+
+class NeedResult(models.Model):
+    """The score of one need in one run: coverage, gap, recommendation with its reasons, IPA quadrant."""
+
+    run = models.ForeignKey(MatchingRun, on_delete=models.CASCADE, related_name="results")
+    need = models.ForeignKey(Need, null=True, on_delete=models.SET_NULL, related_name="matching_results")
+    # Snapshot of the need as scored.
+    statement = models.TextField()
+    audience_code = models.CharField(max_length=48, db_index=True)
+    domain_code = models.CharField(max_length=32, db_index=True)
+    theme_codes = models.JSONField(default=list)
+    territory_path = models.CharField(max_length=80, blank=True, db_index=True)
+    epci_code = models.CharField(max_length=9, blank=True)
+    commune_code = models.CharField(max_length=5, blank=True)
+    importance = models.FloatField()
+    satisfaction = models.FloatField(null=True, blank=True)
+    demand_volume = models.PositiveIntegerField(null=True, blank=True)
+    # Scores.
+    coverage = models.FloatField()
+    gap = models.FloatField(db_index=True)
+    best_relevance = models.FloatField(default=0.0)
+    recommendation = models.CharField(max_length=16, choices=Recommendation.choices, db_index=True)
+    reasons = models.JSONField(default=list, help_text="Machine-readable reasons, each with a French message.")
+    ipa_quadrant = models.CharField(max_length=32, choices=IpaQuadrant.choices, blank=True, db_index=True)
+    ipa_gap = models.FloatField(null=True, blank=True, help_text="Importance minus satisfaction (diagonal IPA).")
+
+    class Meta:
+        ordering = ["-gap", "id"]
+        verbose_name = "résultat par besoin"
+        constraints = [models.UniqueConstraint(fields=["run", "need"], name="need_result_run_need_unique")]
+
+
+class MatchedOffer(models.Model):
+    """One of the best offers for a need in a run, with the breakdown of its score."""
+
+    result = models.ForeignKey(NeedResult, on_delete=models.CASCADE, related_name="matched_offers")
+    offer = models.ForeignKey(Offer, null=True, on_delete=models.SET_NULL, related_name="+")
+    offer_title = models.CharField(max_length=200)
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField(help_text="Fit of the offer to the need, in [0, 1].")
+    relevance = models.FloatField()
+    text = models.FloatField()
+    theme = models.FloatField()
+    audience = models.FloatField()
+    geography = models.FloatField()
+    availability = models.FloatField()
+    capacity = models.FloatField()
+    distance_km = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["result", "rank"]
+        verbose_name = "offre appariée"
+        constraints = [models.UniqueConstraint(fields=["result", "rank"], name="matched_offer_result_rank_unique")]
