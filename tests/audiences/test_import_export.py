@@ -11,7 +11,7 @@ from tests.audiences.factories import make_need
 
 FRENCH_CSV = (
     "identifiant;public;domaine;thèmes;besoin;territoire;étape;importance;satisfaction;volume;source;référence;date\n"
-    "AT-1;families;daily-life;childcare|schools;Crèche à Guéret;23096;Accueillir;0,8;0,3;25;Atelier;Atelier;15/01/2025\n"
+    "AT-1;families;daily-life;childcare|schools;Crèche Guéret;23096;Accueillir;0,8;0,3;25;Atelier;Atelier;15/01/2025\n"
     "AT-2;remote-workers;jobs;coworking;Coworking fibré;200034825;anchor;0.6;;;workshop;Atelier;2025-01-15\n"
 )
 
