@@ -947,11 +947,16 @@ class DemoReport:
 
 
 def survey_upsert_from_definition(*, definition: dict) -> tuple[Survey, bool]:
-    """Create or update a survey and its items from a JSON definition (as audiences/data/demo/survey.json)."""
+    """Create or update a survey and its items from a JSON definition (as audiences/data/demo/survey.json).
+
+    Upserted by reference (by title when there is none); the items listed replace the survey's items.
+    """
     errors: list[ErrorItem] = []
     lookups = _Lookups()
     audiences = []
-    for index, code in enumerate(definition.get("segments") or definition.get("audiences") or []):
+    for index, segment in enumerate(definition.get("segments") or definition.get("audiences") or []):
+        # a segment is an audience code, or an object with an `audience` code (and generator parameters)
+        code = segment.get("audience") if isinstance(segment, dict) else segment
         if code not in lookups.audiences:
             errors.append(
                 ErrorItem(field=f"segments.{index}", code="not_found", message=f"Unknown audience {code!r}.")

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from api.services import DEMO_PASSWORD, demo_users_ensure
+from audiences.services import audiences_demo_load
 
 
 class Command(BaseCommand):
@@ -29,3 +30,4 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password {DEMO_PASSWORD!r}):"))
         for account in accounts:
             self.stdout.write(f"  {account.username:<10} {account.role:<8} Authorization: Token {account.token}")
+        self.stdout.write(f"Demo survey and needs: {audiences_demo_load()}")
