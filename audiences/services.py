@@ -744,11 +744,12 @@ def survey_responses_import(
 
 
 def _responses_upsert(survey: Survey, rows: list[_ResponseRow], report: ResponsesReport) -> None:
+    fields = ("audience_id", "commune_id", "importance", "satisfaction")
     existing = {
-        (response.item_id, response.respondent_id): response
-        for response in selectors.survey_responses(survey=survey).filter(
-            respondent_id__in={row.respondent_id for row in rows}
-        )
+        (item_id, respondent_id): (pk, values)
+        for pk, item_id, respondent_id, *values in selectors.survey_responses(survey=survey)
+        .filter(respondent_id__in={row.respondent_id for row in rows})
+        .values_list("pk", "item_id", "respondent_id", *fields)
     }
     to_create, to_update = [], []
     for row in rows:
@@ -758,13 +759,11 @@ def _responses_upsert(survey: Survey, rows: list[_ResponseRow], report: Response
             "importance": row.importance,
             "satisfaction": row.satisfaction,
         }
-        response = existing.get((row.item.pk, row.respondent_id))
-        if response is None:
+        pk, stored = existing.get((row.item.pk, row.respondent_id), (None, None))
+        if pk is None:
             to_create.append(SurveyResponse(item=row.item, respondent_id=row.respondent_id, **values))
-        elif any(getattr(response, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(response, name, value)
-            to_update.append(response)
+        elif list(values.values()) != stored:
+            to_update.append(SurveyResponse(pk=pk, **values))
         else:
             report.responses_unchanged += 1
     SurveyResponse.objects.bulk_create(to_create, batch_size=1000)
@@ -882,8 +881,16 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     report = NeedsComputeReport()
     existing = {
         (need.survey_item_id, need.audience_id, need.territory_id): need
-        for need in Need.objects.filter(survey_item__survey=survey).prefetch_related("themes")
+        for need in Need.objects.filter(survey_item__survey=survey)
     }
+    # Theme ids read as plain pairs: a prefetch would build thousands of related managers.
+    need_themes: dict[int, set[int]] = defaultdict(set)
+    through = Need.themes.through
+    for need_id, theme_id in through.objects.filter(need__survey_item__survey=survey).values_list(
+        "need_id", "theme_id"
+    ):
+        need_themes[need_id].add(theme_id)
+    item_themes = {item_id: {theme.pk for theme in item.themes.all()} for item_id, item in items.items()}
     stale = [need.pk for key, need in existing.items() if key not in wanted]
     if stale:
         Need.objects.filter(pk__in=stale).delete()
@@ -891,13 +898,13 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     now = timezone.now()
     to_create, to_update, theme_links, themes_reset = [], [], [], []
     for key, (values, item) in wanted.items():
-        item_theme_ids = {theme.pk for theme in item.themes.all()}
+        item_theme_ids = item_themes[item.pk]
         need = existing.get(key)
         if need is None:
             need = Need(survey_item_id=key[0], audience_id=key[1], territory_id=key[2], **values)
             to_create.append((need, item_theme_ids))
             continue
-        themes_changed = {theme.pk for theme in need.themes.all()} != item_theme_ids
+        themes_changed = need_themes[need.pk] != item_theme_ids
         if themes_changed:
             themes_reset.append(need.pk)
             theme_links.extend((need.pk, theme_id) for theme_id in item_theme_ids)
@@ -912,7 +919,6 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     for need, (_, theme_ids) in zip(created, to_create, strict=True):
         theme_links.extend((need.pk, theme_id) for theme_id in theme_ids)
     Need.objects.bulk_update(to_update, [*COMPUTED_FIELDS, "updated_at"], batch_size=500)
-    through = Need.themes.through
     through.objects.filter(need_id__in=themes_reset).delete()
     through.objects.bulk_create([through(need_id=need_id, theme_id=theme_id) for need_id, theme_id in theme_links])
     report.created, report.updated = len(to_create), len(to_update)

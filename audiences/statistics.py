@@ -3,6 +3,7 @@
 Everything here takes plain numbers so it is unit-tested against hand-computed values.
 """
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ class MeanEstimate:
     ci_high: float | None
 
 
+@functools.lru_cache(maxsize=1024)
+def t_quantile(degrees_of_freedom: int) -> float:
+    """Two-sided Student t quantile for CONFIDENCE (cached: a survey recomputes thousands of groups)."""
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, degrees_of_freedom))
+
+
 def normalise(value: int, *, scale_min: int, scale_max: int) -> float:
     """Map a score of the survey scale onto [0, 1]: (x - min) / (max - min)."""
     if scale_max <= scale_min:
@@ -43,7 +50,7 @@ def mean_estimate(values: Sequence[float]) -> MeanEstimate | None:
     if count == 1:
         return MeanEstimate(round(mean, PRECISION), 1, None, None)
     variance = math.fsum((value - mean) ** 2 for value in values) / (count - 1)
-    half_width = float(stats.t.ppf(0.5 + CONFIDENCE / 2, count - 1)) * math.sqrt(variance) / math.sqrt(count)
+    half_width = t_quantile(count - 1) * math.sqrt(variance) / math.sqrt(count)
     return MeanEstimate(
         mean=round(mean, PRECISION),
         count=count,
