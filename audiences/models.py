@@ -95,6 +95,7 @@ class Need(models.Model):
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="needs")
     themes = models.ManyToManyField(Theme, related_name="needs", blank=True)
     statement = models.TextField()
+    search_text = models.TextField(blank=True, editable=False, help_text="Accent-folded statement used for search.")
     territory = models.ForeignKey(
         Territory,
         null=True,

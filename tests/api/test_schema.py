@@ -90,3 +90,33 @@ def test_offer_operations_are_documented(schema):
     assert {"200", "400", "401", "403", "413", "429"} <= set(paths["/api/v1/offers/import/"]["post"]["responses"])
     export = paths["/api/v1/offers/export/"]["get"]["responses"]["200"]["content"]
     assert {"text/csv", "application/json"} <= set(export)
+
+
+def test_audiences_paths_are_documented(schema):
+    paths = schema["paths"]
+    for path in (
+        "/api/v1/audiences/",
+        "/api/v1/audiences/{code}/",
+        "/api/v1/needs/",
+        "/api/v1/needs/{id}/",
+        "/api/v1/needs/import/",
+        "/api/v1/needs/export/",
+        "/api/v1/surveys/",
+        "/api/v1/surveys/{id}/",
+        "/api/v1/surveys/{id}/responses/",
+    ):
+        assert path in paths, path
+    need_filters = {parameter["name"]: parameter for parameter in paths["/api/v1/needs/"]["get"]["parameters"]}
+    for name in ("audience", "domain", "theme", "territory", "stage", "source", "min_importance", "q", "ordering"):
+        assert need_filters[name].get("description"), name
+    export_parameters = {parameter["name"] for parameter in paths["/api/v1/needs/export/"]["get"]["parameters"]}
+    assert {"format", "audience", "territory", "q"} <= export_parameters
+    for path in ("/api/v1/surveys/{id}/responses/", "/api/v1/needs/import/"):
+        operation = paths[path]["post"]
+        body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+        component = schema["components"]["schemas"][body.rsplit("/", 1)[1]]
+        assert component["properties"]["file"]["format"] == "binary"
+        assert {"200", "400", "401", "403", "413"} <= set(operation["responses"])
+    assert {op["tags"][0] for op in paths["/api/v1/needs/"].values()} == {"needs"}
+    assert "409" in paths["/api/v1/audiences/{code}/"]["delete"]["responses"]
+    assert {"401", "403"} <= set(paths["/api/v1/needs/"]["get"]["responses"])

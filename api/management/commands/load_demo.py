@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from api.exceptions import InvalidInput
 from api.services import DEMO_PASSWORD, demo_users_ensure
+from audiences.services import audiences_demo_load
 from offers.management.commands.load_territories import raise_command_error
 from offers.services import offers_demo_load
 
@@ -30,10 +31,12 @@ class Command(BaseCommand):
         call_command("load_taxonomy", stdout=self.stdout)
         accounts = demo_users_ensure()
         try:
-            report = offers_demo_load(editor_username="editeur")
+            offers_report = offers_demo_load(editor_username="editeur")
+            needs_report = audiences_demo_load()
         except InvalidInput as exc:
             raise_command_error(exc)
-        self.stdout.write(self.style.SUCCESS(f"Demo offers: {report}"))
+        self.stdout.write(self.style.SUCCESS(f"Demo offers: {offers_report}"))
+        self.stdout.write(self.style.SUCCESS(f"Demo survey and needs: {needs_report}"))
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password {DEMO_PASSWORD!r}):"))
         for account in accounts:
             self.stdout.write(f"  {account.username:<10} {account.role:<8} Authorization: Token {account.token}")

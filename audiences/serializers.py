@@ -1,0 +1,205 @@
+"""Serializers of the audiences app (shape and field validation only; writes go through services)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.exceptions import InvalidInput
+from audiences.models import Need, Survey, SurveyItem
+from audiences.services import need_themes_check
+from offers.models import Audience, Domain, Territory, Theme
+from offers.selectors import territory_resolve
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TerritoryCodeField(serializers.Field):
+    """A territory by official code on input (`23096`, `200034825`, `departement:23`); `kind:code` on output."""
+
+    default_error_messages = {"invalid": "Expected a territory code."}
+
+    def to_representation(self, value: Territory) -> str:
+        return value.qualified_code
+
+    def to_internal_value(self, data) -> Territory:
+        if not isinstance(data, str) or not data.strip():
+            self.fail("invalid")
+        try:
+            return territory_resolve(code=data, field=self.field_name)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.errors[0].message, code=exc.errors[0].code) from exc
+
+
+def _code_field(model, **kwargs) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
+
+
+class AudienceDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Audience
+        fields = ["code", "label", "description", "data_inclusion_codes", "position"]
+        extra_kwargs = {
+            "code": {"help_text": "Stable slug, e.g. `remote-workers`; used in needs, surveys and uploads."},
+            "label": {"help_text": "French label shown to people, e.g. « Télétravailleurs »."},
+        }
+
+
+class NeedSerializer(serializers.ModelSerializer):
+    audience = _code_field(Audience, help_text="Audience code (see /api/v1/audiences/).")
+    domain = _code_field(Domain, help_text="Domain code of the taxonomy.")
+    themes = _code_field(
+        Theme, many=True, required=False, help_text="Theme codes; each must belong to the need's domain."
+    )
+    territory = TerritoryCodeField(
+        required=False,
+        allow_null=True,
+        help_text="Scope by official code (`23096`, `200034825`, `departement:23`); null = the whole area.",
+    )
+    territory_name = serializers.CharField(source="territory.name", read_only=True, allow_null=True, default=None)
+    survey = serializers.IntegerField(
+        source="survey_item.survey_id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="Survey this need was computed from (null for hand-made or imported needs).",
+    )
+    survey_item = serializers.CharField(
+        source="survey_item.code", read_only=True, allow_null=True, default=None, help_text="Code of the survey item."
+    )
+
+    class Meta:
+        model = Need
+        fields = [
+            "id",
+            "audience",
+            "domain",
+            "themes",
+            "statement",
+            "territory",
+            "territory_name",
+            "stage",
+            "importance",
+            "satisfaction",
+            "demand_volume",
+            "source",
+            "source_reference",
+            "source_date",
+            "external_id",
+            "survey",
+            "survey_item",
+            "response_count",
+            "importance_ci_low",
+            "importance_ci_high",
+            "satisfaction_response_count",
+            "satisfaction_ci_low",
+            "satisfaction_ci_high",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "response_count",
+            "importance_ci_low",
+            "importance_ci_high",
+            "satisfaction_response_count",
+            "satisfaction_ci_low",
+            "satisfaction_ci_high",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "importance": {"min_value": 0.0, "max_value": 1.0, "help_text": "0-1: how much the audience cares."},
+            "satisfaction": {"min_value": 0.0, "max_value": 1.0, "help_text": "0-1: satisfaction with what exists."},
+            "demand_volume": {"help_text": "Number of people or households expressing the need."},
+            "external_id": {"help_text": "Your identifier; (source, external_id) is unique and keys imports."},
+            "response_count": {"help_text": "Survey answers behind `importance` (null for non-survey needs)."},
+            "importance_ci_low": {"help_text": "Lower bound of the 95% confidence interval of importance."},
+            "importance_ci_high": {"help_text": "Upper bound of the 95% confidence interval of importance."},
+            "satisfaction_response_count": {"help_text": "Survey answers behind `satisfaction`."},
+            "satisfaction_ci_low": {"help_text": "Lower bound of the 95% confidence interval of satisfaction."},
+            "satisfaction_ci_high": {"help_text": "Upper bound of the 95% confidence interval of satisfaction."},
+        }
+
+    def validate(self, attrs):
+        domain = attrs.get("domain") or getattr(self.instance, "domain", None)
+        themes = attrs.get("themes")
+        if themes is None and self.instance is not None and "domain" in attrs:
+            themes = list(self.instance.themes.all())
+        foreign = need_themes_check(domain=domain, themes=themes or [])
+        if foreign:
+            raise serializers.ValidationError(
+                {"themes": f"Theme(s) {', '.join(foreign)} do not belong to the domain {domain.code!r}."}
+            )
+        return attrs
+
+
+class SurveyItemSerializer(serializers.ModelSerializer):
+    domain = _code_field(Domain, help_text="Domain code of the taxonomy.")
+    themes = _code_field(Theme, many=True, required=False, help_text="Theme codes, all of the item's domain.")
+
+    class Meta:
+        model = SurveyItem
+        fields = ["code", "domain", "themes", "statement", "measures_importance", "measures_satisfaction", "stage"]
+        extra_kwargs = {"code": {"help_text": "Item code, as in the `item` column of response files."}}
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    audiences = _code_field(Audience, many=True, required=False, help_text="Audience codes the survey targets.")
+    items = SurveyItemSerializer(
+        many=True,
+        required=False,
+        help_text="The survey's questions. On create and update, the list given REPLACES the items (matched by "
+        "code: an item left out is deleted with its responses and needs); omit it in a PATCH to keep them.",
+    )
+    response_count = serializers.IntegerField(read_only=True, help_text="Stored answers (respondent x item).")
+    respondent_count = serializers.IntegerField(read_only=True, help_text="Distinct respondents.")
+
+    class Meta:
+        model = Survey
+        fields = [
+            "id",
+            "title",
+            "reference",
+            "date",
+            "audiences",
+            "scale_min",
+            "scale_max",
+            "items",
+            "response_count",
+            "respondent_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {
+            "scale_min": {"help_text": "Lowest point of the answer scale (1 on a 1-5 Likert scale)."},
+            "scale_max": {"help_text": "Highest point of the answer scale; fixed once responses are stored."},
+        }
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The CSV (or JSON) file.")
+
+
+class NeedsUploadSerializer(UploadSerializer):
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Validate and count only; nothing is written.", required=False
+    )
+
+
+class NeedsImportReportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(help_text="True when nothing was written.")
+    rows = serializers.IntegerField(help_text="Records read.")
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class SurveyResponsesReportSerializer(serializers.Serializer):
+    rows = serializers.IntegerField(help_text="Rows read from the file.")
+    responses_created = serializers.IntegerField()
+    responses_updated = serializers.IntegerField()
+    responses_unchanged = serializers.IntegerField()
+    needs_created = serializers.IntegerField(help_text="Needs (item x audience x territory) created.")
+    needs_updated = serializers.IntegerField()
+    needs_unchanged = serializers.IntegerField()
+    needs_deleted = serializers.IntegerField(help_text="Needs of groups that no longer have any answer.")

@@ -1,0 +1,276 @@
+"""API views of the audiences app: audiences, needs (with import/export) and surveys (with response uploads).
+
+Strategy material: analysts and admins only, for reads as for writes.
+"""
+
+import json
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.permissions import IsAnalyst
+from api.serializers import ErrorSerializer
+from api.tabular import DEFAULT_MAX_BYTES, csv_lines
+from audiences import selectors, services
+from audiences.filters import NeedFilterSet, SurveyFilterSet
+from audiences.serializers import (
+    AudienceDetailSerializer,
+    NeedSerializer,
+    NeedsImportReportSerializer,
+    NeedsUploadSerializer,
+    SurveyResponsesReportSerializer,
+    SurveySerializer,
+    UploadSerializer,
+)
+
+EXPORT_CHUNK = 500
+
+
+def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict, bytes]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    upload = serializer.validated_data["file"]
+    if upload.size > max_bytes:
+        raise PayloadTooLarge(f"The file is {upload.size:,} bytes; the limit is {max_bytes:,} bytes.")
+    return serializer.validated_data, upload.read()
+
+
+class CrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAnalyst]
+
+
+CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="Conflict: the resource is in use or computed.")}
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["audiences"], summary="List target audiences"),
+    retrieve=extend_schema(tags=["audiences"], summary="Get an audience by code"),
+    create=extend_schema(tags=["audiences"], summary="Create an audience"),
+    update=extend_schema(tags=["audiences"], summary="Replace an audience"),
+    partial_update=extend_schema(tags=["audiences"], summary="Update an audience"),
+    destroy=extend_schema(
+        tags=["audiences"],
+        summary="Delete an audience no need, survey, response or offer uses (409 otherwise)",
+        responses={204: None, **CONFLICT},
+    ),
+)
+class AudienceViewSet(CrudViewSet):
+    serializer_class = AudienceDetailSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+
+    def get_queryset(self):
+        return selectors.audience_list()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.audience_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.audience_update(audience=serializer.instance, values=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.audience_delete(audience=instance)
+
+
+class IgnoreFormatParameter(DefaultContentNegotiation):
+    """On exports `?format=` chooses the file format (csv/json), not DRF's renderer; errors stay JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["needs"], summary="List needs, filtered and sorted"),
+    retrieve=extend_schema(tags=["needs"], summary="Get a need"),
+    create=extend_schema(tags=["needs"], summary="Create a need"),
+    update=extend_schema(
+        tags=["needs"],
+        summary="Replace a need (needs computed from a survey: 409)",
+        responses={200: NeedSerializer, **CONFLICT},
+    ),
+    partial_update=extend_schema(
+        tags=["needs"],
+        summary="Update a need (needs computed from a survey: 409)",
+        responses={200: NeedSerializer, **CONFLICT},
+    ),
+    destroy=extend_schema(
+        tags=["needs"], summary="Delete a need (needs computed from a survey: 409)", responses={204: None, **CONFLICT}
+    ),
+)
+class NeedViewSet(CrudViewSet):
+    serializer_class = NeedSerializer
+    filterset_class = NeedFilterSet
+
+    def get_queryset(self):
+        return selectors.need_list()
+
+    @staticmethod
+    def _values(serializer) -> tuple[dict, list | None]:
+        values = dict(serializer.validated_data)
+        themes = values.pop("themes", None)
+        return values, themes
+
+    def perform_create(self, serializer):
+        values, themes = self._values(serializer)
+        need = services.need_create(values=values, themes=themes or [])
+        serializer.instance = selectors.need_get(need_id=need.pk)
+
+    def perform_update(self, serializer):
+        values, themes = self._values(serializer)
+        need = services.need_update(need=serializer.instance, values=values, themes=themes)
+        serializer.instance = selectors.need_get(need_id=need.pk)
+
+    def perform_destroy(self, instance):
+        services.need_delete(need=instance)
+
+    @extend_schema(
+        tags=["needs"],
+        summary="Import needs from CSV or JSON (upsert by source + external_id, all or nothing)",
+        description="Columns (French headers accepted): "
+        + ", ".join(
+            f"`{column.name}`" + (" (required)" if column.required else "") for column in services.NEED_COLUMNS
+        )
+        + ". `themes` are codes separated by `|`; `territory` an official code; `stage` and `source` codes or "
+        "French labels; numbers accept a decimal comma. The computed columns of the export (id, response_count, "
+        "CIs, updated_at) are accepted and ignored, so an export re-imports as is. Every bad line is reported "
+        "(line, field); nothing is written unless the whole file is valid.",
+        request={"multipart/form-data": NeedsUploadSerializer},
+        responses={200: NeedsImportReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_file(self, request):
+        data, content = _upload_content(request, NeedsUploadSerializer, max_bytes=DEFAULT_MAX_BYTES)
+        report = services.needs_import(
+            content=content,
+            filename=data["file"].name,
+            content_type=data["file"].content_type,
+            dry_run=data["dry_run"],
+        )
+        return Response(NeedsImportReportSerializer(report.as_dict()).data)
+
+    @extend_schema(
+        tags=["needs"],
+        summary="Export the needs (same filters as the list) as CSV or JSON, in the import format",
+        filters=True,
+        parameters=[
+            OpenApiParameter(
+                "format", str, enum=["csv", "json"], default="csv", description="File format (default csv)."
+            )
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, formula-safe cells."),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A list of records."),
+        },
+    )
+    @action(detail=False, methods=["get"], url_path="export", content_negotiation_class=IgnoreFormatParameter)
+    def export(self, request):
+        file_format = request.query_params.get("format", "csv")
+        if file_format not in ("csv", "json"):
+            raise InvalidInput([ErrorItem(field="format", message="format is csv or json.")])
+        queryset = self.filter_queryset(self.get_queryset())
+
+        def rows():
+            for start in range(0, 10**12, EXPORT_CHUNK):
+                chunk = list(queryset[start : start + EXPORT_CHUNK])
+                yield from services.need_export_rows(needs=chunk)
+                if len(chunk) < EXPORT_CHUNK:
+                    return
+
+        if file_format == "csv":
+            response = StreamingHttpResponse(
+                csv_lines(services.NEED_EXPORT_HEADER, rows()), content_type="text/csv; charset=utf-8"
+            )
+        else:
+            response = StreamingHttpResponse(
+                _json_lines(services.NEED_EXPORT_HEADER, rows()), content_type="application/json"
+            )
+        response["Content-Disposition"] = f'attachment; filename="needs.{file_format}"'
+        return response
+
+
+def _json_lines(header: list[str], rows):
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + "\n" + json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
+    yield "\n]\n"
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["surveys"], summary="List surveys with their items"),
+    retrieve=extend_schema(tags=["surveys"], summary="Get a survey with its items"),
+    create=extend_schema(tags=["surveys"], summary="Create a survey and its items"),
+    update=extend_schema(tags=["surveys"], summary="Replace a survey and its items (needs are recomputed)"),
+    partial_update=extend_schema(tags=["surveys"], summary="Update a survey (items replaced only when given)"),
+    destroy=extend_schema(tags=["surveys"], summary="Delete a survey with its responses and computed needs"),
+)
+class SurveyViewSet(CrudViewSet):
+    serializer_class = SurveySerializer
+    filterset_class = SurveyFilterSet
+
+    def get_queryset(self):
+        return selectors.survey_list()
+
+    @staticmethod
+    def _split(serializer) -> tuple[dict, list | None, list | None]:
+        values = dict(serializer.validated_data)
+        return values, values.pop("audiences", None), values.pop("items", None)
+
+    def perform_create(self, serializer):
+        values, audiences, items = self._split(serializer)
+        survey = services.survey_create(
+            values=values, audiences=audiences or [], items=items or [], created_by=self.request.user
+        )
+        serializer.instance = self.get_queryset().get(pk=survey.pk)
+
+    def perform_update(self, serializer):
+        values, audiences, items = self._split(serializer)
+        survey = services.survey_update(survey=serializer.instance, values=values, audiences=audiences, items=items)
+        serializer.instance = self.get_queryset().get(pk=survey.pk)
+
+    def perform_destroy(self, instance):
+        services.survey_delete(survey=instance)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Upload raw responses (CSV) and recompute the survey's needs",
+        description="One row per respondent and item. Columns (French headers accepted): "
+        + ", ".join(
+            f"`{column.name}`" + (" (required)" if column.required else "") for column in services.RESPONSE_COLUMNS
+        )
+        + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
+        "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
+        "(empty = no answer). The whole file is validated first (every bad line listed, nothing written). Responses "
+        "are upserted by (item, respondent): re-uploading the same file changes nothing, a corrected file updates. "
+        "Then, for each item x audience, one need for the whole survey area and one per EPCI: importance and "
+        "satisfaction = mean normalised score (x - min) / (max - min) with a 95% Student-t interval (null for a "
+        "single answer), demand_volume = respondents in the top-2 box of importance.",
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            200: SurveyResponsesReportSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="Too large"),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="responses", parser_classes=[MultiPartParser, FormParser])
+    def responses(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, UploadSerializer, max_bytes=services.RESPONSES_MAX_BYTES)
+        report = services.survey_responses_import(
+            survey=survey, content=content, filename=data["file"].name, content_type=data["file"].content_type
+        )
+        return Response(SurveyResponsesReportSerializer(report.as_dict()).data, status=status.HTTP_200_OK)

@@ -1,0 +1,92 @@
+"""Small factory functions for audiences-app objects, and the response file the aggregation tests check by hand."""
+
+import datetime
+import itertools
+
+from audiences.models import Need, Survey, SurveyItem
+from offers.models import Audience, Domain, Territory, Theme
+
+_sequence = itertools.count(1)
+
+
+def make_need(
+    *,
+    audience: str = "families",
+    domain: str = "daily-life",
+    themes: tuple[str, ...] = ("childcare",),
+    statement: str | None = None,
+    territory: str | None = None,
+    importance: float = 0.5,
+    **values,
+) -> Need:
+    from api.text import fold_text
+
+    statement = statement or f"Besoin numéro {next(_sequence)}"
+    values.setdefault("source", "workshop")
+    need = Need.objects.create(
+        audience=Audience.objects.get(code=audience),
+        domain=Domain.objects.get(code=domain),
+        statement=statement,
+        search_text=fold_text(statement),
+        territory=Territory.objects.get(code=territory) if territory else None,
+        importance=importance,
+        **values,
+    )
+    need.themes.set(Theme.objects.filter(code__in=themes))
+    return need
+
+
+def make_survey(*, audiences: tuple[str, ...] = ("families", "retirees"), reference: str = "ENQ-2025") -> Survey:
+    """Two items: `creche` (importance and satisfaction) and `emploi` (importance only), on a 1-5 scale."""
+    survey = Survey.objects.create(
+        title="Enquête besoins des habitants", reference=reference, date=datetime.date(2025, 3, 1)
+    )
+    survey.audiences.set(Audience.objects.filter(code__in=audiences))
+    creche = SurveyItem.objects.create(
+        survey=survey,
+        code="creche",
+        domain=Domain.objects.get(code="daily-life"),
+        statement="Trouver une place en crèche près de chez soi",
+        stage="welcome",
+    )
+    creche.themes.set(Theme.objects.filter(code="childcare"))
+    emploi = SurveyItem.objects.create(
+        survey=survey,
+        code="emploi",
+        domain=Domain.objects.get(code="jobs"),
+        statement="Trouver un emploi salarié",
+        measures_satisfaction=False,
+        stage="attract",
+    )
+    emploi.themes.set(Theme.objects.filter(code="salaried-job"))
+    return survey
+
+
+# r1, r2: families in the Grand Guéret EPCI (200034825: Guéret 23096, Ajain 23002); r3: family in Creuse Grand Sud
+# (200044014: Aubusson 23008); r4: retiree in Creuse Sud Ouest (200067189: Ahun 23001); r5: retiree, no commune.
+RESPONSES_CSV = """respondent_id,audience,commune,item,importance,satisfaction
+r1,families,23096,creche,5,2
+r1,families,23096,emploi,3,
+r2,families,23002,creche,4,1
+r2,families,23002,emploi,5,
+r3,families,23008,creche,2,4
+r3,families,23008,emploi,,
+r4,retirees,23001,creche,3,
+r4,retirees,23001,emploi,1,
+r5,retirees,,creche,5,3
+r5,retirees,,emploi,4,
+"""
+
+# r3's crèche importance 2 -> 4; r4 moves to Aubusson (23008) and rates emploi 2; r5 gives Aubusson as commune.
+CORRECTED_CSV = """répondant;public;commune;question;importance;satisfaction
+r1;families;23096;creche;5;2
+r1;families;23096;emploi;3;
+r2;families;23002;creche;4;1
+r2;families;23002;emploi;5;
+r3;families;23008;creche;4;4
+r3;families;23008;emploi;;
+r4;retirees;23008;creche;3;
+r4;retirees;23008;emploi;2;
+r5;retirees;23008;creche;5;3
+r5;retirees;23008;emploi;4;
+"""
