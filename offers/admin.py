@@ -55,12 +55,21 @@ class OrganisationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class HttpsURLField(forms.URLField):
+    """A URL typed without a scheme is taken as https (Django 6's default; silences its deprecation warning)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
 class OfferAdminForm(forms.ModelForm):
     """Applies offers.services.offer_validate, the rules every other write path applies."""
 
     class Meta:
         model = Offer
         fields = "__all__"
+        field_classes = {"url": HttpsURLField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
