@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
+
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.text import fold_text
 
@@ -208,3 +210,11 @@ def csv_lines(header: list[str], rows: Iterable[Iterable], *, delimiter: str = "
     yield "\ufeff" + writer.writerow(header)
     for row in rows:
         yield writer.writerow([csv_safe(value) for value in row])
+
+
+def json_lines(records: Iterable[dict]) -> Iterator[str]:
+    """Yield a JSON array one record per line, so a large export streams instead of building in memory."""
+    yield "["
+    for index, record in enumerate(records):
+        yield ("," if index else "") + "\n" + json.dumps(record, cls=DjangoJSONEncoder, ensure_ascii=False)
+    yield "\n]\n"

@@ -3,8 +3,6 @@
 Strategy material: analysts and admins only, for reads as for writes.
 """
 
-import json
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -18,7 +16,7 @@ from rest_framework.response import Response
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.permissions import IsAnalyst
 from api.serializers import ErrorSerializer
-from api.tabular import DEFAULT_MAX_BYTES, csv_lines
+from api.tabular import DEFAULT_MAX_BYTES, csv_lines, json_lines
 from audiences import selectors, services
 from audiences.filters import NeedFilterSet, SurveyFilterSet
 from audiences.serializers import (
@@ -198,17 +196,11 @@ class NeedViewSet(CrudViewSet):
             )
         else:
             response = StreamingHttpResponse(
-                _json_lines(services.NEED_EXPORT_HEADER, rows()), content_type="application/json"
+                json_lines(dict(zip(services.NEED_EXPORT_HEADER, row, strict=True)) for row in rows()),
+                content_type="application/json",
             )
         response["Content-Disposition"] = f'attachment; filename="needs.{file_format}"'
         return response
-
-
-def _json_lines(header: list[str], rows):
-    yield "["
-    for index, row in enumerate(rows):
-        yield ("," if index else "") + "\n" + json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
-    yield "\n]\n"
 
 
 @extend_schema_view(

@@ -5,7 +5,6 @@ import hashlib
 import json
 
 from django.core.paginator import Paginator as DjangoPaginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -24,7 +23,7 @@ from rest_framework.views import APIView
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.pagination import PageNumberPagination
 from api.serializers import ErrorSerializer
-from api.tabular import csv_lines
+from api.tabular import csv_lines, json_lines
 from offers import selectors, services
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
 from offers.models import Organisation
@@ -421,7 +420,7 @@ class OfferViewSet(
         rows = (OfferSerializer(row).data for row in selectors.offer_rows_iter(queryset))
         stamp = timezone.localdate().isoformat()
         if export_format == "json":
-            response = StreamingHttpResponse(_json_lines(rows), content_type="application/json; charset=utf-8")
+            response = StreamingHttpResponse(json_lines(rows), content_type="application/json; charset=utf-8")
         else:
 
             def cells(row):
@@ -433,13 +432,6 @@ class OfferViewSet(
             )
         response["Content-Disposition"] = f'attachment; filename="offres-{stamp}.{export_format}"'
         return response
-
-
-def _json_lines(rows):
-    yield "["
-    for index, row in enumerate(rows):
-        yield ("," if index else "") + "\n" + json.dumps(row, cls=DjangoJSONEncoder, ensure_ascii=False)
-    yield "\n]\n"
 
 
 # Organisations ------------------------------------------------------------------------------------------------------
