@@ -227,6 +227,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
         {"name": "auth", "description": "Token authentication."},
         {"name": "health", "description": "Service health."},
+        {
+            "name": "matching",
+            "description": "Matching runs (analysts): score every need against the offer, explain it, recommend; "
+            "and the public offer search of welcome portals.",
+        },
     ],
 }
 

@@ -71,6 +71,8 @@ class TaxonomyArrays:
     territory_ids: np.ndarray
     territory_paths: np.ndarray  # object array of str
     territory_kinds: np.ndarray
+    territory_codes: list[str]
+    territory_names: list[str]
     territory_lat: np.ndarray
     territory_lon: np.ndarray
 
@@ -83,7 +85,9 @@ def taxonomy_arrays() -> TaxonomyArrays:
     themes = list(Theme.objects.order_by("id").values("id", "code", "label", "keywords", "domain_id"))
     domains = list(Domain.objects.order_by("id").values("id", "code"))
     audiences = list(Audience.objects.order_by("id").values("id", "code"))
-    territories = list(Territory.objects.order_by("id").values("id", "path", "kind", "latitude", "longitude"))
+    territories = list(
+        Territory.objects.order_by("id").values("id", "path", "kind", "code", "name", "latitude", "longitude")
+    )
     domain_ids = np.array([row["id"] for row in domains], dtype=np.int64)
     return TaxonomyArrays(
         theme_ids=np.array([row["id"] for row in themes], dtype=np.int64),
@@ -98,6 +102,8 @@ def taxonomy_arrays() -> TaxonomyArrays:
         territory_ids=np.array([row["id"] for row in territories], dtype=np.int64),
         territory_paths=np.array([row["path"] for row in territories], dtype=object),
         territory_kinds=np.array([row["kind"] for row in territories], dtype=object),
+        territory_codes=[row["code"] for row in territories],
+        territory_names=[row["name"] for row in territories],
         territory_lat=np.array([np.nan if row["latitude"] is None else row["latitude"] for row in territories]),
         territory_lon=np.array([np.nan if row["longitude"] is None else row["longitude"] for row in territories]),
     )

@@ -1,8 +1,16 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from matching import views
 
 app_name = "matching"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.register("matching/runs", views.MatchingRunViewSet, basename="run")
+router.register(r"matching/runs/(?P<run_id>[0-9a-f-]+)/needs", views.NeedResultViewSet, basename="run-need")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("matching/search/", views.MatchingSearchView.as_view(), name="search"),
+    *router.urls,
+]
