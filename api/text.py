@@ -1,19 +1,23 @@
-"""Text normalisation shared by search filters and the matching engine (pure Python, no Django import)."""
+"""Text normalisation shared by search filters and the matching engine (pure Python: never imports Django)."""
 
 import re
 import unicodedata
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Letters NFKD does not decompose; without this "cœur" would fold to "cur".
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d"})
+_COMBINING_MARKS = re.compile(r"[\u0300-\u036f]+")
+# Everything that is not a letter or digit (apostrophes, hyphens, punctuation, "_") separates words.
+_SEPARATORS = re.compile(r"[\W_]+")
 
 
 def fold_text(text: str | None) -> str:
-    """Lowercase, strip accents and punctuation, collapse spaces.
+    """Lowercase, strip accents, turn punctuation into spaces and collapse whitespace; None gives "".
 
     "Crèche l'Île-aux-Enfants" -> "creche l ile aux enfants".
     """
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    ascii_only = "".join(char for char in decomposed if not unicodedata.combining(char))
-    ascii_only = ascii_only.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
-    return _NON_WORD.sub(" ", ascii_only).strip()
+    text = text.lower()
+    if not text.isascii():  # Fast path: most identifiers and many titles are plain ASCII.
+        text = _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_LIGATURES)))
+    return _SEPARATORS.sub(" ", text).strip()

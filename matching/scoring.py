@@ -1,0 +1,754 @@
+"""Pure scoring maths for Ancrage: text relevance, structured factors, coverage, recommendations and IPA."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import Normalizer
+from sklearn.utils.validation import check_is_fitted
+from sparse_dot_topn import sp_matmul_topn
+from stop_words import get_stop_words
+
+from api.text import fold_text  # Shared with the search filters; pure Python, no Django.
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "CONSTRAINTS",
+    "FRENCH_STOP_WORDS",
+    "IPA_QUADRANTS",
+    "RECOMMENDATION_CODES",
+    "MatchingParameters",
+    "TextRelevanceModel",
+    "audience_factor",
+    "availability_factor",
+    "capacity_factor",
+    "fold_text",
+    "geography_factor",
+    "haversine_km",
+    "ipa_crosshairs",
+    "ipa_diagonal_gap",
+    "ipa_quadrants",
+    "min_distance_km",
+    "need_coverage",
+    "need_document",
+    "need_gap",
+    "offer_document",
+    "pair_scores",
+    "rank_candidates",
+    "recommend",
+    "theme_factor",
+    "top_k_similarity",
+    "top_k_similarity_reference",
+]
+
+# Bump whenever a change can alter a stored score, so runs stay comparable.
+ALGORITHM_VERSION = "1.0.0"
+
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius.
+
+# ---------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------
+
+# Words every request starts with ("je cherche à trouver ...") that the stop-words list lacks; they carry no
+# topic, so leaving them in would make any two requests look alike in the word branch.
+_REQUEST_WORDS = ("besoin", "cherche", "chercher", "recherche", "souhaite", "voudrais", "aimerais", "trouver")
+
+FRENCH_STOP_WORDS: frozenset[str] = frozenset(
+    token for word in (*get_stop_words("french"), *_REQUEST_WORDS) for token in fold_text(word).split()
+)
+
+
+def offer_document(
+    title: str | None, description: str | None, theme_labels: Iterable[str] = (), theme_keywords: Iterable[str] = ()
+) -> str:
+    """The text indexed for an offer: title, description, then its themes' labels and everyday keywords."""
+    return " . ".join(part for part in (title, description, *theme_labels, *theme_keywords) if part)
+
+
+def need_document(statement: str | None, theme_labels: Iterable[str] = (), theme_keywords: Iterable[str] = ()) -> str:
+    """The text queried for a need: its statement, then its themes' labels and everyday keywords."""
+    return " . ".join(part for part in (statement, *theme_labels, *theme_keywords) if part)
+
+
+class TextRelevanceModel(TransformerMixin, BaseEstimator):
+    """Word plus character TF-IDF on folded French text; rows are L2-normalised so a dot product is a cosine.
+
+    With ``a = char_weight``, the cosine of two texts that both have word tokens is
+    ``(1 - a) * cos_word + a * cos_char``: each branch is L2-normalised, scaled by the square root of its share,
+    and the concatenation is normalised again.
+
+    Parameters
+    ----------
+    char_ngram_range : tuple of int
+        Character n-gram sizes, taken inside word boundaries (``char_wb``).
+    word_ngram_range : tuple of int
+        Word n-gram sizes; French stop words are removed first.
+    char_weight : float in [0, 1]
+        Share of the character branch in the cosine; 1 disables the word branch, 0 the character branch.
+    min_df, max_features, sublinear_tf, dtype
+        Passed to both ``TfidfVectorizer`` branches.
+    """
+
+    def __init__(
+        self,
+        *,
+        char_ngram_range: tuple[int, int] = (3, 5),
+        word_ngram_range: tuple[int, int] = (1, 1),
+        # Measured with bench/eval_matching.py: recall@5 stays within 0.03 (two needs in 63) for char_weight in
+        # [0.5, 1.0], with or without theme text in the query, and drops below 0.5 (words alone miss
+        # "nounou"/"garde", "boulot"/"emploi"). 0.75 sits inside that plateau rather than on its best single value
+        # and keeps whole-word matches in play; (3, 5) is the n-gram range MATCHING-NOTES.md measured on its
+        # held-out set, and (3, 4)-(4, 6) are within one need of it here.
+        char_weight: float = 0.75,
+        min_df: int | float = 1,
+        max_features: int | None = None,
+        sublinear_tf: bool = True,
+        dtype: type = np.float32,
+    ) -> None:
+        self.char_ngram_range = char_ngram_range
+        self.word_ngram_range = word_ngram_range
+        self.char_weight = char_weight
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.dtype = dtype
+
+    def fit(self, texts: Iterable[str], y: None = None) -> TextRelevanceModel:
+        """Learn both vocabularies and their IDF from ``texts``."""
+        if not 0.0 <= self.char_weight <= 1.0:
+            raise ValueError(f"char_weight must be in [0, 1], got {self.char_weight!r}")
+        common = {
+            "preprocessor": fold_text,
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "dtype": self.dtype,
+        }
+        branches = [
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=self.word_ngram_range,
+                    stop_words=sorted(FRENCH_STOP_WORDS),
+                    **common,
+                ),
+            ),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range, **common)),
+        ]
+        weights = {"word": math.sqrt(1.0 - self.char_weight), "char": math.sqrt(self.char_weight)}
+        # A zero-weight branch is dropped rather than computed and multiplied by zero.
+        union = FeatureUnion(
+            [(name, est if weights[name] > 0 else "drop") for name, est in branches],
+            transformer_weights=weights,
+        )
+        self.pipeline_ = Pipeline([("union", union), ("normalize", Normalizer(norm="l2", copy=False))])
+        self.pipeline_.fit(_as_text_list(texts))
+        return self
+
+    def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
+        """Return one L2-normalised row per text (an all-zero row when nothing matches the vocabulary)."""
+        check_is_fitted(self, "pipeline_")
+        return sp.csr_matrix(self.pipeline_.transform(_as_text_list(texts)), dtype=self.dtype)
+
+    def get_feature_names_out(self, input_features: None = None) -> np.ndarray:
+        """Feature names, prefixed with their branch (``word__`` or ``char__``)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.named_steps["union"].get_feature_names_out()
+
+
+def _as_text_list(texts: Iterable[str]) -> list[str]:
+    if isinstance(texts, str):  # A bare string would silently be read as one document per character.
+        raise TypeError("expected an iterable of texts, got a single string")
+    return ["" if text is None else text for text in texts]
+
+
+# ---------------------------------------------------------------------------
+# Top-k similarity
+# ---------------------------------------------------------------------------
+
+
+def top_k_similarity(
+    query_matrix: sp.spmatrix | sp.sparray,
+    item_matrix: sp.spmatrix | sp.sparray,
+    *,
+    k: int,
+    threshold: float = 0.0,
+    n_threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` items with the highest ``query . item`` per query row, in O(n_queries * k) memory.
+
+    Only scores strictly above ``threshold`` (>= 0) are candidates. Returns ``(indices, scores)`` of shape
+    ``(n_queries, k)``, int32 and float32, rows sorted by descending score then ascending item index, padded with
+    -1 and 0.0. ``n_threads`` is passed to ``sparse_dot_topn`` (-1: all cores but one).
+    """
+    query, item, k = _check_top_k_args(query_matrix, item_matrix, k, threshold)
+    if n_threads != -1 and n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1 or -1, got {n_threads!r}")
+    n_queries = query.shape[0]
+    if n_queries == 0 or item.shape[0] == 0 or query.nnz == 0 or item.nnz == 0:
+        return _empty_top_k(n_queries, k)
+    # One extra candidate tells whether the k-th place is tied with an item left out: sparse_dot_topn breaks such
+    # ties arbitrarily, so those (rare) rows are recomputed exactly to keep the lowest indices.
+    product = sp_matmul_topn(
+        query,
+        item.T.tocsr(),
+        top_n=min(k + 1, item.shape[0]),
+        threshold=threshold,
+        n_threads=None if n_threads == 1 else n_threads,
+    )
+    rows = np.repeat(np.arange(n_queries), np.diff(product.indptr))
+    indices, scores, counts = _pack_top_k(rows, product.indices, product.data, n_queries, k + 1)
+    tied = np.flatnonzero((counts > k) & (scores[:, k - 1] == scores[:, k]))
+    indices, scores = indices[:, :k], scores[:, :k]
+    if tied.size:
+        indices[tied], scores[tied] = top_k_similarity_reference(query[tied], item, k=k, threshold=threshold)
+    return indices, scores
+
+
+def top_k_similarity_reference(
+    query_matrix: sp.spmatrix | sp.sparray,
+    item_matrix: sp.spmatrix | sp.sparray,
+    *,
+    k: int,
+    threshold: float = 0.0,
+    chunk_size: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Same contract as :func:`top_k_similarity`, by dense products of ``chunk_size`` query rows at a time.
+
+    Memory is bounded by ``chunk_size * n_items`` floats; meant for tests and benchmarks.
+    """
+    query, item, k = _check_top_k_args(query_matrix, item_matrix, k, threshold)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
+    n_queries, n_items = query.shape[0], item.shape[0]
+    indices, scores = _empty_top_k(n_queries, k)
+    if n_items == 0:
+        return indices, scores
+    item_t = item.T.tocsc()
+    kth = min(k, n_items) - 1
+    for start in range(0, n_queries, chunk_size):
+        block = np.asarray((query[start : start + chunk_size] @ item_t).todense())
+        block[~(block > threshold)] = -np.inf
+        # Value of the k-th best per row; everything above it is in, ties at it are taken by ascending index.
+        kth_value = -np.partition(-block, kth, axis=1)[:, kth : kth + 1]
+        above = block > kth_value
+        at = (block == kth_value) & np.isfinite(block)
+        keep = above | (at & (np.cumsum(at, axis=1) <= (kth + 1) - above.sum(axis=1, keepdims=True)))
+        rows, cols = np.nonzero(keep)
+        chunk_indices, chunk_scores, _ = _pack_top_k(rows, cols, block[rows, cols], block.shape[0], k)
+        indices[start : start + block.shape[0]] = chunk_indices
+        scores[start : start + block.shape[0]] = chunk_scores
+    return indices, scores
+
+
+def _check_top_k_args(query_matrix: Any, item_matrix: Any, k: int, threshold: float) -> tuple[Any, Any, int]:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if not threshold >= 0.0:
+        raise ValueError(f"threshold must be >= 0, got {threshold!r}")
+    query, item = sp.csr_matrix(query_matrix), sp.csr_matrix(item_matrix)
+    if query.shape[1] != item.shape[1]:
+        raise ValueError(f"query and item matrices have {query.shape[1]} and {item.shape[1]} features")
+    # sparse_dot_topn needs one dtype of one kind on both sides; integers are promoted to float64.
+    dtype = np.result_type(query.dtype, item.dtype, np.float32)
+    return query.astype(dtype, copy=False), item.astype(dtype, copy=False), int(k)
+
+
+def _empty_top_k(n_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n_rows, k), -1, dtype=np.int32), np.zeros((n_rows, k), dtype=np.float32)
+
+
+def _pack_top_k(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort (row, col, value) triples by row, descending value, ascending col and keep ``width`` per row."""
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    counts = np.bincount(rows, minlength=n_rows)
+    rank = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    kept = rank < width
+    indices, scores = _empty_top_k(n_rows, width)
+    indices[rows[kept], rank[kept]] = cols[kept]
+    scores[rows[kept], rank[kept]] = values[kept]
+    return indices, scores, counts
+
+
+def rank_candidates(
+    candidates: sp.csr_matrix | sp.csr_array, scores: np.ndarray, *, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best candidates per row of a candidate CSR by ``scores`` (parallel to ``candidates.indices``).
+
+    Returns ``(offer_indices, scores)`` of shape ``(n_rows, n)``, sorted like :func:`top_k_similarity`; zero
+    scores are kept (a candidate stays a candidate), padding is -1 / 0.0.
+    """
+    indptr, indices = _candidate_structure(candidates)
+    scores = _parallel(scores, indices.size, "scores")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n!r}")
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    offer_indices, best, _ = _pack_top_k(rows, indices, scores, indptr.size - 1, n)
+    return offer_indices, best
+
+
+# ---------------------------------------------------------------------------
+# Geography
+# ---------------------------------------------------------------------------
+
+
+def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
+    """Great-circle distance in km between points in decimal degrees; inputs broadcast like NumPy arrays."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    # Clipping guards arcsin against rounding just above 1 for antipodal points.
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def min_distance_km(lat: Any, lon: Any, points_lat: Any, points_lon: Any, *, chunk_size: int = 2048) -> np.ndarray:
+    """For each of N locations, the distance in km to the nearest of M points (inf when M = 0).
+
+    Works on ``chunk_size`` locations at a time, so memory stays at ``chunk_size * M`` floats.
+    """
+    lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+    points_lat, points_lon = np.asarray(points_lat, float).ravel(), np.asarray(points_lon, float).ravel()
+    if lat.shape != lon.shape or points_lat.shape != points_lon.shape:
+        raise ValueError("latitude and longitude arrays must have the same shape")
+    result = np.full(lat.shape, np.inf)
+    if points_lat.size == 0:
+        return result
+    flat_lat, flat_lon, flat_result = lat.ravel(), lon.ravel(), result.ravel()
+    for start in range(0, flat_lat.size, chunk_size):
+        block = slice(start, start + chunk_size)
+        distances = haversine_km(flat_lat[block, None], flat_lon[block, None], points_lat, points_lon)
+        flat_result[block] = distances.min(axis=1)
+    return flat_result.reshape(lat.shape)
+
+
+# ---------------------------------------------------------------------------
+# Structured factors: each maps arrays of candidate pairs to floats in [0, 1]
+# ---------------------------------------------------------------------------
+
+
+def theme_factor(
+    shares_theme: Any,
+    same_domain: Any,
+    *,
+    same_theme: float = 1.0,
+    same_domain_value: float = 0.5,
+    other: float = 0.0,
+) -> np.ndarray:
+    """``same_theme`` when need and offer share a theme, else ``same_domain_value`` within a domain, else ``other``."""
+    for name, value in (("same_theme", same_theme), ("same_domain_value", same_domain_value), ("other", other)):
+        _check_unit(name, value)
+    shares_theme, same_domain = np.broadcast_arrays(np.asarray(shares_theme, bool), np.asarray(same_domain, bool))
+    return np.where(shares_theme, same_theme, np.where(same_domain, same_domain_value, other)).astype(np.float64)
+
+
+def audience_factor(offer_targets_everyone: Any, offer_targets_audience: Any, *, mismatch: float = 0.0) -> np.ndarray:
+    """1 when the offer is open to everyone or names the need's audience, ``mismatch`` otherwise.
+
+    A need without an audience should be passed as ``offer_targets_audience=True``.
+    """
+    _check_unit("mismatch", mismatch)
+    open_to_all = np.asarray(offer_targets_everyone, bool) | np.asarray(offer_targets_audience, bool)
+    return np.where(open_to_all, 1.0, mismatch)
+
+
+DecayKind = Literal["exponential", "gaussian", "linear"]
+DECAY_KINDS: tuple[str, ...] = ("exponential", "gaussian", "linear")
+
+
+def geography_factor(
+    inside_scope: Any, distance_km: Any, *, decay_km: float = 15.0, kind: DecayKind = "exponential"
+) -> np.ndarray:
+    """1 inside the need's area; outside, a decreasing function of the distance ``d`` to it.
+
+    ``kind`` with ``s = decay_km``: ``"exponential"`` exp(-d/s) (0.37 at s, long tail: a far but unique service
+    still counts a little), ``"gaussian"`` exp(-d²/2s²) (0.61 at s, then falls fast), ``"linear"``
+    max(0, 1 - d/s) (0 from s on: a hard radius). An unknown distance (NaN) outside the area gives 1: offers
+    without a location (online, département-wide) are not penalised for it.
+    """
+    if not decay_km > 0:
+        raise ValueError(f"decay_km must be > 0, got {decay_km!r}")
+    inside, distance = np.broadcast_arrays(np.asarray(inside_scope, bool), np.asarray(distance_km, np.float64))
+    if np.any(distance < 0):
+        raise ValueError("distance_km must be >= 0")
+    scaled = distance / decay_km
+    with np.errstate(invalid="ignore"):
+        if kind == "exponential":
+            decay = np.exp(-scaled)
+        elif kind == "gaussian":
+            decay = np.exp(-0.5 * scaled**2)
+        elif kind == "linear":
+            decay = np.clip(1.0 - scaled, 0.0, 1.0)
+        else:
+            raise ValueError(f"kind must be one of {DECAY_KINDS}, got {kind!r}")
+    return np.where(inside | np.isnan(distance), 1.0, decay)
+
+
+def availability_factor(
+    is_published: Any, available_from: Any, available_until: Any, *, reference_date: date | np.datetime64 | str
+) -> np.ndarray:
+    """1 when the offer is published and ``reference_date`` lies in [from, until] (bounds included, NaT = open)."""
+    reference = np.datetime64(reference_date, "D")
+    if np.isnat(reference):
+        raise ValueError("reference_date must be a date")
+    published = np.asarray(is_published, bool)
+    start = np.asarray(available_from, "datetime64[D]")
+    end = np.asarray(available_until, "datetime64[D]")
+    started = np.isnat(start) | (start <= reference)
+    not_ended = np.isnat(end) | (end >= reference)
+    return (published & started & not_ended).astype(np.float64)
+
+
+def capacity_factor(capacity: Any, demand_volume: Any) -> np.ndarray:
+    """``min(1, capacity / demand)``; 1 when either is unknown (NaN) or demand is 0; 0 when capacity is 0.
+
+    Zero capacity gives 0 even with unknown demand: an offer with no places serves no one.
+    """
+    capacity, demand = np.broadcast_arrays(np.asarray(capacity, np.float64), np.asarray(demand_volume, np.float64))
+    if np.any(capacity < 0) or np.any(demand < 0):
+        raise ValueError("capacity and demand_volume must be >= 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.minimum(1.0, capacity / demand)
+    ratio = np.where(np.isnan(capacity) | np.isnan(demand) | (demand == 0), 1.0, ratio)
+    return np.where(capacity == 0, 0.0, ratio)
+
+
+def _check_unit(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchingParameters:
+    """Every weight and threshold of a matching run; stored with the run next to :data:`ALGORITHM_VERSION`."""
+
+    # Relevance = (text_weight * cosine + theme_weight * theme factor) / (sum of weights). The cosine should be
+    # the need's bare statement against the offer document: theme keywords on both sides push every same-theme
+    # pair to a cosine near 0.6 (measured on tests/matching/data/eval_set.json), so "create" could never fire.
+    text_weight: float = 0.6
+    theme_weight: float = 0.4
+    theme_same_domain: float = 0.5  # Theme factor for a different theme of the same domain.
+    audience_mismatch: float = 0.0  # Audience factor when the offer is reserved to other audiences.
+    # With the weights above, a same-theme pair is relevant from a statement cosine of 0.1, a same-domain pair
+    # from 0.43, an untagged pair from 0.77. On the evaluation set (median statement cosine 0.20 for labelled
+    # pairs, 0.08 for unlabelled same-theme pairs) this flags 6 of the 9 needs without an offer as "create"
+    # and 10 of the 63 others; 0.42-0.50 trade one error for the other, 0.46 sits between (see the bench).
+    relevance_threshold: float = 0.46
+    coverage_threshold: float = 0.5  # Below this a need with relevant offers is "adjust".
+    constraint_threshold: float = 0.5  # A factor below this is a failing constraint (about 10 km with 15 km decay).
+    satisfaction_threshold: float = 0.5  # Below this (on 0-1) a covered need is "promote".
+    n_best: int = 3  # Offers combined into coverage; more would let many weak offers add up to "covered".
+    k_candidates: int = 50  # Offers kept per need by the text retrieval before structured factors.
+    candidate_threshold: float = 0.0  # Minimum cosine for a retrieved candidate.
+    decay_km: float = 15.0  # Scale of the distance decay; roughly a 20-minute drive on Creuse roads.
+    decay_kind: str = "exponential"
+    top_offers_per_need: int = 10  # Offers stored and explained per need.
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type == "int":
+                if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                    raise ValueError(f"{field.name}: must be an integer >= 1, got {value!r}")
+            elif field.type == "float":
+                if isinstance(value, bool) or not isinstance(value, int | float | np.number) or math.isnan(value):
+                    raise ValueError(f"{field.name}: must be a number, got {value!r}")
+                if field.name == "decay_km":
+                    if not value > 0:
+                        raise ValueError(f"decay_km: must be > 0, got {value!r}")
+                elif field.name.endswith("_weight"):
+                    if value < 0:
+                        raise ValueError(f"{field.name}: must be >= 0, got {value!r}")
+                elif not 0.0 <= value <= 1.0:
+                    raise ValueError(f"{field.name}: must be in [0, 1], got {value!r}")
+        if self.decay_kind not in DECAY_KINDS:
+            raise ValueError(f"decay_kind: must be one of {DECAY_KINDS}, got {self.decay_kind!r}")
+        if self.text_weight + self.theme_weight <= 0:
+            raise ValueError("text_weight: text_weight + theme_weight must be > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable values, keyed by field name."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MatchingParameters:
+        """Build from a mapping; missing keys take their default, an unknown key raises ``ValueError``."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        for key in data:
+            if key not in known:
+                raise ValueError(f"{key}: unknown matching parameter")
+        return cls(**data)
+
+
+# ---------------------------------------------------------------------------
+# Scores, coverage and recommendations
+# ---------------------------------------------------------------------------
+
+
+def pair_scores(
+    text_similarity: Any,
+    theme: Any,
+    audience: Any,
+    geography: Any,
+    availability: Any,
+    capacity: Any,
+    params: MatchingParameters,
+) -> dict[str, np.ndarray]:
+    """Relevance and fit of candidate pairs (all arguments are parallel arrays in [0, 1]).
+
+    ``relevance = (w_text * text_similarity + w_theme * theme) / (w_text + w_theme)``: does the offer address the
+    need at all. ``fit = relevance * audience * geography * availability * capacity``: can this person use it
+    now; the product lets any failing constraint veto the pair, whatever the relevance.
+
+    Retrieve candidates with :func:`need_document` including theme text (best recall), but pass as
+    ``text_similarity`` the cosine of the bare statement: the theme term already rewards a shared theme.
+    """
+    text = np.clip(np.asarray(text_similarity, np.float64), 0.0, 1.0)  # Float32 cosines can exceed 1 by an ulp.
+    theme = np.asarray(theme, np.float64)
+    if text.shape != theme.shape:
+        raise ValueError(f"text_similarity and theme have shapes {text.shape} and {theme.shape}")
+    total = params.text_weight + params.theme_weight
+    relevance = (params.text_weight * text + params.theme_weight * theme) / total
+    return {"relevance": relevance, "fit": _fit(relevance, audience, geography, availability, capacity)}
+
+
+def _fit(relevance: np.ndarray, *factors: Any) -> np.ndarray:
+    fit = np.array(relevance, dtype=np.float64)
+    for factor in factors:
+        fit *= np.broadcast_to(np.asarray(factor, np.float64), fit.shape)  # A scalar factor applies to all pairs.
+    return fit
+
+
+def need_coverage(fit_by_need: sp.csr_matrix | sp.csr_array | Sequence[Any], n_best: int) -> np.ndarray:
+    """``1 - prod(1 - fit)`` over each need's ``n_best`` best fits: the chance one of its best offers works out.
+
+    ``fit_by_need`` is a CSR (one row per need, stored values are fits) or a list of 1-D arrays. A need without
+    candidates has coverage 0.
+    """
+    if n_best < 1:
+        raise ValueError(f"n_best must be >= 1, got {n_best!r}")
+    if sp.issparse(fit_by_need):
+        matrix = sp.csr_matrix(fit_by_need)
+        indptr, fits = matrix.indptr, np.asarray(matrix.data, np.float64)
+    else:
+        arrays = [np.asarray(row, np.float64).ravel() for row in fit_by_need]
+        indptr = np.concatenate([[0], np.cumsum([row.size for row in arrays])]).astype(np.int64)
+        fits = np.concatenate(arrays) if arrays else np.zeros(0)
+    if np.any(~((fits >= 0) & (fits <= 1))):
+        raise ValueError("fits must be in [0, 1]")
+    n_needs = indptr.size - 1
+    rows = np.repeat(np.arange(n_needs), np.diff(indptr))
+    order = np.lexsort((-fits, rows))
+    counts = np.diff(indptr)
+    rank = np.arange(fits.size) - np.repeat(indptr[:-1], counts)
+    best = rank < n_best
+    with np.errstate(divide="ignore"):  # A fit of exactly 1 gives log(0) = -inf, i.e. coverage 1.
+        log_miss = np.bincount(rows[best], weights=np.log1p(-fits[order][best]), minlength=n_needs)
+    return 1.0 - np.exp(log_miss)
+
+
+def need_gap(importance: Any, coverage: Any) -> np.ndarray:
+    """``importance * (1 - coverage)``: how much of an important need the territory leaves unserved."""
+    return np.asarray(importance, np.float64) * (1.0 - np.asarray(coverage, np.float64))
+
+
+RECOMMENDATION_CODES: tuple[str, ...] = ("create", "adjust", "promote", "maintain")
+CONSTRAINTS: tuple[str, ...] = ("distance", "audience", "availability", "capacity")
+
+
+def recommend(
+    candidates: sp.csr_matrix | sp.csr_array,
+    *,
+    relevance: Any,
+    audience: Any,
+    geography: Any,
+    availability: Any,
+    capacity: Any,
+    satisfaction: Any,
+    params: MatchingParameters,
+) -> list[dict[str, Any]]:
+    """What to do about each need of a chunk: ``create``, ``adjust``, ``promote`` or ``maintain``, with reasons.
+
+    ``candidates`` has one row per need; ``candidates.indices`` are offer indices and ``candidates.data`` is
+    ignored. ``relevance`` and the four factor arrays are parallel to ``candidates.indices`` (build them in that
+    order and do not sort or prune the matrix afterwards). ``satisfaction`` holds one value in [0, 1] per need,
+    NaN when unknown.
+
+    Rules, in order, with relevant offers those with ``relevance >= relevance_threshold``:
+
+    - ``create``: no relevant offer, whatever place, audience, dates or capacity.
+    - ``adjust``: coverage (:func:`need_coverage` over the relevant offers' fits) < ``coverage_threshold``.
+      Reasons name each constraint whose factor is < ``constraint_threshold`` for some relevant offers, with
+      those offers (most relevant first), or ``weak-match`` when no single constraint fails.
+    - ``promote``: covered, but satisfaction < ``satisfaction_threshold``: the offer exists, people do not
+      use or know it.
+    - ``maintain``: covered and satisfied, or satisfaction unknown.
+
+    Returns one JSON-ready dict per need: ``{"code", "coverage", "reasons": [{"code", ...}, ...]}``.
+    """
+    indptr, offers = _candidate_structure(candidates)
+    n_needs, n_pairs = indptr.size - 1, offers.size
+    relevance = _parallel(relevance, n_pairs, "relevance")
+    factors = {
+        name: _parallel(values, n_pairs, name)
+        for name, values in zip(CONSTRAINTS, (geography, audience, availability, capacity), strict=True)
+    }
+    satisfaction = np.asarray(satisfaction, np.float64).ravel()
+    if satisfaction.size != n_needs:
+        raise ValueError(f"satisfaction has {satisfaction.size} values for {n_needs} needs")
+
+    relevant = relevance >= params.relevance_threshold
+    fit = np.where(relevant, _fit(relevance, *factors.values()), 0.0)
+    coverage = need_coverage(sp.csr_matrix((fit, offers, indptr), shape=candidates.shape), params.n_best)
+    results = []
+    for need in range(n_needs):
+        pairs = slice(indptr[need], indptr[need + 1])
+        results.append(
+            _recommend_one(
+                offers[pairs],
+                relevance[pairs],
+                relevant[pairs],
+                {name: values[pairs] for name, values in factors.items()},
+                float(coverage[need]),
+                float(satisfaction[need]),
+                params,
+            )
+        )
+    return results
+
+
+def _recommend_one(
+    offers: np.ndarray,
+    relevance: np.ndarray,
+    relevant: np.ndarray,
+    factors: dict[str, np.ndarray],
+    coverage: float,
+    satisfaction: float,
+    params: MatchingParameters,
+) -> dict[str, Any]:
+    if not relevant.any():
+        best = float(relevance.max()) if relevance.size else 0.0
+        return {
+            "code": "create",
+            "coverage": coverage,
+            "reasons": [{"code": "no-relevant-offer", "best_relevance": best}],
+        }
+    if coverage < params.coverage_threshold:
+        # Most relevant offers first, ties by offer index, so the reasons read as a to-do list.
+        order = np.lexsort((offers, -relevance))
+        order = order[relevant[order]]
+        reasons = []
+        for name in CONSTRAINTS:
+            failing = order[factors[name][order] < params.constraint_threshold]
+            if failing.size:
+                offers_failing = offers[failing][: params.top_offers_per_need]
+                reasons.append({"code": name, "offers": [int(offer) for offer in offers_failing]})
+        if not reasons:
+            reasons.append(
+                {"code": "weak-match", "offers": [int(offer) for offer in offers[order][: params.top_offers_per_need]]}
+            )
+        return {"code": "adjust", "coverage": coverage, "reasons": reasons}
+    if satisfaction < params.satisfaction_threshold:  # False for NaN: unknown satisfaction is not a reason.
+        return {
+            "code": "promote",
+            "coverage": coverage,
+            "reasons": [{"code": "low-satisfaction", "satisfaction": satisfaction}],
+        }
+    reasons = [{"code": "covered"}]
+    if math.isnan(satisfaction):
+        reasons.append({"code": "satisfaction-unknown"})
+    return {"code": "maintain", "coverage": coverage, "reasons": reasons}
+
+
+def _candidate_structure(candidates: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not (sp.issparse(candidates) and candidates.format == "csr"):
+        raise TypeError("candidates must be a SciPy CSR matrix or array")
+    return np.asarray(candidates.indptr, np.int64), np.asarray(candidates.indices, np.int64)
+
+
+def _parallel(values: Any, size: int, name: str) -> np.ndarray:
+    values = np.asarray(values, np.float64).ravel()
+    if values.size != size:
+        raise ValueError(f"{name} has {values.size} values for {size} candidate pairs")
+    return values
+
+
+# ---------------------------------------------------------------------------
+# Importance-Performance Analysis (Martilla & James, Journal of Marketing, 1977)
+# ---------------------------------------------------------------------------
+
+IPA_QUADRANTS: tuple[str, ...] = ("concentrate-here", "keep-up-the-good-work", "low-priority", "possible-overkill")
+CrosshairRule = Literal["mean", "median", "midpoint", "given"]
+
+
+def ipa_crosshairs(
+    importance: Any,
+    performance: Any,
+    *,
+    rule: CrosshairRule = "mean",
+    scale: tuple[float, float] = (0.0, 1.0),
+    given: tuple[float, float] | None = None,
+) -> tuple[float, float]:
+    """Where the grid is cut: ``(i_cross, p_cross)``.
+
+    ``"mean"`` (Martilla & James) and ``"median"`` use the items where both importance and performance are known;
+    ``"midpoint"`` uses the middle of ``scale``; ``"given"`` returns ``given``. NaN when no item is known.
+    The quadrants move with the rule, so report it with them.
+    """
+    importance, performance = np.asarray(importance, np.float64), np.asarray(performance, np.float64)
+    if importance.shape != performance.shape:
+        raise ValueError(f"importance and performance have shapes {importance.shape} and {performance.shape}")
+    if rule == "given":
+        if given is None or len(given) != 2:
+            raise ValueError("rule='given' needs given=(i_cross, p_cross)")
+        return float(given[0]), float(given[1])
+    if rule == "midpoint":
+        low, high = scale
+        if not low < high:
+            raise ValueError(f"scale must be (low, high) with low < high, got {scale!r}")
+        middle = (low + high) / 2.0
+        return middle, middle
+    known = np.isfinite(importance) & np.isfinite(performance)
+    if not known.any():
+        return math.nan, math.nan
+    if rule == "mean":
+        return float(importance[known].mean()), float(performance[known].mean())
+    if rule == "median":
+        return float(np.median(importance[known])), float(np.median(performance[known]))
+    raise ValueError(f"rule must be 'mean', 'median', 'midpoint' or 'given', got {rule!r}")
+
+
+def ipa_quadrants(importance: Any, performance: Any, i_cross: float, p_cross: float) -> np.ndarray:
+    """Quadrant code per item; a value on a crosshair counts as high (>=); "" when either value is NaN."""
+    importance, performance = np.broadcast_arrays(
+        np.asarray(importance, np.float64), np.asarray(performance, np.float64)
+    )
+    high_i, high_p = importance >= i_cross, performance >= p_cross
+    known = np.isfinite(importance) & np.isfinite(performance)
+    return np.select(
+        [~known, high_i & ~high_p, high_i & high_p, ~high_i & ~high_p],
+        ["", "concentrate-here", "keep-up-the-good-work", "low-priority"],
+        default="possible-overkill",
+    )
+
+
+def ipa_diagonal_gap(importance: Any, performance: Any) -> np.ndarray:
+    """``I - P``: distance above the diagonal P = I; the larger, the stronger the case for improving the item."""
+    return np.asarray(importance, np.float64) - np.asarray(performance, np.float64)
