@@ -116,11 +116,13 @@ def bench_generate(*, offers: int, needs: int, seed: int = 0, batch: int = 5000)
             words = vocabulary[theme.id]
             picked = rng.choice(words, size=min(len(words), 6), replace=False)
             commune = communes[rng.integers(len(communes))]
-            title = f"{_NOUNS[rng.integers(len(_NOUNS))].capitalize()} {picked[0]} {picked[1 % len(picked)]} de {commune.name}"
+            noun = _NOUNS[rng.integers(len(_NOUNS))].capitalize()
+            title = f"{noun} {picked[0]} {picked[1 % len(picked)]} de {commune.name}"
             description = (
                 f"{theme.label} : {' '.join(picked[:4])} {_QUALIFIERS[rng.integers(len(_QUALIFIERS))]}. "
                 f"{_OPENINGS[rng.integers(len(_OPENINGS))]} à {commune.name}. "
-                f"Renseignements sur {' et '.join(picked[2:5]) or picked[0]}, {_QUALIFIERS[rng.integers(len(_QUALIFIERS))]}."
+                f"Renseignements sur {' et '.join(picked[2:5]) or picked[0]}, "
+                f"{_QUALIFIERS[rng.integers(len(_QUALIFIERS))]}."
             )
             status = "published" if rng.random() < 0.85 else ("draft" if rng.random() < 0.5 else "archived")
             rows.append(

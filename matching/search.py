@@ -30,7 +30,7 @@ def offer_search(
 
     Uses the cached offer index (refitted only when the catalogue changes) and the default parameters.
     """
-    index = offer_index_get()
+    index = offer_index_get(allow_stale=True)
     taxonomy = index.taxonomy
     errors = []
     audience_position = domain_position = None

@@ -312,3 +312,18 @@ def test_editor_can_search_too(search_catalogue, editor_a_client):
 
 def test_run_launched_on_demo_like_data_is_reported_with_status(finished_run):
     assert finished_run.__class__.objects.get(id=finished_run.id).status == RunStatus.SUCCEEDED
+
+
+def test_search_answers_from_the_previous_index_while_a_large_catalogue_is_refitted(
+    search_catalogue, anonymous_client, settings, monkeypatch
+):
+    from matching import index as index_module
+
+    settings.MATCHING_SYNC_REBUILD_MAX_OFFERS = 2
+    first = index_module.offer_index_get()
+    started = []
+    monkeypatch.setattr(index_module, "_rebuild_in_background", started.append)
+    make_offer(title="Assistante maternelle agréée", description="Garde d'enfants à domicile.", themes=("childcare",))
+    assert anonymous_client.post(SEARCH, {"text": "assistante maternelle"}).status_code == 200
+    assert index_module.offer_index_get(allow_stale=True) is first
+    assert started and started[0] != first.version
