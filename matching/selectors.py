@@ -68,6 +68,7 @@ class TaxonomyArrays:
     domain_codes: list[str]
     audience_ids: np.ndarray
     audience_codes: list[str]
+    audience_labels: list[str]
     territory_ids: np.ndarray
     territory_paths: np.ndarray  # object array of str
     territory_kinds: np.ndarray
@@ -84,7 +85,7 @@ class TaxonomyArrays:
 def taxonomy_arrays() -> TaxonomyArrays:
     themes = list(Theme.objects.order_by("id").values("id", "code", "label", "keywords", "domain_id"))
     domains = list(Domain.objects.order_by("id").values("id", "code"))
-    audiences = list(Audience.objects.order_by("id").values("id", "code"))
+    audiences = list(Audience.objects.order_by("id").values("id", "code", "label"))
     territories = list(
         Territory.objects.order_by("id").values("id", "path", "kind", "code", "name", "latitude", "longitude")
     )
@@ -99,6 +100,7 @@ def taxonomy_arrays() -> TaxonomyArrays:
         domain_codes=[row["code"] for row in domains],
         audience_ids=np.array([row["id"] for row in audiences], dtype=np.int64),
         audience_codes=[row["code"] for row in audiences],
+        audience_labels=[row["label"] for row in audiences],
         territory_ids=np.array([row["id"] for row in territories], dtype=np.int64),
         territory_paths=np.array([row["path"] for row in territories], dtype=object),
         territory_kinds=np.array([row["kind"] for row in territories], dtype=object),

@@ -592,7 +592,7 @@ def reasons_explain(
         elif code in _CONSTRAINT_MESSAGES:
             demand = needs.demand_volume[position]
             what = _CONSTRAINT_MESSAGES[code].format(
-                audience=needs.audience_codes[position],
+                audience=index.taxonomy.audience_labels[needs.audience[position]],
                 date=run.reference_date.strftime("%d/%m/%Y"),
                 demand="inconnue" if np.isnan(demand) else int(demand),
             )
