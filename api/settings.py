@@ -150,6 +150,17 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"DJANGO_TASKS_BACKEND={TASKS_BACKEND!r}: use one of {', '.join(_TASK_BACKENDS)}.")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
+# Matching runs: needs per chunk (one task each), time limit per chunk, lease slack before the watchdog re-queues a
+# chunk whose worker died, and how often the watchdog looks. MATCHING_TEST_CHUNK_DELAY_SECONDS is for tests only:
+# it makes every chunk sleep that long while it holds its lease (to kill a worker mid-chunk).
+MATCHING_CHUNK_SIZE = env_int("MATCHING_CHUNK_SIZE", 500)
+MATCHING_CHUNK_TIME_LIMIT_SECONDS = env_int("MATCHING_CHUNK_TIME_LIMIT_SECONDS", 900)
+MATCHING_LEASE_MARGIN_SECONDS = env_int("MATCHING_LEASE_MARGIN_SECONDS", 60)
+MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS", 30)
+# Search answers from the previous offer index while a larger catalogue is refitted in the background.
+MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
+MATCHING_TEST_CHUNK_DELAY_SECONDS = float(os.environ.get("MATCHING_TEST_CHUNK_DELAY_SECONDS", "0") or 0)
+
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -225,7 +236,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "offers", "description": "The territory's service offer and the organisations that provide it."},
         {"name": "auth", "description": "Token authentication."},
         {"name": "health", "description": "Service health."},
-        {"name": "matching", "description": "Matching runs, per-need results, gap reports, comparisons and IPA."},
+        {
+            "name": "matching",
+            "description": "Matching runs (analysts): score every need against the offer, explain it, recommend; "
+            "gap reports, comparisons between runs and IPA; and the public offer search of welcome portals.",
+        },
     ],
 }
 

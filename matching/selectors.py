@@ -1,16 +1,367 @@
-"""Reads of the matching app: runs and their stored results, as querysets or `.values()` rows for the pure modules."""
+"""Reads of the matching app: `.values()` rows of offers and needs for the engine, runs and their stored results
+for the API, and the rows the report, compare and IPA modules aggregate."""
 
-from collections.abc import Iterable
+from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import dataclasses
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
-from matching.models import MatchingRun, NeedResult, RunStatus
+from audiences.models import Need
+from matching.models import MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels, territory_segments
-from offers.models import Audience, Domain, Territory, Theme
+from matching.scoring import need_document, offer_document
+from offers.models import Audience, Domain, Offer, Territory, TerritoryKind, Theme
+from offers.selectors import territory_subtree_q
 
-# Reports -----------------------------------------------------------------------------------------------------------
+
+def catalogue_version() -> str:
+    """A fingerprint of the offer catalogue and the taxonomy that the offer texts are built from.
+
+    Offers have no signals, so the version is derived: count, latest `updated_at` and highest id of the offers
+    (a create, an edit or a delete each move one of them; the offers services save the offer when its themes,
+    audiences or service area change), plus the themes' labels and keywords, which enter every offer's text.
+    """
+    stats = Offer.objects.aggregate(count=Count("id"), updated=Max("updated_at"), max_id=Max("id"))
+    taxonomy = hashlib.sha256()
+    for row in Theme.objects.order_by("id").values_list("id", "code", "label", "keywords", "domain_id"):
+        taxonomy.update(repr(row).encode())
+    updated = stats["updated"].isoformat() if stats["updated"] else "-"
+    return f"{stats['count']}:{updated}:{stats['max_id'] or 0}:{taxonomy.hexdigest()[:12]}"
+
+
+def catalogue_snapshot() -> dict[str, Any]:
+    """What a run reads, for the audit trail: counts and latest update times of offers."""
+    stats = Offer.objects.aggregate(count=Count("id"), updated=Max("updated_at"), max_id=Max("id"))
+    published = Offer.objects.filter(status="published").count()
+    return {
+        "offers_count": stats["count"],
+        "offers_published": published,
+        "offers_max_id": stats["max_id"],
+        "offers_updated_at": stats["updated"].isoformat() if stats["updated"] else None,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Offers as arrays
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TaxonomyArrays:
+    """Themes, domains, audiences and territories, each with a dense index used by the engine's arrays."""
+
+    theme_ids: np.ndarray
+    theme_domain: np.ndarray  # domain index per theme
+    theme_labels: list[str]
+    theme_keywords: list[str]
+    theme_codes: list[str]
+    domain_ids: np.ndarray
+    domain_codes: list[str]
+    audience_ids: np.ndarray
+    audience_codes: list[str]
+    audience_labels: list[str]
+    territory_ids: np.ndarray
+    territory_paths: np.ndarray  # object array of str
+    territory_kinds: np.ndarray
+    territory_codes: list[str]
+    territory_names: list[str]
+    territory_lat: np.ndarray
+    territory_lon: np.ndarray
+
+    def position(self, ids: np.ndarray, values: Iterable[int]) -> np.ndarray:
+        """Dense index of each id in `values` (ids are sorted)."""
+        return np.searchsorted(ids, np.asarray(list(values), dtype=np.int64)).astype(np.int64)
+
+
+def taxonomy_arrays() -> TaxonomyArrays:
+    themes = list(Theme.objects.order_by("id").values("id", "code", "label", "keywords", "domain_id"))
+    domains = list(Domain.objects.order_by("id").values("id", "code"))
+    audiences = list(Audience.objects.order_by("id").values("id", "code", "label"))
+    territories = list(
+        Territory.objects.order_by("id").values("id", "path", "kind", "code", "name", "latitude", "longitude")
+    )
+    domain_ids = np.array([row["id"] for row in domains], dtype=np.int64)
+    return TaxonomyArrays(
+        theme_ids=np.array([row["id"] for row in themes], dtype=np.int64),
+        theme_domain=np.searchsorted(domain_ids, [row["domain_id"] for row in themes]).astype(np.int64),
+        theme_labels=[row["label"] for row in themes],
+        theme_keywords=[row["keywords"] for row in themes],
+        theme_codes=[row["code"] for row in themes],
+        domain_ids=domain_ids,
+        domain_codes=[row["code"] for row in domains],
+        audience_ids=np.array([row["id"] for row in audiences], dtype=np.int64),
+        audience_codes=[row["code"] for row in audiences],
+        audience_labels=[row["label"] for row in audiences],
+        territory_ids=np.array([row["id"] for row in territories], dtype=np.int64),
+        territory_paths=np.array([row["path"] for row in territories], dtype=object),
+        territory_kinds=np.array([row["kind"] for row in territories], dtype=object),
+        territory_codes=[row["code"] for row in territories],
+        territory_names=[row["name"] for row in territories],
+        territory_lat=np.array([np.nan if row["latitude"] is None else row["latitude"] for row in territories]),
+        territory_lon=np.array([np.nan if row["longitude"] is None else row["longitude"] for row in territories]),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class OfferArrays:
+    """Every offer (published or not), sorted by id, as parallel arrays; M2M relations as dense boolean masks
+    (themes, audiences: a few dozen columns) or a sparse list (service areas)."""
+
+    ids: np.ndarray
+    titles: list[str]
+    documents: list[str]
+    published: np.ndarray
+    available_from: np.ndarray  # datetime64[D], NaT = open
+    available_until: np.ndarray
+    capacity: np.ndarray  # float, NaN = unknown
+    latitude: np.ndarray
+    longitude: np.ndarray
+    commune: np.ndarray  # territory index
+    domain: np.ndarray  # domain index
+    themes: np.ndarray  # bool (n_offers, n_themes)
+    audiences: np.ndarray  # bool (n_offers, n_audiences)
+    service_area_indptr: np.ndarray
+    service_area: np.ndarray  # territory indices, CSR-style with service_area_indptr
+
+
+def _pairs(through: Any, left: str, right: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.array(list(through.objects.values_list(left, right)), dtype=np.int64).reshape(-1, 2)
+    return rows[:, 0], rows[:, 1]
+
+
+def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
+    rows = list(
+        Offer.objects.order_by("id").values_list(
+            "id",
+            "title",
+            "description",
+            "status",
+            "available_from",
+            "available_until",
+            "capacity",
+            "latitude",
+            "longitude",
+            "commune_id",
+            "domain_id",
+        )
+    )
+    n = len(rows)
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+
+    def offer_positions(offer_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(ids, offer_ids)
+
+    themes = np.zeros((n, taxonomy.theme_ids.size), dtype=bool)
+    offer_ids, theme_ids = _pairs(Offer.themes.through, "offer_id", "theme_id")
+    themes[offer_positions(offer_ids), taxonomy.position(taxonomy.theme_ids, theme_ids)] = True
+    audiences = np.zeros((n, taxonomy.audience_ids.size), dtype=bool)
+    offer_ids, audience_ids = _pairs(Offer.audiences.through, "offer_id", "audience_id")
+    audiences[offer_positions(offer_ids), taxonomy.position(taxonomy.audience_ids, audience_ids)] = True
+    offer_ids, territory_ids = _pairs(Offer.service_area.through, "offer_id", "territory_id")
+    order = np.lexsort((territory_ids, offer_ids))
+    area_rows = offer_positions(offer_ids[order])
+    service_area = taxonomy.position(taxonomy.territory_ids, territory_ids[order])
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(area_rows, minlength=n))]).astype(np.int64)
+
+    documents = []
+    for position, row in enumerate(rows):
+        labels = [taxonomy.theme_labels[t] for t in np.flatnonzero(themes[position])]
+        keywords = [taxonomy.theme_keywords[t] for t in np.flatnonzero(themes[position])]
+        documents.append(offer_document(row[1], row[2], labels, keywords))
+    return OfferArrays(
+        ids=ids,
+        titles=[row[1] for row in rows],
+        documents=documents,
+        published=np.array([row[3] == "published" for row in rows], dtype=bool),
+        available_from=np.array([row[4] for row in rows], dtype="datetime64[D]"),
+        available_until=np.array([row[5] for row in rows], dtype="datetime64[D]"),
+        capacity=np.array([np.nan if row[6] is None else row[6] for row in rows], dtype=np.float64),
+        latitude=np.array([row[7] for row in rows], dtype=np.float64),
+        longitude=np.array([row[8] for row in rows], dtype=np.float64),
+        commune=taxonomy.position(taxonomy.territory_ids, (row[9] for row in rows)),
+        domain=taxonomy.position(taxonomy.domain_ids, (row[10] for row in rows)),
+        themes=themes,
+        audiences=audiences,
+        service_area_indptr=indptr,
+        service_area=service_area,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Needs as arrays
+# ---------------------------------------------------------------------------
+
+
+def need_scope_q(
+    *, territory: Territory | None, audience_codes: Sequence[str] = (), domain_codes: Sequence[str] = ()
+) -> Q:
+    """Needs a run covers: located in the territory's subtree (needs without a territory concern the whole area,
+    so they are in every scope), of the given audiences and domains (empty = all)."""
+    q = Q()
+    if territory is not None:
+        q &= territory_subtree_q(territory, prefix="territory__") | Q(territory__isnull=True)
+    if audience_codes:
+        q &= Q(audience__code__in=list(audience_codes))
+    if domain_codes:
+        q &= Q(domain__code__in=list(domain_codes))
+    return q
+
+
+def need_scope_rows(
+    *, territory: Territory | None, audience_codes: Sequence[str] = (), domain_codes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Id, importance, satisfaction of every need in a scope, by id (for chunking and IPA crosshairs)."""
+    return list(
+        Need.objects.filter(
+            need_scope_q(territory=territory, audience_codes=audience_codes, domain_codes=domain_codes)
+        )
+        .order_by("id")
+        .values("id", "importance", "satisfaction")
+    )
+
+
+def need_scope_snapshot(
+    *, territory: Territory | None, audience_codes: Sequence[str] = (), domain_codes: Sequence[str] = ()
+) -> dict[str, Any]:
+    stats = Need.objects.filter(
+        need_scope_q(territory=territory, audience_codes=audience_codes, domain_codes=domain_codes)
+    ).aggregate(count=Count("id"), updated=Max("updated_at"), max_id=Max("id"))
+    return {
+        "needs_count": stats["count"],
+        "needs_max_id": stats["max_id"],
+        "needs_updated_at": stats["updated"].isoformat() if stats["updated"] else None,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class NeedArrays:
+    ids: np.ndarray
+    statements: list[str]
+    documents: list[str]  # statement + theme labels + keywords, for retrieval
+    audience: np.ndarray  # audience index
+    audience_codes: list[str]
+    domain: np.ndarray  # domain index
+    domain_codes: list[str]
+    themes: np.ndarray  # bool (n_needs, n_themes)
+    theme_codes: list[list[str]]
+    territory_paths: list[str]  # the need's own territory ("" = the whole area)
+    importance: np.ndarray
+    satisfaction: np.ndarray  # NaN = unknown
+    demand_volume: np.ndarray  # NaN = unknown
+    updated_at: list[datetime]
+
+
+def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArrays:
+    """The needs of a chunk (those that still exist), sorted by id."""
+    rows = list(
+        Need.objects.filter(id__in=list(need_ids))
+        .order_by("id")
+        .values_list(
+            "id",
+            "statement",
+            "audience_id",
+            "audience__code",
+            "domain_id",
+            "domain__code",
+            "territory__path",
+            "importance",
+            "satisfaction",
+            "demand_volume",
+            "updated_at",
+        )
+    )
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    themes = np.zeros((ids.size, taxonomy.theme_ids.size), dtype=bool)
+    through = Need.themes.through
+    pairs = np.array(
+        list(through.objects.filter(need_id__in=ids.tolist()).values_list("need_id", "theme_id")), dtype=np.int64
+    ).reshape(-1, 2)
+    themes[np.searchsorted(ids, pairs[:, 0]), taxonomy.position(taxonomy.theme_ids, pairs[:, 1])] = True
+    theme_positions = [np.flatnonzero(row) for row in themes]
+    return NeedArrays(
+        ids=ids,
+        statements=[row[1] for row in rows],
+        documents=[
+            need_document(
+                row[1],
+                [taxonomy.theme_labels[t] for t in positions],
+                [taxonomy.theme_keywords[t] for t in positions],
+            )
+            for row, positions in zip(rows, theme_positions, strict=True)
+        ],
+        audience=taxonomy.position(taxonomy.audience_ids, (row[2] for row in rows)),
+        audience_codes=[row[3] for row in rows],
+        domain=taxonomy.position(taxonomy.domain_ids, (row[4] for row in rows)),
+        domain_codes=[row[5] for row in rows],
+        themes=themes,
+        theme_codes=[[taxonomy.theme_codes[t] for t in positions] for positions in theme_positions],
+        territory_paths=[row[6] or "" for row in rows],
+        importance=np.array([row[7] for row in rows], dtype=np.float64),
+        satisfaction=np.array([np.nan if row[8] is None else row[8] for row in rows], dtype=np.float64),
+        demand_volume=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
+        updated_at=[row[10] for row in rows],
+    )
+
+
+def commune_centroids(*, paths: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each territory path, the centroids of its communes (the territory's own centroid if it has none)."""
+    result: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    wanted = sorted(set(paths) - {""})
+    if not wanted:
+        return {}
+    q = Q()
+    for path in wanted:
+        q |= Q(path__startswith=path)
+    rows = Territory.objects.filter(q).exclude(latitude=None).values_list("path", "kind", "latitude", "longitude")
+    own: dict[str, tuple[float, float]] = {}
+    for territory_path, kind, lat, lon in rows:
+        if territory_path in wanted:
+            own[territory_path] = (lat, lon)
+        if kind != TerritoryKind.COMMUNE:
+            continue
+        for path in wanted:
+            if territory_path.startswith(path):
+                result[path][0].append(lat)
+                result[path][1].append(lon)
+    centroids = {}
+    for path in wanted:
+        lats, lons = result.get(path, ([], []))
+        if not lats and path in own:
+            lats, lons = [own[path][0]], [own[path][1]]
+        centroids[path] = (np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64))
+    return centroids
+
+
+# ---------------------------------------------------------------------------
+# API querysets
+# ---------------------------------------------------------------------------
+
+
+def run_list() -> QuerySet[MatchingRun]:
+    return MatchingRun.objects.select_related("scope_territory", "launched_by")
+
+
+def run_get(*, run_id) -> MatchingRun:
+    return run_list().get(id=run_id)
+
+
+def need_result_list(*, run: MatchingRun) -> QuerySet[NeedResult]:
+    return NeedResult.objects.filter(run=run).order_by("-gap", "id")
+
+
+def need_result_get(*, run: MatchingRun, result_id: int) -> NeedResult:
+    offers = MatchedOffer.objects.order_by("rank")
+    return need_result_list(run=run).prefetch_related(Prefetch("matched_offers", queryset=offers)).get(id=result_id)
+
 
 REPORT_ROW_FIELDS = (
     "id",

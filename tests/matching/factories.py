@@ -1,10 +1,85 @@
-"""Small factory functions for matching-app objects (runs and stored per-need results)."""
+"""Small factory functions: offers and needs as the engine reads them (ORM, no services), and runs with stored
+per-need results for the report tests."""
 
 import datetime
+import itertools
+from datetime import date
 
-from audiences.models import Need
+from audiences.models import Need, NeedSource
 from matching.models import MatchingRun, NeedResult, RunStatus
-from offers.models import Audience, Domain, Territory
+from offers.models import Audience, Domain, Offer, OfferStatus, Territory, Theme
+from tests.offers.factories import make_organisation
+
+_sequence = itertools.count(1)
+
+
+def make_offer(
+    *,
+    title: str,
+    description: str = "",
+    themes: tuple[str, ...] = (),
+    domain: str | None = None,
+    commune: str = "23096",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    audiences: tuple[str, ...] = (),
+    service_area: tuple[str, ...] = (),
+    status: str = OfferStatus.PUBLISHED,
+    capacity: int | None = None,
+    available_from: date | None = None,
+    available_until: date | None = None,
+    organisation=None,
+) -> Offer:
+    theme_objects = list(Theme.objects.filter(code__in=themes))
+    assert len(theme_objects) == len(themes), themes
+    domain_object = Domain.objects.get(code=domain) if domain else theme_objects[0].domain
+    place = Territory.objects.get(kind="commune", code=commune)
+    offer = Offer.objects.create(
+        title=title,
+        description=description or title,
+        domain=domain_object,
+        organisation=organisation or make_organisation(),
+        commune=place,
+        latitude=place.latitude if latitude is None else latitude,
+        longitude=place.longitude if longitude is None else longitude,
+        is_free=True,
+        status=status,
+        capacity=capacity,
+        available_from=available_from,
+        available_until=available_until,
+        external_id=f"test-{next(_sequence)}",
+    )
+    offer.themes.set(theme_objects)
+    offer.audiences.set(Audience.objects.filter(code__in=audiences))
+    offer.service_area.set([Territory.objects.get(code=code) for code in service_area])
+    return offer
+
+
+def make_need(
+    *,
+    statement: str,
+    audience: str = "families",
+    themes: tuple[str, ...] = (),
+    domain: str | None = None,
+    territory: str | None = None,
+    importance: float = 0.8,
+    satisfaction: float | None = None,
+    demand_volume: int | None = None,
+) -> Need:
+    theme_objects = list(Theme.objects.filter(code__in=themes))
+    domain_object = Domain.objects.get(code=domain) if domain else theme_objects[0].domain
+    need = Need.objects.create(
+        audience=Audience.objects.get(code=audience),
+        domain=domain_object,
+        statement=statement,
+        territory=Territory.objects.get(code=territory) if territory else None,
+        importance=importance,
+        satisfaction=satisfaction,
+        demand_volume=demand_volume,
+        source=NeedSource.WORKSHOP,
+    )
+    need.themes.set(theme_objects)
+    return need
 
 
 def make_run(*, status: str = RunStatus.SUCCEEDED, scope_territory: Territory | None = None) -> MatchingRun:

@@ -1,0 +1,349 @@
+"""The engine around the pure maths: an index of the offer catalogue, and the scoring of needs or a search against it.
+
+Everything here works on the arrays built by `matching.selectors` (no ORM); `matching.index` builds and caches the
+index, `matching.services` persists what `needs_score` returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.scoring import (
+    MatchingParameters,
+    TextRelevanceModel,
+    audience_factor,
+    availability_factor,
+    capacity_factor,
+    geography_factor,
+    haversine_km,
+    min_distance_km,
+    need_gap,
+    pair_scores,
+    recommend,
+    theme_factor,
+    top_k_similarity,
+)
+from matching.selectors import NeedArrays, OfferArrays, TaxonomyArrays
+
+# Needs whose statement cosines are computed in one sparse product: bounds the temporary (batch x pairs) block.
+_COSINE_BATCH = 64
+
+
+@dataclasses.dataclass
+class OfferIndex:
+    """The fitted text model, the offer matrix (one L2-normalised row per offer, by offer id) and the offers'
+    attributes as aligned arrays. Built once per catalogue version and shared by runs and searches."""
+
+    version: str
+    model: TextRelevanceModel
+    matrix: sp.csr_matrix
+    offers: OfferArrays
+    taxonomy: TaxonomyArrays
+    build_seconds: float = 0.0
+    _inside_cache: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
+    _published_cache: tuple[np.ndarray, sp.csr_matrix] | None = dataclasses.field(default=None, repr=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def size(self) -> int:
+        return int(self.offers.ids.size)
+
+    def offers_everyone(self) -> np.ndarray:
+        return ~self.offers.audiences.any(axis=1)
+
+    def published(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Positions of the published offers and their rows of the matrix (what search ranks)."""
+        with self._lock:
+            if self._published_cache is None:
+                rows = np.flatnonzero(self.offers.published)
+                self._published_cache = (rows, self.matrix[rows])
+            return self._published_cache
+
+    def inside(self, path: str) -> np.ndarray:
+        """Per offer: located in the territory `path`, or serving a territory that overlaps it (above or below)."""
+        with self._lock:
+            cached = self._inside_cache.get(path)
+        if cached is not None:
+            return cached
+        paths = self.taxonomy.territory_paths
+        within = np.array([p.startswith(path) for p in paths], dtype=bool)
+        overlap = within | np.array([path.startswith(p) for p in paths], dtype=bool)
+        inside = within[self.offers.commune] if self.size else np.zeros(0, dtype=bool)
+        area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
+        inside = inside.copy()
+        inside[area_offer[overlap[self.offers.service_area]]] = True
+        with self._lock:
+            self._inside_cache[path] = inside
+        return inside
+
+
+def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays) -> OfferIndex:
+    """Fit the text model on the offer documents (in id order, so the same catalogue gives the same matrix)."""
+    model = TextRelevanceModel()
+    documents = offers.documents if offers.documents else [""]
+    model.fit(documents)
+    matrix = (
+        model.transform(offers.documents) if offers.documents else sp.csr_matrix((0, model.transform([""]).shape[1]))
+    )
+    return OfferIndex(version=version, model=model, matrix=sp.csr_matrix(matrix), offers=offers, taxonomy=taxonomy)
+
+
+@dataclasses.dataclass(frozen=True)
+class Pairs:
+    """Candidate (need, offer) pairs in CSR order: row `r`'s pairs are `indptr[r]:indptr[r+1]`, by text rank."""
+
+    indptr: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+    def csr(self, n_offers: int) -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (np.ones(self.cols.size), self.cols, self.indptr), shape=(self.indptr.size - 1, max(n_offers, 1))
+        )
+
+
+def candidate_pairs(index: OfferIndex, query: sp.csr_matrix, *, k: int, threshold: float) -> Pairs:
+    n = query.shape[0]
+    if index.size == 0 or n == 0:
+        return Pairs(np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    indices, _scores = top_k_similarity(query, index.matrix, k=min(k, index.size), threshold=threshold)
+    valid = indices >= 0
+    counts = valid.sum(axis=1)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Pairs(indptr, np.repeat(np.arange(n), counts), indices[valid].astype(np.int64))
+
+
+def pair_cosines(left: sp.csr_matrix, right: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """`left[rows[p]] . right[cols[p]]` for every pair, a batch of rows at a time (no dense needs x offers)."""
+    result = np.zeros(rows.size, dtype=np.float64)
+    if rows.size == 0:
+        return result
+    starts = np.searchsorted(rows, np.arange(0, left.shape[0], _COSINE_BATCH))
+    bounds = [*starts.tolist(), rows.size]
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        if first == last:
+            continue
+        block_rows = rows[first:last]
+        row0 = int(block_rows[0])
+        block = (left[row0 : int(block_rows[-1]) + 1] @ right[cols[first:last]].T).toarray()
+        result[first:last] = block[block_rows - row0, np.arange(last - first)]
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Factors:
+    text: np.ndarray
+    theme: np.ndarray
+    audience: np.ndarray
+    geography: np.ndarray
+    availability: np.ndarray
+    capacity: np.ndarray
+    distance_km: np.ndarray  # NaN = no territory to be far from
+    relevance: np.ndarray
+    fit: np.ndarray
+
+
+def _geography(
+    index: OfferIndex,
+    pair_paths: Sequence[str],
+    cols: np.ndarray,
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]],
+    params: MatchingParameters,
+) -> tuple[np.ndarray, np.ndarray]:
+    inside = np.ones(cols.size, dtype=bool)
+    distance = np.full(cols.size, np.nan)
+    path_array = np.asarray(pair_paths, dtype=object)
+    for path in sorted(set(pair_paths) - {""}):
+        where = np.flatnonzero(path_array == path)
+        offer_cols = cols[where]
+        inside_here = index.inside(path)[offer_cols]
+        inside[where] = inside_here
+        lats, lons = centroids.get(path, (np.zeros(0), np.zeros(0)))
+        outside = where[~inside_here]
+        if lats.size and outside.size:
+            distance[outside] = min_distance_km(
+                index.offers.latitude[cols[outside]], index.offers.longitude[cols[outside]], lats, lons
+            )
+        distance[where[inside_here]] = 0.0
+    factor = geography_factor(inside, distance, decay_km=params.decay_km, kind=params.decay_kind)
+    return factor, distance
+
+
+def needs_score(
+    *,
+    index: OfferIndex,
+    needs: NeedArrays,
+    params: MatchingParameters,
+    reference_date: date,
+    scope_path: str,
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]],
+    checkpoint: Callable[[str], None] = lambda phase: None,
+) -> list[dict[str, Any]]:
+    """Score each need against the whole catalogue; one dict per need with its figures and top offers.
+
+    Text retrieval on the need's statement plus theme text, then the bare statement's cosine as the text term
+    (see `pair_scores`). A need without a territory is judged against `scope_path` (the run's territory, or
+    nowhere in particular when the run has none). `checkpoint(phase)` is called between phases (time limits).
+    """
+    n = needs.ids.size
+    if n == 0:
+        return []
+    query = index.model.transform(needs.documents)
+    pairs = candidate_pairs(index, query, k=params.k_candidates, threshold=params.candidate_threshold)
+    checkpoint("retrieval")
+    rows, cols = pairs.rows, pairs.cols
+    offers = index.offers
+    text = pair_cosines(index.model.transform(needs.statements), index.matrix, rows, cols)
+    theme = theme_factor(
+        (needs.themes[rows] & offers.themes[cols]).any(axis=1) if rows.size else np.zeros(0, bool),
+        needs.domain[rows] == offers.domain[cols],
+        same_domain_value=params.theme_same_domain,
+    )
+    audience = audience_factor(
+        index.offers_everyone()[cols],
+        offers.audiences[cols, needs.audience[rows]] if rows.size else np.zeros(0, bool),
+        mismatch=params.audience_mismatch,
+    )
+    need_paths = [path or scope_path for path in needs.territory_paths]
+    geography, distance = _geography(index, [need_paths[r] for r in rows], cols, centroids, params)
+    availability = availability_factor(
+        offers.published[cols],
+        offers.available_from[cols],
+        offers.available_until[cols],
+        reference_date=reference_date,
+    )
+    capacity = capacity_factor(offers.capacity[cols], needs.demand_volume[rows])
+    scores = pair_scores(text, theme, audience, geography, availability, capacity, params)
+    checkpoint("factors")
+    candidates = pairs.csr(index.size)
+    decisions = recommend(
+        candidates,
+        relevance=scores["relevance"],
+        audience=audience,
+        geography=geography,
+        availability=availability,
+        capacity=capacity,
+        satisfaction=needs.satisfaction,
+        params=params,
+    )
+    coverage = np.array([decision["coverage"] for decision in decisions], dtype=np.float64)
+    gap = need_gap(needs.importance, coverage)
+    factors = Factors(
+        text, theme, audience, geography, availability, capacity, distance, scores["relevance"], scores["fit"]
+    )
+    # Best offers per need by fit; ties go to the lower offer position (offers by id), as in `rank_candidates`.
+    order = np.lexsort((cols, -factors.fit, rows))
+    results = []
+    for need in range(n):
+        span = order[pairs.indptr[need] : pairs.indptr[need + 1]]
+        top = span[: params.top_offers_per_need]
+        relevance_span = factors.relevance[pairs.indptr[need] : pairs.indptr[need + 1]]
+        results.append(
+            {
+                "position": need,
+                "coverage": float(coverage[need]),
+                "gap": float(gap[need]),
+                "best_relevance": float(relevance_span.max()) if relevance_span.size else 0.0,
+                "decision": decisions[need],
+                "top": [_pair_breakdown(index, factors, int(p), int(cols[p])) for p in top],
+            }
+        )
+    return results
+
+
+def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int) -> dict[str, Any]:
+    distance = factors.distance_km[pair]
+    return {
+        "offer_position": col,
+        "offer_id": int(index.offers.ids[col]),
+        "offer_title": index.offers.titles[col],
+        "score": float(factors.fit[pair]),
+        "relevance": float(factors.relevance[pair]),
+        "text": float(np.clip(factors.text[pair], 0.0, 1.0)),
+        "theme": float(factors.theme[pair]),
+        "audience": float(factors.audience[pair]),
+        "geography": float(factors.geography[pair]),
+        "availability": float(factors.availability[pair]),
+        "capacity": float(factors.capacity[pair]),
+        "distance_km": None if np.isnan(distance) else round(float(distance), 3),
+    }
+
+
+def offers_search(
+    *,
+    index: OfferIndex,
+    text: str,
+    params: MatchingParameters,
+    today: date,
+    domain_position: int | None,
+    audience_position: int | None,
+    territory_path: str | None,
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]],
+    near: tuple[float, float] | None,
+    radius_km: float | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Rank published offers for a free-text request with the factors of a run (no theme: the domain stands for it;
+    no demand volume: capacity only vetoes full offers)."""
+    positions, matrix = index.published()
+    if positions.size == 0:
+        return []
+    query = index.model.transform([text])
+    k = min(max(params.k_candidates, limit * 5), positions.size)
+    indices, cosines = top_k_similarity(query, matrix, k=k, threshold=params.candidate_threshold)
+    keep = indices[0] >= 0
+    cols = positions[indices[0][keep]]
+    text_similarity = np.clip(cosines[0][keep].astype(np.float64), 0.0, 1.0)
+    offers = index.offers
+    if domain_position is None:
+        # Without a domain there is no theme evidence: relevance is the text similarity alone.
+        theme = text_similarity
+    else:
+        theme = theme_factor(np.zeros(cols.size, bool), offers.domain[cols] == domain_position)
+    if audience_position is None:
+        audience = np.ones(cols.size)
+    else:
+        audience = audience_factor(
+            index.offers_everyone()[cols], offers.audiences[cols, audience_position], mismatch=params.audience_mismatch
+        )
+    if near is not None:
+        distance = haversine_km(near[0], near[1], offers.latitude[cols], offers.longitude[cols])
+        radius = radius_km or 0.0
+        geography = geography_factor(
+            distance <= radius, np.maximum(distance - radius, 0.0), decay_km=params.decay_km, kind=params.decay_kind
+        )
+    elif territory_path:
+        geography, distance = _geography(index, [territory_path] * cols.size, cols, centroids, params)
+    else:
+        geography, distance = np.ones(cols.size), np.full(cols.size, np.nan)
+    availability = availability_factor(
+        offers.published[cols], offers.available_from[cols], offers.available_until[cols], reference_date=today
+    )
+    capacity = capacity_factor(offers.capacity[cols], np.full(cols.size, np.nan))
+    scores = pair_scores(text_similarity, theme, audience, geography, availability, capacity, params)
+    factors = Factors(
+        text_similarity,
+        theme,
+        audience,
+        geography,
+        availability,
+        capacity,
+        distance,
+        scores["relevance"],
+        scores["fit"],
+    )
+    order = np.lexsort((cols, -scores["relevance"], -scores["fit"]))[:limit]
+    results = []
+    for pair in order:
+        breakdown = _pair_breakdown(index, factors, int(pair), int(cols[pair]))
+        if domain_position is None:
+            breakdown["theme"] = None
+        results.append(breakdown)
+    return results

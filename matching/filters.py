@@ -1,0 +1,53 @@
+"""FilterSets of the matching app; every filter's help_text becomes its OpenAPI description."""
+
+import django_filters
+from django_filters import rest_framework as filters
+
+from matching.models import IpaQuadrant, MatchingRun, NeedResult, Recommendation, RunStatus
+from offers.selectors import territory_resolve
+
+
+class MatchingRunFilterSet(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=RunStatus.choices, help_text="Only runs in this state.")
+
+    class Meta:
+        model = MatchingRun
+        fields = ["status"]
+
+
+class NeedResultFilterSet(filters.FilterSet):
+    recommendation = filters.ChoiceFilter(
+        choices=Recommendation.choices, help_text="Only needs with this recommendation."
+    )
+    quadrant = filters.ChoiceFilter(
+        field_name="ipa_quadrant",
+        choices=[choice for choice in IpaQuadrant.choices if choice[0]],
+        help_text="Only needs in this Importance-Performance quadrant.",
+    )
+    domain = django_filters.CharFilter(field_name="domain_code", help_text="Only needs of this domain (code).")
+    theme = django_filters.CharFilter(method="filter_theme", help_text="Only needs tagged with this theme (code).")
+    audience = django_filters.CharFilter(field_name="audience_code", help_text="Only needs of this audience (code).")
+    territory = django_filters.CharFilter(
+        method="filter_territory",
+        help_text=(
+            "Only needs located in this territory or below it (`23`, `epci:200034825`, `23096`); needs stated for "
+            "the whole area have no territory and are left out."
+        ),
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(("gap", "gap"), ("coverage", "coverage"), ("importance", "importance"), ("ipa_gap", "ipa_gap")),
+        help_text="Sort by gap (default: `-gap`), coverage, importance or ipa_gap; prefix with `-` for descending.",
+    )
+
+    class Meta:
+        model = NeedResult
+        fields = ["recommendation", "quadrant", "domain", "theme", "audience", "territory"]
+
+    def filter_theme(self, queryset, name, value):
+        # theme_codes is a JSON list of slugs; matching the quoted slug in its text works on SQLite and PostgreSQL
+        # (JSON containment does not exist on SQLite) and cannot match a longer code ("sport" vs "transport").
+        return queryset.filter(theme_codes__icontains=f'"{value}"')
+
+    def filter_territory(self, queryset, name, value):
+        territory = territory_resolve(code=value, field="territory")
+        return queryset.filter(territory_path__startswith=territory.path)

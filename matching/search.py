@@ -1,0 +1,86 @@
+"""Search for welcome portals: a newcomer's free text ranked against the published offers with the run's scoring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from api.exceptions import ErrorItem, InvalidInput
+from matching import selectors
+from matching.engine import offers_search
+from matching.index import offer_index_get
+from matching.scoring import MatchingParameters
+from offers.selectors import territory_resolve
+
+DEFAULT_RADIUS_KM = 10.0
+
+
+def offer_search(
+    *,
+    text: str,
+    audience: str | None = None,
+    domain: str | None = None,
+    territory: str | None = None,
+    near: dict[str, float] | None = None,
+    radius_km: float | None = None,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Published offers best fitting the request, each with its commune, distance and score breakdown.
+
+    Uses the cached offer index (refitted only when the catalogue changes) and the default parameters.
+    """
+    index = offer_index_get(allow_stale=True)
+    taxonomy = index.taxonomy
+    errors = []
+    audience_position = domain_position = None
+    if audience:
+        if audience not in taxonomy.audience_codes:
+            errors.append(ErrorItem(field="audience", code="not_found", message=f"Unknown audience {audience!r}."))
+        else:
+            audience_position = taxonomy.audience_codes.index(audience)
+    if domain:
+        if domain not in taxonomy.domain_codes:
+            errors.append(ErrorItem(field="domain", code="not_found", message=f"Unknown domain {domain!r}."))
+        else:
+            domain_position = taxonomy.domain_codes.index(domain)
+    territory_path = None
+    if territory:
+        try:
+            territory_path = territory_resolve(code=territory, field="territory").path
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    centroids = selectors.commune_centroids(paths=[territory_path]) if territory_path else {}
+    point = (near["lat"], near["lon"]) if near else None
+    hits = offers_search(
+        index=index,
+        text=text,
+        params=MatchingParameters(),
+        today=timezone.localdate(),
+        domain_position=domain_position,
+        audience_position=audience_position,
+        territory_path=territory_path,
+        centroids=centroids,
+        near=point,
+        radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,
+        limit=limit,
+    )
+    results = []
+    for hit in hits:
+        commune = index.offers.commune[hit["offer_position"]]
+        results.append(
+            {
+                "id": hit["offer_id"],
+                "title": hit["offer_title"],
+                "commune": {"code": taxonomy.territory_codes[commune], "name": taxonomy.territory_names[commune]},
+                "distance_km": hit["distance_km"],
+                "score": hit["score"],
+                "breakdown": {
+                    key: hit[key]
+                    for key in ("relevance", "text", "theme", "audience", "geography", "availability", "capacity")
+                },
+            }
+        )
+    return results
