@@ -87,11 +87,10 @@ class OfferIndex:
 def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays) -> OfferIndex:
     """Fit the text model on the offer documents (in id order, so the same catalogue gives the same matrix)."""
     model = TextRelevanceModel()
-    documents = offers.documents if offers.documents else [""]
-    model.fit(documents)
-    matrix = (
-        model.transform(offers.documents) if offers.documents else sp.csr_matrix((0, model.transform([""]).shape[1]))
-    )
+    if offers.documents:
+        matrix = model.fit_transform(offers.documents)
+    else:  # An empty catalogue still gets a fitted model, so that needs can be transformed (to nothing).
+        matrix = sp.csr_matrix((0, model.fit_transform([""]).shape[1]))
     return OfferIndex(version=version, model=model, matrix=sp.csr_matrix(matrix), offers=offers, taxonomy=taxonomy)
 
 

@@ -125,6 +125,15 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
 
     def fit(self, texts: Iterable[str], y: None = None) -> TextRelevanceModel:
         """Learn both vocabularies and their IDF from ``texts``."""
+        self._build_pipeline().fit(_as_text_list(texts))
+        return self
+
+    def fit_transform(self, texts: Iterable[str], y: None = None) -> sp.csr_matrix:
+        """Fit and return the rows of ``texts`` in one pass over them (half the work of fit, then transform)."""
+        matrix = self._build_pipeline().fit_transform(_as_text_list(texts))
+        return sp.csr_matrix(matrix, dtype=self.dtype)
+
+    def _build_pipeline(self) -> Pipeline:
         if not 0.0 <= self.char_weight <= 1.0:
             raise ValueError(f"char_weight must be in [0, 1], got {self.char_weight!r}")
         common = {
@@ -153,8 +162,7 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
             transformer_weights=weights,
         )
         self.pipeline_ = Pipeline([("union", union), ("normalize", Normalizer(norm="l2", copy=False))])
-        self.pipeline_.fit(_as_text_list(texts))
-        return self
+        return self.pipeline_
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         """Return one L2-normalised row per text (an all-zero row when nothing matches the vocabulary)."""

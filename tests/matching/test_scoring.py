@@ -400,3 +400,11 @@ def test_ipa_midpoint_scale_gap_and_errors():
         ipa_crosshairs(IMPORTANCE, PERFORMANCE, rule="given")
     with pytest.raises(ValueError, match="rule"):
         ipa_crosshairs(IMPORTANCE, PERFORMANCE, rule="mode")
+
+
+def test_fit_transform_equals_fit_then_transform():
+    texts = ["Crèche multi-accueil à Guéret", "Maison T4 à louer", "Poste d'infirmier à Bourganeuf", ""]
+    one_pass = TextRelevanceModel().fit_transform(texts)
+    two_passes = TextRelevanceModel().fit(texts).transform(texts)
+    assert (abs(one_pass - two_passes) > 1e-6).nnz == 0
+    assert one_pass.dtype == np.float32
