@@ -7,11 +7,28 @@ from django.db import models
 from django.forms.models import construct_instance
 
 from offers.models import Audience, Domain, Offer, Organisation, Territory, Theme
-from offers.services import offer_search_text_refresh, offer_validate
+from offers.services import catalogue_changed, offer_search_text_refresh, offer_validate
+
+
+class CatalogueAdminMixin:
+    """Admin writes change what the API lists, like the services' writes: bump the catalogue version (list ETags
+    and cached counts are keyed on it)."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        catalogue_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        catalogue_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        catalogue_changed()
 
 
 @admin.register(Territory)
-class TerritoryAdmin(admin.ModelAdmin):
+class TerritoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "code", "parent"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
@@ -26,27 +43,27 @@ class ThemeInline(admin.TabularInline):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_display = ["label", "code", "position"]
     search_fields = ["label", "code"]
     inlines = [ThemeInline]
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_display = ["label", "code", "domain"]
     list_filter = ["domain"]
     search_fields = ["label", "code", "keywords"]
 
 
 @admin.register(Audience)
-class AudienceAdmin(admin.ModelAdmin):
+class AudienceAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_display = ["label", "code", "position"]
     search_fields = ["label", "code", "description"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "territory", "email", "updated_at"]
     list_filter = ["kind"]
@@ -99,7 +116,7 @@ class OfferAdminForm(forms.ModelForm):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     form = OfferAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [

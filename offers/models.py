@@ -242,3 +242,18 @@ class Offer(models.Model):
             errors.setdefault("capacity", []).append("capacity_unit is set but capacity is missing.")
         if errors:
             raise ValidationError(errors)
+
+
+class CatalogueVersion(models.Model):
+    """A single row whose `version` goes up with every change to the catalogue made through offers.services (and
+    the admin, which calls them): with the latest `Offer.updated_at` it keys list ETags and cached list counts, so
+    deletions and organisation renames, which change no remaining offer's `updated_at`, are seen too."""
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "version du catalogue"
+
+    def __str__(self) -> str:
+        return f"catalogue v{self.version}"

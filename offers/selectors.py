@@ -1,16 +1,30 @@
 """Reads of the offers app: territories (hierarchy by official code), the taxonomy, and offers as rows."""
 
+import datetime
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from django.db.models import Count, F, FloatField, Max, Prefetch, Q, QuerySet, Value
+from django.core.cache import cache
+from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.permissions import is_admin
 from api.text import fold_text
-from offers.models import Audience, Domain, Offer, OfferStatus, Organisation, Territory, TerritoryKind, Theme
+from offers.models import (
+    Audience,
+    CatalogueVersion,
+    Domain,
+    Offer,
+    OfferStatus,
+    Organisation,
+    Territory,
+    TerritoryKind,
+    Theme,
+)
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -114,20 +128,60 @@ def offer_get(*, offer_id: int, user=None) -> Offer | None:
     return offer_list(user=user).select_related("domain", "organisation", "commune").filter(pk=offer_id).first()
 
 
-def offer_list_summary(queryset: QuerySet[Offer]) -> tuple[int, object]:
-    """(count, latest updated_at) of a filtered queryset in one query: the paginator's count and the list's
-    ETag / Last-Modified come from it."""
-    summary = queryset.order_by().aggregate(count=Count("id"), last=Max("updated_at"))
-    return summary["count"], summary["last"]
+@dataclass(frozen=True)
+class CatalogueState:
+    """What the whole catalogue looks like from outside, in one cheap query: `key` changes with every write
+    (the services' version covers deletions and organisation renames, the latest `updated_at` covers everything
+    else, even a bare model save); `last_modified` is the latest of the two times."""
+
+    key: str
+    last_modified: datetime.datetime | None
+
+
+def catalogue_state() -> CatalogueState:
+    """One query: the version row, and the latest offer change from the top of the `updated_at` index."""
+    latest = Offer.objects.order_by("-updated_at").values("updated_at")[:1]
+    row = (
+        CatalogueVersion.objects.filter(pk=1)
+        .annotate(offers_changed=Subquery(latest))
+        .values("version", "changed_at", "offers_changed")
+        .first()
+    )
+    if row is None:  # the row is made by a migration; a flushed test database may lack it
+        row = {"version": 0, "changed_at": None, **Offer.objects.aggregate(offers_changed=Max("updated_at"))}
+    times = [time for time in (row["changed_at"], row["offers_changed"]) if time is not None]
+    stamp = row["offers_changed"].isoformat() if row["offers_changed"] else ""
+    return CatalogueState(key=f"{row['version']}/{stamp}", last_modified=max(times) if times else None)
+
+
+COUNT_CACHE_SECONDS = 24 * 3600
+
+
+def offer_list_count(queryset: QuerySet[Offer], *, cache_key: str | None = None) -> int:
+    """Exact number of rows of a filtered offer queryset. With `cache_key` (which must name the catalogue state,
+    the visibility scope and the filters), the count is computed once per catalogue change and kept in the cache:
+    an exact count of ~90,000 visible offers costs 11-17 ms on PostgreSQL even from an index-only scan, more
+    than a whole page of 20."""
+    if cache_key is None:
+        return queryset.order_by().count()
+    key = "offers:count:" + hashlib.blake2b(cache_key.encode(), digest_size=16).hexdigest()
+    count = cache.get(key)
+    if count is None:
+        count = queryset.order_by().count()
+        cache.set(key, count, COUNT_CACHE_SECONDS)
+    return count
 
 
 def offer_territory_q(territory: Territory) -> Q:
     """Offers in `territory` (their commune is in it) or serving it: a service-area territory inside it, or above
-    it (an offer serving the whole département matches a query on one of its communes)."""
-    served = Offer.service_area.through.objects.filter(
-        territory_subtree_q(territory, prefix="territory__") | territory_ancestors_q(territory, prefix="territory__")
-    ).values("offer_id")
-    return territory_subtree_q(territory, prefix="commune__") | Q(id__in=served)
+    it (an offer serving the whole département matches a query on one of its communes).
+
+    Both halves are `id IN (subquery)` on small territory sets (path prefix on the territory table), so each is
+    served by an index (offers.commune_id, service_area.territory_id) instead of a join filtered on the path."""
+    communes = Territory.objects.filter(territory_subtree_q(territory)).values("id")
+    areas = Territory.objects.filter(territory_subtree_q(territory) | territory_ancestors_q(territory)).values("id")
+    served = Offer.service_area.through.objects.filter(territory_id__in=areas).values("offer_id")
+    return Q(commune_id__in=communes) | Q(id__in=served)
 
 
 def offer_near(queryset: QuerySet[Offer], *, latitude: float, longitude: float, radius_km: float) -> QuerySet[Offer]:

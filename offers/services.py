@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import PermissionDenied
@@ -22,6 +23,7 @@ from api.text import fold_text
 from offers.models import (
     TERRITORY_PATH_PREFIX,
     Audience,
+    CatalogueVersion,
     Domain,
     Offer,
     OfferStatus,
@@ -255,6 +257,7 @@ def territories_load_geojson(
 
     report = LoadReport()
     with transaction.atomic():
+        catalogue_changed()
         parents: dict[tuple[str, str], Territory] = {}
         for code, (lat, lon) in group_centroids(lambda r: r.region).items():
             parents[("region", code)] = _upsert_territory(
@@ -350,6 +353,7 @@ def taxonomy_load(*, source: Path | str | dict = DEFAULT_TAXONOMY) -> LoadReport
         return obj
 
     with transaction.atomic():
+        catalogue_changed()
         for d_position, domain_data in enumerate(data["domains"]):
             domain = upsert(
                 Domain,
@@ -815,6 +819,14 @@ def _offer_draft(
     return OfferDraft(offer=offer, themes=themes, audiences=audiences, service_area=service_area, changed=changed), []
 
 
+def catalogue_changed() -> None:
+    """Bump the catalogue version (inside the caller's transaction, so a rolled-back write bumps nothing): list
+    ETags and cached list counts are keyed on it. Every write to offers, organisations or reference data calls it."""
+    now = timezone.now()
+    if not CatalogueVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=now):
+        CatalogueVersion.objects.update_or_create(pk=1, defaults={"version": 1, "changed_at": now})
+
+
 def _offer_save(draft: OfferDraft) -> Offer:
     offer = draft.offer
     offer.search_text = offer_search_text(offer=offer, themes=draft.themes)
@@ -822,6 +834,7 @@ def _offer_save(draft: OfferDraft) -> Offer:
     offer.themes.set(draft.themes)
     offer.audiences.set(draft.audiences)
     offer.service_area.set(draft.service_area)
+    catalogue_changed()
     return offer
 
 
@@ -853,7 +866,9 @@ def offer_update(*, user, offer: Offer, data: dict) -> Offer:
 def offer_delete(*, user, offer: Offer) -> None:
     if not offer_can_edit(user=user, organisation_id=offer.organisation_id):
         raise PermissionDenied("You can only delete the offers of the organisations you are an editor of.")
-    offer.delete()
+    with transaction.atomic():
+        offer.delete()
+        catalogue_changed()
 
 
 def offer_search_text_refresh(*, offer: Offer) -> None:
@@ -862,6 +877,7 @@ def offer_search_text_refresh(*, offer: Offer) -> None:
     if search_text != offer.search_text:
         Offer.objects.filter(pk=offer.pk).update(search_text=search_text)
         offer.search_text = search_text
+        catalogue_changed()
 
 
 # Organisations ------------------------------------------------------------------------------------------------------
@@ -899,7 +915,9 @@ def organisation_save(*, user, data: dict, organisation: Organisation | None = N
     if errors:
         raise InvalidInput(errors)
     organisation.full_clean(exclude=["territory"] if organisation.territory_id else None)
-    organisation.save()
+    with transaction.atomic():
+        organisation.save()
+        catalogue_changed()  # offers show their organisation's name
     return organisation
 
 
@@ -916,7 +934,9 @@ def organisation_delete(*, user, organisation: Organisation) -> None:
                 )
             ]
         )
-    organisation.delete()
+    with transaction.atomic():
+        organisation.delete()
+        catalogue_changed()
 
 
 # Imports ------------------------------------------------------------------------------------------------------------
@@ -1329,6 +1349,7 @@ def offers_demo_load(
     offers = _read_json(Path(offers_path), "demo offers file")
     errors: list[ErrorItem] = []
     with transaction.atomic():
+        catalogue_changed()
         keys = []
         for number, item in enumerate(organisations, start=1):
             slug = item.get("key")

@@ -267,19 +267,27 @@ class OfferViewSet(
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        count, last_modified = selectors.offer_list_summary(queryset)
+        state = selectors.catalogue_state()
         scope = selectors.offer_visibility_scope(user=request.user)
-        etag = _etag(
-            "offers", scope, count, last_modified.isoformat() if last_modified else "", request.GET.urlencode()
-        )
-        not_modified = _not_modified(request, etag=etag, last_modified=last_modified)
+        filters = sorted((name, value) for name, value in request.GET.lists() if name not in ("page", "page_size"))
+        count = None
+        if scope.startswith("user:"):
+            # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
+            # and let the count be part of the ETag as before.
+            count = selectors.offer_list_count(queryset)
+            etag = _etag("offers", scope, state.key, count, request.GET.urlencode())
+        else:
+            etag = _etag("offers", scope, state.key, request.GET.urlencode())
+        not_modified = _not_modified(request, etag=etag, last_modified=state.last_modified)
         if not_modified is not None:
             return not_modified
+        if count is None:
+            count = selectors.offer_list_count(queryset, cache_key=f"{state.key}|{scope}|{filters}")
         self.paginator.known_count = count
         page = self.paginate_queryset(selectors.offer_values(queryset))
         rows = selectors.offer_rows_attach(list(page))
         response = self.get_paginated_response(OfferSerializer(rows, many=True).data)
-        return _with_validators(response, etag=etag, last_modified=last_modified)
+        return _with_validators(response, etag=etag, last_modified=state.last_modified)
 
     def retrieve(self, request, *args, **kwargs):
         rows = list(selectors.offer_values(self.get_queryset().filter(pk=self._pk())))
