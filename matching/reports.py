@@ -176,7 +176,7 @@ class _Figures:
             self.satisfaction_known += 1
         self.recommendations[row["recommendation"]] += 1
 
-    def as_dict(self, top: int) -> dict:
+    def as_dict(self, top: int, labels: ReportLabels) -> dict:
         count = len(self.rows)
         top_rows = sorted(self.rows, key=_gap_order)[:top]
         return {
@@ -200,10 +200,19 @@ class _Figures:
                     "importance": _round(row["importance"]),
                     "recommendation": row["recommendation"],
                     "recommendation_label": RECOMMENDATION_LABELS.get(row["recommendation"], row["recommendation"]),
+                    # The same survey item yields one need per audience and EPCI: say whose need and where.
+                    "audience_label": labels.audience.get(row.get("audience_code") or "", row.get("audience_code")),
+                    "territory_label": _own_territory_label(row, labels),
                 }
                 for row in top_rows
             ],
         }
+
+
+def _own_territory_label(row: Mapping, labels: ReportLabels) -> str:
+    """Name of the need's own scope (its most specific territory), or the whole-territory label."""
+    code = territory_group_code(row, "commune")
+    return labels.territory.get(code, code.split(":", 1)[-1]) if code else WHOLE_TERRITORY_LABEL
 
 
 def _gap_order(row: Mapping):
@@ -242,7 +251,7 @@ def report_aggregate(
         for key in _group_keys(row, group_by, territory_level):
             groups.setdefault(key, _Figures()).add(row)
     items = [
-        {"dimensions": _dimensions(key, group_by, labels, territory_level), **figures.as_dict(top)}
+        {"dimensions": _dimensions(key, group_by, labels, territory_level), **figures.as_dict(top, labels)}
         for key, figures in groups.items()
     ]
     items.sort(key=lambda item: (-item["gap_total"], [value["label"] for value in item["dimensions"]]))
@@ -250,7 +259,7 @@ def report_aggregate(
         "group_by": list(group_by),
         "territory_level": territory_level,
         "top": top,
-        "totals": totals.as_dict(top),
+        "totals": totals.as_dict(top, labels),
         "groups": items,
     }
 
@@ -296,7 +305,8 @@ def report_csv_rows(report: Mapping) -> Iterable[list]:
             group["satisfaction_mean"],
             *(group["recommendations"][code] for code in RECOMMENDATIONS),
             " | ".join(
-                f"{top['statement']} (écart {top['gap']:.2f}, {top['recommendation_label']})"
+                f"{top['statement']} – {top['audience_label']}, {top['territory_label']} "
+                f"(écart {top['gap']:.2f}, {top['recommendation_label']})"
                 for top in group["top_gaps"]
             ),
         ]

@@ -78,6 +78,8 @@ def test_one_dimension_domain_figures():
         "importance": 0.6,
         "recommendation": "create",
         "recommendation_label": "Créer une offre",
+        "audience_label": "Retraités",
+        "territory_label": "Ahun",
     }
     assert jobs["importance_total"] == pytest.approx(1.5)  # 1.0 + 0.5
     assert jobs["coverage_mean"] == pytest.approx(0.55)  # (0.9 + 0.2) / 2
@@ -179,7 +181,7 @@ def test_csv_rows_follow_the_header():
     lines = list(reports.report_csv_rows(report))
     assert len(lines[0]) == len(reports.REPORT_CSV_HEADER)
     assert lines[0][:6] == ["Domaine", "housing", "Logement", "", "", ""]
-    assert lines[0][-1] == "Besoin 2 (écart 0.60, Créer une offre)"
+    assert lines[0][-1] == "Besoin 2 – Retraités, Ahun (écart 0.60, Créer une offre)"
 
 
 def test_matrix_orders_rows_and_columns_by_total_gap_and_marks_empty_cells():

@@ -148,7 +148,10 @@ def test_report_csv(analyst_client, run):
     culture = lines[1]
     top_cell = culture[lines[0].index("Principaux écarts")]
     # The cell starts with "=": exported as text (leading quote), with quotes and commas escaped by the writer.
-    assert top_cell == '\'=HYPERLINK("http://x") ; "quoted", comma (écart 1.00, Adapter l\'offre existante)'
+    assert top_cell == (
+        '\'=HYPERLINK("http://x") ; "quoted", comma – Familles avec enfants, Tout le territoire '
+        "(écart 1.00, Adapter l'offre existante)"
+    )
     assert culture[lines[0].index("Écart total")] == "1.0"
 
 
