@@ -5,12 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+FUZZ_EXAMPLES ?= 200
 
 .PHONY: run test lint fmt check fuzz bench clean help
 
 help:
 	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
 	@echo "make test   lint, Django checks, migrations check, OpenAPI validation, pytest (DATABASE_URL for PostgreSQL)"
+	@echo "make fuzz   the schemathesis contract run, much longer (CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES); DATABASE_URL for PostgreSQL)"
 	@echo "make fmt    format the code"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
 
@@ -58,6 +60,9 @@ check: $(VENV)/.dev
 
 test: lint check
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest
+
+fuzz: $(VENV)/.dev
+	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py
 
 bench: $(VENV)/.dev
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/run_all.py

@@ -89,8 +89,10 @@ def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArra
     model = TextRelevanceModel()
     if offers.documents:
         matrix = model.fit_transform(offers.documents)
-    else:  # An empty catalogue still gets a fitted model, so that needs can be transformed (to nothing).
-        matrix = sp.csr_matrix((0, model.fit_transform([""]).shape[1]))
+    else:
+        # An empty catalogue still gets a fitted model, so that needs can be transformed (to nothing). It is fitted
+        # on a placeholder word: an empty text has no vocabulary at all, and the vectorisers refuse to fit on it.
+        matrix = sp.csr_matrix((0, model.fit_transform(["catalogue"]).shape[1]))
     return OfferIndex(version=version, model=model, matrix=sp.csr_matrix(matrix), offers=offers, taxonomy=taxonomy)
 
 
