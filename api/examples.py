@@ -20,93 +20,45 @@ def request(summary: str, value, *, name: str | None = None) -> OpenApiExample:
 
 # Errors: one example per status, so each error response of the schema shows its own case. ----------------------
 
+
+def error(status: int, code: str, summary: str, message: str, errors: tuple = ()) -> OpenApiExample:
+    body = {"status": status, "code": code, "message": message, "errors": list(errors)}
+    return response(summary, body, status_codes=[status], name=code)
+
+
 ERROR_EXAMPLES = [
-    response(
+    error(
+        400,
+        "invalid",
         "Invalid input: every problem, with its field",
-        {
-            "status": 400,
-            "code": "invalid",
-            "message": "The request is invalid; see errors.",
-            "errors": [
-                {"field": "commune", "line": None, "code": "not_found", "message": "No commune has the code '23999'."},
-                {"field": "themes.0", "line": None, "code": "invalid", "message": "Unknown theme 'creche'."},
-            ],
-        },
-        status_codes=[400],
-        name="invalid",
+        "The request is invalid; see errors.",
+        (
+            {"field": "commune", "line": None, "code": "not_found", "message": "No commune has the code '23999'."},
+            {"field": "themes.0", "line": None, "code": "invalid", "message": "Unknown theme 'creche'."},
+        ),
     ),
-    response(
-        "Missing or unknown token",
-        {
-            "status": 401,
-            "code": "not_authenticated",
-            "message": "Authentication credentials were not provided.",
-            "errors": [],
-        },
-        status_codes=[401],
-        name="not_authenticated",
-    ),
-    response(
+    error(401, "not_authenticated", "Missing or unknown token", "Authentication credentials were not provided."),
+    error(
+        403,
+        "permission_denied",
         "Role not allowed",
-        {
-            "status": 403,
-            "code": "permission_denied",
-            "message": "This resource is reserved to analysts: your account does not have the analyst role.",
-            "errors": [],
-        },
-        status_codes=[403],
-        name="permission_denied",
+        "This resource is reserved to analysts: your account does not have the analyst role.",
     ),
-    response(
-        "Unknown resource",
-        {"status": 404, "code": "not_found", "message": "No territory has the code '99999'.", "errors": []},
-        status_codes=[404],
-        name="not_found",
-    ),
-    response(
+    error(404, "not_found", "Unknown resource", "No territory has the code '99999'."),
+    error(
+        409,
+        "conflict",
         "Resource in a state that refuses the request",
-        {
-            "status": 409,
-            "code": "conflict",
-            "message": "The run has not succeeded yet: its report is not available.",
-            "errors": [],
-        },
-        status_codes=[409],
-        name="conflict",
+        "The run has not succeeded yet: its report is not available.",
     ),
-    response(
-        "File too large",
-        {
-            "status": 413,
-            "code": "payload_too_large",
-            "message": "The file is 12,582,912 bytes; the limit is 10,485,760 bytes.",
-            "errors": [],
-        },
-        status_codes=[413],
-        name="payload_too_large",
-    ),
-    response(
+    error(413, "payload_too_large", "File too large", "The file is 12,582,912 bytes; the limit is 10,485,760 bytes."),
+    error(
+        415,
+        "unsupported_media_type",
         "Body in a media type the operation does not read",
-        {
-            "status": 415,
-            "code": "unsupported_media_type",
-            "message": 'Unsupported media type "text/plain" in request.',
-            "errors": [],
-        },
-        status_codes=[415],
-        name="unsupported_media_type",
+        'Unsupported media type "text/plain" in request.',
     ),
-    response(
-        "Too many requests",
-        {
-            "status": 429,
-            "code": "throttled",
-            "message": "Request was throttled. Expected available in 42 seconds.",
-            "errors": [],
-        },
-        status_codes=[429],
-        name="throttled",
-    ),
+    error(429, "throttled", "Too many requests", "Request was throttled. Expected available in 42 seconds."),
 ]
 
 # Cross-cutting ----------------------------------------------------------------------------------------------------
@@ -291,6 +243,17 @@ _NEED_FIELDS = {
     "source_date": "2025-03-18",
     "external_id": "atelier-2025-creche",
 }
+# A hand-made need: no survey answers behind it.
+_NO_SURVEY_STATISTICS = dict.fromkeys(
+    (
+        "response_count",
+        "importance_ci_low",
+        "importance_ci_high",
+        "satisfaction_response_count",
+        "satisfaction_ci_low",
+        "satisfaction_ci_high",
+    )
+)
 NEED_EXAMPLES = [
     response(
         "Childcare near Guéret",
@@ -300,12 +263,7 @@ NEED_EXAMPLES = [
             "territory_name": "CA du Grand Guéret",
             "survey": None,
             "survey_item": None,
-            "response_count": None,
-            "importance_ci_low": None,
-            "importance_ci_high": None,
-            "satisfaction_response_count": None,
-            "satisfaction_ci_low": None,
-            "satisfaction_ci_high": None,
+            **_NO_SURVEY_STATISTICS,
             "created_at": STAMP,
             "updated_at": STAMP,
         },
@@ -324,12 +282,7 @@ NEED_EXPORT_EXAMPLES = [
             **{key: value for key, value in _NEED_FIELDS.items() if key != "themes"},
             "themes": "childcare",
             "id": 7,
-            "response_count": None,
-            "importance_ci_low": None,
-            "importance_ci_high": None,
-            "satisfaction_response_count": None,
-            "satisfaction_ci_low": None,
-            "satisfaction_ci_high": None,
+            **_NO_SURVEY_STATISTICS,
             "updated_at": STAMP,
         },
     )

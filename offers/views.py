@@ -65,6 +65,7 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = [AllowAny]
     lookup_field = "code"
     lookup_value_regex = r"[^/]+"
+    extra_error_statuses = (400,)  # an ambiguous code, or an unknown kind in `kind:code`
 
     def get_queryset(self):
         return selectors.territory_list()
