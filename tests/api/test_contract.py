@@ -20,7 +20,8 @@ import uuid
 import pytest
 import schemathesis
 from django.core.cache import cache
-from django.db import transaction
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
@@ -69,6 +70,10 @@ stateful = schemathesis.openapi.from_wsgi(
 def contract_tokens(django_db_setup, django_db_blocker):
     """A small Creuse data set matching the schema's examples, and one token per role (module-wide: loading the
     reference data for each of the hundreds of tests would cost minutes)."""
+    # The WSGI app closes "old" connections around each request, which inside the test transaction means closing
+    # it (PostgreSQL); Django's own test client switches that off the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     with django_db_blocker.unblock(), transaction.atomic():
         offer_index_clear()
         if not Territory.objects.filter(kind="commune", code="23096").exists():
@@ -98,6 +103,8 @@ def contract_tokens(django_db_setup, django_db_blocker):
         yield tokens
         transaction.set_rollback(True)
     offer_index_clear()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def _succeeded_run(run_id: str, *, need, coverage: float):
