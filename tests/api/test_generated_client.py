@@ -101,36 +101,35 @@ def analyst(generated_client, public, live_server, analyst_user):
         yield client
 
 
+# key: (title, description, theme, other fields); all in Guéret (23096) unless said.
+CATALOGUE = {
+    "creche": (
+        "Crèche multi-accueil Les Petits Loups",
+        "Garde d'enfants de 3 mois à 4 ans, accueil régulier et occasionnel.",
+        "childcare",
+        {},
+    ),
+    "creche_far": (
+        "Micro-crèche du Pays Sostranien",
+        "Garde d'enfants en petit groupe, horaires élargis.",
+        "childcare",
+        {"commune": "23176"},
+    ),
+    "draft": ("Crèche en projet", "Garde d'enfants : ouverture prévue.", "childcare", {"status": "draft"}),
+    "doctor": (
+        "Cabinet de médecine générale",
+        "Consultations de médecin généraliste sur rendez-vous.",
+        "health-care",
+        {},
+    ),
+}
+
+
 @pytest.fixture
 def catalogue(organisation_a):
     return {
-        "creche": make_offer(
-            organisation=organisation_a,
-            title="Crèche multi-accueil Les Petits Loups",
-            description="Garde d'enfants de 3 mois à 4 ans, accueil régulier et occasionnel.",
-            themes=["childcare"],
-            commune="23096",
-        ),
-        "creche_far": make_offer(
-            organisation=organisation_a,
-            title="Micro-crèche du Pays Sostranien",
-            description="Garde d'enfants en petit groupe, horaires élargis.",
-            themes=["childcare"],
-            commune="23176",
-        ),
-        "draft": make_offer(
-            organisation=organisation_a,
-            title="Crèche en projet",
-            description="Garde d'enfants : ouverture prévue.",
-            themes=["childcare"],
-            status="draft",
-        ),
-        "doctor": make_offer(
-            organisation=organisation_a,
-            title="Cabinet de médecine générale",
-            description="Consultations de médecin généraliste sur rendez-vous.",
-            themes=["health-care"],
-        ),
+        key: make_offer(organisation=organisation_a, title=title, description=description, themes=[theme], **extra)
+        for key, (title, description, theme, extra) in CATALOGUE.items()
     }
 
 
