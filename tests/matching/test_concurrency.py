@@ -8,6 +8,7 @@ an import is all or nothing and the workers never see it before it commits. The 
 snapshot of the database, or a build racing a commit labels new offers with the old version.
 """
 
+import dataclasses
 import threading
 
 import pytest
@@ -17,7 +18,7 @@ from api.exceptions import InvalidInput
 from matching import selectors, services
 from matching.index import offer_index_build, offer_index_get
 from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, NeedResult, RunStatus
-from offers.models import Offer, Territory
+from offers.models import Offer, Organisation, Territory
 from offers.services import offers_import
 from tests.matching.conftest import run_chunks
 from tests.matching.workers import finished, require_postgres, result_rows, start_worker, stop, wait_for, worker_env
@@ -111,22 +112,39 @@ def _assert_complete_and_equal(run, reference, *, version: str, offer_ids: set[i
     assert set(MatchedOffer.objects.filter(result__run=run).values_list("offer_id", flat=True)) <= offer_ids
 
 
-def test_two_runs_succeed_while_an_import_is_in_flight(catalogue, settings):
-    settings.MATCHING_WATCHDOG_INTERVAL_SECONDS = 1
-    organisation = make_organisation(name="Import concurrent")
-    version, offer_ids = selectors.catalogue_version(), set(Offer.objects.values_list("id", flat=True))
-    references = _references()
-    runs = _start_two_runs()
+@dataclasses.dataclass
+class Scene:
+    organisation: Organisation
+    version: str  # the catalogue version before any import
+    offer_ids: set[int]  # the offers before any import
+    references: tuple  # the two scopes scored sequentially before any import
+    runs: tuple  # the same two scopes, queued for the workers
 
+
+@pytest.fixture
+def scene(catalogue, settings) -> Scene:
+    settings.MATCHING_WATCHDOG_INTERVAL_SECONDS = 1
+    return Scene(
+        organisation=make_organisation(name="Import concurrent"),
+        version=selectors.catalogue_version(),
+        offer_ids=set(Offer.objects.values_list("id", flat=True)),
+        references=_references(),
+        runs=_start_two_runs(),
+    )
+
+
+def test_two_runs_succeed_while_an_import_is_in_flight(scene):
     release = threading.Event()
-    good = ImportThread(content=_csv(*IMPORTED_ROWS), source="concurrent", organisation=organisation, hold=release)
-    bad = ImportThread(content=_csv(*IMPORTED_ROWS, BAD_ROW), source="concurrent-bad", organisation=organisation)
+    good = ImportThread(
+        content=_csv(*IMPORTED_ROWS), source="concurrent", organisation=scene.organisation, hold=release
+    )
+    bad = ImportThread(content=_csv(*IMPORTED_ROWS, BAD_ROW), source="concurrent-bad", organisation=scene.organisation)
     good.start()
     assert good.written.wait(timeout=60) and good.error is None, good.error
     workers = [start_worker(worker_env(MATCHING_TEST_CHUNK_DELAY_SECONDS=0.3)) for _ in range(2)]
     try:
         bad.start()
-        for run in runs:
+        for run in scene.runs:
             wait_for(lambda run=run: finished(run.id), timeout=180, what="both runs to finish", workers=workers)
     finally:
         release.set()
@@ -135,8 +153,8 @@ def test_two_runs_succeed_while_an_import_is_in_flight(catalogue, settings):
         bad.join(timeout=60)
 
     # The in-flight import blocked no worker and was invisible to them: both runs equal the sequential ones.
-    for run, reference in zip(runs, references, strict=True):
-        _assert_complete_and_equal(run, reference, version=version, offer_ids=offer_ids)
+    for run, reference in zip(scene.runs, scene.references, strict=True):
+        _assert_complete_and_equal(run, reference, version=scene.version, offer_ids=scene.offer_ids)
     # All or nothing: every row of the good file once committed, nothing of the file with one bad line.
     assert good.error is None and good.report.created == len(IMPORTED_ROWS)
     assert Offer.objects.filter(source="concurrent").count() == len(IMPORTED_ROWS)
@@ -147,45 +165,40 @@ def test_two_runs_succeed_while_an_import_is_in_flight(catalogue, settings):
     assert not Offer.objects.filter(source="concurrent-bad").exists()
 
     # The comparison can fail: on the new catalogue the same scope gives other results.
-    assert selectors.catalogue_version() != version
+    assert selectors.catalogue_version() != scene.version
     after, _ = _start_two_runs()
     run_chunks(after)
-    assert result_rows(after) != result_rows(references[0])
+    assert result_rows(after) != result_rows(scene.references[0])
 
 
-def test_an_import_committed_mid_run_never_mixes_catalogue_versions(catalogue, settings):
-    settings.MATCHING_WATCHDOG_INTERVAL_SECONDS = 1
-    organisation = make_organisation(name="Import concurrent")
-    version, offer_ids = selectors.catalogue_version(), set(Offer.objects.values_list("id", flat=True))
-    references = _references()
-    runs = _start_two_runs()
+def test_an_import_committed_mid_run_never_mixes_catalogue_versions(scene):
     # One result row per need of the references, to check whatever a failed run wrote before it stopped.
-    expected = {row[0]: row for reference in references for row in result_rows(reference)}
+    expected = {row[0]: row for reference in scene.references for row in result_rows(reference)}
 
     workers = [start_worker(worker_env(MATCHING_TEST_CHUNK_DELAY_SECONDS=1)) for _ in range(2)]
     try:
         wait_for(
-            lambda: MatchingChunk.objects.filter(run__in=runs, status=ChunkStatus.SUCCEEDED).exists(),
+            lambda: MatchingChunk.objects.filter(run__in=scene.runs, status=ChunkStatus.SUCCEEDED).exists(),
             timeout=120,
             what="a first chunk to be written",
             workers=workers,
         )
-        importer = ImportThread(content=_csv(*IMPORTED_ROWS), source="concurrent", organisation=organisation)
+        importer = ImportThread(content=_csv(*IMPORTED_ROWS), source="concurrent", organisation=scene.organisation)
         importer.start()
         importer.join(timeout=60)
         assert importer.error is None, importer.error
-        for run in runs:
+        for run in scene.runs:
             wait_for(lambda run=run: finished(run.id), timeout=180, what="both runs to finish", workers=workers)
     finally:
         stop(*workers)
 
     assert Offer.objects.filter(source="concurrent").count() == len(IMPORTED_ROWS)
     outcomes = []
-    for run, reference in zip(runs, references, strict=True):
+    for run, reference in zip(scene.runs, scene.references, strict=True):
         run.refresh_from_db()
         outcomes.append(run.status)
         if run.status == RunStatus.SUCCEEDED:  # every chunk read the index before the import committed
-            _assert_complete_and_equal(run, reference, version=version, offer_ids=offer_ids)
+            _assert_complete_and_equal(run, reference, version=scene.version, offer_ids=scene.offer_ids)
             continue
         assert run.status == RunStatus.FAILED
         assert "Le catalogue d'offres a changé pendant l'exécution" in run.error, run.error
@@ -194,7 +207,7 @@ def test_an_import_committed_mid_run_never_mixes_catalogue_versions(catalogue, s
         written = result_rows(run)
         assert len(written) == run.needs_done
         assert written == [expected[row[0]] for row in written]
-        assert set(MatchedOffer.objects.filter(result__run=run).values_list("offer_id", flat=True)) <= offer_ids
+        assert set(MatchedOffer.objects.filter(result__run=run).values_list("offer_id", flat=True)) <= scene.offer_ids
     # Chunks of at least one run were still waiting for a worker (1 s each, 2 workers, 8 chunks) when it committed.
     assert RunStatus.FAILED in outcomes
 
