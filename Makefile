@@ -70,8 +70,12 @@ $(BENCH_VENV)/.installed: requirements-bench.txt
 loadtest: $(VENV)/.runtime $(BENCH_VENV)/.installed
 	$(PY) bench/load_portal.py --locust $(BENCH_VENV)/bin/locust
 
+# The quick benchmarks; bench_matching, bench/bench_matching_workers.py and loadtest take longer (docs/benchmarks.md).
+BENCH_OFFERS ?= 100000
 bench: $(VENV)/.dev
-	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/run_all.py
+	$(PY) bench/eval_matching.py > bench/results/eval_matching.md
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_survey_upload.py
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/offers_portal.py --offers $(BENCH_OFFERS)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache .ruff_cache
