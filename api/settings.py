@@ -204,7 +204,11 @@ REST_FRAMEWORK = {
         "user": os.environ.get("DJANGO_THROTTLE_USER", "1200/minute"),
         "search": os.environ.get("DJANGO_THROTTLE_SEARCH", "60/minute"),
         "uploads": os.environ.get("DJANGO_THROTTLE_UPLOADS", "30/hour"),
+        "public": os.environ.get("DJANGO_THROTTLE_PUBLIC", "300/minute"),
     },
+    # Throttles identify anonymous clients by IP: behind N proxies, the Nth address from the right of
+    # X-Forwarded-For (the one our proxy saw). Unset, DRF would key on the whole header, which a client can vary.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 1 if SECURE_PROXY else 0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
