@@ -10,6 +10,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -194,6 +195,10 @@ def _check_required(columns: list[Column], present: set[str], errors: list[Error
 def csv_safe(value) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
     text = "" if value is None else str(value)
+    # A number is data, not a formula: prefixing a negative one (a gap delta, a longitude west of Greenwich) would
+    # turn it into text in the spreadsheet and break the re-import.
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return text
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
