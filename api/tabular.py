@@ -46,9 +46,28 @@ def header_key(header: str) -> str:
     return fold_text(header).replace(" ", "_")
 
 
+# Zip (xlsx, ods) and OLE2 (xls) containers: spreadsheets uploaded as they are instead of exported.
+BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
 def _decode(content: bytes) -> str:
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export (UTF-16, tab-separated)
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput([ErrorItem(code="invalid_encoding", message=f"Invalid UTF-16: {exc}.")]) from exc
+    if content.startswith(BINARY_SIGNATURES) or b"\x00" in content[:4096]:
+        raise InvalidInput(
+            [
+                ErrorItem(
+                    code="binary_file",
+                    message="The file is not text (a spreadsheet workbook or another binary file?): export it as "
+                    "CSV (UTF-8 or Windows-1252, comma or semicolon) or JSON.",
+                )
+            ]
+        )
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
