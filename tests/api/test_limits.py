@@ -176,6 +176,14 @@ def test_multipart_request_over_the_cap_is_refused_before_it_is_read(uploaders):
     assert response.status_code == 200 and written == 2
 
 
+def test_too_many_form_fields_is_a_400(uploaders, analyst_client):
+    fields = {f"field{number}": "x" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    data = {**fields, "file": named(needs_csv(1), "b.csv")}
+    response = analyst_client.post("/api/v1/needs/import/", data, format="multipart")
+    assert_error(response, 400, code="parse_error", says="DATA_UPLOAD_MAX_NUMBER_FIELDS")
+    assert not Need.objects.exists()
+
+
 def test_request_cap_leaves_room_for_the_largest_file_cap():
     from audiences.services import RESPONSES_MAX_BYTES
 
