@@ -40,9 +40,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_has_no_warning_under_production_settings():
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION_ENV
-    )
+    key = secrets.token_urlsafe(50)
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SECRET_KEY=key, **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
