@@ -9,11 +9,11 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from api.exceptions import error_body
 from api.serializers import HealthSerializer
+from api.throttling import AnonRateThrottle
 
 API_VERSION = "1.0.0"
 
