@@ -161,6 +161,22 @@ MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS
 MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
 MATCHING_TEST_CHUNK_DELAY_SECONDS = float(os.environ.get("MATCHING_TEST_CHUNK_DELAY_SECONDS", "0") or 0)
 
+# Cache (throttle counters, cached offer counts): per-process memory by default. Several processes serving the API
+# (gunicorn workers, machines) must share one, or each counts throttles on its own: DJANGO_CACHE_URL=redis://...
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"DJANGO_CACHE_URL={CACHE_URL!r}: use a redis://, rediss:// or unix:// URL.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "ancrage",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
