@@ -6,6 +6,9 @@ was (fingerprint of every client-writable row), an accepted write must change it
 the generated OpenAPI schema and the URL resolver: an endpoint without a case fails `test_every_endpoint_*`.
 """
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -113,8 +116,6 @@ def offer_csv(key: str, **fields) -> Callable[[World], dict]:
 
 
 def data_inclusion(w: World) -> dict:
-    import json
-
     content = json.dumps(DATA_INCLUSION_SERVICES).encode()
     return {"file": named_file(content, "services.json"), "organisation": w.organisation_a.slug}
 
@@ -541,3 +542,63 @@ def test_every_routed_endpoint_has_a_case():
     routed = {(method, path.replace("{pk}", "{id}")) for path, method, _ in EndpointEnumerator().get_api_endpoints()}
     routed -= {(method, path) for method, path in routed if method in ("HEAD", "OPTIONS")}
     assert routed == MATRIX_OPERATIONS
+
+
+# What each role sees: list, filters, full text, export, search, conditional requests -------------------------------
+
+
+def _keys(world: World, ids) -> set[str]:
+    by_id = {offer.pk: key for key, offer in world.offers.items()}
+    return {by_id[offer_id] for offer_id in ids}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_offer_lists_and_exports_show_each_role_its_offers_only(world, role):
+    client = world.client(role)
+    expected = visible(role)
+
+    def listed(query: str = "") -> set[str]:
+        response = client.get(f"{V1}/offers/?page_size=100{query}")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["count"] == len(body["results"])
+        return _keys(world, [row["id"] for row in body["results"]])
+
+    assert listed() == expected
+    # Filters narrow what the role may see and never widen it.
+    for status in ("draft", "archived", "published"):
+        assert listed(f"&status={status}") == {key for key in expected if key.endswith(status)}
+    assert listed(f"&organisation={world.organisation_b.slug}") == {key for key in expected if key.startswith("b_")}
+    assert listed("&q=creche") == expected
+    csv_export = csv.DictReader(io.StringIO(_body(client.get(f"{V1}/offers/export/?format=csv")).decode("utf-8-sig")))
+    assert _keys(world, [int(row["id"]) for row in csv_export]) == expected
+    json_export = json.loads(_body(client.get(f"{V1}/offers/export/?format=json&status=draft")))
+    assert _keys(world, [row["id"] for row in json_export]) == {key for key in expected if key.endswith("draft")}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_newcomer_search_ranks_published_offers_only_whoever_asks(world, role):
+    response = world.client(role).post(f"{V1}/matching/search/", {"text": "crèche", "limit": 50}, format="json")
+    assert response.status_code == 200
+    assert _keys(world, [hit["id"] for hit in response.json()["results"]]) == {"a_published", "b_published"}
+
+
+def test_conditional_requests_reveal_no_draft(world):
+    anonymous, editor = world.client("anonymous"), world.client("editor_a")
+    draft_url = offer_url("a_draft")(world)
+    assert anonymous.get(draft_url, HTTP_IF_NONE_MATCH="*").status_code == 404
+    editor_list = editor.get(f"{V1}/offers/")
+    assert "Authorization" in editor_list["Vary"]
+    # The editor's list (with A's drafts) has its own validator: replaying it anonymously gets the public list.
+    replay = anonymous.get(f"{V1}/offers/", HTTP_IF_NONE_MATCH=editor_list["ETag"])
+    assert replay.status_code == 200 and replay["ETag"] != editor_list["ETag"]
+    assert _keys(world, [row["id"] for row in replay.json()["results"]]) == visible("anonymous")
+
+
+def test_unknown_and_malformed_ids_are_404_for_every_role(world):
+    for role in ROLES:
+        client = world.client(role)
+        assert client.get(f"{V1}/offers/999999/").status_code == 404
+        assert client.get(f"{V1}/offers/not-a-number/").status_code == 404
+        patched = client.patch(f"{V1}/offers/999999/", {"title": "x"})
+        assert patched.status_code == (401 if role == "anonymous" else 404)
