@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audiences.models import Need, Survey, SurveyItem, SurveyResponse
 from matching.index import offer_index_clear
 from matching.models import MatchingChunk, MatchingRun, NeedResult
-from offers.models import Audience, CatalogueVersion, Offer, Organisation
+from offers.models import Audience, CatalogueVersion, Offer, Organisation, Territory
+from offers.services import taxonomy_load, territories_load_geojson
 from tests.audiences.factories import make_need, make_survey
+from tests.conftest import make_user
 from tests.matching.factories import make_need_result, make_run
 from tests.offers.factories import make_offer, make_organisation
 
@@ -57,8 +60,7 @@ class World:
         return published
 
 
-@pytest.fixture(name="world")
-def world_fixture(organisation_a, organisation_b, editor_a, editor_b, analyst_user, admin_user) -> World:
+def world_build(*, organisation_a, organisation_b, editor_a, editor_b, analyst_user, admin_user) -> World:
     offers = {}
     for letter, organisation in (("a", organisation_a), ("b", organisation_b)):
         for status in STATUSES:
@@ -95,6 +97,39 @@ def world_fixture(organisation_a, organisation_b, editor_a, editor_b, analyst_us
         result=result,
         tokens=tokens,
     )
+
+
+@pytest.fixture(scope="module", name="module_world")
+def module_world_fixture(django_db_setup, django_db_blocker) -> World:
+    """One world for a whole module, in a transaction rolled back at its end: loading the reference data for every
+    test would cost seconds each on PostgreSQL. Each test still runs in its own savepoint (pytest-django's
+    transactional test case nests inside this block), so a test's writes never reach the next one."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        if not Territory.objects.filter(kind="commune", code="23096").exists():
+            territories_load_geojson()
+            taxonomy_load()
+        organisation_a = make_organisation(
+            name="Communauté d'agglomération du Grand Guéret", territory_code="200034825"
+        )
+        organisation_b = make_organisation(name="Office de tourisme Creuse Sud Ouest", territory_code="23030")
+        editor_a, editor_b = make_user("editor-a"), make_user("editor-b")
+        organisation_a.editors.add(editor_a)
+        organisation_b.editors.add(editor_b)
+        yield world_build(
+            organisation_a=organisation_a,
+            organisation_b=organisation_b,
+            editor_a=editor_a,
+            editor_b=editor_b,
+            analyst_user=make_user("analyst-user", analyst=True),
+            admin_user=make_user("admin-user", admin=True),
+        )
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(name="world")
+def world_fixture(module_world, db) -> World:
+    """The module's world; each test's writes are rolled back with its savepoint."""
+    return module_world
 
 
 @pytest.fixture(autouse=True, name="fresh_caches")

@@ -24,6 +24,7 @@ from tests.api.authz_world import (
     World,
     fingerprint,
     fresh_caches_fixture,  # noqa: F401 (autouse fixture)
+    module_world_fixture,  # noqa: F401 (fixture)
     named_file,
     need_body,
     offer_body,

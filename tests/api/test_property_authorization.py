@@ -17,6 +17,7 @@ from offers.models import Offer, Organisation
 from tests.api.authz_world import (
     fingerprint,
     fresh_caches_fixture,  # noqa: F401 (autouse fixture)
+    module_world_fixture,  # noqa: F401 (fixture)
     named_file,
     need_body,
     offer_body,
@@ -26,6 +27,7 @@ from tests.api.authz_world import (
 )
 
 pytestmark = pytest.mark.django_db
+
 
 V1 = "/api/v1"
 APPS = ("api", "offers", "audiences", "matching")
