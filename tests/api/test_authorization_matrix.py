@@ -16,6 +16,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.authtoken.models import Token
 from rest_framework.schemas.generators import EndpointEnumerator
 
 from tests.api.authz_world import (
@@ -234,6 +235,22 @@ CASES = [
         "A's published offer",
         statuses(401, 204, 403, 403, 204),
         at(offer_url("a_published")),
+        writes=True,
+    ),
+    Case(
+        "PATCH",
+        f"{V1}/offers/{{id}}/",
+        "B's published offer moved to A",
+        statuses(401, 403, 403, 403, 200),
+        at(offer_url("b_published"), lambda w: {"organisation": w.organisation_a.slug}),
+        writes=True,
+    ),
+    Case(
+        "DELETE",
+        f"{V1}/offers/{{id}}/",
+        "A's draft",
+        statuses(401, 204, 404, 404, 204),
+        at(offer_url("a_draft")),
         writes=True,
     ),
     Case(
@@ -603,3 +620,31 @@ def test_unknown_and_malformed_ids_are_404_for_every_role(world):
         assert client.get(f"{V1}/offers/not-a-number/").status_code == 404
         patched = client.patch(f"{V1}/offers/999999/", {"title": "x"})
         assert patched.status_code == (401 if role == "anonymous" else 404)
+
+
+# Real token authentication ------------------------------------------------------------------------------------------
+
+
+def test_a_token_from_the_token_endpoint_carries_its_role(world):
+    for role in ("editor_a", "analyst"):
+        issued = world.client("anonymous").post(f"{V1}/auth/token/", token_request(world, role)[1], format="json")
+        client = world.client("anonymous")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issued.json()['token']}")
+        assert client.get(offer_url("a_draft")(world)).status_code == (200 if role == "editor_a" else 404)
+        assert client.get(f"{V1}/needs/").status_code == (403 if role == "editor_a" else 200)
+
+
+def test_revoked_tokens_and_inactive_users_are_refused_everywhere(world):
+    """A token whose user was deactivated, or that was deleted, is a 401 even on public reads (never anonymous)."""
+    editor = world.users["editor_a"]
+    client = world.client("editor_a")
+    editor.is_active = False
+    editor.save()
+    for url in (f"{V1}/offers/", offer_url("a_draft")(world), f"{V1}/needs/"):
+        response = client.get(url)
+        assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+    editor.is_active = True
+    editor.save()
+    assert client.get(offer_url("a_draft")(world)).status_code == 200
+    Token.objects.filter(user=editor).delete()
+    assert client.get(offer_url("a_draft")(world)).status_code == 401
