@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: run test lint fmt check fuzz bench clean help
+.PHONY: run test lint fmt check fuzz bench loadtest clean help
 
 help:
 	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
@@ -15,6 +15,7 @@ help:
 	@echo "make fuzz   the schemathesis contract run, much longer (CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES); DATABASE_URL for PostgreSQL)"
 	@echo "make fmt    format the code"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
+	@echo "make loadtest  load-test the portal queries on a local gunicorn (locust, 60 s per scenario)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -64,8 +65,22 @@ test: lint check
 fuzz: $(VENV)/.dev
 	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py
 
+# Locust has its own virtualenv: its dependencies (gevent, Flask...) stay out of the service's and the tests'.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements-bench.txt
+	@touch $@
+
+loadtest: $(VENV)/.runtime $(BENCH_VENV)/.installed
+	$(PY) bench/load_portal.py --locust $(BENCH_VENV)/bin/locust
+
+# The quick benchmarks; bench_matching, bench/bench_matching_workers.py and loadtest take longer (docs/benchmarks.md).
+BENCH_OFFERS ?= 100000
 bench: $(VENV)/.dev
-	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/run_all.py
+	$(PY) bench/eval_matching.py > bench/results/eval_matching.md
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_survey_upload.py
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/offers_portal.py --offers $(BENCH_OFFERS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache .ruff_cache

@@ -3,7 +3,9 @@
 import logging
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -84,6 +86,14 @@ def _as_drf_exception(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    # Django raises these (SuspiciousOperation) while DRF reads the body; unmapped they would be a 500.
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes, the limit for "
+            "non-file data (DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE); files go in a multipart upload."
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return exceptions.ParseError(f"The request has too many form fields or files: {exc}")
     return exc
 
 

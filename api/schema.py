@@ -59,6 +59,16 @@ class AutoSchema(openapi.AutoSchema):
                 parameter["allowEmptyValue"] = True
         return parameters
 
+    def map_parsers(self):
+        # One media type per request body: the form encodings of a JSON body only repeat its schema, and generated
+        # clients mishandle same-schema alternatives (openapi-python-client 0.29 emits unimportable code and sends
+        # the last one). Uploads keep multipart/form-data.
+        media_types = super().map_parsers()
+        for preferred in ("application/json", "multipart/form-data"):
+            if preferred in media_types:
+                return [preferred]
+        return media_types
+
     def _has_query_serializer(self) -> bool:
         return bool(getattr(self.view, "query_serializer_class", None))
 

@@ -161,6 +161,22 @@ MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS
 MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
 MATCHING_TEST_CHUNK_DELAY_SECONDS = float(os.environ.get("MATCHING_TEST_CHUNK_DELAY_SECONDS", "0") or 0)
 
+# Cache (throttle counters, cached offer counts): per-process memory by default. Several processes serving the API
+# (gunicorn workers, machines) must share one, or each counts throttles on its own: DJANGO_CACHE_URL=redis://...
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"DJANGO_CACHE_URL={CACHE_URL!r}: use a redis://, rediss:// or unix:// URL.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "ancrage",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -183,6 +199,14 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # Request body cap for non-file bodies; uploads have their own caps in the import services.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Whole multipart requests (file + form fields), refused from Content-Length before any byte is read: the largest
+# import cap (survey responses, 20 MB) plus room for the multipart envelope.
+UPLOAD_MAX_REQUEST_BYTES = env_int("DJANGO_UPLOAD_MAX_REQUEST_BYTES", 21 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "api.uploads.RequestSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -206,7 +230,11 @@ REST_FRAMEWORK = {
         "user": os.environ.get("DJANGO_THROTTLE_USER", "1200/minute"),
         "search": os.environ.get("DJANGO_THROTTLE_SEARCH", "60/minute"),
         "uploads": os.environ.get("DJANGO_THROTTLE_UPLOADS", "30/hour"),
+        "public": os.environ.get("DJANGO_THROTTLE_PUBLIC", "300/minute"),
     },
+    # Throttles identify anonymous clients by IP: behind N proxies, the Nth address from the right of
+    # X-Forwarded-For (the one our proxy saw). Unset, DRF would key on the whole header, which a client can vary.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 1 if SECURE_PROXY else 0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

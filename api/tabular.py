@@ -10,6 +10,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -45,9 +46,28 @@ def header_key(header: str) -> str:
     return fold_text(header).replace(" ", "_")
 
 
+# Zip (xlsx, ods) and OLE2 (xls) containers: spreadsheets uploaded as they are instead of exported.
+BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
 def _decode(content: bytes) -> str:
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export (UTF-16, tab-separated)
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput([ErrorItem(code="invalid_encoding", message=f"Invalid UTF-16: {exc}.")]) from exc
+    if content.startswith(BINARY_SIGNATURES) or b"\x00" in content[:4096]:
+        raise InvalidInput(
+            [
+                ErrorItem(
+                    code="binary_file",
+                    message="The file is not text (a spreadsheet workbook or another binary file?): export it as "
+                    "CSV (UTF-8 or Windows-1252, comma or semicolon) or JSON.",
+                )
+            ]
+        )
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
@@ -194,6 +214,10 @@ def _check_required(columns: list[Column], present: set[str], errors: list[Error
 def csv_safe(value) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
     text = "" if value is None else str(value)
+    # A number is data, not a formula: prefixing a negative one (a gap delta, a longitude west of Greenwich) would
+    # turn it into text in the spreadsheet and break the re-import.
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return text
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text

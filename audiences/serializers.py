@@ -58,17 +58,12 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="Scope by official code (`23096`, `200034825`, `departement:23`); null = the whole area.",
     )
-    territory_name = serializers.CharField(source="territory.name", read_only=True, allow_null=True, default=None)
-    survey = serializers.IntegerField(
-        source="survey_item.survey_id",
-        read_only=True,
-        allow_null=True,
-        default=None,
-        help_text="Survey this need was computed from (null for hand-made or imported needs).",
+    # Method fields, not `default=None`: DRF skips a defaulted field in a PATCH answer, which then lacked them.
+    territory_name = serializers.SerializerMethodField()
+    survey = serializers.SerializerMethodField(
+        help_text="Survey this need was computed from (null for hand-made or imported needs)."
     )
-    survey_item = serializers.CharField(
-        source="survey_item.code", read_only=True, allow_null=True, default=None, help_text="Code of the survey item."
-    )
+    survey_item = serializers.SerializerMethodField(help_text="Code of the survey item.")
 
     class Meta:
         model = Need
@@ -122,6 +117,15 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
             "satisfaction_ci_low": {"help_text": "Lower bound of the 95% confidence interval of satisfaction."},
             "satisfaction_ci_high": {"help_text": "Upper bound of the 95% confidence interval of satisfaction."},
         }
+
+    def get_territory_name(self, need: Need) -> str | None:
+        return need.territory.name if need.territory_id else None
+
+    def get_survey(self, need: Need) -> int | None:
+        return need.survey_item.survey_id if need.survey_item_id else None
+
+    def get_survey_item(self, need: Need) -> str | None:
+        return need.survey_item.code if need.survey_item_id else None
 
     def validate(self, attrs):
         domain = attrs.get("domain") or getattr(self.instance, "domain", None)

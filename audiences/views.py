@@ -16,6 +16,7 @@ from api.negotiation import FileFormatNegotiation
 from api.permissions import IsAnalyst
 from api.serializers import ErrorSerializer
 from api.tabular import DEFAULT_MAX_BYTES, csv_lines, json_lines
+from api.throttling import ScopedRateThrottle
 from audiences import selectors, services
 from audiences.filters import NeedFilterSet, SurveyFilterSet
 from audiences.serializers import (
@@ -30,6 +31,7 @@ from audiences.serializers import (
 )
 
 EXPORT_CHUNK = 500
+UPLOAD_ACTIONS = ("import_file", "responses")
 
 
 def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict, bytes]:
@@ -50,6 +52,10 @@ class CrudViewSet(
     viewsets.GenericViewSet,
 ):
     permission_classes = [IsAnalyst]
+    throttle_scope = "uploads"
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if getattr(self, "action", None) in UPLOAD_ACTIONS else []
 
 
 CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="Conflict: the resource is in use or computed.")}

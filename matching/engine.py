@@ -84,15 +84,18 @@ class OfferIndex:
         return inside
 
 
+EMPTY_CATALOGUE_DOCUMENT = "catalogue"
+
+
 def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays) -> OfferIndex:
     """Fit the text model on the offer documents (in id order, so the same catalogue gives the same matrix)."""
     model = TextRelevanceModel()
     if offers.documents:
         matrix = model.fit_transform(offers.documents)
     else:
-        # An empty catalogue still gets a fitted model, so that needs can be transformed (to nothing). It is fitted
-        # on a placeholder word: an empty text has no vocabulary at all, and the vectorisers refuse to fit on it.
-        matrix = sp.csr_matrix((0, model.fit_transform(["catalogue"]).shape[1]))
+        # An empty catalogue still gets a fitted model, so that needs can be transformed (to nothing). Fitted on ""
+        # the vectorisers have no vocabulary and raise, which made search and runs a 500 before the first offer.
+        matrix = sp.csr_matrix((0, model.fit_transform([EMPTY_CATALOGUE_DOCUMENT]).shape[1]))
     return OfferIndex(version=version, model=model, matrix=sp.csr_matrix(matrix), offers=offers, taxonomy=taxonomy)
 
 

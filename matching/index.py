@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from matching import selectors
 from matching.engine import OfferIndex, offer_index_fit
@@ -21,12 +24,34 @@ _cache: dict[str, OfferIndex] = {}
 _build_lock = threading.Lock()
 
 
-def offer_index_build(*, version: str | None = None) -> OfferIndex:
-    """Read every offer (published or not) and fit the index; deterministic for the same data."""
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Make the reads inside see one state of the database, whatever commits meanwhile.
+
+    Without it each query sees the latest commit: an import committing between the version query and the offer
+    rows labels new offers with the old version (a run's chunk would pass its version check on the wrong data), and
+    one committing between the offer rows and their themes breaks the arrays. PostgreSQL: a REPEATABLE READ
+    read-only transaction. SQLite: a transaction (BEGIN IMMEDIATE here, so writers wait for the reads).
+    Inside a caller's transaction, its isolation applies (tests; nothing calls this from a request's transaction).
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def offer_index_build() -> OfferIndex:
+    """Read every offer (published or not) and fit the index; deterministic for the same data. The version and the
+    offers come from one snapshot, so the version names exactly the catalogue the index was fitted on."""
     started = time.perf_counter()
-    version = version or selectors.catalogue_version()
-    taxonomy = selectors.taxonomy_arrays()
-    offers = selectors.offer_arrays(taxonomy=taxonomy)
+    with _one_snapshot():
+        version = selectors.catalogue_version()
+        taxonomy = selectors.taxonomy_arrays()
+        offers = selectors.offer_arrays(taxonomy=taxonomy)
     index = offer_index_fit(version=version, offers=offers, taxonomy=taxonomy)
     index.build_seconds = time.perf_counter() - started
     logger.info("Offer index built: %d offers, version %s, %.2f s", index.size, version, index.build_seconds)
@@ -52,22 +77,21 @@ def offer_index_get(*, allow_stale: bool = False) -> OfferIndex:
         index = _cache.get("default")
         if index is not None and index.version == version:
             return index
-        index = offer_index_build(version=version)
+        index = offer_index_build()  # reads the version again, in the snapshot it fits
         _cache["default"] = index
         return index
 
 
-def _rebuild_in_background(version: str) -> None:
+def _rebuild_in_background(seen_version: str) -> None:
+    """Refit in a thread; the new index is labelled by the version it reads, `seen_version` or a later one."""
     if not _build_lock.acquire(blocking=False):
         return  # a build is already under way
 
     def build() -> None:
-        from django.db import connection
-
         try:
-            _cache["default"] = offer_index_build(version=version)
+            _cache["default"] = offer_index_build()
         except Exception:
-            logger.exception("Background rebuild of the offer index failed")
+            logger.exception("Background rebuild of the offer index for version %s failed", seen_version)
         finally:
             connection.close()
             _build_lock.release()

@@ -443,6 +443,11 @@ def _check_unit(name: str, value: float) -> None:
 # ---------------------------------------------------------------------------
 
 
+# Upper bounds of the integer parameters: a chunk holds needs x k_candidates scores in memory and writes
+# needs x top_offers_per_need matched offers, so an unbounded value from a run's parameters could exhaust a worker.
+PARAMETER_INT_MAX = {"n_best": 20, "k_candidates": 1000, "top_offers_per_need": 50}
+
+
 @dataclasses.dataclass(frozen=True)
 class MatchingParameters:
     """Every weight and threshold of a matching run; stored with the run next to :data:`ALGORITHM_VERSION`."""
@@ -473,8 +478,9 @@ class MatchingParameters:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type == "int":
-                if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                    raise ValueError(f"{field.name}: must be an integer >= 1, got {value!r}")
+                high = PARAMETER_INT_MAX[field.name]
+                if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 1 <= value <= high:
+                    raise ValueError(f"{field.name}: must be an integer in [1, {high}], got {value!r}")
             elif field.type == "float":
                 if isinstance(value, bool) or not isinstance(value, int | float | np.number) or math.isnan(value):
                     raise ValueError(f"{field.name}: must be a number, got {value!r}")

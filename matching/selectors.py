@@ -19,7 +19,7 @@ from audiences.models import Need
 from matching.models import MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels, territory_segments
 from matching.scoring import need_document, offer_document
-from offers.models import Audience, Domain, Offer, Territory, TerritoryKind, Theme
+from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
 from offers.selectors import territory_subtree_q
 
 
@@ -28,14 +28,17 @@ def catalogue_version() -> str:
 
     Offers have no signals, so the version is derived: count, latest `updated_at` and highest id of the offers
     (a create, an edit or a delete each move one of them; the offers services save the offer when its themes,
-    audiences or service area change), plus the themes' labels and keywords, which enter every offer's text.
+    audiences or service area change), plus the themes' labels and keywords, which enter every offer's text, plus
+    the counter the offers services bump in each writing transaction: two imports that only edit offers can commit
+    in the other order than their `updated_at`, leaving the latest `updated_at` where it was.
     """
     stats = Offer.objects.aggregate(count=Count("id"), updated=Max("updated_at"), max_id=Max("id"))
     taxonomy = hashlib.sha256()
     for row in Theme.objects.order_by("id").values_list("id", "code", "label", "keywords", "domain_id"):
         taxonomy.update(repr(row).encode())
     updated = stats["updated"].isoformat() if stats["updated"] else "-"
-    return f"{stats['count']}:{updated}:{stats['max_id'] or 0}:{taxonomy.hexdigest()[:12]}"
+    counter = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    return f"{stats['count']}:{updated}:{stats['max_id'] or 0}:{taxonomy.hexdigest()[:12]}:{counter}"
 
 
 def catalogue_snapshot() -> dict[str, Any]:

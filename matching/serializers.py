@@ -382,6 +382,8 @@ class ReportTopGapSerializer(serializers.Serializer):
     importance = serializers.FloatField()
     recommendation = serializers.ChoiceField(choices=Recommendation.choices)
     recommendation_label = serializers.CharField()
+    audience_label = serializers.CharField(help_text="Whose need it is (French label of its audience).")
+    territory_label = serializers.CharField(help_text="Where: the need's own territory, or the whole territory.")
 
 
 class ReportRecommendationCountsSerializer(serializers.Serializer):

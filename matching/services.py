@@ -4,7 +4,10 @@ A run is split into chunks of needs; each chunk is one task (`matching.tasks`). 
 + 1, a lease), scores it with no transaction open, then writes every result, the chunk status and the run progress
 in ONE transaction guarded by a compare-and-set on (status, attempt): an attempt whose lease expired and whose chunk
 was handed to another worker cannot write anything. The run's watchdog task re-queues chunks whose lease expired
-(dead worker) until `max_attempts`, then fails the run with the reason.
+(dead worker) until `max_attempts`, then fails the run with the reason. A run records the catalogue version it starts
+on and each chunk checks it against its index (read from one snapshot, see `matching.index`): a chunk that finds
+the catalogue changed fails the run with the reason, as no worker can read an older catalogue, so the chunks of a
+succeeded run all scored one catalogue.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api import examples
 from api.exceptions import ErrorItem, InvalidInput
 from api.permissions import IsAnalyst
 from api.tabular import csv_lines
+from api.throttling import ScopedRateThrottle
 from matching import charts, reports, selectors, services
 from matching.filters import MatchingRunFilterSet, NeedResultFilterSet
 from matching.models import MatchingRun, NeedResult

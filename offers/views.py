@@ -21,7 +21,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
@@ -29,6 +28,7 @@ from api.negotiation import FileFormatNegotiation
 from api.pagination import PageNumberPagination
 from api.serializers import ErrorSerializer
 from api.tabular import csv_lines, json_lines
+from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_throttles
 from offers import selectors, services
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
 from offers.models import Organisation
@@ -63,6 +63,7 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = TerritorySerializer
     filterset_class = TerritoryFilterSet
     permission_classes = [AllowAny]
+    throttle_classes = [PublicReadThrottle]
     lookup_field = "code"
     lookup_value_regex = r"[^/]+"
     extra_error_statuses = (400,)  # an ambiguous code, or an unknown kind in `kind:code`
@@ -83,6 +84,7 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 class TaxonomyView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [PublicReadThrottle]
 
     @extend_schema(
         tags=["reference"],
@@ -231,7 +233,8 @@ class OfferViewSet(
         return (413,) if getattr(self, "action", None) in UPLOAD_ACTIONS else ()
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if getattr(self, "action", None) in UPLOAD_ACTIONS else []
+        action = getattr(self, "action", None)
+        return [ScopedRateThrottle()] if action in UPLOAD_ACTIONS else public_read_throttles(action)
 
     def get_queryset(self):
         return selectors.offer_list(user=self.request.user)
@@ -451,6 +454,9 @@ class OrganisationViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
     lookup_field = "slug"
     filterset_class = OrganisationFilterSet
+
+    def get_throttles(self):
+        return public_read_throttles(getattr(self, "action", None))
 
     def get_queryset(self):
         return selectors.organisation_list()

@@ -92,3 +92,13 @@ def test_a_run_without_territory_shows_a_null_scope(analyst_user, reference):
     response = client_for(analyst_user).post("/api/v1/matching/runs/", {}, format="json")
     assert response.status_code == 202
     assert response.json()["scope_territory"] is None
+
+
+def test_a_patched_need_answers_with_every_field(analyst_client, reference):
+    from tests.audiences.factories import make_need
+
+    need = make_need(statement="Trouver une place en crèche")
+    response = analyst_client.patch(f"/api/v1/needs/{need.pk}/", {"importance": 0.9}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["survey"], body["survey_item"], body["territory_name"]) == (None, None, None)

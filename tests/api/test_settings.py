@@ -9,15 +9,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
-    """Import api.settings in a fresh interpreter with exactly this environment; print what matters as JSON."""
-    code = (
-        "import json; from api import settings as s; "
-        "db = s.DATABASES['default']; "
-        "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), 'host': db.get('HOST', ''), "
-        "'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'cors': s.CORS_ALLOWED_ORIGINS, "
-        "'tasks': s.TASKS['default']['BACKEND'], 'ssl_redirect': getattr(s, 'SECURE_SSL_REDIRECT', False)}))"
-    )
+SUMMARY = (
+    "db = s.DATABASES['default']; "
+    "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), 'host': db.get('HOST', ''), "
+    "'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'cors': s.CORS_ALLOWED_ORIGINS, "
+    "'tasks': s.TASKS['default']['BACKEND'], 'ssl_redirect': getattr(s, 'SECURE_SSL_REDIRECT', False)}))"
+)
+
+
+def load_settings(*, show: str = SUMMARY, **env: str) -> subprocess.CompletedProcess:
+    """Import api.settings in a fresh interpreter with exactly this environment; `show` prints what matters as JSON."""
+    code = f"import json; from api import settings as s; {show}"
     clean_env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env={**clean_env, **env}, capture_output=True, text=True, check=False
@@ -74,3 +76,21 @@ def test_invalid_boolean_is_a_clear_error():
     result = load_settings(DJANGO_DEBUG="maybe")
     assert result.returncode != 0
     assert "DJANGO_DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def cache_settings(**env: str) -> subprocess.CompletedProcess:
+    return load_settings(show="print(json.dumps(s.CACHES['default']))", **env)
+
+
+def test_cache_is_per_process_memory_by_default_and_redis_from_its_url():
+    default = cache_settings(DJANGO_DEBUG="true")
+    assert json.loads(default.stdout)["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    shared = json.loads(cache_settings(DJANGO_DEBUG="true", DJANGO_CACHE_URL="redis://cache.example:6379/2").stdout)
+    assert shared["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert shared["LOCATION"] == "redis://cache.example:6379/2"
+
+
+def test_cache_url_of_another_kind_is_a_clear_error():
+    result = cache_settings(DJANGO_DEBUG="true", DJANGO_CACHE_URL="memcached://cache.example:11211")
+    assert result.returncode != 0
+    assert "DJANGO_CACHE_URL='memcached://cache.example:11211': use a redis://" in result.stderr

@@ -97,6 +97,8 @@ def test_json_unknown_field_and_missing_required():
         ("Gîte", "Gîte"),
         (None, ""),
         (12, "12"),
+        (-0.25, "-0.25"),
+        (-3, "-3"),
     ],
 )
 def test_csv_safe_neutralises_formulas(value, expected):

@@ -278,16 +278,13 @@ def test_search_is_throttled_with_the_search_scope(reference, settings):
 
 def test_search_throttle_answers_429(search_catalogue, anonymous_client, settings):
     from django.core.cache import cache
-    from rest_framework.throttling import ScopedRateThrottle
 
     cache.clear()
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "search": "2/minute"}
-    original = ScopedRateThrottle.THROTTLE_RATES
-    ScopedRateThrottle.THROTTLE_RATES = rates
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     try:
         codes = [anonymous_client.post(SEARCH, {"text": "crèche"}).status_code for _ in range(3)]
     finally:
-        ScopedRateThrottle.THROTTLE_RATES = original
         cache.clear()
     assert codes == [200, 200, 429]
 

@@ -1,21 +1,22 @@
 """The real worker path on PostgreSQL: `manage.py db_worker` processes score a run; a worker killed mid-chunk leaves
-nothing half-written and the chunk is retried by another worker after its lease expires."""
-
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+nothing half-written and the chunk is retried by another worker after its lease expires, until the run's attempts
+are used up, when the run fails with the reason."""
 
 import pytest
-from django.db import connection
 
 from matching import services
-from matching.models import ChunkStatus, MatchingChunk, MatchingRun, NeedResult, RunStatus
+from matching.models import ChunkStatus, MatchingChunk, NeedResult, RunStatus
 from tests.matching.conftest import run_chunks
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.matching.workers import (
+    finished,
+    kill,
+    require_postgres,
+    result_rows,
+    start_worker,
+    stop,
+    wait_for,
+    worker_env,
+)
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -27,103 +28,40 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "real db_worker processes need a database shared between processes: run with DATABASE_URL=postgres"
-        )
-
-
-def _worker_env(**extra) -> dict:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "api.settings_test",
-        "MATCHING_WATCHDOG_INTERVAL_SECONDS": "1",
-        "MATCHING_LEASE_MARGIN_SECONDS": "1",
-        "DJANGO_LOG_LEVEL": "WARNING",
-    }
-    env.update({key: str(value) for key, value in extra.items()})
-    return env
-
-
-def _start_worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--queue-name",
-            "*",
-            "--interval",
-            "0.2",
-            "--no-reload",
-            "--no-startup-delay",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _stop(*workers: subprocess.Popen) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-
-
-def _wait(predicate, *, timeout: float, what: str, workers=()):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    errors = [worker.stderr.read().decode()[-2000:] for worker in workers if worker.poll() is not None]
-    raise AssertionError(f"timed out waiting for {what}; dead workers said: {errors}")
-
-
-def _results(run):
-    return sorted(
-        (
-            result.need_id,
-            result.recommendation,
-            round(result.coverage, 12),
-            round(result.gap, 12),
-            result.reasons,
-            result.ipa_quadrant,
-            [(offer.offer_id, round(offer.score, 12)) for offer in result.matched_offers.order_by("rank")],
-        )
-        for result in NeedResult.objects.filter(run=run).prefetch_related("matched_offers")
-    )
-
-
-def _finished(run_id):
-    run = MatchingRun.objects.get(id=run_id)
-    return run if run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED) else None
+    require_postgres()
 
 
 def test_two_real_workers_complete_a_run(catalogue, settings):
     settings.MATCHING_WATCHDOG_INTERVAL_SECONDS = 1
     run = services.run_start(launched_by=None, chunk_size=2)
-    workers = [_start_worker(_worker_env()) for _ in range(2)]
+    workers = [start_worker(worker_env()) for _ in range(2)]
     try:
-        finished = _wait(lambda: _finished(run.id), timeout=180, what="the run to finish", workers=workers)
+        done = wait_for(lambda: finished(run.id), timeout=180, what="the run to finish", workers=workers)
     finally:
-        _stop(*workers)
-    assert finished.status == RunStatus.SUCCEEDED, finished.error
-    assert finished.needs_done == 5 and finished.chunks_done == 3
+        stop(*workers)
+    assert done.status == RunStatus.SUCCEEDED, done.error
+    assert done.needs_done == 5 and done.chunks_done == 3
     reference = services.run_start(launched_by=None, chunk_size=100)
     run_chunks(reference)
-    assert _results(finished) == _results(reference)
+    assert result_rows(done) == result_rows(reference)
+
+
+def _kill_while_running(chunk, *, attempt: int, env: dict) -> None:
+    """Start a worker, wait until it holds `chunk` (its `attempt`-th attempt), and SIGKILL it."""
+    doomed = start_worker(env)
+    try:
+        wait_for(
+            lambda: MatchingChunk.objects.filter(id=chunk.id, status=ChunkStatus.RUNNING, attempt=attempt).exists(),
+            timeout=60,
+            what=f"a worker to claim attempt {attempt} of the chunk",
+            workers=[doomed],
+        )
+        kill(doomed)
+    finally:
+        stop(doomed)
+    chunk.refresh_from_db()
+    assert chunk.status == ChunkStatus.RUNNING and chunk.attempt == attempt
+    assert not NeedResult.objects.filter(run=chunk.run_id).exists()  # nothing half-written
 
 
 def test_killed_worker_is_replaced_and_results_equal_a_clean_run(catalogue, settings):
@@ -131,32 +69,46 @@ def test_killed_worker_is_replaced_and_results_equal_a_clean_run(catalogue, sett
     # Each chunk sleeps 3 s while holding its lease (test-only setting); the lease is 6 + 1 s.
     run = services.run_start(launched_by=None, chunk_size=100, parameters={"chunk_time_limit_seconds": 6})
     chunk = MatchingChunk.objects.get(run=run)
-    slow = _worker_env(MATCHING_TEST_CHUNK_DELAY_SECONDS=3)
-    doomed = _start_worker(slow)
-    try:
-        _wait(
-            lambda: MatchingChunk.objects.filter(id=chunk.id, status=ChunkStatus.RUNNING).exists(),
-            timeout=60,
-            what="the first worker to claim the chunk",
-            workers=[doomed],
-        )
-        doomed.send_signal(signal.SIGKILL)
-        doomed.wait(timeout=10)
-    finally:
-        _stop(doomed)
-    chunk.refresh_from_db()
-    assert chunk.status == ChunkStatus.RUNNING and chunk.attempt == 1
-    assert not NeedResult.objects.filter(run=run).exists()  # nothing half-written
+    slow = worker_env(MATCHING_TEST_CHUNK_DELAY_SECONDS=3)
+    _kill_while_running(chunk, attempt=1, env=slow)
 
-    rescuer = _start_worker(slow)
+    rescuer = start_worker(slow)
     try:
-        finished = _wait(lambda: _finished(run.id), timeout=120, what="the retried run to finish", workers=[rescuer])
+        done = wait_for(lambda: finished(run.id), timeout=120, what="the retried run to finish", workers=[rescuer])
     finally:
-        _stop(rescuer)
-    assert finished.status == RunStatus.SUCCEEDED, finished.error
+        stop(rescuer)
+    assert done.status == RunStatus.SUCCEEDED, done.error
     chunk.refresh_from_db()
     assert chunk.attempt == 2 and chunk.status == ChunkStatus.SUCCEEDED
     assert NeedResult.objects.filter(run=run).count() == 5
+    assert done.needs_done == done.needs_total == 5
     clean = services.run_start(launched_by=None, chunk_size=100)
     run_chunks(clean)
-    assert _results(finished) == _results(clean)
+    assert result_rows(done) == result_rows(clean)
+
+
+def test_worker_killed_on_every_attempt_fails_the_run_with_the_reason(catalogue, settings):
+    settings.MATCHING_WATCHDOG_INTERVAL_SECONDS = 1
+    # Two attempts, each killed while it holds the chunk; the watchdog of a third worker must then give up.
+    run = services.run_start(
+        launched_by=None, chunk_size=100, parameters={"chunk_time_limit_seconds": 6, "max_attempts": 2}
+    )
+    chunk = MatchingChunk.objects.get(run=run)
+    slow = worker_env(MATCHING_TEST_CHUNK_DELAY_SECONDS=3)
+    _kill_while_running(chunk, attempt=1, env=slow)
+    _kill_while_running(chunk, attempt=2, env=slow)
+
+    watchdog = start_worker(worker_env())
+    try:
+        done = wait_for(lambda: finished(run.id), timeout=120, what="the run to fail", workers=[watchdog])
+    finally:
+        stop(watchdog)
+    assert done.status == RunStatus.FAILED
+    assert "Le processus de calcul du lot n°0 ne répond plus" in done.error, done.error
+    assert "Abandon après 2 tentatives" in done.error, done.error
+    assert done.finished_at is not None
+    chunk.refresh_from_db()
+    assert (chunk.status, chunk.attempt) == (ChunkStatus.FAILED, 2)
+    assert "ne répond plus" in chunk.error
+    assert done.needs_done == 0 and done.chunks_done == 0
+    assert not NeedResult.objects.filter(run=run).exists()  # never half-written

@@ -169,18 +169,12 @@ def test_caps(editor_a_client, organisation_a, monkeypatch):
 
 
 def test_uploads_are_throttled(editor_a_client, organisation_a, settings):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    rates = {**ScopedRateThrottle.THROTTLE_RATES, "uploads": "2/hour"}
-    original = ScopedRateThrottle.THROTTLE_RATES
-    ScopedRateThrottle.THROTTLE_RATES = rates
-    try:
-        statuses = [
-            upload(editor_a_client, csv_file(organisation_a, *GOOD_ROWS), source="cd23", dry_run="true").status_code
-            for _ in range(3)
-        ]
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = original
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "uploads": "2/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    statuses = [
+        upload(editor_a_client, csv_file(organisation_a, *GOOD_ROWS), source="cd23", dry_run="true").status_code
+        for _ in range(3)
+    ]
     assert statuses == [200, 200, 429]
 
 

@@ -1,0 +1,72 @@
+"""With DJANGO_CACHE_URL, throttle counters live in Redis: every process serving the API counts against one budget."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.test import override_settings
+
+from tests.api.test_limits import assert_throttled, throttle_rates
+
+ROOT = Path(__file__).resolve().parents[2]
+# The Redis of the developers' machines and CI; database 15 is this test's own.
+REDIS_URL = os.environ.get("ANCRAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "ancrage",
+    }
+}
+
+# Another interpreter, with its own Redis connection, asks the same throttle whether 127.0.0.1 may read once more.
+OTHER_PROCESS = """
+import django
+django.setup()
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+from api.throttling import PublicReadThrottle
+request = Request(APIRequestFactory().get("/api/v1/territories/", REMOTE_ADDR="127.0.0.1"))
+request.user = AnonymousUser()
+print("allowed" if PublicReadThrottle().allow_request(request, None) else "throttled")
+"""
+
+
+@pytest.fixture
+def redis_cache():
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    with override_settings(CACHES=REDIS_CACHES):
+        yield
+    client.flushdb()
+    client.close()
+
+
+def ask_another_process(rate: str) -> str:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "api.settings_test",
+        "DJANGO_CACHE_URL": REDIS_URL,
+        "DJANGO_THROTTLE_PUBLIC": rate,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_throttle_budget_is_shared_by_processes_through_redis(reference, anonymous_client, redis_cache):
+    assert isinstance(caches["default"], RedisCache)
+    with throttle_rates(public="3/minute"):
+        assert [anonymous_client.get("/api/v1/territories/").status_code for _ in range(2)] == [200, 200]
+        # The third request of the minute is spent in the other process, so this one is refused here.
+        assert ask_another_process("3/minute") == "allowed"
+        assert_throttled(anonymous_client.get("/api/v1/territories/"))
+        assert ask_another_process("3/minute") == "throttled"
