@@ -32,5 +32,28 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return size
 
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param) or 1
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        try:
+            number = int(raw)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise InvalidInput([ErrorItem(field=self.page_query_param, message="page must be a whole number from 1.")])
+        return number
+
+    def get_schema_operation_parameters(self, view):
+        # The bounds are part of the contract: clients (and schemathesis) must know what is refused.
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: {"minimum": 1},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
     def get_page_size_schema_description(self):
         return f"Number of results per page (1 to {self.max_page_size}, default {self.page_size})."

@@ -10,7 +10,22 @@ from api.serializers import ErrorSerializer
 PUBLIC_READ_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly)
 
 
+# Path parameters whose model field has no help text to describe them.
+PATH_PARAMETER_DESCRIPTIONS = {
+    "code": "Stable code, e.g. `families`.",
+    "slug": "Slug of the organisation, e.g. `ca-grand-gueret`.",
+    "run_id": "Id of the matching run.",
+}
+
+
 class AutoSchema(openapi.AutoSchema):
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if not parameter.get("description") and parameter["name"] in PATH_PARAMETER_DESCRIPTIONS:
+                parameter["description"] = PATH_PARAMETER_DESCRIPTIONS[parameter["name"]]
+        return parameters
+
     def _error_status_codes(self) -> set[int]:
         view = self.view
         method = self.method.upper()
@@ -23,13 +38,26 @@ class AutoSchema(openapi.AutoSchema):
         )
         if is_write or not public_read:
             codes |= {401, 403}
+        elif view.get_authenticators():
+            codes.add(401)  # public, but a wrong or revoked token is refused rather than ignored
         if is_write or self._is_list_view() or self.get_filter_backends() or self._has_query_serializer():
             codes.add(400)
-        if "{" in self.path:
-            codes.add(404)
+        if method in ("POST", "PUT", "PATCH"):
+            codes.add(415)  # a body in a media type the operation does not read
+        if "{" in self.path or (self._is_list_view() and self._get_paginator()):
+            codes.add(404)  # an unknown id, or a page beyond the last
         if view.get_throttles():
             codes.add(429)
         return codes
+
+    def _get_parameters(self):
+        # Filters, pagination and the query serializers all read an empty optional value (`?status=`, as a portal's
+        # search form sends it) as "not given".
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return parameters
 
     def map_parsers(self):
         # One media type per request body: the form encodings of a JSON body only repeat its schema, and generated

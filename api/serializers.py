@@ -1,6 +1,11 @@
-"""Serializers of the cross-cutting API layer: the error body and the health report."""
+"""Serializers of the cross-cutting API layer: the error body, the health report, the API root and tokens."""
 
+from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+
+from api import examples
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -15,6 +20,7 @@ class ErrorItemSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="What is wrong, for a person.")
 
 
+@extend_schema_serializer(examples=examples.ERROR_EXAMPLES)
 class ErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="HTTP status code, repeated for convenience.")
     code = serializers.CharField(help_text="Stable machine-readable error code, e.g. `invalid`, `not_found`.")
@@ -22,7 +28,86 @@ class ErrorSerializer(serializers.Serializer):
     errors = ErrorItemSerializer(many=True, help_text="Every precise problem found (empty when not applicable).")
 
 
+@extend_schema_serializer(examples=examples.HEALTH_EXAMPLES)
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
     database = serializers.ChoiceField(choices=["ok", "unavailable"])
     version = serializers.CharField()
+
+
+@extend_schema_serializer(examples=examples.API_ROOT_EXAMPLES)
+class ApiRootSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    links = serializers.DictField(child=serializers.URLField(), help_text="URL of each collection, by name.")
+
+
+@extend_schema_serializer(examples=examples.TOKEN_REQUEST_EXAMPLES, component_name="Token")  # "TokenRequest"
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+@extend_schema_serializer(examples=examples.TOKEN_RESPONSE_EXAMPLES)
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+
+
+def _expected_json_type(field) -> tuple[tuple[type, ...], str] | None:
+    """The JSON types the schema documents for a writable field, or None when any value is passed through."""
+    if isinstance(field, serializers.BooleanField):
+        return (bool,), "true or false"
+    if isinstance(field, serializers.IntegerField):
+        return (int,), "a whole number"
+    if isinstance(field, serializers.FloatField):
+        return (int, float), "a number"
+    if isinstance(field, serializers.ListField | serializers.ManyRelatedField | serializers.ListSerializer):
+        return (list,), "a list"
+    if isinstance(field, serializers.Serializer | serializers.DictField):
+        return (dict,), "an object"
+    if isinstance(
+        field,
+        serializers.CharField
+        | serializers.ChoiceField
+        | serializers.DateField
+        | serializers.DateTimeField
+        | serializers.SlugRelatedField,
+    ):
+        return (str,), "a string"
+    return None
+
+
+def _type_problem(value, expected: tuple[tuple[type, ...], str]) -> str | None:
+    types, label = expected
+    if value is None or (isinstance(value, types) and (bool in types or not isinstance(value, bool))):
+        return None
+    return f"Expected {label}, got {type(value).__name__}."
+
+
+class StrictJSONTypesMixin:
+    """JSON bodies carry the types the schema documents. DRF alone reads `"description": 3.5` as "3.5", `"capacity":
+    "40"` as 40 and `"is_free": "yes"` as true, which the contract, and the clients generated from it, call
+    invalid: refuse them with a 400 naming each field (`code` = `invalid_type`)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and not isinstance(data, QueryDict):  # forms only ever carry strings
+            errors = {}
+            for field in self.fields.values():
+                value = data.get(field.field_name)
+                expected = None if field.read_only or value is None else _expected_json_type(field)
+                if expected is None:
+                    continue
+                problem = _type_problem(value, expected)
+                child = getattr(field, "child", None) or getattr(field, "child_relation", None)
+                child_expected = _expected_json_type(child) if child is not None and not problem else None
+                if child_expected is not None:
+                    problem = next(filter(None, (_type_problem(item, child_expected) for item in value)), None)
+                if problem:
+                    errors[field.field_name] = [serializers.ErrorDetail(problem, code="invalid_type")]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class TokenCredentialsSerializer(StrictJSONTypesMixin, AuthTokenSerializer):
+    """DRF's username and password check, with JSON types enforced like every other body."""

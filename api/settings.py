@@ -214,6 +214,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # JSON bodies only; the upload actions declare their own multipart parsers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -258,11 +260,21 @@ SPECTACULAR_SETTINGS = {
         "RecommendationEnum": "matching.models.Recommendation",
         "IpaQuadrantEnum": "matching.models.IpaQuadrant",
         "ReportDimensionEnum": "matching.reports.DIMENSIONS",
+        "NeedSourceEnum": "audiences.models.NeedSource",
+        "JourneyStageEnum": "audiences.models.JourneyStage",
+        "IpaCrosshairRuleEnum": "matching.reports.CROSSHAIR_RULES",
     },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
         {"name": "offers", "description": "The territory's service offer and the organisations that provide it."},
+        {"name": "audiences", "description": "Target audiences of the attractiveness strategy (analysts)."},
+        {"name": "needs", "description": "Needs of the audiences, weighted; import and export (analysts)."},
+        {
+            "name": "surveys",
+            "description": "Surveys, their items and raw responses, turned into needs (analysts).",
+        },
         {"name": "auth", "description": "Token authentication."},
+        {"name": "root", "description": "The API root: links to every collection and to the schema."},
         {"name": "health", "description": "Service health."},
         {
             "name": "matching",

@@ -3,8 +3,8 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import NoReverseMatch
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -12,7 +12,13 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from api.exceptions import error_body
-from api.serializers import HealthSerializer
+from api.serializers import (
+    ApiRootSerializer,
+    HealthSerializer,
+    TokenCredentialsSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
 from api.throttling import AnonRateThrottle
 
 API_VERSION = "1.0.0"
@@ -38,16 +44,9 @@ class ApiRootView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        tags=["health"],
+        tags=["root"],
         summary="List the API's entry points",
-        responses=inline_serializer(
-            "ApiRoot",
-            fields={
-                "name": serializers.CharField(),
-                "version": serializers.CharField(),
-                "links": serializers.DictField(child=serializers.URLField()),
-            },
-        ),
+        responses=ApiRootSerializer,
     )
     def get(self, request):
         links = {}
@@ -87,6 +86,7 @@ class TokenView(ObtainAuthToken):
     """Exchange a username and password for the API token to send as `Authorization: Token <key>`."""
 
     throttle_classes = [AnonRateThrottle]
+    serializer_class = TokenCredentialsSerializer
     # Credentials are the body: a stale token header must not turn a login into a 401, and the schema then says
     # the operation needs no security (generated clients call it with their unauthenticated client).
     authentication_classes = []
@@ -94,10 +94,8 @@ class TokenView(ObtainAuthToken):
     @extend_schema(
         tags=["auth"],
         summary="Obtain an API token",
-        request=inline_serializer(
-            "TokenRequest", fields={"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
-        responses={200: inline_serializer("TokenResponse", fields={"token": serializers.CharField()})},
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer},
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)

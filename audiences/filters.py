@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
+from api.filters import IdFilter
 from audiences import selectors
 from audiences.models import JourneyStage, Need, NeedSource, Survey
 from offers.models import Audience, Domain, Theme
@@ -27,9 +28,7 @@ class NeedFilterSet(filters.FilterSet):
     )
     stage = filters.ChoiceFilter(choices=JourneyStage.choices, help_text="Journey stage: attract, welcome, anchor.")
     source = filters.ChoiceFilter(choices=NeedSource.choices, help_text="Where the need comes from.")
-    survey = django_filters.NumberFilter(
-        field_name="survey_item__survey", help_text="Only needs computed from this survey (id)."
-    )
+    survey = IdFilter(field_name="survey_item__survey", help_text="Only needs computed from this survey (id).")
     min_importance = django_filters.NumberFilter(
         method="filter_min_importance", help_text="Importance at least this value (0 to 1)."
     )

@@ -1,10 +1,12 @@
 """Serializers of the audiences app (shape and field validation only; writes go through services)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from api import examples
 from api.exceptions import InvalidInput
+from api.serializers import StrictJSONTypesMixin
 from audiences.models import Need, Survey, SurveyItem
 from audiences.services import need_themes_check
 from offers.models import Audience, Domain, Territory, Theme
@@ -33,7 +35,8 @@ def _code_field(model, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
 
 
-class AudienceDetailSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(examples=examples.AUDIENCE_EXAMPLES)
+class AudienceDetailSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
     class Meta:
         model = Audience
         fields = ["code", "label", "description", "data_inclusion_codes", "position"]
@@ -43,7 +46,8 @@ class AudienceDetailSerializer(serializers.ModelSerializer):
         }
 
 
-class NeedSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(examples=examples.NEED_EXAMPLES)
+class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
     audience = _code_field(Audience, help_text="Audience code (see /api/v1/audiences/).")
     domain = _code_field(Domain, help_text="Domain code of the taxonomy.")
     themes = _code_field(
@@ -54,17 +58,12 @@ class NeedSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Scope by official code (`23096`, `200034825`, `departement:23`); null = the whole area.",
     )
-    territory_name = serializers.CharField(source="territory.name", read_only=True, allow_null=True, default=None)
-    survey = serializers.IntegerField(
-        source="survey_item.survey_id",
-        read_only=True,
-        allow_null=True,
-        default=None,
-        help_text="Survey this need was computed from (null for hand-made or imported needs).",
+    # Method fields, not `default=None`: DRF skips a defaulted field in a PATCH answer, which then lacked them.
+    territory_name = serializers.SerializerMethodField()
+    survey = serializers.SerializerMethodField(
+        help_text="Survey this need was computed from (null for hand-made or imported needs)."
     )
-    survey_item = serializers.CharField(
-        source="survey_item.code", read_only=True, allow_null=True, default=None, help_text="Code of the survey item."
-    )
+    survey_item = serializers.SerializerMethodField(help_text="Code of the survey item.")
 
     class Meta:
         model = Need
@@ -119,6 +118,15 @@ class NeedSerializer(serializers.ModelSerializer):
             "satisfaction_ci_high": {"help_text": "Upper bound of the 95% confidence interval of satisfaction."},
         }
 
+    def get_territory_name(self, need: Need) -> str | None:
+        return need.territory.name if need.territory_id else None
+
+    def get_survey(self, need: Need) -> int | None:
+        return need.survey_item.survey_id if need.survey_item_id else None
+
+    def get_survey_item(self, need: Need) -> str | None:
+        return need.survey_item.code if need.survey_item_id else None
+
     def validate(self, attrs):
         domain = attrs.get("domain") or getattr(self.instance, "domain", None)
         themes = attrs.get("themes")
@@ -132,7 +140,7 @@ class NeedSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class SurveyItemSerializer(serializers.ModelSerializer):
+class SurveyItemSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
     domain = _code_field(Domain, help_text="Domain code of the taxonomy.")
     themes = _code_field(Theme, many=True, required=False, help_text="Theme codes, all of the item's domain.")
 
@@ -142,7 +150,8 @@ class SurveyItemSerializer(serializers.ModelSerializer):
         extra_kwargs = {"code": {"help_text": "Item code, as in the `item` column of response files."}}
 
 
-class SurveySerializer(serializers.ModelSerializer):
+@extend_schema_serializer(examples=examples.SURVEY_EXAMPLES)
+class SurveySerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
     audiences = _code_field(Audience, many=True, required=False, help_text="Audience codes the survey targets.")
     items = SurveyItemSerializer(
         many=True,
@@ -186,6 +195,7 @@ class NeedsUploadSerializer(UploadSerializer):
     )
 
 
+@extend_schema_serializer(examples=examples.NEEDS_IMPORT_REPORT_EXAMPLES)
 class NeedsImportReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(help_text="True when nothing was written.")
     rows = serializers.IntegerField(help_text="Records read.")
@@ -194,6 +204,7 @@ class NeedsImportReportSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
 
 
+@extend_schema_serializer(examples=examples.SURVEY_RESPONSES_REPORT_EXAMPLES)
 class SurveyResponsesReportSerializer(serializers.Serializer):
     rows = serializers.IntegerField(help_text="Rows read from the file.")
     responses_created = serializers.IntegerField()
@@ -203,3 +214,30 @@ class SurveyResponsesReportSerializer(serializers.Serializer):
     needs_updated = serializers.IntegerField()
     needs_unchanged = serializers.IntegerField()
     needs_deleted = serializers.IntegerField(help_text="Needs of groups that no longer have any answer.")
+
+
+@extend_schema_serializer(examples=examples.NEED_EXPORT_EXAMPLES)
+class NeedExportRecordSerializer(serializers.Serializer):
+    """One record of the needs export (`format=json`): the import columns, then the computed ones (schema only)."""
+
+    external_id = serializers.CharField()
+    audience = serializers.CharField(help_text="Audience code.")
+    domain = serializers.CharField(help_text="Domain code.")
+    themes = serializers.CharField(help_text="Theme codes separated by `|`.")
+    statement = serializers.CharField()
+    territory = serializers.CharField(help_text="Qualified territory code, or '' for the whole area.")
+    stage = serializers.CharField()
+    importance = serializers.FloatField()
+    satisfaction = serializers.FloatField(allow_null=True)
+    demand_volume = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()
+    source_reference = serializers.CharField()
+    source_date = serializers.CharField(help_text="ISO date, or ''.")
+    id = serializers.IntegerField()
+    response_count = serializers.IntegerField(allow_null=True)
+    importance_ci_low = serializers.FloatField(allow_null=True)
+    importance_ci_high = serializers.FloatField(allow_null=True)
+    satisfaction_response_count = serializers.IntegerField(allow_null=True)
+    satisfaction_ci_low = serializers.FloatField(allow_null=True)
+    satisfaction_ci_high = serializers.FloatField(allow_null=True)
+    updated_at = serializers.DateTimeField()

@@ -8,12 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.negotiation import FileFormatNegotiation
 from api.permissions import IsAnalyst
 from api.serializers import ErrorSerializer
 from api.tabular import DEFAULT_MAX_BYTES, csv_lines, json_lines
@@ -22,6 +21,7 @@ from audiences import selectors, services
 from audiences.filters import NeedFilterSet, SurveyFilterSet
 from audiences.serializers import (
     AudienceDetailSerializer,
+    NeedExportRecordSerializer,
     NeedSerializer,
     NeedsImportReportSerializer,
     NeedsUploadSerializer,
@@ -89,14 +89,6 @@ class AudienceViewSet(CrudViewSet):
 
     def perform_destroy(self, instance):
         services.audience_delete(audience=instance)
-
-
-class IgnoreFormatParameter(DefaultContentNegotiation):
-    """On exports `?format=` chooses the file format (csv/json), not DRF's renderer; errors stay JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        renderer = JSONRenderer()
-        return renderer, renderer.media_type
 
 
 @extend_schema_view(
@@ -179,12 +171,20 @@ class NeedViewSet(CrudViewSet):
         ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, formula-safe cells."),
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A list of records."),
+            (200, "application/json"): OpenApiResponse(
+                NeedExportRecordSerializer(many=True), description="A list of records."
+            ),
         },
     )
-    @action(detail=False, methods=["get"], url_path="export", content_negotiation_class=IgnoreFormatParameter)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        content_negotiation_class=FileFormatNegotiation,
+        pagination_class=None,  # the whole filtered list, streamed
+    )
     def export(self, request):
-        file_format = request.query_params.get("format", "csv")
+        file_format = request.query_params.get("format") or "csv"
         if file_format not in ("csv", "json"):
             raise InvalidInput([ErrorItem(field="format", message="format is csv or json.")])
         queryset = self.filter_queryset(self.get_queryset())

@@ -1,10 +1,12 @@
 """Serializers of the matching app: runs (input and progress), per-need results with matched offers, search, and the
 query parameters and response shapes of the reports (report, compare, IPA)."""
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from api import examples
+from api.serializers import StrictJSONTypesMixin
 from matching.models import IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
 from matching.reports import (
     COMPARE_STATUSES,
@@ -16,7 +18,8 @@ from matching.reports import (
 )
 
 
-class MatchingRunCreateSerializer(serializers.Serializer):
+@extend_schema_serializer(examples=examples.MATCHING_RUN_CREATE_EXAMPLES)
+class MatchingRunCreateSerializer(StrictJSONTypesMixin, serializers.Serializer):
     scope_territory = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -52,11 +55,14 @@ class MatchingRunProgressSerializer(serializers.Serializer):
     percent = serializers.FloatField()
 
 
+@extend_schema_serializer(examples=examples.MATCHING_RUN_EXAMPLES)
 class MatchingRunSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     needs_url = serializers.SerializerMethodField()
-    scope_territory = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    launched_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    scope_territory = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    launched_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Username; null once the account is gone."
+    )
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -133,6 +139,7 @@ class NeedResultReasonSerializer(serializers.Serializer):
     constraint = serializers.CharField(required=False, help_text="The failing constraint, for `adjust`.")
 
 
+@extend_schema_serializer(examples=examples.NEED_RESULT_EXAMPLES)
 class NeedResultSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     reasons = NeedResultReasonSerializer(many=True, read_only=True)
@@ -171,6 +178,7 @@ class NeedResultSerializer(serializers.ModelSerializer):
         )
 
 
+@extend_schema_serializer(examples=examples.NEED_RESULT_DETAIL_EXAMPLES)
 class NeedResultDetailSerializer(NeedResultSerializer):
     matched_offers = MatchedOfferSerializer(many=True, read_only=True)
 
@@ -179,7 +187,7 @@ class NeedResultDetailSerializer(NeedResultSerializer):
         read_only_fields = fields
 
 
-class MatchingSearchPointSerializer(serializers.Serializer):
+class MatchingSearchPointSerializer(StrictJSONTypesMixin, serializers.Serializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lon = serializers.FloatField(min_value=-180, max_value=180)
 
@@ -187,7 +195,10 @@ class MatchingSearchPointSerializer(serializers.Serializer):
 MAX_SEARCH_RADIUS_KM = 200
 
 
-class MatchingSearchRequestSerializer(serializers.Serializer):
+@extend_schema_serializer(
+    examples=examples.MATCHING_SEARCH_EXAMPLES, component_name="MatchingSearch"
+)  # "MatchingSearchRequest" once split for requests
+class MatchingSearchRequestSerializer(StrictJSONTypesMixin, serializers.Serializer):
     text = serializers.CharField(min_length=2, max_length=500, help_text="What the newcomer is looking for.")
     audience = serializers.SlugField(required=False, help_text="Audience code: offers reserved to others rank lower.")
     domain = serializers.SlugField(required=False, help_text="Domain code: offers of this domain rank higher.")
@@ -232,6 +243,7 @@ class MatchingSearchHitSerializer(serializers.Serializer):
     breakdown = MatchingSearchBreakdownSerializer()
 
 
+@extend_schema_serializer(examples=examples.MATCHING_SEARCH_RESPONSE_EXAMPLES)
 class MatchingSearchResponseSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     results = MatchingSearchHitSerializer(many=True)
@@ -400,6 +412,7 @@ class ReportGroupSerializer(ReportFiguresSerializer):
     dimensions = ReportDimensionValueSerializer(many=True)
 
 
+@extend_schema_serializer(examples=examples.MATCHING_REPORT_EXAMPLES)
 class MatchingReportSerializer(serializers.Serializer):
     run = serializers.UUIDField()
     group_by = serializers.ListField(child=serializers.ChoiceField(choices=DIMENSIONS))
@@ -464,6 +477,7 @@ class CompareNeedSerializer(serializers.Serializer):
     recommendation_after_label = serializers.CharField(allow_null=True)
 
 
+@extend_schema_serializer(examples=examples.MATCHING_COMPARE_EXAMPLES)
 class MatchingCompareSerializer(serializers.Serializer):
     run = serializers.UUIDField()
     baseline = serializers.UUIDField()
@@ -500,6 +514,7 @@ class IpaNeedSerializer(serializers.Serializer):
     ipa_gap = serializers.FloatField(allow_null=True, help_text="Importance minus satisfaction.")
 
 
+@extend_schema_serializer(examples=examples.MATCHING_IPA_EXAMPLES)
 class MatchingIpaSerializer(serializers.Serializer):
     run = serializers.UUIDField()
     crosshair = IpaCrosshairSerializer()

@@ -4,7 +4,7 @@
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import examples
 from api.exceptions import ErrorItem, InvalidInput
 from api.permissions import IsAnalyst
 from api.tabular import csv_lines
@@ -146,7 +147,11 @@ CROSSHAIR_LABELS = {
 
 
 RUN_ID_PARAMETER = OpenApiParameter(
-    "run_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Id of the matching run (it must have succeeded)."
+    "run_id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description="Id of the matching run (it must have succeeded).",
+    examples=[OpenApiExample("A succeeded run", value=examples.RUN_ID)],
 )
 
 

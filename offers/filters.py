@@ -7,6 +7,7 @@ from django.db.models.expressions import RawSQL
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
+from api.filters import StrictBooleanFilter
 from api.text import fold_text
 from offers.models import (
     Audience,
@@ -134,7 +135,7 @@ class OfferFilterSet(filters.FilterSet):
     available_on = django_filters.DateFilter(
         method="filter_available_on", help_text="Offers available on this date (YYYY-MM-DD): open ranges included."
     )
-    is_free = django_filters.BooleanFilter(field_name="is_free", help_text="`true`: free offers only; `false`: paid.")
+    is_free = StrictBooleanFilter(field_name="is_free", help_text="`true`: free offers only; `false`: paid.")
     organisation = django_filters.CharFilter(
         field_name="organisation__slug", help_text="Slug of the providing organisation."
     )

@@ -1,10 +1,14 @@
 """Serializers of the offers app (shape only; writes go through services)."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from api import examples
+from api.serializers import StrictJSONTypesMixin
 from offers.models import Audience, Domain, OfferStatus, Organisation, Territory, Theme
 
 
+@extend_schema_serializer(examples=examples.TERRITORY_EXAMPLES)
 class TerritorySerializer(serializers.ModelSerializer):
     qualified_code = serializers.CharField(read_only=True, help_text="Unambiguous `kind:code`, e.g. `epci:200034825`.")
     parent_code = serializers.SerializerMethodField(help_text="Qualified code of the parent territory, or null.")
@@ -41,6 +45,7 @@ class AudienceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(examples=examples.TAXONOMY_EXAMPLES)
 class TaxonomySerializer(serializers.Serializer):
     domains = DomainSerializer(many=True, read_only=True)
     audiences = AudienceSerializer(many=True, read_only=True)
@@ -49,6 +54,7 @@ class TaxonomySerializer(serializers.Serializer):
 # Offers and organisations -------------------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(examples=examples.OFFER_EXAMPLES)
 class OfferSerializer(serializers.Serializer):
     """An offer as the API shows it; built from `.values()` rows (offers.selectors.offer_rows_attach)."""
 
@@ -95,7 +101,8 @@ class OfferSerializer(serializers.Serializer):
         return data
 
 
-class OfferWriteSerializer(serializers.Serializer):
+@extend_schema_serializer(examples=examples.OFFER_WRITE_EXAMPLES)
+class OfferWriteSerializer(StrictJSONTypesMixin, serializers.Serializer):
     """What a client sends to create or change an offer: codes, checked and resolved by offers.services."""
 
     title = serializers.CharField(max_length=200)
@@ -131,6 +138,7 @@ class OfferWriteSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
 
+@extend_schema_serializer(component_name="OfferImport")  # "OfferImportRequest" once split for requests
 class OfferImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8 or Windows-1252; `,` `;` or tab) or JSON list of objects.")
     source = serializers.SlugField(
@@ -148,6 +156,7 @@ class OfferImportRequestSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(examples=examples.OFFER_IMPORT_REPORT_EXAMPLES)
 class OfferImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Offers created (or that would be, in a dry run).")
     updated = serializers.IntegerField(help_text="Existing offers (same source and identifier) changed.")
@@ -156,7 +165,8 @@ class OfferImportReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(help_text="True when nothing was written.")
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+@extend_schema_serializer(examples=examples.ORGANISATION_EXAMPLES)
+class OrganisationSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
     territory = serializers.CharField(
         help_text="Code of the territory it is based in (INSEE, SIREN, or `kind:code`); shown qualified."
     )

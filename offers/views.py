@@ -2,24 +2,29 @@
 
 import functools
 import hashlib
-import json
 
 from django.core.paginator import Paginator as DjangoPaginator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.negotiation import FileFormatNegotiation
 from api.pagination import PageNumberPagination
 from api.serializers import ErrorSerializer
 from api.tabular import csv_lines, json_lines
@@ -49,6 +54,7 @@ from offers.serializers import (
                 str,
                 OpenApiParameter.PATH,
                 description="Official code (`23096`, `200034825`) or qualified `kind:code` when ambiguous.",
+                examples=[OpenApiExample("Guéret", value="23096")],
             )
         ],
     ),
@@ -60,6 +66,7 @@ class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     throttle_classes = [PublicReadThrottle]
     lookup_field = "code"
     lookup_value_regex = r"[^/]+"
+    extra_error_statuses = (400,)  # an ambiguous code, or an unknown kind in `kind:code`
 
     def get_queryset(self):
         return selectors.territory_list()
@@ -168,21 +175,6 @@ class OfferPagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
 
-class _CSVRenderer(BaseRenderer):
-    """Lets `?format=csv` through content negotiation; the export streams its own body."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return json.dumps(data).encode() if data is not None else b""
-
-
-class _JSONExportRenderer(JSONRenderer):
-    format = "json"
-
-
 UPLOAD_ACTIONS = ("import_file", "import_data_inclusion")
 IMPORT_RESPONSES = {200: OfferImportReportSerializer, 413: ErrorSerializer}
 
@@ -246,13 +238,6 @@ class OfferViewSet(
 
     def get_queryset(self):
         return selectors.offer_list(user=self.request.user)
-
-    def handle_exception(self, exc):
-        if getattr(self, "action", None) == "export":
-            # Errors are JSON (the shared error body) whatever file format was asked for.
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
 
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
@@ -422,7 +407,12 @@ class OfferViewSet(
             (200, "application/json"): OfferSerializer(many=True),
         },
     )
-    @action(detail=False, methods=["get"], renderer_classes=[_CSVRenderer, _JSONExportRenderer])
+    @action(
+        detail=False,
+        methods=["get"],
+        content_negotiation_class=FileFormatNegotiation,
+        pagination_class=None,  # the whole filtered list, streamed
+    )
     def export(self, request):
         queryset = self.filter_queryset(self.get_queryset())
         export_format = request.query_params.get("format") or "csv"

@@ -91,9 +91,9 @@ def public(generated_client, live_server):
 def analyst(generated_client, public, live_server, analyst_user):
     """The generated authenticated client, with a token obtained through the generated client."""
     from ancrage_client.api.auth import auth_token_create
-    from ancrage_client.models import TokenRequestRequest
+    from ancrage_client.models import TokenRequest
 
-    token = auth_token_create.sync(client=public, body=TokenRequestRequest(username="analyst-user", password=PASSWORD))
+    token = auth_token_create.sync(client=public, body=TokenRequest(username="analyst-user", password=PASSWORD))
     assert token.token == Token.objects.get(user=analyst_user).key
     with generated_client.AuthenticatedClient(
         base_url=live_server.url, token=token.token, prefix="Token", raise_on_unexpected_status=True
@@ -193,9 +193,9 @@ def test_list_published_offers_with_filters(public, catalogue):
 
 def test_newcomer_search(public, catalogue):
     from ancrage_client.api.matching import matching_search_create
-    from ancrage_client.models import Error, MatchingSearchPointRequest, MatchingSearchRequestRequest
+    from ancrage_client.models import Error, MatchingSearchPointRequest, MatchingSearchRequest
 
-    body = MatchingSearchRequestRequest(
+    body = MatchingSearchRequest(
         text="garde d'enfants crèche", audience="families", near=MatchingSearchPointRequest(lat=46.17, lon=1.87)
     )
     found = matching_search_create.sync(client=public, body=body)
@@ -207,7 +207,7 @@ def test_newcomer_search(public, catalogue):
     assert (first.commune.code, first.commune.name) == ("23096", "Guéret")
     assert first.distance_km < 10 and first.breakdown.geography == 1.0 and 0 < first.score <= 1
 
-    response = matching_search_create.sync_detailed(client=public, body=MatchingSearchRequestRequest(text="x"))
+    response = matching_search_create.sync_detailed(client=public, body=MatchingSearchRequest(text="x"))
     assert response.status_code == 400 and isinstance(response.parsed, Error)
     assert [error.field for error in response.parsed.errors] == ["text"]
 
@@ -221,7 +221,7 @@ def test_analyst_launches_a_run_and_reads_its_report(public, analyst, catalogue)
         MatchingRunStatusEnum,
         RecommendationEnum,
         ReportDimensionEnum,
-        TokenRequestRequest,
+        TokenRequest,
     )
 
     make_need(
@@ -239,9 +239,7 @@ def test_analyst_launches_a_run_and_reads_its_report(public, analyst, catalogue)
         importance=0.7,
     )
 
-    refused = auth_token_create.sync_detailed(
-        client=public, body=TokenRequestRequest(username="analyst-user", password="no")
-    )
+    refused = auth_token_create.sync_detailed(client=public, body=TokenRequest(username="analyst-user", password="no"))
     assert refused.status_code == 400 and isinstance(refused.parsed, Error)
 
     launched = matching_runs_create.sync(

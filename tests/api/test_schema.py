@@ -120,3 +120,88 @@ def test_audiences_paths_are_documented(schema):
     assert {op["tags"][0] for op in paths["/api/v1/needs/"].values()} == {"needs"}
     assert "409" in paths["/api/v1/audiences/{code}/"]["delete"]["responses"]
     assert {"401", "403"} <= set(paths["/api/v1/needs/"]["get"]["responses"])
+
+
+JSON = "application/json"
+ERROR_REF = "#/components/schemas/Error"
+
+
+def _operations(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_has_an_id_tags_a_summary_and_documented_parameters(schema):
+    declared_tags = {tag["name"] for tag in schema["tags"]}
+    for label, operation in _operations(schema):
+        assert operation.get("operationId"), label
+        assert operation.get("summary"), label
+        assert operation.get("tags") and set(operation["tags"]) <= declared_tags, label
+        for parameter in operation.get("parameters", []):
+            assert parameter.get("description"), f"{label} parameter {parameter['name']} has no description"
+    assert schema["paths"]["/api/v1/"]["get"]["tags"] == ["root"]
+
+
+def test_every_json_body_has_an_example(schema):
+    for label, operation in _operations(schema):
+        request_body = operation.get("requestBody", {}).get("content", {})
+        if JSON in request_body:
+            assert request_body[JSON].get("examples"), f"{label}: request body without example"
+        for status, response in operation["responses"].items():
+            content = response.get("content", {})
+            if status.startswith("2") and JSON in content:
+                assert content[JSON].get("examples"), f"{label} {status}: body without example"
+
+
+def test_every_error_response_is_the_error_body_with_its_own_example(schema):
+    for label, operation in _operations(schema):
+        errors = {status: response for status, response in operation["responses"].items() if status[0] in "45"}
+        if label != "GET /api/v1/health/":
+            assert errors, f"{label} documents no error response"
+        for status, response in errors.items():
+            if label == "GET /api/v1/health/":
+                continue
+            content = response["content"][JSON]
+            assert content["schema"]["$ref"] == ERROR_REF, f"{label} {status}"
+            values = [example["value"] for example in content.get("examples", {}).values()]
+            assert [value["status"] for value in values] == [int(status)], f"{label} {status}: example"
+
+
+def test_errors_every_operation_can_return_are_documented(schema):
+    paths = schema["paths"]
+    # A wrong or revoked token is refused even where anonymous reads are allowed.
+    for path in ("/api/v1/", "/api/v1/taxonomy/", "/api/v1/offers/", "/api/v1/territories/{code}/"):
+        assert "401" in paths[path]["get"]["responses"], path
+    # A page beyond the last is a 404 on every paginated list.
+    for path in ("/api/v1/offers/", "/api/v1/needs/", "/api/v1/matching/runs/"):
+        assert "404" in paths[path]["get"]["responses"], path
+    # Bodies in a media type the operation does not read.
+    for path, method in (("/api/v1/offers/", "post"), ("/api/v1/needs/import/", "post")):
+        assert "415" in paths[path][method]["responses"], path
+    assert "429" in paths["/api/v1/matching/search/"]["post"]["responses"]
+
+
+def test_pagination_bounds_are_part_of_the_contract(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/offers/"]["get"]["parameters"]}
+    assert parameters["page"]["schema"]["minimum"] == 1
+    assert (parameters["page_size"]["schema"]["minimum"], parameters["page_size"]["schema"]["maximum"]) == (1, 100)
+    export = {p["name"] for p in schema["paths"]["/api/v1/offers/export/"]["get"]["parameters"]}
+    assert not {"page", "page_size"} & export  # exports stream the whole list
+
+
+def test_component_and_enum_names_are_tidy(schema):
+    components = set(schema["components"]["schemas"])
+    assert not [name for name in components if name.endswith("RequestRequest")]
+    assert {"MatchingSearchRequest", "OfferImportRequest", "TokenRequest", "TokenResponse"} <= components
+    assert {"NeedSourceEnum", "JourneyStageEnum", "IpaCrosshairRuleEnum"} <= components
+    assert not {"RuleEnum", "SourceEnum", "StageEnum"} & components
+
+
+def test_nullable_and_list_shapes_match_the_answers(schema):
+    components = schema["components"]["schemas"]
+    assert components["MatchingRun"]["properties"]["scope_territory"].get("nullable") is True
+    export = schema["paths"]["/api/v1/needs/export/"]["get"]["responses"]["200"]["content"][JSON]["schema"]
+    assert export == {"type": "array", "items": {"$ref": "#/components/schemas/NeedExportRecord"}}
+    offers_export = schema["paths"]["/api/v1/offers/export/"]["get"]["responses"]["200"]["content"][JSON]["schema"]
+    assert offers_export == {"type": "array", "items": {"$ref": "#/components/schemas/Offer"}}
