@@ -3,9 +3,13 @@
 from http import HTTPStatus
 
 from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 
 from api.serializers import ErrorSerializer
+
+# The 409 of a delete or change refused because the resource is in use (or computed), shared by every app.
+CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="Conflict: the resource is in use or computed.")}
 
 PUBLIC_READ_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly)
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.negotiation import FileFormatNegotiation
 from api.permissions import IsAnalyst
+from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
 from api.tabular import DEFAULT_MAX_BYTES, csv_lines, json_lines
 from api.throttling import ScopedRateThrottle
@@ -56,9 +57,6 @@ class CrudViewSet(
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if getattr(self, "action", None) in UPLOAD_ACTIONS else []
-
-
-CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="Conflict: the resource is in use or computed.")}
 
 
 @extend_schema_view(

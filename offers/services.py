@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import PermissionDenied
 
-from api.exceptions import ErrorItem, InvalidInput
+from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.permissions import is_admin
 from api.tabular import Column, read_upload
 from api.text import fold_text
@@ -924,15 +924,10 @@ def organisation_save(*, user, data: dict, organisation: Organisation | None = N
 def organisation_delete(*, user, organisation: Organisation) -> None:
     if not is_admin(user):
         raise PermissionDenied("Only administrators can delete organisations.")
-    if organisation.offers.exists():
-        raise InvalidInput(
-            [
-                ErrorItem(
-                    field="offers",
-                    code="protected",
-                    message="This organisation still has offers; delete or move them first.",
-                )
-            ]
+    count = organisation.offers.count()
+    if count:
+        raise Conflict(
+            f"The organisation {organisation.slug!r} still has {count} offer(s); delete or move them first."
         )
     with transaction.atomic():
         organisation.delete()

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.negotiation import FileFormatNegotiation
 from api.pagination import PageNumberPagination
+from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
 from api.tabular import csv_lines, json_lines
 from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_throttles
@@ -447,7 +448,11 @@ class OfferViewSet(
         tags=["offers"],
         summary="Change an organisation (admins; its editors: email, phone and website only)",
     ),
-    destroy=extend_schema(tags=["offers"], summary="Delete an organisation without offers (admins)"),
+    destroy=extend_schema(
+        tags=["offers"],
+        summary="Delete an organisation without offers (admins; 409 otherwise)",
+        responses={204: None, **CONFLICT},
+    ),
 )
 class OrganisationViewSet(viewsets.ModelViewSet):
     serializer_class = OrganisationSerializer

@@ -347,7 +347,7 @@ CASES = [
         "DELETE",
         f"{V1}/organisations/{{slug}}/",
         "A, which has offers",
-        admins(400),
+        admins(409),
         at(lambda w: f"{V1}/organisations/{w.organisation_a.slug}/"),
     ),
     # Audiences, needs, surveys: analysts and admins only -------------------------------------------------------

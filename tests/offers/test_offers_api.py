@@ -336,3 +336,13 @@ def test_admin_form_applies_the_offer_rules(admin_user, organisation_a):
     offer = Offer.objects.get()
     assert offer.latitude is not None and list(offer.service_area.values_list("code", flat=True)) == ["23247"]
     assert offer.search_text.startswith("creche de saint vaury")
+
+
+def test_organisation_with_offers_cannot_be_deleted(organisation_a, admin_client):
+    make_offer(organisation=organisation_a)
+    make_offer(organisation=organisation_a, status="draft")
+    response = admin_client.delete(f"/api/v1/organisations/{organisation_a.slug}/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert "still has 2 offer(s)" in response.json()["message"]
+    assert Offer.objects.filter(organisation=organisation_a).count() == 2
