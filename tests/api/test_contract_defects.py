@@ -102,3 +102,40 @@ def test_a_patched_need_answers_with_every_field(analyst_client, reference):
     assert response.status_code == 200
     body = response.json()
     assert (body["survey"], body["survey_item"], body["territory_name"]) == (None, None, None)
+
+
+def test_a_nul_character_in_any_json_string_is_a_400_naming_each_path(analyst_client, reference):
+    """PostgreSQL text cannot hold U+0000: a lookup code holding one (a survey item's domain) was a 500 there."""
+    from audiences.models import Survey
+
+    body = {
+        "title": "Enquête besoins des habitants",
+        "date": "2025-03-01",
+        "scale_min": 1,
+        "scale_max": 5,
+        "items": [{"code": "creche", "statement": "Trouver une crèche", "domain": "&\x00", "themes": ["x\x00"]}],
+        "ke\x00y": "value",
+    }
+    response = analyst_client.post("/api/v1/surveys/", body, format="json")
+    assert _problem(response) == (
+        400,
+        [
+            ("items.0.domain", "null_character"),
+            ("items.0.themes.0", "null_character"),
+            ("ke\\u0000y", "null_character"),
+        ],
+    )
+    assert not Survey.objects.exists()
+
+
+def test_a_nul_character_in_a_public_search_is_a_400(anonymous_client, reference):
+    response = anonymous_client.post("/api/v1/matching/search/", {"text": "crèche\x00"}, format="json")
+    assert _problem(response) == (400, [("text", "null_character")])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/territories/%00/", "/api/v1/organisations/a%00b/", "/api/v1/offers/%00/"])
+def test_a_nul_character_in_a_path_is_a_json_404(anonymous_client, reference, path):
+    """PostgreSQL refuses to compare text with U+0000: a slug or code lookup holding one was a 500 there."""
+    response = anonymous_client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
