@@ -63,7 +63,7 @@ test: lint check
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest
 
 fuzz: $(VENV)/.dev
-	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py
+	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) CONTRACT_SEED= DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py
 
 # Locust has its own virtualenv: its dependencies (gevent, Flask...) stay out of the service's and the tests'.
 BENCH_VENV := .venv-bench
