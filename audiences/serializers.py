@@ -4,9 +4,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from api import examples
 from api.exceptions import InvalidInput
 from api.serializers import StrictJSONTypesMixin
+from audiences import examples
 from audiences.models import Need, Survey, SurveyItem
 from audiences.services import need_themes_check
 from offers.models import Audience, Domain, Territory, Theme

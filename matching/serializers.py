@@ -5,8 +5,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from api import examples
 from api.serializers import StrictJSONTypesMixin
+from matching import examples
 from matching.models import IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
 from matching.reports import (
     COMPARE_STATUSES,

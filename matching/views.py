@@ -12,12 +12,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import examples
 from api.exceptions import ErrorItem, InvalidInput
 from api.permissions import IsAnalyst
 from api.tabular import csv_lines
 from api.throttling import ScopedRateThrottle
-from matching import charts, reports, selectors, services
+from matching import charts, examples, reports, selectors, services
 from matching.filters import MatchingRunFilterSet, NeedResultFilterSet
 from matching.models import MatchingRun, NeedResult
 from matching.search import offer_search

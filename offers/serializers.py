@@ -3,8 +3,8 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from api import examples
 from api.serializers import StrictJSONTypesMixin
+from offers import examples
 from offers.models import Audience, Domain, OfferStatus, Organisation, Territory, Theme
 
 

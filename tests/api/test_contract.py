@@ -26,8 +26,8 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
-from api import examples
 from api.wsgi import application
+from matching import examples
 from matching.index import offer_index_clear
 from offers.models import Organisation, OrganisationKind, Territory
 from offers.services import taxonomy_load, territories_load_geojson

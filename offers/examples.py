@@ -1,0 +1,128 @@
+"""OpenAPI examples of the offers app's bodies (territories, taxonomy, offers, organisations): Guéret, its
+agglomeration and its crèche, attached to the serializers with `extend_schema_serializer`."""
+
+from api.examples import STAMP, request, response
+
+TERRITORY_EXAMPLES = [
+    response(
+        "Guéret",
+        {
+            "kind": "commune",
+            "code": "23096",
+            "qualified_code": "commune:23096",
+            "name": "Guéret",
+            "parent_code": "epci:200034825",
+            "latitude": 46.1697,
+            "longitude": 1.8708,
+        },
+    )
+]
+
+TAXONOMY_EXAMPLES = [
+    response(
+        "Daily life and families",
+        {
+            "domains": [
+                {
+                    "code": "daily-life",
+                    "label": "Vie quotidienne",
+                    "description": "Garde d'enfants, écoles, santé, mobilité, commerces et services du quotidien.",
+                    "themes": [
+                        {
+                            "code": "childcare",
+                            "label": "Garde d'enfants",
+                            "keywords": "crèche micro-crèche assistante maternelle nounou garde bébé",
+                        },
+                    ],
+                }
+            ],
+            "audiences": [
+                {"code": "families", "label": "Familles avec enfants", "description": "Ménages avec enfants."}
+            ],
+        },
+    )
+]
+
+_OFFER_FIELDS = {
+    "title": "Crèche multi-accueil de Guéret",
+    "description": "Accueil régulier et occasionnel des enfants de 10 semaines à 4 ans, du lundi au vendredi.",
+    "domain": "daily-life",
+    "themes": ["childcare"],
+    "organisation": "ca-grand-gueret",
+    "commune": "23096",
+    "latitude": 46.1712,
+    "longitude": 1.8725,
+    "service_area": ["epci:200034825"],
+    "audiences": ["families"],
+    "is_free": False,
+    "price_amount": "1.20",
+    "price_details": "Tarif horaire selon le quotient familial (barème CAF)",
+    "capacity": 40,
+    "capacity_unit": "places",
+    "available_from": "2025-01-06",
+    "available_until": None,
+    "status": "published",
+    "url": "https://www.agglo-grandgueret.fr/petite-enfance",
+    "contact": "05 55 41 04 48",
+    "accessibility": "Locaux de plain-pied, accessibles en fauteuil roulant.",
+    "source": "manual",
+    "external_id": "creche-gueret",
+}
+
+OFFER_EXAMPLES = [
+    response(
+        "Crèche multi-accueil de Guéret",
+        {
+            "id": 42,
+            **_OFFER_FIELDS,
+            "organisation_name": "Communauté d'agglomération du Grand Guéret",
+            "commune_name": "Guéret",
+            "created_at": STAMP,
+            "updated_at": STAMP,
+            "distance_km": None,
+        },
+    )
+]
+
+OFFER_WRITE_EXAMPLES = [
+    request(
+        "Crèche multi-accueil de Guéret",
+        {**_OFFER_FIELDS, "service_area": ["200034825"], "organisation": "ca-grand-gueret"},
+    )
+]
+
+OFFER_IMPORT_REPORT_EXAMPLES = [
+    response(
+        "A catalogue file imported", {"created": 12, "updated": 3, "unchanged": 27, "total": 42, "dry_run": False}
+    )
+]
+
+ORGANISATION_EXAMPLES = [
+    response(
+        "Grand Guéret agglomeration",
+        {
+            "slug": "ca-grand-gueret",
+            "name": "Communauté d'agglomération du Grand Guéret",
+            "kind": "local-authority",
+            "territory": "epci:200034825",
+            "territory_name": "CA du Grand Guéret",
+            "email": "contact@agglo-grandgueret.fr",
+            "phone": "05 55 41 04 48",
+            "website": "https://www.agglo-grandgueret.fr/",
+            "created_at": STAMP,
+            "updated_at": STAMP,
+        },
+    ),
+    request(
+        "Grand Guéret agglomeration",
+        {
+            "slug": "ca-grand-gueret",
+            "name": "Communauté d'agglomération du Grand Guéret",
+            "kind": "local-authority",
+            "territory": "200034825",
+            "email": "contact@agglo-grandgueret.fr",
+            "phone": "05 55 41 04 48",
+            "website": "https://www.agglo-grandgueret.fr/",
+        },
+    ),
+]
