@@ -153,6 +153,8 @@ _FIGURES = {
             "importance": 0.85,
             "recommendation": "adjust",
             "recommendation_label": "Adapter l'offre existante",
+            "audience_label": "Familles avec enfants",
+            "territory_label": "Communauté d'agglomération du Grand Guéret",
         }
     ],
 }
