@@ -1,22 +1,49 @@
-"""Shared fixtures: reference data, users and API clients for each role."""
+"""Shared fixtures: reference data loaded once per session, fresh caches, users and API clients for each role."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.permissions import ANALYSTS_GROUP
+from matching.index import offer_index_clear
 from offers.models import Territory
-from offers.services import taxonomy_load, territories_load_geojson
-from tests.offers.factories import make_organisation
+from offers.territory_paths import KINDS
+from tests.offers.factories import make_organisation, reference_ensure
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database with the reference data committed once, so each test's rolled-back transaction sees it."""
+    with django_db_blocker.unblock():
+        reference_ensure()
 
 
 @pytest.fixture
 def reference(db):
-    """The Creuse territories and the taxonomy (loaded once per database, kept by transactional tests' rollback)."""
-    if not Territory.objects.filter(kind="commune", code="23096").exists():
-        territories_load_geojson()
-        taxonomy_load()
+    """The Creuse territories and the taxonomy: there since the session started, unless a test that flushes the
+    database (transactional_db, live_server) ran before; then they are loaded again."""
+    reference_ensure()
+
+
+@pytest.fixture
+def no_territories(db):
+    """No territory, for tests of the loader from scratch (deleted in the test's transaction: the next test has
+    them again)."""
+    for kind in reversed(KINDS):  # children first: a territory protects its parent
+        Territory.objects.filter(kind=kind).delete()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Throttle counters and cached list counts live in the cache, the search index in memory: each test starts
+    and ends with neither."""
+    cache.clear()
+    offer_index_clear()
+    yield
+    cache.clear()
+    offer_index_clear()
 
 
 def make_user(username: str, *, analyst: bool = False, admin: bool = False):

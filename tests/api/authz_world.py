@@ -6,20 +6,17 @@ import io
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audiences.models import Need, Survey, SurveyItem, SurveyResponse
-from matching.index import offer_index_clear
 from matching.models import MatchingChunk, MatchingRun, NeedResult
-from offers.models import Audience, CatalogueVersion, Offer, Organisation, Territory
-from offers.services import taxonomy_load, territories_load_geojson
+from offers.models import Audience, CatalogueVersion, Offer, Organisation
 from tests.audiences.factories import make_need, make_survey
 from tests.conftest import make_user
 from tests.matching.factories import make_need_result, make_run
-from tests.offers.factories import make_offer, make_organisation
+from tests.offers.factories import make_offer, make_organisation, reference_ensure
 
 ROLES = ("anonymous", "editor_a", "editor_b", "analyst", "admin")
 PASSWORD = "secret-password-123"  # tests.conftest.make_user
@@ -105,9 +102,7 @@ def module_world_fixture(django_db_setup, django_db_blocker) -> World:
     test would cost seconds each on PostgreSQL. Each test still runs in its own savepoint (pytest-django's
     transactional test case nests inside this block), so a test's writes never reach the next one."""
     with django_db_blocker.unblock(), transaction.atomic():
-        if not Territory.objects.filter(kind="commune", code="23096").exists():
-            territories_load_geojson()
-            taxonomy_load()
+        reference_ensure()
         organisation_a = make_organisation(
             name="Communauté d'agglomération du Grand Guéret", territory_code="200034825"
         )
@@ -130,16 +125,6 @@ def module_world_fixture(django_db_setup, django_db_blocker) -> World:
 def world_fixture(module_world, db) -> World:
     """The module's world; each test's writes are rolled back with its savepoint."""
     return module_world
-
-
-@pytest.fixture(autouse=True, name="fresh_caches")
-def fresh_caches_fixture():
-    """Throttle counters and cached list counts live in the cache, the search index in memory: start clean."""
-    cache.clear()
-    offer_index_clear()
-    yield
-    cache.clear()
-    offer_index_clear()
 
 
 WRITABLE_MODELS = (

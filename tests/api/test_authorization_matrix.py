@@ -24,7 +24,6 @@ from tests.api.authz_world import (
     ROLES,
     World,
     fingerprint,
-    fresh_caches_fixture,  # noqa: F401 (autouse fixture)
     module_world_fixture,  # noqa: F401 (fixture)
     named_file,
     need_body,
@@ -34,7 +33,7 @@ from tests.api.authz_world import (
     world_fixture,  # noqa: F401 (fixture)
 )
 from tests.audiences.factories import RESPONSES_CSV
-from tests.offers.test_offers_import import DATA_INCLUSION_SERVICES
+from tests.offers.factories import DATA_INCLUSION_SERVICES
 
 pytestmark = pytest.mark.django_db
 

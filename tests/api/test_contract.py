@@ -30,11 +30,10 @@ from api.wsgi import application
 from matching import examples
 from matching.index import offer_index_clear
 from offers.models import Organisation, OrganisationKind, Territory
-from offers.services import taxonomy_load, territories_load_geojson
 from tests.audiences.factories import make_need, make_survey
 from tests.conftest import make_user
 from tests.matching.factories import make_need_result
-from tests.offers.factories import make_offer
+from tests.offers.factories import make_offer, reference_ensure
 
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "3"))
 # A fixed seed in `make test`, so that CI replays the same requests on every run (a failure there is a regression,
@@ -81,9 +80,7 @@ def contract_tokens(django_db_setup, django_db_blocker):
     request_finished.disconnect(close_old_connections)
     with django_db_blocker.unblock(), transaction.atomic():
         offer_index_clear()
-        if not Territory.objects.filter(kind="commune", code="23096").exists():
-            territories_load_geojson()
-            taxonomy_load()
+        reference_ensure()
         organisation = Organisation.objects.create(
             slug="ca-grand-gueret",
             name="Communauté d'agglomération du Grand Guéret",

@@ -16,11 +16,9 @@ from datetime import date, datetime
 import attrs
 import httpx
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from audiences.models import Audience
-from matching.index import offer_index_clear
 from matching.models import MatchingRun, NeedResult
 from offers.models import Domain
 from tests.matching.conftest import run_chunks
@@ -66,16 +64,6 @@ def generated_client(django_db_setup, django_db_blocker, live_server, tmp_path_f
         sys.path.remove(str(workdir))
         for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
             del sys.modules[name]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state():
-    # The offer index and the throttle counters are process-wide; the live server thread shares them.
-    offer_index_clear()
-    cache.clear()
-    yield
-    offer_index_clear()
-    cache.clear()
 
 
 @pytest.fixture

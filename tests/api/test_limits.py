@@ -6,12 +6,12 @@ import json
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import override_settings
 
 from audiences.models import Need, SurveyResponse
 from matching.models import ChunkStatus, MatchingChunk, NeedResult, RunStatus
 from offers.models import Offer
+from tests.api.conftest import assert_error, assert_throttled, throttle_rates
 from tests.audiences.factories import make_need, make_survey
 from tests.matching.conftest import run_chunks
 from tests.offers.factories import make_offer
@@ -19,36 +19,6 @@ from tests.offers.factories import make_offer
 pytestmark = pytest.mark.django_db
 
 NEAR = "45.956,2.168"  # Aubusson
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    """Throttles count in the cache: each test starts and ends with none."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def assert_error(response, status: int, *, code: str | None = None, field: str | None = None, says: str = ""):
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"status", "code", "message", "errors"} and body["status"] == status
-    if code:
-        assert body["code"] == code
-    if field:
-        assert field in [error["field"] for error in body["errors"]], body
-    if says:
-        assert says in body["message"] + " ".join(error["message"] for error in body["errors"]), body
-    return body
-
-
-def throttle_rates(**rates: str):
-    """override_settings with these throttle rates (the throttles read them per request, see api/throttling.py)."""
-    current = settings.REST_FRAMEWORK
-    return override_settings(
-        REST_FRAMEWORK={**current, "DEFAULT_THROTTLE_RATES": {**current["DEFAULT_THROTTLE_RATES"], **rates}}
-    )
 
 
 def named(content: bytes, name: str):
@@ -245,12 +215,6 @@ def test_report_top_is_bounded(reference, analyst_client):
 
 
 # Throttles ----------------------------------------------------------------------------------------------------------
-
-
-def assert_throttled(response):
-    body = assert_error(response, 429, code="throttled")
-    wait = int(response["Retry-After"])
-    assert wait > 0 and f"{wait} second" in body["message"]
 
 
 PUBLIC_READS = [

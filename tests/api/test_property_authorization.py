@@ -16,7 +16,6 @@ from matching.models import MatchingRun
 from offers.models import Offer, Organisation
 from tests.api.authz_world import (
     fingerprint,
-    fresh_caches_fixture,  # noqa: F401 (autouse fixture)
     module_world_fixture,  # noqa: F401 (fixture)
     named_file,
     need_body,

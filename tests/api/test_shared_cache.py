@@ -11,7 +11,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
-from tests.api.test_limits import assert_throttled, throttle_rates
+from tests.api.conftest import assert_throttled, throttle_rates
 
 ROOT = Path(__file__).resolve().parents[2]
 # The Redis of the developers' machines and CI; database 15 is this test's own.

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from audiences.models import Need, SurveyResponse
 from audiences.services import RESPONSES_MAX_BYTES
@@ -21,13 +20,6 @@ from tests.matching.conftest import run_chunks
 from tests.offers.factories import make_offer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @dataclass

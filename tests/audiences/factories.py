@@ -3,6 +3,8 @@
 import datetime
 import itertools
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from audiences.models import Need, Survey, SurveyItem
 from offers.models import Audience, Domain, Territory, Theme
 
@@ -90,3 +92,12 @@ r4;retirees;23008;emploi;2;
 r5;retirees;23008;creche;5;3
 r5;retirees;23008;emploi;4;
 """
+
+
+def upload(client, survey, text: str, name: str = "responses.csv"):
+    """POST a survey's response file (CSV text) through the API."""
+    return client.post(
+        f"/api/v1/surveys/{survey.pk}/responses/",
+        {"file": SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")},
+        format="multipart",
+    )

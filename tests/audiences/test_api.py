@@ -6,8 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audiences.models import Need, Survey
 from offers.models import Audience
-from tests.audiences.factories import RESPONSES_CSV, make_need, make_survey
-from tests.audiences.test_responses import upload
+from tests.audiences.factories import RESPONSES_CSV, make_need, make_survey, upload
 
 
 @pytest.fixture

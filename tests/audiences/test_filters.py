@@ -86,8 +86,7 @@ def test_source(analyst_client, needs):
 
 
 def test_survey(analyst_client, reference):
-    from tests.audiences.factories import RESPONSES_CSV
-    from tests.audiences.test_responses import upload
+    from tests.audiences.factories import RESPONSES_CSV, upload
 
     survey = make_survey()
     upload(analyst_client, survey, RESPONSES_CSV)

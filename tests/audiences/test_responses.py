@@ -16,20 +16,11 @@ Hand computations (scale 1-5, normalised (x - 1) / 4; t(0.975, 1) = 12.706205; t
 """
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audiences.models import Need, SurveyResponse
-from tests.audiences.factories import CORRECTED_CSV, RESPONSES_CSV, make_survey
+from tests.audiences.factories import CORRECTED_CSV, RESPONSES_CSV, make_survey, upload
 
 GRAND_GUERET, CREUSE_GRAND_SUD, CREUSE_SUD_OUEST = "200034825", "200044014", "200067189"
-
-
-def upload(client, survey, text: str, name: str = "responses.csv"):
-    return client.post(
-        f"/api/v1/surveys/{survey.pk}/responses/",
-        {"file": SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")},
-        format="multipart",
-    )
 
 
 def needs_by_group(survey) -> dict:

@@ -1,19 +1,11 @@
-"""Fixtures of the matching tests: a fresh offer index per test, and a hand-built catalogue with one need of each
-kind (create, adjust for distance, adjust for audience, promote, maintain)."""
+"""Fixtures of the matching tests: a hand-built catalogue with one need of each kind (create, adjust for distance,
+adjust for audience, promote, maintain), and a helper that scores a run's chunks in this process."""
 
 import pytest
 
-from matching.index import offer_index_clear
 from matching.models import ChunkStatus, MatchingChunk
 from matching.services import chunk_score
 from tests.matching.factories import make_need, make_offer
-
-
-@pytest.fixture(autouse=True)
-def _fresh_offer_index():
-    offer_index_clear()
-    yield
-    offer_index_clear()
 
 
 def run_chunks(run) -> None:

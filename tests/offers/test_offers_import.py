@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from api.exceptions import InvalidInput
 from offers.models import Offer, Organisation
 from offers.services import DEMO_DIR, offers_demo_load
+from tests.offers.factories import DATA_INCLUSION_SERVICES
 
 pytestmark = pytest.mark.django_db
 
@@ -179,44 +180,6 @@ def test_uploads_are_throttled(editor_a_client, organisation_a, settings):
 
 
 # data·inclusion ----------------------------------------------------------------------------------------------------
-
-DATA_INCLUSION_SERVICES = [
-    {
-        "source": "dora",
-        "id": "dora--svc-1",
-        "structure_id": "dora--42",
-        "nom": "Aide à la recherche d'emploi",
-        "description": "Accompagnement individuel des demandeurs d'emploi : CV, candidatures, entretiens.",
-        "date_maj": "2025-02-14",
-        "thematiques": [
-            "trouver-un-emploi--repondre-a-des-offres-demploi",
-            "preparer-sa-candidature--realiser-un-cv-et-ou-une-lettre-de-motivation",
-        ],
-        "publics": ["demandeurs-emploi", "jeunes"],
-        "frais": "gratuit",
-        "zone_eligibilite": ["200034825"],
-        "code_insee": "23096",
-        "latitude": 46.171,
-        "longitude": 1.871,
-        "lien_source": "https://dora.inclusion.beta.gouv.fr/services/svc-1",
-        "telephone": "05 55 00 00 00",
-        "courriel": "contact@example.org",
-    },
-    {
-        "source": "france-travail",
-        "id": "ft--garde",
-        "structure_id": "ft--1",
-        "nom": "Garde d'enfants pour parents en reprise d'emploi",
-        "description": "Solutions de garde pendant la reprise d'emploi.",
-        "date_maj": "2025-03-01",
-        "thematiques": ["famille--garde-denfants", "trouver-un-emploi--maintien-dans-lemploi"],
-        "publics": ["tous-publics"],
-        "frais": "payant",
-        "frais_precisions": "Selon quotient familial",
-        "zone_eligibilite": ["23"],
-        "code_insee": "23008",
-    },
-]
 
 
 def di_upload(client, records, organisation, **data):

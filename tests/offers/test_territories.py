@@ -41,7 +41,7 @@ def test_loader_is_idempotent(reference):
     assert list(Territory.objects.order_by("path").values_list("path", "name", "latitude", "longitude")) == before
 
 
-def test_malformed_geojson_is_refused_whole_and_writes_nothing(db):
+def test_malformed_geojson_is_refused_whole_and_writes_nothing(no_territories):
     data = creuse()
     broken = copy.deepcopy(data)
     broken["features"][3]["properties"]["code"] = "ABCDE"
@@ -55,7 +55,7 @@ def test_malformed_geojson_is_refused_whole_and_writes_nothing(db):
     assert Territory.objects.count() == 0
 
 
-def test_not_json_is_refused_with_its_line(tmp_path, db):
+def test_not_json_is_refused_with_its_line(tmp_path, no_territories):
     path = tmp_path / "communes.geojson"
     path.write_text('{"type": "FeatureCollection",\n "features": [\n  {oops}\n]}')
     with pytest.raises(InvalidInput) as raised:
