@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from api.permissions import ANALYSTS_GROUP
 from matching.index import offer_index_clear
-from offers.models import Territory
+from offers.models import Organisation, Territory
 from offers.territory_paths import KINDS
 from tests.offers.factories import make_organisation, reference_ensure
 
@@ -46,13 +46,15 @@ def _fresh_caches():
     offer_index_clear()
 
 
-def make_user(username: str, *, analyst: bool = False, admin: bool = False):
+def make_user(username: str, *, analyst: bool = False, admin: bool = False, editor_of: Organisation | None = None):
     user = get_user_model().objects.create_user(username=username, password="secret-password-123")
     if admin:
         user.is_staff = user.is_superuser = True
         user.save()
     if analyst:
         user.groups.add(Group.objects.get_or_create(name=ANALYSTS_GROUP)[0])
+    if editor_of is not None:
+        editor_of.editors.add(user)
     return user
 
 
@@ -90,16 +92,12 @@ def organisation_b(reference):
 
 @pytest.fixture
 def editor_a(organisation_a):
-    user = make_user("editor-a")
-    organisation_a.editors.add(user)
-    return user
+    return make_user("editor-a", editor_of=organisation_a)
 
 
 @pytest.fixture
 def editor_b(organisation_b):
-    user = make_user("editor-b")
-    organisation_b.editors.add(user)
-    return user
+    return make_user("editor-b", editor_of=organisation_b)
 
 
 @pytest.fixture

@@ -107,9 +107,8 @@ def module_world_fixture(django_db_setup, django_db_blocker) -> World:
             name="Communauté d'agglomération du Grand Guéret", territory_code="200034825"
         )
         organisation_b = make_organisation(name="Office de tourisme Creuse Sud Ouest", territory_code="23030")
-        editor_a, editor_b = make_user("editor-a"), make_user("editor-b")
-        organisation_a.editors.add(editor_a)
-        organisation_b.editors.add(editor_b)
+        editor_a = make_user("editor-a", editor_of=organisation_a)
+        editor_b = make_user("editor-b", editor_of=organisation_b)
         yield world_build(
             organisation_a=organisation_a,
             organisation_b=organisation_b,

@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 from audiences.models import Audience
 from matching.models import MatchingRun, NeedResult
 from offers.models import Domain
+from tests.audiences.factories import make_need
 from tests.matching.conftest import run_chunks
-from tests.matching.factories import make_need
 from tests.offers.factories import make_offer
 
 pytestmark = pytest.mark.django_db(transaction=True)

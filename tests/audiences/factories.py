@@ -5,7 +5,8 @@ import itertools
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from audiences.models import Need, Survey, SurveyItem
+from api.text import fold_text
+from audiences.models import Need, NeedSource, Survey, SurveyItem
 from offers.models import Audience, Domain, Territory, Theme
 
 _sequence = itertools.count(1)
@@ -14,27 +15,27 @@ _sequence = itertools.count(1)
 def make_need(
     *,
     audience: str = "families",
-    domain: str = "daily-life",
+    domain: str | None = None,
     themes: tuple[str, ...] = ("childcare",),
     statement: str | None = None,
     territory: str | None = None,
     importance: float = 0.5,
     **values,
 ) -> Need:
-    from api.text import fold_text
-
+    """A need written straight to the database (no service); its domain is its first theme's unless given."""
     statement = statement or f"Besoin numéro {next(_sequence)}"
-    values.setdefault("source", "workshop")
+    values.setdefault("source", NeedSource.WORKSHOP)
+    theme_objects = list(Theme.objects.filter(code__in=themes))
     need = Need.objects.create(
         audience=Audience.objects.get(code=audience),
-        domain=Domain.objects.get(code=domain),
+        domain=Domain.objects.get(code=domain) if domain else theme_objects[0].domain,
         statement=statement,
         search_text=fold_text(statement),
         territory=Territory.objects.get(code=territory) if territory else None,
         importance=importance,
         **values,
     )
-    need.themes.set(Theme.objects.filter(code__in=themes))
+    need.themes.set(theme_objects)
     return need
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from matching.models import ChunkStatus, MatchingChunk
 from matching.services import chunk_score
-from tests.matching.factories import make_need, make_offer
+from tests.audiences.factories import make_need
+from tests.matching.factories import make_offer
 
 
 def run_chunks(run) -> None:

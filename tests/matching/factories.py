@@ -1,11 +1,11 @@
-"""Small factory functions: offers and needs as the engine reads them (ORM, no services), and runs with stored
-per-need results for the report tests."""
+"""Small factory functions: offers as the engine reads them (ORM, no services), and runs with stored per-need
+results for the report tests."""
 
 import datetime
 import itertools
 from datetime import date
 
-from audiences.models import Need, NeedSource
+from audiences.models import Need
 from matching.models import MatchingRun, NeedResult, RunStatus
 from offers.models import Audience, Domain, Offer, OfferStatus, Territory, Theme
 from tests.offers.factories import make_organisation
@@ -53,33 +53,6 @@ def make_offer(
     offer.audiences.set(Audience.objects.filter(code__in=audiences))
     offer.service_area.set([Territory.objects.get(code=code) for code in service_area])
     return offer
-
-
-def make_need(
-    *,
-    statement: str,
-    audience: str = "families",
-    themes: tuple[str, ...] = (),
-    domain: str | None = None,
-    territory: str | None = None,
-    importance: float = 0.8,
-    satisfaction: float | None = None,
-    demand_volume: int | None = None,
-) -> Need:
-    theme_objects = list(Theme.objects.filter(code__in=themes))
-    domain_object = Domain.objects.get(code=domain) if domain else theme_objects[0].domain
-    need = Need.objects.create(
-        audience=Audience.objects.get(code=audience),
-        domain=domain_object,
-        statement=statement,
-        territory=Territory.objects.get(code=territory) if territory else None,
-        importance=importance,
-        satisfaction=satisfaction,
-        demand_volume=demand_volume,
-        source=NeedSource.WORKSHOP,
-    )
-    need.themes.set(theme_objects)
-    return need
 
 
 def make_run(*, status: str = RunStatus.SUCCEEDED, scope_territory: Territory | None = None) -> MatchingRun:

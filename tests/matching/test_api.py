@@ -6,9 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from matching.models import NeedResult, RunStatus
+from tests.audiences.factories import make_need
 from tests.conftest import client_for, make_user
 from tests.matching.conftest import run_chunks
-from tests.matching.factories import make_need, make_offer
+from tests.matching.factories import make_offer
 
 pytestmark = pytest.mark.django_db
 
