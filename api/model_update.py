@@ -38,6 +38,16 @@ def model_update(*, instance: ModelT, data: Mapping[str, Any], save: bool = True
     return instance, changed
 
 
+def validation_messages(exc: ValidationError) -> dict[str, list[str]]:
+    """Django's ValidationError as {field: [messages]}; errors of no field under "__all__"."""
+    if hasattr(exc, "error_dict"):
+        return {
+            field: [str(message) for error in errors for message in error.messages]
+            for field, errors in exc.error_dict.items()
+        }
+    return {"__all__": list(exc.messages)}
+
+
 def model_full_clean(*, instance: models.Model, **options) -> None:
     """`instance.full_clean(**options)`, its errors raised as one InvalidInput (400) listing every field."""
     try:
@@ -46,7 +56,7 @@ def model_full_clean(*, instance: models.Model, **options) -> None:
         raise InvalidInput(
             [
                 ErrorItem(field=field, message=message)
-                for field, messages in exc.message_dict.items()
+                for field, messages in validation_messages(exc).items()
                 for message in messages
             ]
         ) from exc

@@ -91,4 +91,3 @@ def item_summary(
         satisfaction=mean_estimate(scaled(satisfaction)),
         demand_volume=top_box_count(importance, scale_max=scale_max) if importance else None,
     )
-

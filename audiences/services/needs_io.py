@@ -8,7 +8,7 @@ from django.db import transaction
 
 from api.cells import CellError, parse_choice, parse_date, parse_float, parse_int, parse_list, parse_text
 from api.exceptions import ErrorItem, InvalidInput
-from api.model_update import model_update
+from api.model_update import model_update, validation_messages
 from api.tabular import Column, Row, read_upload
 from api.text import fold_text
 from audiences.models import JourneyStage, Need, NeedSource
@@ -130,7 +130,9 @@ def _need_row_parse(row: Row, lookups: CodeLookups, errors: list[ErrorItem]) -> 
         try:
             candidate.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
-            problems.extend((field, message) for field, messages in exc.message_dict.items() for message in messages)
+            problems.extend(
+                (field, message) for field, messages in validation_messages(exc).items() for message in messages
+            )
     if problems:
         errors.extend(ErrorItem(line=row.line, field=field, message=message) for field, message in problems)
         return None

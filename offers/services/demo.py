@@ -9,11 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.exceptions import ErrorItem, InvalidInput
-from api.model_update import model_update
+from api.model_update import model_update, validation_messages
 from offers.models import Organisation, Territory, TerritoryKind
-from offers.selectors import territory_resolve
+from offers.selectors import territory_resolve, territory_subtree_q
 from offers.services.imports import OfferImportReport, _offers_upsert
-from offers.services.offers import OFFER_INPUT_FIELDS, _validation_messages
+from offers.services.offers import OFFER_INPUT_FIELDS
 from offers.services.reference_data import DATA_DIR, catalogue_changed, read_json
 
 DEMO_DIR = DATA_DIR / "demo"
@@ -63,7 +63,7 @@ def offers_demo_load(
             try:
                 organisation.full_clean(exclude=["territory"])
             except DjangoValidationError as exc:
-                for name, messages in _validation_messages(exc).items():
+                for name, messages in validation_messages(exc).items():
                     errors.extend(ErrorItem(line=number, field=name, message=message) for message in messages)
                 continue
             organisation.save()
@@ -99,7 +99,7 @@ def _demo_editor_attach(*, username: str, slugs: list[str]) -> None:
     if epci is not None:  # the agglomeration's own organisation, else one placed in one of its communes
         organisation = (
             candidates.filter(territory=epci).first()
-            or candidates.filter(territory__path__startswith=epci.path).first()
+            or candidates.filter(territory_subtree_q(epci, prefix="territory__")).first()
         )
     organisation = organisation or candidates.first()
     organisation.editors.add(user)

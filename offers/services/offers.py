@@ -24,6 +24,7 @@ from api.cells import (
     parse_text,
 )
 from api.exceptions import ErrorItem, InvalidInput
+from api.model_update import validation_messages
 from api.permissions import is_admin
 from api.text import fold_text
 from offers.models import Audience, Offer, OfferStatus, Organisation, Territory, TerritoryKind, Theme
@@ -92,15 +93,6 @@ class OfferDraft:
     changed: bool = True
 
 
-def _validation_messages(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {
-            field: [str(message) for error in errors for message in error.messages]
-            for field, errors in exc.error_dict.items()
-        }
-    return {"__all__": list(exc.messages)}
-
-
 def offer_validate(
     *, offer: Offer, themes: list[Theme], service_area: list[Territory] | None = None
 ) -> list[Territory]:
@@ -136,7 +128,7 @@ def offer_validate(
         # Foreign keys were resolved from the database already; re-checking them would cost a query each.
         offer.full_clean(exclude=["domain", "organisation", "commune", "search_text"])
     except DjangoValidationError as exc:
-        for field, messages in _validation_messages(exc).items():
+        for field, messages in validation_messages(exc).items():
             errors[field].extend(messages)
     if errors:
         raise DjangoValidationError(dict(errors))
@@ -279,14 +271,14 @@ def _offer_draft(
         try:
             offer.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         except DjangoValidationError as exc:
-            for name, messages in _validation_messages(exc).items():
+            for name, messages in validation_messages(exc).items():
                 for message in messages:
                     error("" if name == "__all__" else name, message)
         return None, errors
     try:
         service_area = offer_validate(offer=offer, themes=themes, service_area=service_area)
     except DjangoValidationError as exc:
-        for field, messages in _validation_messages(exc).items():
+        for field, messages in validation_messages(exc).items():
             for message in messages:
                 error("" if field == "__all__" else field, message)
     if errors:
