@@ -91,20 +91,3 @@ def item_summary(
         satisfaction=mean_estimate(scaled(satisfaction)),
         demand_volume=top_box_count(importance, scale_max=scale_max) if importance else None,
     )
-
-
-def common_path(paths: Iterable[str]) -> str | None:
-    """Deepest materialised path containing every path given ('r75/d23/e1/c1/', 'r75/d23/e2/c2/' -> 'r75/d23/')."""
-    common: list[str] | None = None
-    for path in paths:
-        segments = path.strip("/").split("/")
-        if common is None:
-            common = segments
-            continue
-        depth = 0
-        while depth < min(len(common), len(segments)) and common[depth] == segments[depth]:
-            depth += 1
-        common = common[:depth]
-    if not common:
-        return None
-    return "/".join(common) + "/"

@@ -16,20 +16,11 @@ class TerritoryKind(models.TextChoices):
     COMMUNE = "commune", "Commune"
 
 
-# Official code of each kind, by which the path of a territory is spelled (r75/d23/e200034825/c23096/).
-TERRITORY_PATH_PREFIX = {
-    TerritoryKind.REGION: "r",
-    TerritoryKind.DEPARTEMENT: "d",
-    TerritoryKind.EPCI: "e",
-    TerritoryKind.COMMUNE: "c",
-}
-
-
 class Territory(models.Model):
     """A region, département, EPCI or commune, addressed by its official code (INSEE, or SIREN for EPCIs).
 
-    `path` is a materialised path from the region down, so "everything below X" is `path__startswith=X.path`
-    on an indexed column, whatever the kind of X.
+    `path` is a materialised path from the region down (built and read by offers.territory_paths), so "everything
+    below X" is `path__startswith=X.path` on an indexed column, whatever the kind of X.
     """
 
     kind = models.CharField(max_length=16, choices=TerritoryKind.choices)

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from audiences.statistics import common_path, item_summary, mean_estimate, normalise, top_box_count
+from audiences.statistics import item_summary, mean_estimate, normalise, top_box_count
+from offers.territory_paths import common_path
 
 
 def test_normalise_maps_the_scale_onto_unit_interval():

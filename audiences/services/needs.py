@@ -1,0 +1,65 @@
+"""Needs written by hand through the API: created, changed and deleted; needs computed from a survey are read-only."""
+
+from django.db import transaction
+
+from api.exceptions import Conflict, ErrorItem, InvalidInput
+from api.model_update import model_full_clean, model_update
+from api.text import fold_text
+from audiences.models import Need
+from offers.models import Domain, Theme
+
+
+def need_themes_check(*, domain: Domain | None, themes: list[Theme]) -> list[str]:
+    """Theme codes that do not belong to the need's domain (a theme of another domain is a classification error)."""
+    if domain is None:
+        return []
+    return [theme.code for theme in themes if theme.domain_id != domain.pk]
+
+
+def _need_save(need: Need, *, themes: list[Theme] | None) -> Need:
+    """Check and save a need whose values are set, and its themes when given."""
+    need.search_text = fold_text(need.statement)
+    if themes is not None:
+        foreign = need_themes_check(domain=need.domain, themes=themes)
+        if foreign:
+            raise InvalidInput(
+                [
+                    ErrorItem(
+                        field="themes",
+                        code="invalid_theme",
+                        message=f"Theme(s) {', '.join(foreign)} do not belong to the domain {need.domain.code!r}.",
+                    )
+                ]
+            )
+    model_full_clean(instance=need)
+    need.save()
+    if themes is not None:
+        need.themes.set(themes)
+    return need
+
+
+def _computed_guard(need: Need) -> None:
+    if need.survey_item_id:
+        raise Conflict(
+            "This need is computed from survey responses; change the survey or upload its responses again instead."
+        )
+
+
+@transaction.atomic
+def need_create(*, values: dict, themes: list[Theme]) -> Need:
+    """Create a need from validated values (Need fields; model instances for relations)."""
+    return _need_save(Need(**values), themes=themes)
+
+
+@transaction.atomic
+def need_update(*, need: Need, values: dict, themes: list[Theme] | None = None) -> Need:
+    """Update a hand-made need; needs computed from a survey are refused (409) since the next upload rewrites them."""
+    _computed_guard(need)
+    model_update(instance=need, data=values, save=False)
+    return _need_save(need, themes=themes)
+
+
+@transaction.atomic
+def need_delete(*, need: Need) -> None:
+    _computed_guard(need)
+    need.delete()

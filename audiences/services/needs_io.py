@@ -1,0 +1,260 @@
+"""Needs in files: the CSV/JSON import (validated whole, then upserted by source and external id, or nothing) and
+the export, whose rows re-import as they are."""
+
+from dataclasses import asdict, dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from api.cells import CellError, parse_choice, parse_date, parse_float, parse_int, parse_list, parse_text
+from api.exceptions import ErrorItem, InvalidInput
+from api.model_update import model_update, validation_messages
+from api.tabular import Column, Row, read_upload
+from api.text import fold_text
+from audiences.models import JourneyStage, Need, NeedSource
+from audiences.services.needs import _need_save, need_themes_check
+from offers.models import Theme
+from offers.services.lookups import CodeLookups
+
+NEED_IMPORT_MAX_ROWS = 10_000
+
+NEED_COLUMNS = [
+    Column("external_id", ("identifiant", "id_externe", "identifiant_externe", "id"), required=True),
+    Column("audience", ("public", "public_cible", "segment"), required=True),
+    Column("domain", ("domaine",), required=True),
+    Column("themes", ("theme", "thèmes", "thème")),
+    Column("statement", ("besoin", "énoncé", "enonce", "libellé", "libelle"), required=True),
+    Column("territory", ("territoire", "code_territoire", "périmètre", "perimetre")),
+    Column("stage", ("étape", "etape", "étape_du_parcours", "parcours")),
+    Column("importance", (), required=True),
+    Column("satisfaction", ()),
+    Column("demand_volume", ("volume", "volume_de_demande", "demande")),
+    Column("source", (), required=True),
+    Column("source_reference", ("référence_source", "reference_source", "référence", "reference")),
+    Column("source_date", ("date_source", "date")),
+]
+
+# Computed columns of the export, accepted and ignored by the import so that an export re-imports as is.
+NEED_EXPORT_ONLY = (
+    "id",
+    "response_count",
+    "importance_ci_low",
+    "importance_ci_high",
+    "satisfaction_response_count",
+    "satisfaction_ci_low",
+    "satisfaction_ci_high",
+    "updated_at",
+)
+NEED_EXPORT_HEADER = [column.name for column in NEED_COLUMNS] + list(NEED_EXPORT_ONLY)
+
+
+@dataclass
+class _NeedRow:
+    line: int
+    key: tuple[str, str]
+    values: dict
+    themes: list[Theme]
+
+
+def _need_row_parse(row: Row, lookups: CodeLookups, errors: list[ErrorItem]) -> _NeedRow | None:
+    raw = row.values
+    problems: list[tuple[str, str]] = []
+    values: dict = {}
+    for name in ("external_id", "statement", "source_reference"):
+        values[name] = parse_text(raw.get(name))
+    if not values["external_id"]:
+        problems.append(("external_id", "required: the stable identifier of the need in your file"))
+    elif len(values["external_id"]) > 128:
+        problems.append(("external_id", "at most 128 characters"))
+    if not values["statement"]:
+        problems.append(("statement", "required"))
+    for name, mapping in (("audience", lookups.audiences), ("domain", lookups.domains)):
+        code = parse_text(raw.get(name))
+        values[name] = mapping.get(code)
+        if values[name] is None:
+            problems.append((name, f"unknown {name} code {code!r}" if code else "required"))
+    themes: list[Theme] = []
+    for code in parse_list(raw.get("themes")):
+        if code in lookups.themes:
+            themes.append(lookups.themes[code])
+        else:
+            problems.append(("themes", f"unknown theme code {code!r}"))
+    foreign = need_themes_check(domain=values["domain"], themes=themes)
+    if foreign:
+        problems.append(
+            ("themes", f"theme(s) {', '.join(foreign)} do not belong to the domain {values['domain'].code!r}")
+        )
+    territory_code = parse_text(raw.get("territory"))
+    values["territory"] = None
+    if territory_code:
+        try:
+            values["territory"] = lookups.territory(territory_code)
+        except CellError as exc:
+            problems.append(("territory", str(exc)))
+    for name, choices, default in (
+        ("stage", JourneyStage.choices, JourneyStage.ANCHOR),
+        ("source", NeedSource.choices, None),
+    ):
+        try:
+            values[name] = parse_choice(raw.get(name), choices) or default
+        except CellError as exc:
+            problems.append((name, str(exc)))
+            continue
+        if values[name] is None:
+            problems.append((name, f"required: one of {', '.join(value for value, _ in choices)}"))
+    for name, parse, required in (
+        ("importance", parse_float, True),
+        ("satisfaction", parse_float, False),
+        ("demand_volume", parse_int, False),
+    ):
+        try:
+            values[name] = parse(raw.get(name))
+        except CellError:
+            expected = "a whole number" if parse is parse_int else "a number (decimal point or comma)"
+            problems.append((name, f"{raw.get(name)!r} is not {expected}"))
+            continue
+        if values[name] is None and required:
+            problems.append((name, "required"))
+        elif values[name] is not None and parse is parse_float and not 0 <= values[name] <= 1:
+            problems.append((name, f"{values[name]} is outside 0-1"))
+        elif values[name] is not None and parse is parse_int and values[name] < 0:
+            problems.append((name, "must be positive or zero"))
+    date_text = parse_text(raw.get("source_date"))
+    try:
+        values["source_date"] = parse_date(date_text)
+    except CellError:
+        problems.append(("source_date", f"{date_text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))
+    if not problems:
+        candidate = Need(**values)
+        candidate.search_text = fold_text(values["statement"])
+        try:
+            candidate.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            problems.extend(
+                (field, message) for field, messages in validation_messages(exc).items() for message in messages
+            )
+    if problems:
+        errors.extend(ErrorItem(line=row.line, field=field, message=message) for field, message in problems)
+        return None
+    return _NeedRow(line=row.line, key=(values["source"], values["external_id"]), values=values, themes=themes)
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    rows: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+def needs_import(
+    *,
+    content: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Upsert needs by (source, external_id) from a CSV/JSON upload.
+
+    The whole file is validated first (same rules as the API); any problem refuses it with every bad line.
+    A dry run validates and counts without writing.
+    """
+    parsed = read_upload(
+        content=content,
+        columns=NEED_COLUMNS + [Column(name) for name in NEED_EXPORT_ONLY],
+        filename=filename,
+        content_type=content_type,
+        max_rows=NEED_IMPORT_MAX_ROWS,
+        list_key="needs",
+    )
+    lookups = CodeLookups()
+    errors: list[ErrorItem] = []
+    need_rows: list[_NeedRow] = []
+    first_line: dict[tuple[str, str], int] = {}
+    for row in parsed:
+        need_row = _need_row_parse(row, lookups, errors)
+        if need_row is None:
+            continue
+        if need_row.key in first_line:
+            errors.append(
+                ErrorItem(
+                    line=row.line,
+                    field="external_id",
+                    code="duplicate",
+                    message=f"{need_row.key[1]!r} (source {need_row.key[0]}) already appears on line "
+                    f"{first_line[need_row.key]}.",
+                )
+            )
+            continue
+        first_line[need_row.key] = row.line
+        need_rows.append(need_row)
+    if errors:
+        raise InvalidInput(errors, message=f"{len(errors)} problem(s) in the file; nothing was written.")
+
+    report = ImportReport(dry_run=dry_run, rows=len(parsed))
+    try:
+        with transaction.atomic():
+            _needs_upsert(need_rows, report)
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return report
+
+
+def _needs_upsert(need_rows: list[_NeedRow], report: ImportReport) -> None:
+    existing: dict[tuple[str, str], Need] = {}
+    for source in {row.key[0] for row in need_rows}:
+        ids = [row.key[1] for row in need_rows if row.key[0] == source]
+        for need in Need.objects.filter(source=source, external_id__in=ids).prefetch_related("themes"):
+            existing[(need.source, need.external_id)] = need
+    for row in need_rows:
+        need = existing.get(row.key)
+        if need is None:
+            _need_save(Need(**row.values), themes=row.themes)
+            report.created += 1
+            continue
+        _, changed = model_update(instance=need, data=row.values, save=False)
+        if not changed and {theme.pk for theme in need.themes.all()} == {theme.pk for theme in row.themes}:
+            report.unchanged += 1
+            continue
+        _need_save(need, themes=row.themes)
+        report.updated += 1
+
+
+def need_export_rows(*, needs) -> list[list]:
+    """Rows of the needs export, in NEED_EXPORT_HEADER order (themes joined by `|`); re-importable as is."""
+    return [
+        [
+            need.external_id,
+            need.audience.code,
+            need.domain.code,
+            "|".join(theme.code for theme in need.themes.all()),
+            need.statement,
+            need.territory.qualified_code if need.territory_id else "",
+            need.stage,
+            need.importance,
+            need.satisfaction,
+            need.demand_volume,
+            need.source,
+            need.source_reference,
+            need.source_date.isoformat() if need.source_date else "",
+            need.pk,
+            need.response_count,
+            need.importance_ci_low,
+            need.importance_ci_high,
+            need.satisfaction_response_count,
+            need.satisfaction_ci_low,
+            need.satisfaction_ci_high,
+            need.updated_at.isoformat(),
+        ]
+        for need in needs
+    ]

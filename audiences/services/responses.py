@@ -1,0 +1,384 @@
+"""Survey responses: the upload of raw answers (validated whole, upserted by item and respondent), and their
+aggregation into needs, one per item x audience for the whole survey area and one per EPCI."""
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from api.cells import CellError, parse_int, parse_text
+from api.exceptions import ErrorItem, InvalidInput
+from api.model_update import model_update
+from api.tabular import Column, Row, read_upload
+from api.text import fold_text
+from audiences import selectors
+from audiences.models import Need, NeedSource, Survey, SurveyItem, SurveyResponse
+from audiences.statistics import item_summary
+from offers.models import Audience, Territory, TerritoryKind
+from offers.territory_paths import common_path, path_upto
+
+RESPONSES_MAX_ROWS = 200_000
+RESPONSES_MAX_BYTES = 20 * 1024 * 1024
+
+RESPONSE_COLUMNS = [
+    Column("respondent_id", ("repondant", "répondant", "id_repondant", "id_répondant", "respondent"), required=True),
+    Column("audience", ("public", "segment", "public_cible")),
+    Column("commune", ("code_commune", "insee", "code_insee")),
+    Column("item", ("question", "code_question"), required=True),
+    Column("importance", ()),
+    Column("satisfaction", ()),
+]
+
+
+@dataclass(frozen=True)
+class _ResponseRow:
+    line: int
+    respondent_id: str
+    item: SurveyItem
+    audience: Audience
+    commune: Territory | None
+    importance: int | None
+    satisfaction: int | None
+
+
+@dataclass
+class ResponsesReport:
+    rows: int
+    responses_created: int = 0
+    responses_updated: int = 0
+    responses_unchanged: int = 0
+    needs_created: int = 0
+    needs_updated: int = 0
+    needs_unchanged: int = 0
+    needs_deleted: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
+    items = selectors.survey_item_map(survey=survey)
+    survey_audiences = list(survey.audiences.all())
+    allowed = {audience.code: audience for audience in survey_audiences}
+    audiences = allowed or {audience.code: audience for audience in Audience.objects.all()}
+    commune_codes = {parse_text(row.values.get("commune")) for row in rows} - {""}
+    communes = {
+        territory.code: territory
+        for territory in Territory.objects.filter(kind=TerritoryKind.COMMUNE, code__in=commune_codes)
+    }
+    errors: list[ErrorItem] = []
+    result: list[_ResponseRow] = []
+    respondents: dict[str, tuple[int, Audience | None, Territory | None]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    scale = f"{survey.scale_min}-{survey.scale_max}"
+
+    for row in rows:
+        problems: list[tuple[str, str, str]] = []
+        respondent_id = parse_text(row.values.get("respondent_id"))
+        if not respondent_id:
+            problems.append(("respondent_id", "required", "required"))
+        elif len(respondent_id) > 64:
+            problems.append(("respondent_id", "invalid", "at most 64 characters"))
+        item_code = parse_text(row.values.get("item"))
+        item = items.get(item_code)
+        if item is None:
+            known = ", ".join(sorted(items)) or "none yet"
+            message = f"unknown item {item_code!r} (items of this survey: {known})" if item_code else "required"
+            problems.append(("item", "unknown_item" if item_code else "required", message))
+        audience_code = parse_text(row.values.get("audience"))
+        audience = audiences.get(audience_code) if audience_code else None
+        if audience_code and audience is None:
+            where = "targeted by this survey" if allowed else "known"
+            problems.append(
+                (
+                    "audience",
+                    "unknown_audience",
+                    f"unknown audience {audience_code!r} (audiences {where}: {', '.join(sorted(audiences))})",
+                )
+            )
+        elif not audience_code:
+            if len(survey_audiences) == 1:
+                audience = survey_audiences[0]
+            else:
+                problems.append(
+                    ("audience", "required", "required: the survey does not target exactly one audience to default to")
+                )
+        commune_code = parse_text(row.values.get("commune"))
+        commune = communes.get(commune_code) if commune_code else None
+        if commune_code and commune is None:
+            problems.append(("commune", "unknown_commune", f"unknown commune INSEE code {commune_code!r}"))
+        scores: dict[str, int | None] = {}
+        for name in ("importance", "satisfaction"):
+            raw = row.values.get(name)
+            try:
+                scores[name] = parse_int(raw)
+            except CellError:
+                problems.append((name, "not_integer", f"{raw!r} is not a whole number of the {scale} scale"))
+                continue
+            if scores[name] is None:
+                continue
+            if not survey.scale_min <= scores[name] <= survey.scale_max:
+                problems.append((name, "out_of_scale", f"{scores[name]} is outside the {scale} scale"))
+            elif item is not None and not getattr(item, f"measures_{name}"):
+                problems.append((name, "not_measured", f"item {item.code!r} does not measure {name}"))
+        if respondent_id and item is not None:
+            key = (respondent_id, item.code)
+            if key in seen:
+                problems.append(
+                    (
+                        "item",
+                        "duplicate",
+                        f"respondent {respondent_id!r} already answered {item.code!r} on line {seen[key]}",
+                    )
+                )
+            else:
+                seen[key] = row.line
+        if respondent_id and not any(field in ("audience", "commune") for field, _, _ in problems):
+            first = respondents.setdefault(respondent_id, (row.line, audience, commune))
+            if first[1] != audience:
+                problems.append(
+                    (
+                        "audience",
+                        "inconsistent",
+                        f"respondent {respondent_id!r} had audience "
+                        f"{first[1].code if first[1] else None!r} on line {first[0]}",
+                    )
+                )
+            if first[2] != commune:
+                problems.append(
+                    (
+                        "commune",
+                        "inconsistent",
+                        f"respondent {respondent_id!r} had commune "
+                        f"{first[2].code if first[2] else None!r} on line {first[0]}",
+                    )
+                )
+        if problems:
+            errors.extend(
+                ErrorItem(line=row.line, field=field, code=code, message=message) for field, code, message in problems
+            )
+            continue
+        result.append(
+            _ResponseRow(
+                line=row.line,
+                respondent_id=respondent_id,
+                item=item,
+                audience=audience,
+                commune=commune,
+                importance=scores["importance"],
+                satisfaction=scores["satisfaction"],
+            )
+        )
+    if errors:
+        lines = len({error.line for error in errors})
+        raise InvalidInput(errors, message=f"{lines} line(s) of the file are invalid; nothing was written.")
+    return result
+
+
+def survey_responses_import(
+    *, survey: Survey, content: bytes, filename: str | None = None, content_type: str | None = None
+) -> ResponsesReport:
+    """Store a file of raw responses (one row per respondent and item) and recompute the survey's needs.
+
+    Validated whole before anything is written; then responses are upserted by (item, respondent) and the needs
+    recomputed, in one transaction. Re-uploading the same file changes nothing; a corrected file updates.
+    Responses absent from the file are kept (a survey may arrive in several batches).
+    """
+    rows = read_upload(
+        content=content,
+        columns=RESPONSE_COLUMNS,
+        filename=filename,
+        content_type=content_type,
+        max_bytes=RESPONSES_MAX_BYTES,
+        max_rows=RESPONSES_MAX_ROWS,
+        list_key="responses",
+    )
+    valid = _responses_validate(survey, rows)
+    report = ResponsesReport(rows=len(rows))
+    with transaction.atomic():
+        _responses_upsert(survey, valid, report)
+        needs = survey_needs_compute(survey=survey)
+    report.needs_created, report.needs_updated = needs.created, needs.updated
+    report.needs_unchanged, report.needs_deleted = needs.unchanged, needs.deleted
+    return report
+
+
+def _responses_upsert(survey: Survey, rows: list[_ResponseRow], report: ResponsesReport) -> None:
+    fields = ("audience_id", "commune_id", "importance", "satisfaction")
+    existing = {
+        (item_id, respondent_id): (pk, values)
+        for pk, item_id, respondent_id, *values in selectors.survey_responses(survey=survey)
+        .filter(respondent_id__in={row.respondent_id for row in rows})
+        .values_list("pk", "item_id", "respondent_id", *fields)
+    }
+    to_create, to_update = [], []
+    for row in rows:
+        values = {
+            "audience_id": row.audience.pk,
+            "commune_id": row.commune.pk if row.commune else None,
+            "importance": row.importance,
+            "satisfaction": row.satisfaction,
+        }
+        pk, stored = existing.get((row.item.pk, row.respondent_id), (None, None))
+        if pk is None:
+            to_create.append(SurveyResponse(item=row.item, respondent_id=row.respondent_id, **values))
+        elif list(values.values()) != stored:
+            to_update.append(SurveyResponse(pk=pk, **values))
+        else:
+            report.responses_unchanged += 1
+    SurveyResponse.objects.bulk_create(to_create, batch_size=1000)
+    SurveyResponse.objects.bulk_update(
+        to_update, ["audience", "commune", "importance", "satisfaction"], batch_size=1000
+    )
+    report.responses_created, report.responses_updated = len(to_create), len(to_update)
+    # The file is authoritative about who a respondent is: their other stored answers follow.
+    respondents = {row.respondent_id: row for row in rows}
+    stale = (
+        selectors.survey_responses(survey=survey)
+        .filter(respondent_id__in=respondents)
+        .values_list("respondent_id", "audience_id", "commune_id")
+        .distinct()
+    )
+    for respondent_id, audience_id, commune_id in list(stale):
+        row = respondents[respondent_id]
+        if (audience_id, commune_id) != (row.audience.pk, row.commune.pk if row.commune else None):
+            selectors.survey_responses(survey=survey).filter(respondent_id=respondent_id).update(
+                audience=row.audience, commune=row.commune
+            )
+
+
+@dataclass
+class NeedsComputeReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+COMPUTED_FIELDS = (
+    "domain_id",
+    "statement",
+    "search_text",
+    "stage",
+    "importance",
+    "satisfaction",
+    "demand_volume",
+    "source",
+    "source_reference",
+    "source_date",
+    "response_count",
+    "importance_ci_low",
+    "importance_ci_high",
+    "satisfaction_response_count",
+    "satisfaction_ci_low",
+    "satisfaction_ci_high",
+)
+
+
+@transaction.atomic
+def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
+    """(Re)compute the needs of a survey from its stored responses.
+
+    For each item x audience: one need for the whole survey area (territory = the smallest territory containing
+    every respondent's commune, null when no commune is known) and one per EPCI with respondents. Groups without
+    any importance answer give no need. Needs are upserted by (item, audience, territory); needs of groups that
+    no longer exist are deleted.
+    """
+    items = {item.pk: item for item in survey.items.prefetch_related("themes")}
+    responses = list(
+        selectors.survey_responses(survey=survey).values_list(
+            "item_id", "audience_id", "commune__path", "importance", "satisfaction"
+        )
+    )
+    area_path = common_path(path for _, _, path, _, _ in responses if path)
+    groups: dict[tuple[int, int, str | None], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for item_id, audience_id, path, importance, satisfaction in responses:
+        keys = [(item_id, audience_id, area_path)]
+        epci_path = path_upto(path, "epci") if path else None
+        if epci_path and epci_path != area_path:
+            keys.append((item_id, audience_id, epci_path))
+        for key in keys:
+            if importance is not None:
+                groups[key][0].append(importance)
+            if satisfaction is not None:
+                groups[key][1].append(satisfaction)
+    territories = {
+        territory.path: territory
+        for territory in Territory.objects.filter(path__in={key[2] for key in groups} - {None})
+    }
+    source_reference = f"{survey.title} ({survey.reference})" if survey.reference else survey.title
+    wanted: dict[tuple[int, int, int | None], tuple[dict, SurveyItem]] = {}
+    for (item_id, audience_id, path), (importance, satisfaction) in groups.items():
+        if not importance:
+            continue
+        item = items[item_id]
+        summary = item_summary(
+            importance=importance, satisfaction=satisfaction, scale_min=survey.scale_min, scale_max=survey.scale_max
+        )
+        territory_id = territories[path].pk if path else None
+        wanted[(item_id, audience_id, territory_id)] = (
+            {
+                "domain_id": item.domain_id,
+                "statement": item.statement,
+                "search_text": fold_text(item.statement),
+                "stage": item.stage,
+                "importance": summary.importance.mean,
+                "satisfaction": summary.satisfaction.mean if summary.satisfaction else None,
+                "demand_volume": summary.demand_volume,
+                "source": NeedSource.SURVEY,
+                "source_reference": source_reference[:300],
+                "source_date": survey.date,
+                "response_count": summary.importance.count,
+                "importance_ci_low": summary.importance.ci_low,
+                "importance_ci_high": summary.importance.ci_high,
+                "satisfaction_response_count": summary.satisfaction.count if summary.satisfaction else 0,
+                "satisfaction_ci_low": summary.satisfaction.ci_low if summary.satisfaction else None,
+                "satisfaction_ci_high": summary.satisfaction.ci_high if summary.satisfaction else None,
+            },
+            item,
+        )
+    report = NeedsComputeReport()
+    existing = {
+        (need.survey_item_id, need.audience_id, need.territory_id): need
+        for need in Need.objects.filter(survey_item__survey=survey)
+    }
+    # Theme ids read as plain pairs: a prefetch would build thousands of related managers.
+    need_themes: dict[int, set[int]] = defaultdict(set)
+    through = Need.themes.through
+    for need_id, theme_id in through.objects.filter(need__survey_item__survey=survey).values_list(
+        "need_id", "theme_id"
+    ):
+        need_themes[need_id].add(theme_id)
+    item_themes = {item_id: {theme.pk for theme in item.themes.all()} for item_id, item in items.items()}
+    stale = [need.pk for key, need in existing.items() if key not in wanted]
+    if stale:
+        Need.objects.filter(pk__in=stale).delete()
+        report.deleted = len(stale)
+    now = timezone.now()
+    to_create, to_update, theme_links, themes_reset = [], [], [], []
+    for key, (values, item) in wanted.items():
+        item_theme_ids = item_themes[item.pk]
+        need = existing.get(key)
+        if need is None:
+            need = Need(survey_item_id=key[0], audience_id=key[1], territory_id=key[2], **values)
+            to_create.append((need, item_theme_ids))
+            continue
+        themes_changed = need_themes[need.pk] != item_theme_ids
+        if themes_changed:
+            themes_reset.append(need.pk)
+            theme_links.extend((need.pk, theme_id) for theme_id in item_theme_ids)
+        _, changed = model_update(instance=need, data=values, save=False)
+        if changed or themes_changed:
+            need.updated_at = now
+            to_update.append(need)
+        else:
+            report.unchanged += 1
+    created = Need.objects.bulk_create([need for need, _ in to_create], batch_size=500)
+    for need, (_, theme_ids) in zip(created, to_create, strict=True):
+        theme_links.extend((need.pk, theme_id) for theme_id in theme_ids)
+    Need.objects.bulk_update(to_update, [*COMPUTED_FIELDS, "updated_at"], batch_size=500)
+    through.objects.filter(need_id__in=themes_reset).delete()
+    through.objects.bulk_create([through(need_id=need_id, theme_id=theme_id) for need_id, theme_id in theme_links])
+    report.created, report.updated = len(to_create), len(to_update)
+    return report

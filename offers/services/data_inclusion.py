@@ -1,0 +1,127 @@
+"""data·inclusion, the national schema of social and public services: its services read as offers."""
+
+import json
+from collections import defaultdict
+
+from django.utils.text import slugify
+
+from api.cells import blank, parse_list, parse_text
+from api.exceptions import ErrorItem
+from api.tabular import Column
+from offers.models import Audience, OfferStatus, Theme
+from offers.services.lookups import CodeLookups
+from offers.services.reference_data import DATA_DIR
+
+DATA_INCLUSION_SCHEMA = DATA_DIR / "taxonomies" / "data-inclusion-service.schema.json"
+# Older versions of the schema split the description in two; accepted so that older dumps import too.
+_DATA_INCLUSION_LEGACY_FIELDS = ("presentation_resume", "presentation_detail", "prise_rdv", "structure")
+
+
+def data_inclusion_columns() -> list[Column]:
+    schema = json.loads(DATA_INCLUSION_SCHEMA.read_text(encoding="utf-8"))
+    required = set(schema.get("required", ()))
+    names = list(schema["properties"]) + [
+        name for name in _DATA_INCLUSION_LEGACY_FIELDS if name not in schema["properties"]
+    ]
+    return [Column(name, required=name in required and name in ("id", "source", "nom")) for name in names]
+
+
+def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict, list[ErrorItem]]:
+    """One data·inclusion service -> the values of an offer (the same input the API and CSV import take).
+
+    thematiques -> themes through Theme.data_inclusion_codes (the domain is the one most of them map to; themes
+    of other domains are dropped); publics -> audiences through Audience.data_inclusion_codes ("tous-publics" or
+    none = everyone); frais -> is_free; zone_eligibilite -> service area; id + source -> external_id + source.
+    """
+    errors: list[ErrorItem] = []
+    theme_by_code: dict[str, list[Theme]] = defaultdict(list)
+    for theme in refs.themes.values():
+        for code in theme.data_inclusion_codes or []:
+            theme_by_code[code].append(theme)
+    audience_by_code: dict[str, list[Audience]] = defaultdict(list)
+    for audience in refs.audiences.values():
+        for code in audience.data_inclusion_codes or []:
+            audience_by_code[code].append(audience)
+
+    thematiques = parse_list(values.get("thematiques"))
+    themes: list[Theme] = []
+    for code in thematiques:
+        for theme in theme_by_code.get(code, []):
+            if theme not in themes:
+                themes.append(theme)
+    if not themes:
+        listed = ", ".join(thematiques) or "none"
+        errors.append(
+            ErrorItem(
+                field="thematiques",
+                code="unmapped",
+                message=f"No thématique of this service maps to our taxonomy ({listed}).",
+            )
+        )
+        domain = None
+    else:
+        counts: dict[int, int] = defaultdict(int)
+        for theme in themes:
+            counts[theme.domain_id] += 1
+        domain_id = max(counts, key=lambda key: (counts[key], -[t.domain_id for t in themes].index(key)))
+        themes = [theme for theme in themes if theme.domain_id == domain_id]
+        domain = themes[0].domain
+
+    audiences: list[Audience] = []
+    for code in parse_list(values.get("publics")):
+        if code == "tous-publics":
+            audiences = []
+            break
+        for audience in audience_by_code.get(code, []):
+            if audience not in audiences:
+                audiences.append(audience)
+
+    frais = values.get("frais")
+    details = parse_text(values.get("frais_precisions"))
+    if isinstance(frais, list):  # older schema: a list of fees
+        frais = "gratuit" if frais == ["gratuit"] else ("payant" if frais else None)
+    is_free = frais == "gratuit"
+    if not is_free and not details:
+        details = "Payant" if frais == "payant" else "Tarif non précisé par la source"
+
+    description = "\n\n".join(
+        part
+        for part in (
+            parse_text(values.get(name)) for name in ("description", "presentation_resume", "presentation_detail")
+        )
+        if part
+    )
+    contact = " · ".join(
+        part
+        for part in (parse_text(values.get(name)) for name in ("contact_nom_prenom", "telephone", "courriel"))
+        if part
+    )
+    accessibility = parse_text(values.get("conditions_acces"))
+    mapped = {
+        "source": slugify(str(values.get("source") or "")) or "data-inclusion",
+        "external_id": parse_text(values.get("id")),
+        "title": parse_text(values.get("nom")),
+        "description": description or parse_text(values.get("nom")),
+        "domain": domain.code if domain else None,
+        "themes": [theme.code for theme in themes],
+        "audiences": [audience.code for audience in audiences],
+        "commune": values.get("code_insee"),
+        "latitude": values.get("latitude"),
+        "longitude": values.get("longitude"),
+        "service_area": parse_list(values.get("zone_eligibilite")),
+        "is_free": is_free,
+        "price_details": "" if is_free else details[:200],
+        "url": parse_text(values.get("lien_source") or values.get("lien_mobilisation")),
+        "contact": contact[:300],
+        "accessibility": accessibility,
+        "status": OfferStatus.PUBLISHED,
+    }
+    if blank(mapped["commune"]):
+        errors.append(
+            ErrorItem(
+                field="code_insee",
+                code="required",
+                message="The service has no code_insee: we cannot place it in a commune.",
+            )
+        )
+    return mapped, errors
