@@ -25,16 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matching import scoring
+from matching.reasons import MAINTAIN, RECOMMENDATION_LABELS, RECOMMENDATIONS
+from matching.scoring import CROSSHAIR_RULES as CROSSHAIR_RULES  # The IPA query's rules (the schema's enum).
+from offers.territory_paths import KIND_RANK, path_segments
 
 DIMENSIONS = ("domain", "theme", "audience", "territory")
 TERRITORY_LEVELS = ("epci", "commune")
-RECOMMENDATIONS = ("create", "adjust", "promote", "maintain")
-RECOMMENDATION_LABELS = {
-    "create": "Créer une offre",
-    "adjust": "Adapter l'offre existante",
-    "promote": "Faire connaître l'offre",
-    "maintain": "Maintenir",
-}
 DIMENSION_LABELS = {
     "domain": "Domaine",
     "theme": "Thème",
@@ -51,8 +47,6 @@ WIDER_SCOPE_SUFFIX = {
 }
 GAP_LEGEND = "Écart pondéré (importance × (1 − couverture))"
 
-_PATH_KINDS = {"r": "region", "d": "departement", "e": "epci", "c": "commune"}
-_KIND_RANK = {"region": 0, "departement": 1, "epci": 2, "commune": 3}
 DECIMALS = 4
 
 
@@ -70,18 +64,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
-def territory_segments(path: str) -> list[tuple[str, str]]:
-    """'r75/d23/e200034825/' -> [('region', '75'), ('departement', '23'), ('epci', '200034825')]."""
-    segments = []
-    for part in (path or "").split("/"):
-        if part and part[0] in _PATH_KINDS:
-            segments.append((_PATH_KINDS[part[0]], part[1:]))
-    return segments
-
-
 def territory_group_code(row: Mapping, level: str) -> str:
     """Qualified code of the territory a need is grouped under at `level` ('' = the whole territory)."""
-    segments = territory_segments(row.get("territory_path") or "")
+    segments = path_segments(row.get("territory_path"))
     if not segments:
         # Results written without a path still carry their codes.
         if row.get("commune_code"):
@@ -91,7 +76,7 @@ def territory_group_code(row: Mapping, level: str) -> str:
     for kind, code in segments:
         if kind == level:
             return f"{kind}:{code}"
-    wider = [(kind, code) for kind, code in segments if _KIND_RANK[kind] < _KIND_RANK[level]]
+    wider = [(kind, code) for kind, code in segments if KIND_RANK[kind] < KIND_RANK[level]]
     if wider:
         kind, code = wider[-1]
         return f"{kind}:{code}"
@@ -337,7 +322,6 @@ def report_matrix(report: Mapping) -> tuple[list[str], list[str], list[list[floa
 
 # Comparison of two runs -------------------------------------------------------------------------------------------
 
-COMPARE_STATUSES = ("opened", "closed", "grew", "shrank", "unchanged", "new", "removed")
 COMPARE_STATUS_LABELS = {
     "opened": "Écart apparu",
     "closed": "Écart résorbé",
@@ -347,13 +331,14 @@ COMPARE_STATUS_LABELS = {
     "new": "Nouveau besoin",
     "removed": "Besoin retiré",
 }
+COMPARE_STATUSES: tuple[str, ...] = tuple(COMPARE_STATUS_LABELS)
 DEFAULT_GAP_FLOOR = 0.05
 DEFAULT_GAP_DELTA = 0.05
 
 
 def gap_is_open(row: Mapping, *, gap_floor: float) -> bool:
     """A need has an open gap when its gap exceeds the floor and it is not recommended `maintain`."""
-    return row["gap"] > gap_floor and row["recommendation"] != "maintain"
+    return row["gap"] > gap_floor and row["recommendation"] != MAINTAIN
 
 
 def compare_status(
@@ -487,11 +472,21 @@ def compare_runs(
     }
 
 
+# The first columns of the per-need CSV files (compare, IPA).
+NEED_CSV_HEADER = ["Identifiant du besoin", "Besoin", "Domaine", "Public cible"]
+
+
+def _need_cells(need: Mapping, labels: ReportLabels) -> list:
+    return [
+        need["need_id"],
+        need["statement"],
+        labels.domain.get(need["domain_code"], need["domain_code"]),
+        labels.audience.get(need["audience_code"], need["audience_code"]),
+    ]
+
+
 COMPARE_CSV_HEADER = [
-    "Identifiant du besoin",
-    "Besoin",
-    "Domaine",
-    "Public cible",
+    *NEED_CSV_HEADER,
     "Statut",
     "Libellé du statut",
     "Écart avant",
@@ -507,10 +502,7 @@ COMPARE_CSV_HEADER = [
 def compare_csv_rows(comparison: Mapping, labels: ReportLabels) -> Iterable[list]:
     for need in comparison["needs"]:
         yield [
-            need["need_id"],
-            need["statement"],
-            labels.domain.get(need["domain_code"], need["domain_code"]),
-            labels.audience.get(need["audience_code"], need["audience_code"]),
+            *_need_cells(need, labels),
             need["status"],
             need["status_label"],
             need["gap_before"],
@@ -532,7 +524,6 @@ IPA_QUADRANT_LABELS = {
     "possible-overkill": "Effort peut-être excessif",
     "": "Non classé",
 }
-CROSSHAIR_RULES = ("mean", "median", "midpoint", "given")
 
 
 def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float, float] | None = None) -> dict:
@@ -576,17 +567,14 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
         },
         "quadrants": [
             {"code": code, "label": IPA_QUADRANT_LABELS[code], "need_count": counts.get(code, 0)}
-            for code in ("concentrate-here", "keep-up-the-good-work", "low-priority", "possible-overkill", "")
+            for code in (*scoring.IPA_QUADRANTS, "")
         ],
         "needs": needs,
     }
 
 
 IPA_CSV_HEADER = [
-    "Identifiant du besoin",
-    "Besoin",
-    "Domaine",
-    "Public cible",
+    *NEED_CSV_HEADER,
     "Importance",
     "Satisfaction",
     "Quadrant",
@@ -598,10 +586,7 @@ IPA_CSV_HEADER = [
 def ipa_csv_rows(table: Mapping, labels: ReportLabels) -> Iterable[list]:
     for need in table["needs"]:
         yield [
-            need["need_id"],
-            need["statement"],
-            labels.domain.get(need["domain_code"], need["domain_code"]),
-            labels.audience.get(need["audience_code"], need["audience_code"]),
+            *_need_cells(need, labels),
             need["importance"],
             need["satisfaction"],
             need["quadrant"],
