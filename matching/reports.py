@@ -375,6 +375,16 @@ def compare_status(
     return "unchanged"
 
 
+def _need_identity(row: Mapping) -> dict:
+    """The first fields of a need in the per-need lists (compare, IPA), and of their CSV lines."""
+    return {
+        "need_id": row.get("need_id"),
+        "statement": row["statement"],
+        "domain_code": row.get("domain_code") or "",
+        "audience_code": row.get("audience_code") or "",
+    }
+
+
 def _need_key(row: Mapping):
     # A result whose need was deleted cannot be matched across runs: it stays on its own.
     return ("need", row["need_id"]) if row.get("need_id") is not None else ("result", row.get("id"))
@@ -425,10 +435,7 @@ def compare_runs(
             continue
         needs.append(
             {
-                "need_id": described.get("need_id"),
-                "statement": described["statement"],
-                "domain_code": described.get("domain_code") or "",
-                "audience_code": described.get("audience_code") or "",
+                **_need_identity(described),
                 "status": status,
                 "status_label": COMPARE_STATUS_LABELS[status],
                 "gap_before": _round(before["gap"]) if before else None,
@@ -472,47 +479,41 @@ def compare_runs(
     }
 
 
-# The first columns of the per-need CSV files (compare, IPA).
-NEED_CSV_HEADER = ["Identifiant du besoin", "Besoin", "Domaine", "Public cible"]
+# The per-need CSV files (compare, IPA): the need's id, statement, domain and audience labels, then their own
+# columns as (header, key of the need's dict).
+def _need_csv_header(columns: Sequence[tuple[str, str]]) -> list[str]:
+    return ["Identifiant du besoin", "Besoin", "Domaine", "Public cible", *(header for header, _key in columns)]
 
 
-def _need_cells(need: Mapping, labels: ReportLabels) -> list:
-    return [
-        need["need_id"],
-        need["statement"],
-        labels.domain.get(need["domain_code"], need["domain_code"]),
-        labels.audience.get(need["audience_code"], need["audience_code"]),
-    ]
+def _need_csv_rows(
+    needs: Iterable[Mapping], labels: ReportLabels, columns: Sequence[tuple[str, str]]
+) -> Iterable[list]:
+    for need in needs:
+        yield [
+            need["need_id"],
+            need["statement"],
+            labels.domain.get(need["domain_code"], need["domain_code"]),
+            labels.audience.get(need["audience_code"], need["audience_code"]),
+            *(need[key] for _header, key in columns),
+        ]
 
 
-COMPARE_CSV_HEADER = [
-    *NEED_CSV_HEADER,
-    "Statut",
-    "Libellé du statut",
-    "Écart avant",
-    "Écart après",
-    "Variation de l'écart",
-    "Couverture avant",
-    "Couverture après",
-    "Recommandation avant",
-    "Recommandation après",
-]
+_COMPARE_CSV_COLUMNS = (
+    ("Statut", "status"),
+    ("Libellé du statut", "status_label"),
+    ("Écart avant", "gap_before"),
+    ("Écart après", "gap_after"),
+    ("Variation de l'écart", "gap_delta"),
+    ("Couverture avant", "coverage_before"),
+    ("Couverture après", "coverage_after"),
+    ("Recommandation avant", "recommendation_before_label"),
+    ("Recommandation après", "recommendation_after_label"),
+)
+COMPARE_CSV_HEADER = _need_csv_header(_COMPARE_CSV_COLUMNS)
 
 
 def compare_csv_rows(comparison: Mapping, labels: ReportLabels) -> Iterable[list]:
-    for need in comparison["needs"]:
-        yield [
-            *_need_cells(need, labels),
-            need["status"],
-            need["status_label"],
-            need["gap_before"],
-            need["gap_after"],
-            need["gap_delta"],
-            need["coverage_before"],
-            need["coverage_after"],
-            need["recommendation_before_label"],
-            need["recommendation_after_label"],
-        ]
+    return _need_csv_rows(comparison["needs"], labels, _COMPARE_CSV_COLUMNS)
 
 
 # Importance-Performance Analysis ----------------------------------------------------------------------------------
@@ -545,10 +546,7 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
     gaps = scoring.ipa_diagonal_gap(importance, satisfaction)
     needs = [
         {
-            "need_id": row.get("need_id"),
-            "statement": row["statement"],
-            "domain_code": row.get("domain_code") or "",
-            "audience_code": row.get("audience_code") or "",
+            **_need_identity(row),
             "importance": _round(row["importance"]),
             "satisfaction": _round(row.get("satisfaction")),
             "quadrant": quadrant,
@@ -573,23 +571,15 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
     }
 
 
-IPA_CSV_HEADER = [
-    *NEED_CSV_HEADER,
-    "Importance",
-    "Satisfaction",
-    "Quadrant",
-    "Libellé du quadrant",
-    "Écart importance − satisfaction",
-]
+_IPA_CSV_COLUMNS = (
+    ("Importance", "importance"),
+    ("Satisfaction", "satisfaction"),
+    ("Quadrant", "quadrant"),
+    ("Libellé du quadrant", "quadrant_label"),
+    ("Écart importance − satisfaction", "ipa_gap"),
+)
+IPA_CSV_HEADER = _need_csv_header(_IPA_CSV_COLUMNS)
 
 
 def ipa_csv_rows(table: Mapping, labels: ReportLabels) -> Iterable[list]:
-    for need in table["needs"]:
-        yield [
-            *_need_cells(need, labels),
-            need["importance"],
-            need["satisfaction"],
-            need["quadrant"],
-            need["quadrant_label"],
-            need["ipa_gap"],
-        ]
+    return _need_csv_rows(table["needs"], labels, _IPA_CSV_COLUMNS)

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from audiences.models import Need
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
-from matching.models import MatchingRun, NeedResult, RunStatus
+from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
@@ -294,23 +294,7 @@ def need_result_list(*, run: MatchingRun) -> QuerySet[NeedResult]:
     return NeedResult.objects.filter(run=run).order_by("-gap", "id")
 
 
-REPORT_ROW_FIELDS = (
-    "id",
-    "need_id",
-    "statement",
-    "audience_code",
-    "domain_code",
-    "theme_codes",
-    "territory_path",
-    "epci_code",
-    "commune_code",
-    "importance",
-    "satisfaction",
-    "demand_volume",
-    "coverage",
-    "gap",
-    "recommendation",
-)
+REPORT_ROW_FIELDS = ("id", "need_id", *NEED_SNAPSHOT_FIELDS, "coverage", "gap", "recommendation")
 
 
 def report_run_get(*, run_id, field: str | None = None) -> MatchingRun:

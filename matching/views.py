@@ -148,16 +148,25 @@ RUN_ID_PARAMETER = OpenApiParameter(
 )
 
 
-def _report_schema(*, query_serializer, serializer, media_types: tuple[str, ...], media_description: str, **kwargs):
-    """The schema of a report view: the run id and the query as parameters, JSON or the other media types."""
-    responses = {(200, "application/json"): serializer}
-    for media_type in media_types:
-        responses[(200, media_type)] = OpenApiResponse(OpenApiTypes.BINARY, description=media_description)
-    return extend_schema_view(
-        get=extend_schema(
-            tags=["matching"], parameters=[RUN_ID_PARAMETER, query_serializer], responses=responses, **kwargs
-        )
-    )
+# What each `format` of a report view answers besides JSON.
+MEDIA_TYPES = {"csv": "text/csv", **charts.FORMATS}
+
+
+def _report_schema(serializer, media_description: str, **kwargs):
+    """The schema of a report view: the run id and the view's query as parameters; the JSON `serializer`, or a file
+    of each other `format` the query offers."""
+
+    def decorate(view):
+        query = view.query_serializer_class
+        file = OpenApiResponse(OpenApiTypes.BINARY, description=media_description)
+        responses = {(200, "application/json"): serializer}
+        for fmt in query().fields["format"].choices:
+            if fmt in MEDIA_TYPES:
+                responses[(200, MEDIA_TYPES[fmt])] = file
+        schema = extend_schema(tags=["matching"], parameters=[RUN_ID_PARAMETER, query], responses=responses, **kwargs)
+        return extend_schema_view(get=schema)(view)
+
+    return decorate
 
 
 class _ReportBaseView(APIView):
@@ -190,6 +199,8 @@ class _ReportBaseView(APIView):
 
 
 @_report_schema(
+    MatchingReportSerializer,
+    "CSV file or chart image.",
     operation_id="matching_runs_report",
     summary="Gap report of a run, grouped by one or two dimensions (JSON, CSV, PNG or SVG heatmap)",
     description=(
@@ -201,10 +212,6 @@ class _ReportBaseView(APIView):
         "of total gap by the two dimensions (a horizontal bar chart with one dimension). The run must have "
         "succeeded (409 otherwise)."
     ),
-    query_serializer=ReportQuerySerializer,
-    serializer=MatchingReportSerializer,
-    media_types=("text/csv", "image/png", "image/svg+xml"),
-    media_description="CSV file or chart image.",
 )
 class ReportView(_ReportBaseView):
     query_serializer_class = ReportQuerySerializer
@@ -212,6 +219,8 @@ class ReportView(_ReportBaseView):
 
 
 @_report_schema(
+    MatchingCompareSerializer,
+    "CSV file, one line per need.",
     operation_id="matching_runs_compare",
     summary="Compare a run with a baseline run: which gaps opened, closed, grew or shrank",
     description=(
@@ -222,10 +231,6 @@ class ReportView(_ReportBaseView):
         "per group (`group_by`), and each need with both gaps, coverages and recommendations. Both runs must "
         "have succeeded (409) and differ (400). `format=csv`: one line per need."
     ),
-    query_serializer=CompareQuerySerializer,
-    serializer=MatchingCompareSerializer,
-    media_types=("text/csv",),
-    media_description="CSV file, one line per need.",
 )
 class CompareView(_ReportBaseView):
     query_serializer_class = CompareQuerySerializer
@@ -233,6 +238,8 @@ class CompareView(_ReportBaseView):
 
 
 @_report_schema(
+    MatchingIpaSerializer,
+    "CSV file or IPA scatter plot.",
     operation_id="matching_runs_ipa",
     summary="Importance-Performance Analysis of a run's needs (JSON, CSV, PNG or SVG scatter)",
     description=(
@@ -241,10 +248,6 @@ class CompareView(_ReportBaseView):
         "Needs without satisfaction are listed as not classified and do not move the crosshairs. "
         "`format=png|svg`: the classic IPA grid with the crosshairs and the French quadrant names."
     ),
-    query_serializer=IpaQuerySerializer,
-    serializer=MatchingIpaSerializer,
-    media_types=("text/csv", "image/png", "image/svg+xml"),
-    media_description="CSV file or IPA scatter plot.",
 )
 class IpaView(_ReportBaseView):
     query_serializer_class = IpaQuerySerializer
