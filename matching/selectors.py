@@ -318,7 +318,7 @@ def report_run_get(*, run_id, field: str | None = None) -> MatchingRun:
 
 def report_rows(*, run: MatchingRun) -> QuerySet:
     """The stored results of a run as plain dicts (the input of matching.reports), largest gap first."""
-    return NeedResult.objects.filter(run=run).order_by("-gap", "id").values(*REPORT_ROW_FIELDS)
+    return need_result_list(run=run).values(*REPORT_ROW_FIELDS)
 
 
 def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict], list[dict]]:

@@ -33,7 +33,7 @@ class MatchingRunCreateSerializer(StrictJSONTypesMixin, serializers.Serializer):
         required=False,
         default=dict,
         help_text="Weights and thresholds of the engine (defaults filled in and stored with the run), plus "
-        "`ipa_rule` (mean, median, midpoint, given with `ipa_importance_cross` and `ipa_satisfaction_cross`), "
+        f"`ipa_rule` ({', '.join(CROSSHAIR_RULES)} with `ipa_importance_cross` and `ipa_satisfaction_cross`), "
         "`max_attempts` per chunk and `chunk_time_limit_seconds`. An unknown key is refused.",
     )
     reference_date = serializers.DateField(
