@@ -1,7 +1,7 @@
 """The engine around the pure maths: an index of the offer catalogue, and the scoring of needs or a search against it.
 
-Everything here works on the arrays built by `matching.selectors` (no ORM); `matching.index` builds and caches the
-index, `matching.services` persists what `needs_score` returns.
+Everything here works on the arrays of `matching.arrays` (built by `matching.selectors`; no ORM, no Django):
+`matching.index` builds and caches the index, `matching.services` persists what `needs_score` returns.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.scoring import (
     MatchingParameters,
     TextRelevanceModel,
@@ -30,7 +31,7 @@ from matching.scoring import (
     theme_factor,
     top_k_similarity,
 )
-from matching.selectors import NeedArrays, OfferArrays, TaxonomyArrays
+from offers.territory_paths import path_contains
 
 # Needs whose statement cosines are computed in one sparse product: bounds the temporary (batch x pairs) block.
 _COSINE_BATCH = 64
@@ -73,8 +74,8 @@ class OfferIndex:
         if cached is not None:
             return cached
         paths = self.taxonomy.territory_paths
-        within = np.array([p.startswith(path) for p in paths], dtype=bool)
-        overlap = within | np.array([path.startswith(p) for p in paths], dtype=bool)
+        within = np.array([path_contains(path, p) for p in paths], dtype=bool)
+        overlap = within | np.array([path_contains(p, path) for p in paths], dtype=bool)
         inside = within[self.offers.commune] if self.size else np.zeros(0, dtype=bool)
         area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
         inside = inside.copy()

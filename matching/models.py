@@ -107,6 +107,21 @@ class MatchingChunk(models.Model):
         indexes = [models.Index(fields=["status", "lease_expires_at"], name="matching_chunk_lease_idx")]
 
 
+# The fields of a result that keep the need as scored (the API lists them, the reports group by them).
+NEED_SNAPSHOT_FIELDS = (
+    "statement",
+    "audience_code",
+    "domain_code",
+    "theme_codes",
+    "territory_path",
+    "epci_code",
+    "commune_code",
+    "importance",
+    "satisfaction",
+    "demand_volume",
+)
+
+
 class NeedResult(models.Model):
     """The score of one need in one run: coverage, gap, recommendation with its reasons, IPA quadrant."""
 

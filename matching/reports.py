@@ -25,16 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matching import scoring
+from matching.reasons import MAINTAIN, RECOMMENDATION_LABELS, RECOMMENDATIONS
+from matching.scoring import CROSSHAIR_RULES as CROSSHAIR_RULES  # The IPA query's rules (the schema's enum).
+from offers.territory_paths import KIND_RANK, path_segments
 
 DIMENSIONS = ("domain", "theme", "audience", "territory")
 TERRITORY_LEVELS = ("epci", "commune")
-RECOMMENDATIONS = ("create", "adjust", "promote", "maintain")
-RECOMMENDATION_LABELS = {
-    "create": "Créer une offre",
-    "adjust": "Adapter l'offre existante",
-    "promote": "Faire connaître l'offre",
-    "maintain": "Maintenir",
-}
 DIMENSION_LABELS = {
     "domain": "Domaine",
     "theme": "Thème",
@@ -51,8 +47,6 @@ WIDER_SCOPE_SUFFIX = {
 }
 GAP_LEGEND = "Écart pondéré (importance × (1 − couverture))"
 
-_PATH_KINDS = {"r": "region", "d": "departement", "e": "epci", "c": "commune"}
-_KIND_RANK = {"region": 0, "departement": 1, "epci": 2, "commune": 3}
 DECIMALS = 4
 
 
@@ -70,18 +64,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
-def territory_segments(path: str) -> list[tuple[str, str]]:
-    """'r75/d23/e200034825/' -> [('region', '75'), ('departement', '23'), ('epci', '200034825')]."""
-    segments = []
-    for part in (path or "").split("/"):
-        if part and part[0] in _PATH_KINDS:
-            segments.append((_PATH_KINDS[part[0]], part[1:]))
-    return segments
-
-
 def territory_group_code(row: Mapping, level: str) -> str:
     """Qualified code of the territory a need is grouped under at `level` ('' = the whole territory)."""
-    segments = territory_segments(row.get("territory_path") or "")
+    segments = path_segments(row.get("territory_path"))
     if not segments:
         # Results written without a path still carry their codes.
         if row.get("commune_code"):
@@ -91,7 +76,7 @@ def territory_group_code(row: Mapping, level: str) -> str:
     for kind, code in segments:
         if kind == level:
             return f"{kind}:{code}"
-    wider = [(kind, code) for kind, code in segments if _KIND_RANK[kind] < _KIND_RANK[level]]
+    wider = [(kind, code) for kind, code in segments if KIND_RANK[kind] < KIND_RANK[level]]
     if wider:
         kind, code = wider[-1]
         return f"{kind}:{code}"
@@ -337,7 +322,6 @@ def report_matrix(report: Mapping) -> tuple[list[str], list[str], list[list[floa
 
 # Comparison of two runs -------------------------------------------------------------------------------------------
 
-COMPARE_STATUSES = ("opened", "closed", "grew", "shrank", "unchanged", "new", "removed")
 COMPARE_STATUS_LABELS = {
     "opened": "Écart apparu",
     "closed": "Écart résorbé",
@@ -347,13 +331,14 @@ COMPARE_STATUS_LABELS = {
     "new": "Nouveau besoin",
     "removed": "Besoin retiré",
 }
+COMPARE_STATUSES: tuple[str, ...] = tuple(COMPARE_STATUS_LABELS)
 DEFAULT_GAP_FLOOR = 0.05
 DEFAULT_GAP_DELTA = 0.05
 
 
 def gap_is_open(row: Mapping, *, gap_floor: float) -> bool:
     """A need has an open gap when its gap exceeds the floor and it is not recommended `maintain`."""
-    return row["gap"] > gap_floor and row["recommendation"] != "maintain"
+    return row["gap"] > gap_floor and row["recommendation"] != MAINTAIN
 
 
 def compare_status(
@@ -388,6 +373,16 @@ def compare_status(
         if delta <= -gap_delta + 1e-9:
             return "shrank"
     return "unchanged"
+
+
+def _need_identity(row: Mapping) -> dict:
+    """The first fields of a need in the per-need lists (compare, IPA), and of their CSV lines."""
+    return {
+        "need_id": row.get("need_id"),
+        "statement": row["statement"],
+        "domain_code": row.get("domain_code") or "",
+        "audience_code": row.get("audience_code") or "",
+    }
 
 
 def _need_key(row: Mapping):
@@ -440,10 +435,7 @@ def compare_runs(
             continue
         needs.append(
             {
-                "need_id": described.get("need_id"),
-                "statement": described["statement"],
-                "domain_code": described.get("domain_code") or "",
-                "audience_code": described.get("audience_code") or "",
+                **_need_identity(described),
                 "status": status,
                 "status_label": COMPARE_STATUS_LABELS[status],
                 "gap_before": _round(before["gap"]) if before else None,
@@ -487,40 +479,41 @@ def compare_runs(
     }
 
 
-COMPARE_CSV_HEADER = [
-    "Identifiant du besoin",
-    "Besoin",
-    "Domaine",
-    "Public cible",
-    "Statut",
-    "Libellé du statut",
-    "Écart avant",
-    "Écart après",
-    "Variation de l'écart",
-    "Couverture avant",
-    "Couverture après",
-    "Recommandation avant",
-    "Recommandation après",
-]
+# The per-need CSV files (compare, IPA): the need's id, statement, domain and audience labels, then their own
+# columns as (header, key of the need's dict).
+def _need_csv_header(columns: Sequence[tuple[str, str]]) -> list[str]:
+    return ["Identifiant du besoin", "Besoin", "Domaine", "Public cible", *(header for header, _key in columns)]
 
 
-def compare_csv_rows(comparison: Mapping, labels: ReportLabels) -> Iterable[list]:
-    for need in comparison["needs"]:
+def _need_csv_rows(
+    needs: Iterable[Mapping], labels: ReportLabels, columns: Sequence[tuple[str, str]]
+) -> Iterable[list]:
+    for need in needs:
         yield [
             need["need_id"],
             need["statement"],
             labels.domain.get(need["domain_code"], need["domain_code"]),
             labels.audience.get(need["audience_code"], need["audience_code"]),
-            need["status"],
-            need["status_label"],
-            need["gap_before"],
-            need["gap_after"],
-            need["gap_delta"],
-            need["coverage_before"],
-            need["coverage_after"],
-            need["recommendation_before_label"],
-            need["recommendation_after_label"],
+            *(need[key] for _header, key in columns),
         ]
+
+
+_COMPARE_CSV_COLUMNS = (
+    ("Statut", "status"),
+    ("Libellé du statut", "status_label"),
+    ("Écart avant", "gap_before"),
+    ("Écart après", "gap_after"),
+    ("Variation de l'écart", "gap_delta"),
+    ("Couverture avant", "coverage_before"),
+    ("Couverture après", "coverage_after"),
+    ("Recommandation avant", "recommendation_before_label"),
+    ("Recommandation après", "recommendation_after_label"),
+)
+COMPARE_CSV_HEADER = _need_csv_header(_COMPARE_CSV_COLUMNS)
+
+
+def compare_csv_rows(comparison: Mapping, labels: ReportLabels) -> Iterable[list]:
+    return _need_csv_rows(comparison["needs"], labels, _COMPARE_CSV_COLUMNS)
 
 
 # Importance-Performance Analysis ----------------------------------------------------------------------------------
@@ -532,7 +525,6 @@ IPA_QUADRANT_LABELS = {
     "possible-overkill": "Effort peut-être excessif",
     "": "Non classé",
 }
-CROSSHAIR_RULES = ("mean", "median", "midpoint", "given")
 
 
 def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float, float] | None = None) -> dict:
@@ -554,10 +546,7 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
     gaps = scoring.ipa_diagonal_gap(importance, satisfaction)
     needs = [
         {
-            "need_id": row.get("need_id"),
-            "statement": row["statement"],
-            "domain_code": row.get("domain_code") or "",
-            "audience_code": row.get("audience_code") or "",
+            **_need_identity(row),
             "importance": _round(row["importance"]),
             "satisfaction": _round(row.get("satisfaction")),
             "quadrant": quadrant,
@@ -576,35 +565,21 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
         },
         "quadrants": [
             {"code": code, "label": IPA_QUADRANT_LABELS[code], "need_count": counts.get(code, 0)}
-            for code in ("concentrate-here", "keep-up-the-good-work", "low-priority", "possible-overkill", "")
+            for code in (*scoring.IPA_QUADRANTS, "")
         ],
         "needs": needs,
     }
 
 
-IPA_CSV_HEADER = [
-    "Identifiant du besoin",
-    "Besoin",
-    "Domaine",
-    "Public cible",
-    "Importance",
-    "Satisfaction",
-    "Quadrant",
-    "Libellé du quadrant",
-    "Écart importance − satisfaction",
-]
+_IPA_CSV_COLUMNS = (
+    ("Importance", "importance"),
+    ("Satisfaction", "satisfaction"),
+    ("Quadrant", "quadrant"),
+    ("Libellé du quadrant", "quadrant_label"),
+    ("Écart importance − satisfaction", "ipa_gap"),
+)
+IPA_CSV_HEADER = _need_csv_header(_IPA_CSV_COLUMNS)
 
 
 def ipa_csv_rows(table: Mapping, labels: ReportLabels) -> Iterable[list]:
-    for need in table["needs"]:
-        yield [
-            need["need_id"],
-            need["statement"],
-            labels.domain.get(need["domain_code"], need["domain_code"]),
-            labels.audience.get(need["audience_code"], need["audience_code"]),
-            need["importance"],
-            need["satisfaction"],
-            need["quadrant"],
-            need["quadrant_label"],
-            need["ipa_gap"],
-        ]
+    return _need_csv_rows(table["needs"], labels, _IPA_CSV_COLUMNS)

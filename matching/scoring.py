@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,14 +18,27 @@ from sklearn.utils.validation import check_is_fitted
 from sparse_dot_topn import sp_matmul_topn
 from stop_words import get_stop_words
 
+from api.geo import EARTH_RADIUS_KM
 from api.text import fold_text  # Shared with the search filters; pure Python, no Django.
+from matching.reasons import (
+    ADJUST,
+    CONSTRAINTS,
+    COVERED,
+    CREATE,
+    LOW_SATISFACTION,
+    MAINTAIN,
+    NO_RELEVANT_OFFER,
+    PROMOTE,
+    SATISFACTION_UNKNOWN,
+    WEAK_MATCH,
+)
 
 __all__ = [
     "ALGORITHM_VERSION",
     "CONSTRAINTS",
+    "CROSSHAIR_RULES",
     "FRENCH_STOP_WORDS",
     "IPA_QUADRANTS",
-    "RECOMMENDATION_CODES",
     "MatchingParameters",
     "TextRelevanceModel",
     "audience_factor",
@@ -52,8 +65,6 @@ __all__ = [
 
 # Bump whenever a change can alter a stored score, so runs stay comparable.
 ALGORITHM_VERSION = "1.0.0"
-
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius.
 
 # ---------------------------------------------------------------------------
 # Text
@@ -373,7 +384,7 @@ def audience_factor(offer_targets_everyone: Any, offer_targets_audience: Any, *,
 
 
 DecayKind = Literal["exponential", "gaussian", "linear"]
-DECAY_KINDS: tuple[str, ...] = ("exponential", "gaussian", "linear")
+DECAY_KINDS: tuple[str, ...] = get_args(DecayKind)
 
 
 def geography_factor(
@@ -583,10 +594,6 @@ def need_gap(importance: Any, coverage: Any) -> np.ndarray:
     return np.asarray(importance, np.float64) * (1.0 - np.asarray(coverage, np.float64))
 
 
-RECOMMENDATION_CODES: tuple[str, ...] = ("create", "adjust", "promote", "maintain")
-CONSTRAINTS: tuple[str, ...] = ("distance", "audience", "availability", "capacity")
-
-
 def recommend(
     candidates: sp.csr_matrix | sp.csr_array,
     *,
@@ -660,9 +667,9 @@ def _recommend_one(
     if not relevant.any():
         best = float(relevance.max()) if relevance.size else 0.0
         return {
-            "code": "create",
+            "code": CREATE,
             "coverage": coverage,
-            "reasons": [{"code": "no-relevant-offer", "best_relevance": best}],
+            "reasons": [{"code": NO_RELEVANT_OFFER, "best_relevance": best}],
         }
     if coverage < params.coverage_threshold:
         # Most relevant offers first, ties by offer index, so the reasons read as a to-do list.
@@ -676,19 +683,19 @@ def _recommend_one(
                 reasons.append({"code": name, "offers": [int(offer) for offer in offers_failing]})
         if not reasons:
             reasons.append(
-                {"code": "weak-match", "offers": [int(offer) for offer in offers[order][: params.top_offers_per_need]]}
+                {"code": WEAK_MATCH, "offers": [int(offer) for offer in offers[order][: params.top_offers_per_need]]}
             )
-        return {"code": "adjust", "coverage": coverage, "reasons": reasons}
+        return {"code": ADJUST, "coverage": coverage, "reasons": reasons}
     if satisfaction < params.satisfaction_threshold:  # False for NaN: unknown satisfaction is not a reason.
         return {
-            "code": "promote",
+            "code": PROMOTE,
             "coverage": coverage,
-            "reasons": [{"code": "low-satisfaction", "satisfaction": satisfaction}],
+            "reasons": [{"code": LOW_SATISFACTION, "satisfaction": satisfaction}],
         }
-    reasons = [{"code": "covered"}]
+    reasons = [{"code": COVERED}]
     if math.isnan(satisfaction):
-        reasons.append({"code": "satisfaction-unknown"})
-    return {"code": "maintain", "coverage": coverage, "reasons": reasons}
+        reasons.append({"code": SATISFACTION_UNKNOWN})
+    return {"code": MAINTAIN, "coverage": coverage, "reasons": reasons}
 
 
 def _candidate_structure(candidates: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -710,6 +717,7 @@ def _parallel(values: Any, size: int, name: str) -> np.ndarray:
 
 IPA_QUADRANTS: tuple[str, ...] = ("concentrate-here", "keep-up-the-good-work", "low-priority", "possible-overkill")
 CrosshairRule = Literal["mean", "median", "midpoint", "given"]
+CROSSHAIR_RULES: tuple[str, ...] = get_args(CrosshairRule)  # Runs' `ipa_rule` and the IPA report's `crosshair`.
 
 
 def ipa_crosshairs(
@@ -746,7 +754,7 @@ def ipa_crosshairs(
         return float(importance[known].mean()), float(performance[known].mean())
     if rule == "median":
         return float(np.median(importance[known])), float(np.median(performance[known]))
-    raise ValueError(f"rule must be 'mean', 'median', 'midpoint' or 'given', got {rule!r}")
+    raise ValueError(f"rule must be one of {CROSSHAIR_RULES}, got {rule!r}")
 
 
 def ipa_quadrants(importance: Any, performance: Any, i_cross: float, p_cross: float) -> np.ndarray:
@@ -756,10 +764,11 @@ def ipa_quadrants(importance: Any, performance: Any, i_cross: float, p_cross: fl
     )
     high_i, high_p = importance >= i_cross, performance >= p_cross
     known = np.isfinite(importance) & np.isfinite(performance)
+    concentrate_here, keep_up, low_priority, possible_overkill = IPA_QUADRANTS
     return np.select(
         [~known, high_i & ~high_p, high_i & high_p, ~high_i & ~high_p],
-        ["", "concentrate-here", "keep-up-the-good-work", "low-priority"],
-        default="possible-overkill",
+        ["", concentrate_here, keep_up, low_priority],
+        default=possible_overkill,
     )
 
 

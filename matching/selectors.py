@@ -3,24 +3,24 @@ for the API, and the rows the report, compare and IPA modules aggregate."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from audiences.models import Need
-from matching.models import MatchedOffer, MatchingRun, NeedResult, RunStatus
-from matching.reports import ReportLabels, territory_segments
+from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
+from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
+from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
 from offers.selectors import territory_subtree_q
+from offers.territory_paths import path_contains, path_segments
 
 
 def catalogue_version() -> str:
@@ -58,33 +58,6 @@ def catalogue_snapshot() -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class TaxonomyArrays:
-    """Themes, domains, audiences and territories, each with a dense index used by the engine's arrays."""
-
-    theme_ids: np.ndarray
-    theme_domain: np.ndarray  # domain index per theme
-    theme_labels: list[str]
-    theme_keywords: list[str]
-    theme_codes: list[str]
-    domain_ids: np.ndarray
-    domain_codes: list[str]
-    audience_ids: np.ndarray
-    audience_codes: list[str]
-    audience_labels: list[str]
-    territory_ids: np.ndarray
-    territory_paths: np.ndarray  # object array of str
-    territory_kinds: np.ndarray
-    territory_codes: list[str]
-    territory_names: list[str]
-    territory_lat: np.ndarray
-    territory_lon: np.ndarray
-
-    def position(self, ids: np.ndarray, values: Iterable[int]) -> np.ndarray:
-        """Dense index of each id in `values` (ids are sorted)."""
-        return np.searchsorted(ids, np.asarray(list(values), dtype=np.int64)).astype(np.int64)
-
-
 def taxonomy_arrays() -> TaxonomyArrays:
     themes = list(Theme.objects.order_by("id").values("id", "code", "label", "keywords", "domain_id"))
     domains = list(Domain.objects.order_by("id").values("id", "code"))
@@ -112,28 +85,6 @@ def taxonomy_arrays() -> TaxonomyArrays:
         territory_lat=np.array([np.nan if row["latitude"] is None else row["latitude"] for row in territories]),
         territory_lon=np.array([np.nan if row["longitude"] is None else row["longitude"] for row in territories]),
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class OfferArrays:
-    """Every offer (published or not), sorted by id, as parallel arrays; M2M relations as dense boolean masks
-    (themes, audiences: a few dozen columns) or a sparse list (service areas)."""
-
-    ids: np.ndarray
-    titles: list[str]
-    documents: list[str]
-    published: np.ndarray
-    available_from: np.ndarray  # datetime64[D], NaT = open
-    available_until: np.ndarray
-    capacity: np.ndarray  # float, NaN = unknown
-    latitude: np.ndarray
-    longitude: np.ndarray
-    commune: np.ndarray  # territory index
-    domain: np.ndarray  # domain index
-    themes: np.ndarray  # bool (n_offers, n_themes)
-    audiences: np.ndarray  # bool (n_offers, n_audiences)
-    service_area_indptr: np.ndarray
-    service_area: np.ndarray  # territory indices, CSR-style with service_area_indptr
 
 
 def _pairs(through: Any, left: str, right: str) -> tuple[np.ndarray, np.ndarray]:
@@ -245,24 +196,6 @@ def need_scope_snapshot(
     }
 
 
-@dataclasses.dataclass(frozen=True)
-class NeedArrays:
-    ids: np.ndarray
-    statements: list[str]
-    documents: list[str]  # statement + theme labels + keywords, for retrieval
-    audience: np.ndarray  # audience index
-    audience_codes: list[str]
-    domain: np.ndarray  # domain index
-    domain_codes: list[str]
-    themes: np.ndarray  # bool (n_needs, n_themes)
-    theme_codes: list[list[str]]
-    territory_paths: list[str]  # the need's own territory ("" = the whole area)
-    importance: np.ndarray
-    satisfaction: np.ndarray  # NaN = unknown
-    demand_volume: np.ndarray  # NaN = unknown
-    updated_at: list[datetime]
-
-
 def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArrays:
     """The needs of a chunk (those that still exist), sorted by id."""
     rows = list(
@@ -332,7 +265,7 @@ def commune_centroids(*, paths: Iterable[str]) -> dict[str, tuple[np.ndarray, np
         if kind != TerritoryKind.COMMUNE:
             continue
         for path in wanted:
-            if territory_path.startswith(path):
+            if path_contains(path, territory_path):
                 result[path][0].append(lat)
                 result[path][1].append(lon)
     centroids = {}
@@ -361,28 +294,7 @@ def need_result_list(*, run: MatchingRun) -> QuerySet[NeedResult]:
     return NeedResult.objects.filter(run=run).order_by("-gap", "id")
 
 
-def need_result_get(*, run: MatchingRun, result_id: int) -> NeedResult:
-    offers = MatchedOffer.objects.order_by("rank")
-    return need_result_list(run=run).prefetch_related(Prefetch("matched_offers", queryset=offers)).get(id=result_id)
-
-
-REPORT_ROW_FIELDS = (
-    "id",
-    "need_id",
-    "statement",
-    "audience_code",
-    "domain_code",
-    "theme_codes",
-    "territory_path",
-    "epci_code",
-    "commune_code",
-    "importance",
-    "satisfaction",
-    "demand_volume",
-    "coverage",
-    "gap",
-    "recommendation",
-)
+REPORT_ROW_FIELDS = ("id", "need_id", *NEED_SNAPSHOT_FIELDS, "coverage", "gap", "recommendation")
 
 
 def report_run_get(*, run_id, field: str | None = None) -> MatchingRun:
@@ -406,7 +318,7 @@ def report_run_get(*, run_id, field: str | None = None) -> MatchingRun:
 
 def report_rows(*, run: MatchingRun) -> QuerySet:
     """The stored results of a run as plain dicts (the input of matching.reports), largest gap first."""
-    return NeedResult.objects.filter(run=run).order_by("-gap", "id").values(*REPORT_ROW_FIELDS)
+    return need_result_list(run=run).values(*REPORT_ROW_FIELDS)
 
 
 def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict], list[dict]]:
@@ -421,7 +333,7 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
     """
     wanted: dict[str, set[str]] = {}
     for row in rows:
-        segments = territory_segments(row.get("territory_path") or "")
+        segments = path_segments(row.get("territory_path"))
         if row.get("epci_code"):
             segments.append(("epci", row["epci_code"]))
         if row.get("commune_code"):

@@ -1,21 +1,18 @@
 """Serializers of the matching app: runs (input and progress), per-need results with matched offers, search, and the
 query parameters and response shapes of the reports (report, compare, IPA)."""
 
+from collections.abc import Sequence
+
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from api.serializers import StrictJSONTypesMixin
 from matching import examples
-from matching.models import IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
-from matching.reports import (
-    COMPARE_STATUSES,
-    CROSSHAIR_RULES,
-    DEFAULT_GAP_DELTA,
-    DEFAULT_GAP_FLOOR,
-    DIMENSIONS,
-    TERRITORY_LEVELS,
-)
+from matching.models import NEED_SNAPSHOT_FIELDS, IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
+from matching.reasons import RECOMMENDATIONS
+from matching.reports import COMPARE_STATUSES, DEFAULT_GAP_DELTA, DEFAULT_GAP_FLOOR, DIMENSIONS, TERRITORY_LEVELS
+from matching.scoring import CROSSHAIR_RULES
 
 
 @extend_schema_serializer(examples=examples.MATCHING_RUN_CREATE_EXAMPLES)
@@ -36,7 +33,7 @@ class MatchingRunCreateSerializer(StrictJSONTypesMixin, serializers.Serializer):
         required=False,
         default=dict,
         help_text="Weights and thresholds of the engine (defaults filled in and stored with the run), plus "
-        "`ipa_rule` (mean, median, midpoint, given with `ipa_importance_cross` and `ipa_satisfaction_cross`), "
+        f"`ipa_rule` ({', '.join(CROSSHAIR_RULES)} with `ipa_importance_cross` and `ipa_satisfaction_cross`), "
         "`max_attempts` per chunk and `chunk_time_limit_seconds`. An unknown key is refused.",
     )
     reference_date = serializers.DateField(
@@ -150,16 +147,7 @@ class NeedResultSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "need",
-            "statement",
-            "audience_code",
-            "domain_code",
-            "theme_codes",
-            "territory_path",
-            "epci_code",
-            "commune_code",
-            "importance",
-            "satisfaction",
-            "demand_volume",
+            *NEED_SNAPSHOT_FIELDS,
             "coverage",
             "gap",
             "best_relevance",
@@ -386,11 +374,14 @@ class ReportTopGapSerializer(serializers.Serializer):
     territory_label = serializers.CharField(help_text="Where: the need's own territory, or the whole territory.")
 
 
-class ReportRecommendationCountsSerializer(serializers.Serializer):
-    create = serializers.IntegerField()
-    adjust = serializers.IntegerField()
-    promote = serializers.IntegerField()
-    maintain = serializers.IntegerField()
+def _per_code_serializer(name: str, codes: Sequence[str], field: type[serializers.Field]) -> type:
+    """A serializer with one `field` per code, in their order: counts or labels keyed by the codes of a list."""
+    return type(name, (serializers.Serializer,), {code: field() for code in codes})
+
+
+ReportRecommendationCountsSerializer = _per_code_serializer(
+    "ReportRecommendationCountsSerializer", RECOMMENDATIONS, serializers.IntegerField
+)
 
 
 class ReportFiguresSerializer(serializers.Serializer):
@@ -422,24 +413,12 @@ class MatchingReportSerializer(serializers.Serializer):
     groups = ReportGroupSerializer(many=True, help_text="Ordered by total gap, largest first.")
 
 
-class CompareStatusCountsSerializer(serializers.Serializer):
-    opened = serializers.IntegerField()
-    closed = serializers.IntegerField()
-    grew = serializers.IntegerField()
-    shrank = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    new = serializers.IntegerField()
-    removed = serializers.IntegerField()
-
-
-class CompareStatusLabelsSerializer(serializers.Serializer):
-    opened = serializers.CharField()
-    closed = serializers.CharField()
-    grew = serializers.CharField()
-    shrank = serializers.CharField()
-    unchanged = serializers.CharField()
-    new = serializers.CharField()
-    removed = serializers.CharField()
+CompareStatusCountsSerializer = _per_code_serializer(
+    "CompareStatusCountsSerializer", COMPARE_STATUSES, serializers.IntegerField
+)
+CompareStatusLabelsSerializer = _per_code_serializer(
+    "CompareStatusLabelsSerializer", COMPARE_STATUSES, serializers.CharField
+)
 
 
 class CompareSummarySerializer(serializers.Serializer):
@@ -459,11 +438,16 @@ class CompareGroupSerializer(serializers.Serializer):
     statuses = CompareStatusCountsSerializer()
 
 
-class CompareNeedSerializer(serializers.Serializer):
+# The first fields of a need in the per-need lists of the comparison and the IPA (a docstring would become the
+# schema description of both).
+class _ReportNeedSerializer(serializers.Serializer):
     need_id = serializers.IntegerField(allow_null=True)
     statement = serializers.CharField()
     domain_code = serializers.CharField()
     audience_code = serializers.CharField()
+
+
+class CompareNeedSerializer(_ReportNeedSerializer):
     status = serializers.ChoiceField(choices=COMPARE_STATUSES)
     status_label = serializers.CharField()
     gap_before = serializers.FloatField(allow_null=True)
@@ -502,11 +486,7 @@ class IpaQuadrantCountSerializer(serializers.Serializer):
     need_count = serializers.IntegerField()
 
 
-class IpaNeedSerializer(serializers.Serializer):
-    need_id = serializers.IntegerField(allow_null=True)
-    statement = serializers.CharField()
-    domain_code = serializers.CharField()
-    audience_code = serializers.CharField()
+class IpaNeedSerializer(_ReportNeedSerializer):
     importance = serializers.FloatField()
     satisfaction = serializers.FloatField(allow_null=True)
     quadrant = serializers.ChoiceField(choices=IpaQuadrant.choices, allow_blank=True)

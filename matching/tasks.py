@@ -1,15 +1,21 @@
-"""Background tasks of matching runs (Django tasks API, durable database queue): each only calls its service."""
+"""Background tasks of matching runs (Django tasks API, durable database queue): each only calls its service.
+
+The services are imported inside the tasks: the services import this module to enqueue, so the dependency reads one
+way (services -> tasks) at import time.
+"""
 
 from django_tasks import task
-
-from matching import services
 
 
 @task()
 def chunk_score_task(chunk_id: int) -> str:
-    return services.chunk_score(chunk_id=chunk_id)
+    from matching.services import chunk_score
+
+    return chunk_score(chunk_id=chunk_id)
 
 
 @task()
 def run_watchdog_task(run_id: str) -> dict:
-    return services.run_watch(run_id=run_id)
+    from matching.services import run_watch
+
+    return run_watch(run_id=run_id)

@@ -282,3 +282,14 @@ def test_reports_module_does_not_import_django():
 
     code = "import sys, matching.reports, matching.charts; sys.exit('django' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_pure_labels_agree_with_the_model_choices():
+    # The reports and the scoring cannot import the models: their codes and labels are kept in step here.
+    from matching.models import IpaQuadrant, Recommendation
+    from matching.reasons import RECOMMENDATION_LABELS
+    from matching.scoring import IPA_QUADRANTS
+
+    assert dict(Recommendation.choices) == RECOMMENDATION_LABELS
+    assert dict(IpaQuadrant.choices) == reports.IPA_QUADRANT_LABELS
+    assert list(reports.IPA_QUADRANT_LABELS) == [*IPA_QUADRANTS, ""]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from api.exceptions import InvalidInput
 from matching import services
 from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
+from matching.services import chunks
 from offers.models import Territory
 from tests.conftest import make_user
 from tests.matching.conftest import run_chunks
@@ -148,7 +149,7 @@ def test_failure_is_retried_then_recorded_with_its_reason(catalogue, monkeypatch
     def broken(**kwargs):
         raise RuntimeError("disque plein")
 
-    monkeypatch.setattr(services, "needs_score", broken)
+    monkeypatch.setattr(chunks, "needs_score", broken)
     run_chunks(run)
     run.refresh_from_db()
     chunk = MatchingChunk.objects.get(run=run)
@@ -171,7 +172,7 @@ def test_time_limit_fails_with_a_clear_reason(catalogue, settings):
 def test_stale_attempt_cannot_write(catalogue, monkeypatch):
     run = _start(chunk_size=100)
     chunk = MatchingChunk.objects.get(run=run)
-    original = services._chunk_compute
+    original = chunks._chunk_compute
 
     def lose_the_lease(**kwargs):
         computed = original(**kwargs)
@@ -181,18 +182,18 @@ def test_stale_attempt_cannot_write(catalogue, monkeypatch):
         assert services.chunk_claim(chunk_id=chunk.id).attempt == 2
         return computed
 
-    monkeypatch.setattr(services, "_chunk_compute", lose_the_lease)
+    monkeypatch.setattr(chunks, "_chunk_compute", lose_the_lease)
     assert services.chunk_score(chunk_id=chunk.id) == "stale"
     assert not NeedResult.objects.filter(run=run).exists() and not MatchedOffer.objects.exists()
     run.refresh_from_db()
     assert run.needs_done == 0 and run.status == RunStatus.RUNNING
-    monkeypatch.setattr(services, "_chunk_compute", original)
+    monkeypatch.setattr(chunks, "_chunk_compute", original)
     # The live attempt (2) finishes the chunk; attempt 1's results were never written.
     results, needs, index = original(
         run=run, chunk=MatchingChunk.objects.select_related("run").get(id=chunk.id), checkpoint=lambda phase: None
     )
     chunk.refresh_from_db()
-    services._chunk_write(run=run, chunk=chunk, results=results, needs=needs, index=index, phases={}, started=0)
+    chunks._chunk_write(run=run, chunk=chunk, results=results, needs=needs, index=index, phases={}, started=0)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and NeedResult.objects.filter(run=run).count() == 5
 

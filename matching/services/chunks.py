@@ -1,0 +1,274 @@
+"""Chunks of a run: a worker claims one (attempt + 1, a lease), scores it with no transaction open, then writes every
+result, the chunk status and the run progress in ONE transaction guarded by a compare-and-set on (status, attempt);
+a failed attempt is retried until the run's `max_attempts`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from matching import selectors
+from matching.arrays import NeedArrays
+from matching.engine import OfferIndex, needs_score
+from matching.index import offer_index_get
+from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
+from matching.reasons import reasons_explain
+from matching.scoring import ipa_diagonal_gap, ipa_quadrants
+from matching.services.queue import chunk_enqueue
+from matching.services.runs import ACTIVE_STATUSES, run_engine_parameters, run_fail, run_max_attempts
+from offers.territory_paths import path_code
+
+logger = logging.getLogger("matching")
+
+
+class ChunkTimeLimitExceeded(Exception):
+    pass
+
+
+class CatalogueChanged(Exception):
+    """The offers changed since the run started: chunks would no longer be scored against the same catalogue."""
+
+
+class StaleAttempt(Exception):
+    """This attempt lost its chunk (lease expired and re-queued, or the run ended): it must not write."""
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+def _lease(run: MatchingRun) -> timedelta:
+    return timedelta(seconds=run.parameters["chunk_time_limit_seconds"] + settings.MATCHING_LEASE_MARGIN_SECONDS)
+
+
+def chunk_claim(*, chunk_id: int) -> MatchingChunk | None:
+    """Take a queued chunk of an active run: attempt + 1 and a lease. None when there is nothing to do."""
+    with transaction.atomic():
+        chunk = MatchingChunk.objects.select_related("run").filter(id=chunk_id).first()
+        if chunk is None or chunk.status != ChunkStatus.QUEUED or chunk.run.status not in ACTIVE_STATUSES:
+            return None
+        now = timezone.now()
+        claimed = MatchingChunk.objects.filter(id=chunk_id, status=ChunkStatus.QUEUED, attempt=chunk.attempt).update(
+            status=ChunkStatus.RUNNING,
+            attempt=F("attempt") + 1,
+            lease_expires_at=now + _lease(chunk.run),
+            worker=_worker_name(),
+            started_at=now,
+            finished_at=None,
+        )
+        if not claimed:
+            return None
+        MatchingRun.objects.filter(id=chunk.run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now
+        )
+    chunk.refresh_from_db()
+    chunk.run.refresh_from_db()
+    return chunk
+
+
+def chunk_score(*, chunk_id: int) -> str:
+    """Claim, score and write one chunk (the body of the chunk task). Returns what happened, for logs."""
+    chunk = chunk_claim(chunk_id=chunk_id)
+    if chunk is None:
+        return "skipped"
+    run = chunk.run
+    started = time.monotonic()
+    deadline = started + run.parameters["chunk_time_limit_seconds"]
+    phases: dict[str, float] = {}
+    last = [started]
+
+    def checkpoint(phase: str) -> None:
+        now = time.monotonic()
+        phases[phase] = phases.get(phase, 0.0) + now - last[0]
+        last[0] = now
+        if now > deadline:
+            limit = run.parameters["chunk_time_limit_seconds"]
+            raise ChunkTimeLimitExceeded(
+                f"Le lot n°{chunk.index} a dépassé sa limite de temps ({limit} s) pendant la phase « {phase} »."
+            )
+
+    try:
+        results, needs, index = _chunk_compute(run=run, chunk=chunk, checkpoint=checkpoint)
+        _chunk_write(run=run, chunk=chunk, results=results, needs=needs, index=index, phases=phases, started=started)
+    except StaleAttempt as exc:
+        logger.warning("Chunk %s attempt %s discarded: %s", chunk.id, chunk.attempt, exc)
+        return "stale"
+    except CatalogueChanged as exc:
+        chunk_fail(chunk_id=chunk.id, attempt=chunk.attempt, reason=str(exc), retry=False)
+        return "failed"
+    except Exception as exc:
+        logger.exception("Chunk %s of run %s failed (attempt %s)", chunk.id, run.id, chunk.attempt)
+        reason = str(exc) if isinstance(exc, ChunkTimeLimitExceeded) else f"{type(exc).__name__}: {exc}"
+        chunk_fail(chunk_id=chunk.id, attempt=chunk.attempt, reason=reason, retry=True)
+        return "failed"
+    return "succeeded"
+
+
+def _chunk_compute(
+    *, run: MatchingRun, chunk: MatchingChunk, checkpoint: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], NeedArrays, OfferIndex]:
+    delay = settings.MATCHING_TEST_CHUNK_DELAY_SECONDS
+    while delay > 0:  # Test-only: hold the lease a while (see settings).
+        time.sleep(min(delay, 0.2))
+        delay -= 0.2
+        checkpoint("test-delay")
+    index = offer_index_get()
+    expected = run.snapshot.get("catalogue_version")
+    if expected and index.version != expected:
+        raise CatalogueChanged(
+            "Le catalogue d'offres a changé pendant l'exécution (offres créées, modifiées ou supprimées) : "
+            "relancez l'appariement pour des résultats cohérents."
+        )
+    checkpoint("index")
+    needs = selectors.need_arrays(need_ids=chunk.need_ids, taxonomy=index.taxonomy)
+    scope_path = run.scope_territory.path if run.scope_territory_id else ""
+    paths = {path or scope_path for path in needs.territory_paths}
+    centroids = selectors.commune_centroids(paths=paths)
+    checkpoint("read")
+    results = needs_score(
+        index=index,
+        needs=needs,
+        params=run_engine_parameters(run=run),
+        reference_date=run.reference_date,
+        scope_path=scope_path,
+        centroids=centroids,
+        checkpoint=checkpoint,
+    )
+    checkpoint("scoring")
+    return results, needs, index
+
+
+def _chunk_write(
+    *,
+    run: MatchingRun,
+    chunk: MatchingChunk,
+    results: list[dict[str, Any]],
+    needs: NeedArrays,
+    index: OfferIndex,
+    phases: dict[str, float],
+    started: float,
+) -> None:
+    ipa = run.snapshot.get("ipa") or {}
+    i_cross = ipa.get("importance")
+    s_cross = ipa.get("satisfaction")
+    if i_cross is None or s_cross is None:
+        quadrants = np.full(needs.ids.size, "", dtype=object)
+    else:
+        quadrants = ipa_quadrants(needs.importance, needs.satisfaction, i_cross, s_cross)
+    diagonal = ipa_diagonal_gap(needs.importance, needs.satisfaction)
+    params = run_engine_parameters(run=run)
+    rows, offers_per_row = [], []
+    for result in results:
+        position = result["position"]
+        path = needs.territory_paths[position]
+        satisfaction = needs.satisfaction[position]
+        demand = needs.demand_volume[position]
+        decision = result["decision"]
+        rows.append(
+            NeedResult(
+                run_id=run.id,
+                need_id=int(needs.ids[position]),
+                statement=needs.statements[position],
+                audience_code=needs.audience_codes[position],
+                domain_code=needs.domain_codes[position],
+                theme_codes=needs.theme_codes[position],
+                territory_path=path,
+                epci_code=path_code(path, "epci"),
+                commune_code=path_code(path, "commune"),
+                importance=float(needs.importance[position]),
+                satisfaction=None if np.isnan(satisfaction) else float(satisfaction),
+                demand_volume=None if np.isnan(demand) else int(demand),
+                coverage=result["coverage"],
+                gap=result["gap"],
+                best_relevance=result["best_relevance"],
+                recommendation=decision["code"],
+                reasons=reasons_explain(
+                    decision=decision,
+                    index=index,
+                    top=result["top"],
+                    params=params,
+                    reference_date=run.reference_date,
+                    needs=needs,
+                    position=position,
+                ),
+                ipa_quadrant=str(quadrants[position]),
+                ipa_gap=None if np.isnan(diagonal[position]) else float(diagonal[position]),
+            )
+        )
+        offers_per_row.append(result["top"])
+    write_started = time.monotonic()
+    with transaction.atomic():
+        now = timezone.now()
+        seconds = time.monotonic() - started
+        written = MatchingChunk.objects.filter(
+            id=chunk.id, status=ChunkStatus.RUNNING, attempt=chunk.attempt, run__status__in=ACTIVE_STATUSES
+        ).update(status=ChunkStatus.SUCCEEDED, finished_at=now, seconds=seconds, lease_expires_at=None, error="")
+        if not written:
+            raise StaleAttempt("the chunk was re-queued, taken by another attempt, or its run has ended")
+        created = NeedResult.objects.bulk_create(rows, batch_size=500)
+        MatchedOffer.objects.bulk_create(
+            (
+                MatchedOffer(
+                    result_id=result.id,
+                    offer_id=offer["offer_id"],
+                    offer_title=offer["offer_title"][:200],
+                    rank=rank,
+                    score=offer["score"],
+                    relevance=offer["relevance"],
+                    text=offer["text"],
+                    theme=offer["theme"],
+                    audience=offer["audience"],
+                    geography=offer["geography"],
+                    availability=offer["availability"],
+                    capacity=offer["capacity"],
+                    distance_km=offer["distance_km"],
+                )
+                for result, top in zip(created, offers_per_row, strict=True)
+                for rank, offer in enumerate(top, start=1)
+            ),
+            batch_size=2000,
+        )
+        locked = MatchingRun.objects.select_for_update().get(id=run.id)
+        timings = dict(locked.timings)
+        for phase, value in {**phases, "write": time.monotonic() - write_started}.items():
+            timings[f"chunks_{phase}_seconds"] = round(timings.get(f"chunks_{phase}_seconds", 0.0) + value, 4)
+        locked.needs_done += len(rows)
+        locked.chunks_done += 1
+        if locked.chunks_done >= locked.chunks_total:
+            locked.status = RunStatus.SUCCEEDED
+            locked.finished_at = now
+            timings["total_seconds"] = round((now - (locked.started_at or now)).total_seconds(), 3)
+            timings["queued_seconds"] = round(((locked.started_at or now) - locked.created_at).total_seconds(), 3)
+        locked.timings = timings
+        locked.save(update_fields=["needs_done", "chunks_done", "status", "finished_at", "timings"])
+
+
+def chunk_fail(*, chunk_id: int, attempt: int, reason: str, retry: bool) -> None:
+    """Record a failed attempt; re-queue it while attempts remain, else fail the run with the reason."""
+    with transaction.atomic():
+        chunk = MatchingChunk.objects.select_related("run").get(id=chunk_id)
+        run = chunk.run
+        max_attempts = run_max_attempts(run=run)
+        if retry and attempt < max_attempts:
+            updated = MatchingChunk.objects.filter(id=chunk_id, status=ChunkStatus.RUNNING, attempt=attempt).update(
+                status=ChunkStatus.QUEUED, error=reason, lease_expires_at=None
+            )
+            if updated and run.status in ACTIVE_STATUSES:
+                chunk_enqueue(chunk)
+            return
+        updated = MatchingChunk.objects.filter(id=chunk_id, status=ChunkStatus.RUNNING, attempt=attempt).update(
+            status=ChunkStatus.FAILED, error=reason, lease_expires_at=None, finished_at=timezone.now()
+        )
+        if updated:
+            run_fail(run_id=run.id, reason=f"Lot n°{chunk.index}, tentative {attempt}/{max_attempts} : {reason}")
