@@ -4,7 +4,6 @@ from collections import defaultdict
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from api.exceptions import ErrorItem, InvalidInput
 from api.text import fold_text
 from audiences.models import Need, Survey, SurveyItem, SurveyResponse
 from offers.models import Audience, Domain, Territory, Theme
@@ -24,24 +23,6 @@ def audience_usage(*, audience: Audience) -> dict[str, int]:
         "offers": audience.offers.count(),
     }
     return {name: count for name, count in usage.items() if count}
-
-
-def codes_resolve(*, model, raw: str | list[str], field: str) -> list:
-    """Objects of `model` (Audience, Domain, Theme) for comma-separated codes; 400 naming every unknown code."""
-    codes = [code.strip() for code in (raw.split(",") if isinstance(raw, str) else raw) if code and code.strip()]
-    found = {obj.code: obj for obj in model.objects.filter(code__in=codes)}
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        raise InvalidInput(
-            [
-                ErrorItem(
-                    field=field,
-                    code="not_found",
-                    message=f"Unknown {model._meta.verbose_name} code(s): {', '.join(unknown)}.",
-                )
-            ]
-        )
-    return [found[code] for code in dict.fromkeys(codes)]
 
 
 def need_territory_q(territory: Territory) -> Q:
