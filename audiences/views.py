@@ -30,6 +30,7 @@ from audiences.serializers import (
     SurveySerializer,
     UploadSerializer,
 )
+from offers.selectors import audience_list
 
 EXPORT_CHUNK = 500
 UPLOAD_ACTIONS = ("import_file", "responses")
@@ -77,7 +78,7 @@ class AudienceViewSet(CrudViewSet):
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def get_queryset(self):
-        return selectors.audience_list()
+        return audience_list()
 
     def perform_create(self, serializer):
         serializer.instance = services.audience_create(**serializer.validated_data)

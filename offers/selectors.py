@@ -12,6 +12,7 @@ from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 
 from api.exceptions import ErrorItem, InvalidInput
+from api.geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LATITUDE
 from api.permissions import is_admin
 from api.text import fold_text
 from offers.models import (
@@ -25,6 +26,7 @@ from offers.models import (
     TerritoryKind,
     Theme,
 )
+from offers.territory_paths import path_ancestors
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -64,9 +66,7 @@ def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
 
 def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
     """Q matching `territory` and every territory above it (those whose path is a prefix of its path)."""
-    segments = territory.path.strip("/").split("/")
-    paths = ["/".join(segments[: depth + 1]) + "/" for depth in range(len(segments))]
-    return Q(**{f"{prefix}path__in": paths})
+    return Q(**{f"{prefix}path__in": path_ancestors(territory.path)})
 
 
 def territory_list(
@@ -98,9 +98,6 @@ def audience_list() -> QuerySet[Audience]:
 
 # Offers ------------------------------------------------------------------------------------------------------------
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
-KM_PER_DEGREE_LATITUDE = math.pi * EARTH_RADIUS_KM / 180
-
 
 def offer_list(*, user=None) -> QuerySet[Offer]:
     """The offers `user` may see: published ones for everybody, plus every offer of the organisations the user is
@@ -122,10 +119,6 @@ def offer_visibility_scope(*, user=None) -> str:
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return "public"
-
-
-def offer_get(*, offer_id: int, user=None) -> Offer | None:
-    return offer_list(user=user).select_related("domain", "organisation", "commune").filter(pk=offer_id).first()
 
 
 @dataclass(frozen=True)
@@ -291,46 +284,6 @@ def offer_rows_iter(queryset: QuerySet[Offer], *, chunk_size: int = 500) -> Iter
         by_id = {row["id"]: row for row in offer_values(Offer.objects.filter(id__in=[key["id"] for key in chunk]))}
         rows = offer_rows_attach([{**by_id[key["id"]], **key} for key in chunk])
         yield from rows
-
-
-def offer_rows_for_matching(*, published_only: bool = True) -> list[dict]:
-    """Offers as plain rows for the matching engine (no model instances).
-
-    Each dict: id, title, domain (code), themes (codes), audiences (codes; [] = everyone), organisation (slug),
-    commune (INSEE code), commune_path, service_area (qualified codes), service_area_paths (materialised paths,
-    e.g. "r75/d23/e200034825/"), latitude, longitude, status, is_free, capacity, capacity_unit, available_from,
-    available_until (dates or None), updated_at, search_text (accent-folded title, description and theme words).
-    Ordered by id.
-    """
-    fields = {
-        "id": "id",
-        "title": "title",
-        "domain": "domain__code",
-        "organisation": "organisation__slug",
-        "commune": "commune__code",
-        "commune_path": "commune__path",
-        "latitude": "latitude",
-        "longitude": "longitude",
-        "status": "status",
-        "is_free": "is_free",
-        "capacity": "capacity",
-        "capacity_unit": "capacity_unit",
-        "available_from": "available_from",
-        "available_until": "available_until",
-        "updated_at": "updated_at",
-        "search_text": "search_text",
-    }
-    queryset = Offer.objects.order_by("id")
-    if published_only:
-        queryset = queryset.filter(status=OfferStatus.PUBLISHED)
-    rows: list[dict] = []
-    values = list(queryset.values(*fields.values()))
-    for start in range(0, len(values), 500):
-        chunk = offer_rows_attach(values[start : start + 500], fields=fields)
-        for row in chunk:
-            row.pop("distance_km", None)
-        rows.extend(chunk)
-    return rows
 
 
 def organisation_list() -> QuerySet[Organisation]:
