@@ -1,5 +1,8 @@
 """Reads of the audiences app: audiences, needs (with the territorial semantics of filters) and surveys."""
 
+import itertools
+from collections.abc import Iterator
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from api.text import fold_text
@@ -51,6 +54,16 @@ def need_get(*, need_id: int) -> Need:
     return need_list().get(pk=need_id)
 
 
+def need_chunks(queryset: QuerySet[Need], *, size: int = 500) -> Iterator[list[Need]]:
+    """The needs of a (filtered, ordered) queryset, `size` at a time: an export of any size in bounded memory."""
+    for start in itertools.count(0, size):
+        chunk = list(queryset[start : start + size])
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
+
+
 def survey_list() -> QuerySet[Survey]:
     # An aggregate drops Meta.ordering, hence the explicit order_by (pagination needs a stable order).
     return (
@@ -69,6 +82,10 @@ def survey_list() -> QuerySet[Survey]:
             ),
         )
     )
+
+
+def survey_get(*, survey_id: int) -> Survey:
+    return survey_list().get(pk=survey_id)
 
 
 def survey_item_map(*, survey: Survey) -> dict[str, SurveyItem]:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
+from django.http import QueryDict
 
+from api.conditional import etag_of
 from api.exceptions import ErrorItem, InvalidInput
 from api.geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LATITUDE
 from api.permissions import is_admin
@@ -165,6 +167,46 @@ def offer_list_count(queryset: QuerySet[Offer], *, cache_key: str | None = None)
     return count
 
 
+@dataclass
+class OfferListAnswer:
+    """What one offer list answer depends on: its validators, and its exact count, computed on first use so that
+    a 304 never counts (see offer_list_answer)."""
+
+    etag: str
+    last_modified: datetime.datetime | None
+    queryset: QuerySet[Offer]
+    count_cache_key: str | None = None
+    known_count: int | None = None
+
+    def count(self) -> int:
+        if self.known_count is None:
+            self.known_count = offer_list_count(self.queryset, cache_key=self.count_cache_key)
+        return self.known_count
+
+
+def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> OfferListAnswer:
+    """The ETag, Last-Modified and count of the filtered list `queryset` that `user` asked for with `params`,
+    keyed on the catalogue state, what the user may see and the query string (page included)."""
+    state = catalogue_state()
+    scope = offer_visibility_scope(user=user)
+    query = params.urlencode()
+    if scope.startswith("user:"):
+        # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
+        # and let the count be part of the ETag.
+        count = offer_list_count(queryset)
+        etag = etag_of("offers", scope, state.key, count, query)
+        return OfferListAnswer(etag, state.last_modified, queryset, known_count=count)
+    filters = sorted((name, value) for name, value in params.lists() if name not in ("page", "page_size"))
+    etag = etag_of("offers", scope, state.key, query)
+    return OfferListAnswer(etag, state.last_modified, queryset, count_cache_key=f"{state.key}|{scope}|{filters}")
+
+
+def offer_etag(row: dict, *, user) -> str:
+    """The ETag of one offer (a row of offer_values): its last change, and whether drafts may show."""
+    public = offer_visibility_scope(user=user) == "public"
+    return etag_of("offer", row["id"], row["updated_at"].isoformat(), "public" if public else "auth")
+
+
 def offer_territory_q(territory: Territory) -> Q:
     """Offers in `territory` (their commune is in it) or serving it: a service-area territory inside it, or above
     it (an offer serving the whole département matches a query on one of its communes).
@@ -288,3 +330,11 @@ def offer_rows_iter(queryset: QuerySet[Offer], *, chunk_size: int = 500) -> Iter
 
 def organisation_list() -> QuerySet[Organisation]:
     return Organisation.objects.select_related("territory")
+
+
+def organisation_resolve(*, slug: str, field: str = "organisation") -> Organisation:
+    """The organisation with this slug, or a 400 naming `field` (a parameter, not a path: hence not a 404)."""
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        raise InvalidInput([ErrorItem(field=field, code="not_found", message=f"No organisation {slug!r}.")])
+    return organisation
