@@ -195,11 +195,15 @@ class OfferViewSet(
             return OfferImportRequestSerializer
         return OfferSerializer
 
-    def _represent(self, offer_id: int, *, status_code=status.HTTP_200_OK) -> Response:
-        rows = list(selectors.offer_values(self.get_queryset().filter(pk=offer_id)))
-        if not rows:
+    def _row(self, offer_id: int) -> dict:
+        """The offer as a `.values()` row, if the user may see it (its codes not attached yet)."""
+        row = selectors.offer_values(self.get_queryset().filter(pk=offer_id)).first()
+        if row is None:
             raise NotFound("No offer has this id, or you cannot see it.")
-        row = selectors.offer_rows_attach(rows)[0]
+        return row
+
+    def _represent(self, offer_id: int, *, status_code=status.HTTP_200_OK) -> Response:
+        row = selectors.offer_rows_attach([self._row(offer_id)])[0]
         return Response(OfferSerializer(row).data, status=status_code)
 
     def list(self, request, *args, **kwargs):
@@ -215,15 +219,12 @@ class OfferViewSet(
         return with_validators(response, etag=answer.etag, last_modified=answer.last_modified)
 
     def retrieve(self, request, *args, **kwargs):
-        rows = list(selectors.offer_values(self.get_queryset().filter(pk=self._pk())))
-        if not rows:
-            raise NotFound("No offer has this id, or you cannot see it.")
-        row = rows[0]
+        row = self._row(self._pk())
         etag = selectors.offer_etag(row, user=request.user)
         unchanged = not_modified(request, etag=etag, last_modified=row["updated_at"])
         if unchanged is not None:
             return unchanged
-        data = OfferSerializer(selectors.offer_rows_attach(rows)[0]).data
+        data = OfferSerializer(selectors.offer_rows_attach([row])[0]).data
         return with_validators(Response(data), etag=etag, last_modified=row["updated_at"])
 
     def _pk(self) -> int:
