@@ -43,12 +43,6 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "service_unavailable"
-    default_detail = "The service is temporarily unavailable."
-
-
 def flatten_validation_detail(detail, prefix: str | None = None) -> list[ErrorItem]:
     """Turn DRF's nested ValidationError detail into a flat list of (field path, message, code)."""
     if isinstance(detail, dict):

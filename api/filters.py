@@ -1,8 +1,15 @@
 """Filters shared by the apps' FilterSets, stricter than django-filter's: a value that is not what the parameter
-documents is a 400 naming it, never silently ignored."""
+documents is a 400 naming it, never silently ignored, and the same answer on every endpoint."""
 
 import django_filters
 from django import forms
+from django.db.models import Model
+from django_filters.constants import EMPTY_VALUES
+from django_filters.filters import FilterMethod
+
+from api.exceptions import ErrorItem, InvalidInput
+from offers.models import Territory
+from offers.selectors import territory_resolve
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -34,3 +41,69 @@ class IdFilter(django_filters.NumberFilter):
     """An integer id: `0.5` is refused with a 400 instead of silently matching nothing."""
 
     field_class = forms.IntegerField
+
+
+class _ResolvingFilter(django_filters.CharFilter):
+    """A text parameter that names reference data. `resolve` turns the text into what it names, or raises a 400
+    naming the parameter; a `method` then receives that instead of the text, otherwise `<field_name>__<lookup_expr>`
+    filters on it. Resolved when the filter runs, not in form validation, so errors keep the FilterSet's order."""
+
+    @property
+    def method(self):
+        return self._method
+
+    @method.setter
+    def method(self, value):
+        # django-filter's setter would replace `filter` below by a call of the method on the raw text.
+        self._method = value
+
+    def resolve(self, value: str):
+        raise NotImplementedError
+
+    @property
+    def param(self) -> str:
+        """The query parameter's name (its key in the FilterSet): errors name it, `field_name` may be a lookup path."""
+        return next(name for name, candidate in self.parent.filters.items() if candidate is self)
+
+    def filter(self, queryset, value):
+        if value in EMPTY_VALUES:
+            return queryset
+        resolved = self.resolve(value)
+        if self.method is not None:
+            return FilterMethod(self).method(queryset, self.field_name, resolved)
+        return super().filter(queryset, resolved)
+
+
+class CodeFilter(_ResolvingFilter):
+    """Codes of a reference model with a unique `code` (Domain, Theme, Audience), comma-separated unless
+    `multiple=False`; resolves to the codes given (each once, in their order), or a 400 naming every unknown one."""
+
+    def __init__(self, *args, model: type[Model], multiple: bool = True, lookup_expr: str = "in", **kwargs):
+        super().__init__(*args, lookup_expr=lookup_expr, **kwargs)
+        # Not `self.model`: the FilterSet sets that attribute to its own model.
+        self.code_model = model
+        self.multiple = multiple
+
+    def resolve(self, value: str) -> list[str]:
+        codes = [code.strip() for code in value.split(",") if code.strip()] if self.multiple else [value]
+        known = set(self.code_model.objects.filter(code__in=codes).values_list("code", flat=True))
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise InvalidInput(
+                [
+                    ErrorItem(
+                        field=self.param,
+                        code="not_found",
+                        message=f"Unknown {self.param} code(s): {', '.join(unknown)}.",
+                    )
+                ]
+            )
+        return list(dict.fromkeys(codes))
+
+
+class TerritoryFilter(_ResolvingFilter):
+    """An official territory code (`23096`, `200034825`, or `kind:code` when ambiguous); resolves to the Territory,
+    or a 400 naming the parameter for an unknown, ambiguous or wrongly qualified code."""
+
+    def resolve(self, value: str) -> Territory:
+        return territory_resolve(code=value, field=self.param)

@@ -1,5 +1,8 @@
 """Page-number pagination with a capped, validated page size."""
 
+import functools
+
+from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework import pagination
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -57,3 +60,23 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_size_schema_description(self):
         return f"Number of results per page (1 to {self.max_page_size}, default {self.page_size})."
+
+
+class _CountedPaginator(DjangoPaginator):
+    """Django's paginator, with the count already known."""
+
+    def __init__(self, *args, known_count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.__dict__["count"] = known_count
+
+
+class KnownCountPagination(PageNumberPagination):
+    """For views that know the count before paginating (the offer list: from the query that also yields its ETag,
+    or from the cache), so the paginator does not count again."""
+
+    known_count: int | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if self.known_count is not None:
+            self.django_paginator_class = functools.partial(_CountedPaginator, known_count=self.known_count)
+        return super().paginate_queryset(queryset, request, view)

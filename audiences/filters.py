@@ -5,22 +5,25 @@ from django.db.models import Exists, OuterRef
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
-from api.filters import IdFilter
+from api.filters import CodeFilter, IdFilter, TerritoryFilter
 from audiences import selectors
 from audiences.models import JourneyStage, Need, NeedSource, Survey
 from offers.models import Audience, Domain, Theme
-from offers.selectors import territory_resolve
 
 
 class NeedFilterSet(filters.FilterSet):
-    audience = django_filters.CharFilter(
-        method="filter_audience", help_text="Audience code(s), comma-separated (`families,remote-workers`)."
+    audience = CodeFilter(
+        model=Audience,
+        field_name="audience__code",
+        help_text="Audience code(s), comma-separated (`families,remote-workers`).",
     )
-    domain = django_filters.CharFilter(method="filter_domain", help_text="Domain code(s), comma-separated.")
-    theme = django_filters.CharFilter(
-        method="filter_theme", help_text="Theme code(s), comma-separated: needs having at least one of them."
+    domain = CodeFilter(model=Domain, field_name="domain__code", help_text="Domain code(s), comma-separated.")
+    theme = CodeFilter(
+        model=Theme,
+        method="filter_theme",
+        help_text="Theme code(s), comma-separated: needs having at least one of them.",
     )
-    territory = django_filters.CharFilter(
+    territory = TerritoryFilter(
         method="filter_territory",
         help_text="Needs relevant to this territory (`23096`, `200034825`, `departement:23`): scoped inside it "
         "(a commune need matches its EPCI), scoped to a territory covering it (an EPCI need matches its communes), "
@@ -54,18 +57,11 @@ class NeedFilterSet(filters.FilterSet):
         model = Need
         fields = ["audience", "domain", "theme", "territory", "stage", "source", "survey", "min_importance", "q"]
 
-    def filter_audience(self, queryset, name, value):
-        return queryset.filter(audience__in=selectors.codes_resolve(model=Audience, raw=value, field=name))
+    def filter_theme(self, queryset, name, codes):
+        return queryset.filter(selectors.theme_exists_q(codes))
 
-    def filter_domain(self, queryset, name, value):
-        return queryset.filter(domain__in=selectors.codes_resolve(model=Domain, raw=value, field=name))
-
-    def filter_theme(self, queryset, name, value):
-        themes = selectors.codes_resolve(model=Theme, raw=value, field=name)
-        return queryset.filter(selectors.theme_exists_q([theme.code for theme in themes]))
-
-    def filter_territory(self, queryset, name, value):
-        return queryset.filter(selectors.need_territory_q(territory_resolve(code=value, field=name)))
+    def filter_territory(self, queryset, name, territory):
+        return queryset.filter(selectors.need_territory_q(territory))
 
     def filter_min_importance(self, queryset, name, value):
         if not 0 <= value <= 1:
@@ -77,16 +73,17 @@ class NeedFilterSet(filters.FilterSet):
 
 
 class SurveyFilterSet(filters.FilterSet):
-    audience = django_filters.CharFilter(
-        method="filter_audience", help_text="Surveys targeting at least one of these audience codes (comma-separated)."
+    audience = CodeFilter(
+        model=Audience,
+        method="filter_audience",
+        help_text="Surveys targeting at least one of these audience codes (comma-separated).",
     )
 
     class Meta:
         model = Survey
         fields = ["audience"]
 
-    def filter_audience(self, queryset, name, value):
-        audiences = selectors.codes_resolve(model=Audience, raw=value, field=name)
+    def filter_audience(self, queryset, name, codes):
         return queryset.filter(
-            Exists(Survey.audiences.through.objects.filter(survey_id=OuterRef("pk"), audience__in=audiences))
+            Exists(Survey.audiences.through.objects.filter(survey_id=OuterRef("pk"), audience__code__in=codes))
         )

@@ -1,18 +1,15 @@
 """Reads of the audiences app: audiences, needs (with the territorial semantics of filters) and surveys."""
 
-from collections import defaultdict
+import itertools
+from collections.abc import Iterator
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from api.exceptions import ErrorItem, InvalidInput
 from api.text import fold_text
 from audiences.models import Need, Survey, SurveyItem, SurveyResponse
-from offers.models import Audience, Domain, Territory, Theme
-from offers.selectors import territory_ancestors_q, territory_resolve, territory_subtree_q
-
-
-def audience_list() -> QuerySet[Audience]:
-    return Audience.objects.all()
+from offers.models import Audience, Territory, Theme
+from offers.selectors import territory_ancestors_q, territory_subtree_q
+from offers.selectors import territory_resolve as territory_resolve  # audiences.services reads it from here
 
 
 def audience_usage(*, audience: Audience) -> dict[str, int]:
@@ -24,24 +21,6 @@ def audience_usage(*, audience: Audience) -> dict[str, int]:
         "offers": audience.offers.count(),
     }
     return {name: count for name, count in usage.items() if count}
-
-
-def codes_resolve(*, model, raw: str | list[str], field: str) -> list:
-    """Objects of `model` (Audience, Domain, Theme) for comma-separated codes; 400 naming every unknown code."""
-    codes = [code.strip() for code in (raw.split(",") if isinstance(raw, str) else raw) if code and code.strip()]
-    found = {obj.code: obj for obj in model.objects.filter(code__in=codes)}
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        raise InvalidInput(
-            [
-                ErrorItem(
-                    field=field,
-                    code="not_found",
-                    message=f"Unknown {model._meta.verbose_name} code(s): {', '.join(unknown)}.",
-                )
-            ]
-        )
-    return [found[code] for code in dict.fromkeys(codes)]
 
 
 def need_territory_q(territory: Territory) -> Q:
@@ -75,66 +54,14 @@ def need_get(*, need_id: int) -> Need:
     return need_list().get(pk=need_id)
 
 
-def need_theme_codes(*, need_ids: list[int]) -> dict[int, list[str]]:
-    """Theme codes per need, in one query (sorted, for stable exports and arrays)."""
-    codes: dict[int, list[str]] = defaultdict(list)
-    rows = Need.themes.through.objects.filter(need_id__in=need_ids).values_list("need_id", "theme__code")
-    for need_id, code in rows.order_by("need_id", "theme__code"):
-        codes[need_id].append(code)
-    return codes
-
-
-MATCHING_FIELDS = {
-    "id": "id",
-    "statement": "statement",
-    "domain_code": "domain__code",
-    "audience_code": "audience__code",
-    "territory_path": "territory__path",
-    "territory_kind": "territory__kind",
-    "territory_code": "territory__code",
-    "latitude": "territory__latitude",
-    "longitude": "territory__longitude",
-    "stage": "stage",
-    "importance": "importance",
-    "satisfaction": "satisfaction",
-    "demand_volume": "demand_volume",
-    "updated_at": "updated_at",
-}
-
-
-def need_rows_for_matching(
-    *,
-    need_ids: list[int] | None = None,
-    audience_codes: list[str] | None = None,
-    domain_codes: list[str] | None = None,
-    territory: Territory | str | None = None,
-) -> list[dict]:
-    """Needs as plain rows for the matching engine, in two queries whatever their number.
-
-    Each row: id, statement, domain_code, theme_codes (sorted list), audience_code, territory_path,
-    territory_kind, territory_code (all None for the whole area), latitude/longitude (the scope's centroid,
-    None for the whole area), stage, importance, satisfaction, demand_volume, updated_at. Ordered by id.
-    `territory` (a Territory or a code) keeps the needs relevant to it, as the `territory` filter of the API.
-    """
-    queryset = Need.objects.all()
-    if need_ids is not None:
-        queryset = queryset.filter(pk__in=need_ids)
-    if audience_codes is not None:
-        queryset = queryset.filter(audience__code__in=audience_codes)
-    if domain_codes is not None:
-        queryset = queryset.filter(domain__code__in=domain_codes)
-    if territory is not None:
-        if isinstance(territory, str):
-            territory = territory_resolve(code=territory)
-        queryset = queryset.filter(need_territory_q(territory))
-    rows = [
-        {key: row[lookup] for key, lookup in MATCHING_FIELDS.items()}
-        for row in queryset.order_by("id").values(*MATCHING_FIELDS.values())
-    ]
-    themes = need_theme_codes(need_ids=[row["id"] for row in rows])
-    for row in rows:
-        row["theme_codes"] = themes.get(row["id"], [])
-    return rows
+def need_chunks(queryset: QuerySet[Need], *, size: int = 500) -> Iterator[list[Need]]:
+    """The needs of a (filtered, ordered) queryset, `size` at a time: an export of any size in bounded memory."""
+    for start in itertools.count(0, size):
+        chunk = list(queryset[start : start + size])
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
 
 
 def survey_list() -> QuerySet[Survey]:
@@ -157,16 +84,16 @@ def survey_list() -> QuerySet[Survey]:
     )
 
 
+def survey_get(*, survey_id: int) -> Survey:
+    return survey_list().get(pk=survey_id)
+
+
 def survey_item_map(*, survey: Survey) -> dict[str, SurveyItem]:
     return {item.code: item for item in survey.items.select_related("domain").prefetch_related("themes")}
 
 
 def survey_responses(*, survey: Survey) -> QuerySet[SurveyResponse]:
     return SurveyResponse.objects.filter(item__survey=survey)
-
-
-def domain_get(*, code: str) -> Domain | None:
-    return Domain.objects.filter(code=code).first()
 
 
 def theme_exists_q(codes: list[str]) -> Exists:

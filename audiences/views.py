@@ -3,7 +3,6 @@
 Strategy material: analysts and admins only, for reads as for writes.
 """
 
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,12 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.exceptions import PayloadTooLarge
+from api.exports import export_format, export_response
 from api.negotiation import FileFormatNegotiation
 from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
-from api.tabular import DEFAULT_MAX_BYTES, csv_lines, json_lines
+from api.tabular import DEFAULT_MAX_BYTES, Column
 from api.throttling import ScopedRateThrottle
 from audiences import selectors, services
 from audiences.filters import NeedFilterSet, SurveyFilterSet
@@ -30,9 +30,14 @@ from audiences.serializers import (
     SurveySerializer,
     UploadSerializer,
 )
+from offers.selectors import audience_list
 
-EXPORT_CHUNK = 500
 UPLOAD_ACTIONS = ("import_file", "responses")
+
+
+def _columns_doc(columns: list[Column]) -> str:
+    """The columns of an upload as its OpenAPI description lists them."""
+    return ", ".join(f"`{column.name}`" + (" (required)" if column.required else "") for column in columns)
 
 
 def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict, bytes]:
@@ -77,7 +82,7 @@ class AudienceViewSet(CrudViewSet):
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def get_queryset(self):
-        return selectors.audience_list()
+        return audience_list()
 
     def perform_create(self, serializer):
         serializer.instance = services.audience_create(**serializer.validated_data)
@@ -137,9 +142,7 @@ class NeedViewSet(CrudViewSet):
         tags=["needs"],
         summary="Import needs from CSV or JSON (upsert by source + external_id, all or nothing)",
         description="Columns (French headers accepted): "
-        + ", ".join(
-            f"`{column.name}`" + (" (required)" if column.required else "") for column in services.NEED_COLUMNS
-        )
+        + _columns_doc(services.NEED_COLUMNS)
         + ". `themes` are codes separated by `|`; `territory` an official code; `stage` and `source` codes or "
         "French labels; numbers accept a decimal comma. The computed columns of the export (id, response_count, "
         "CIs, updated_at) are accepted and ignored, so an export re-imports as is. Every bad line is reported "
@@ -182,29 +185,16 @@ class NeedViewSet(CrudViewSet):
         pagination_class=None,  # the whole filtered list, streamed
     )
     def export(self, request):
-        file_format = request.query_params.get("format") or "csv"
-        if file_format not in ("csv", "json"):
-            raise InvalidInput([ErrorItem(field="format", message="format is csv or json.")])
+        file_format = export_format(request.query_params)
         queryset = self.filter_queryset(self.get_queryset())
-
-        def rows():
-            for start in range(0, 10**12, EXPORT_CHUNK):
-                chunk = list(queryset[start : start + EXPORT_CHUNK])
-                yield from services.need_export_rows(needs=chunk)
-                if len(chunk) < EXPORT_CHUNK:
-                    return
-
-        if file_format == "csv":
-            response = StreamingHttpResponse(
-                csv_lines(services.NEED_EXPORT_HEADER, rows()), content_type="text/csv; charset=utf-8"
-            )
-        else:
-            response = StreamingHttpResponse(
-                json_lines(dict(zip(services.NEED_EXPORT_HEADER, row, strict=True)) for row in rows()),
-                content_type="application/json",
-            )
-        response["Content-Disposition"] = f'attachment; filename="needs.{file_format}"'
-        return response
+        header = services.NEED_EXPORT_HEADER
+        rows = (row for chunk in selectors.need_chunks(queryset) for row in services.need_export_rows(needs=chunk))
+        return export_response(
+            file_format=file_format,
+            records=(dict(zip(header, row, strict=True)) for row in rows),
+            columns=header,
+            filename="needs",
+        )
 
 
 @extend_schema_view(
@@ -232,12 +222,12 @@ class SurveyViewSet(CrudViewSet):
         survey = services.survey_create(
             values=values, audiences=audiences or [], items=items or [], created_by=self.request.user
         )
-        serializer.instance = self.get_queryset().get(pk=survey.pk)
+        serializer.instance = selectors.survey_get(survey_id=survey.pk)
 
     def perform_update(self, serializer):
         values, audiences, items = self._split(serializer)
         survey = services.survey_update(survey=serializer.instance, values=values, audiences=audiences, items=items)
-        serializer.instance = self.get_queryset().get(pk=survey.pk)
+        serializer.instance = selectors.survey_get(survey_id=survey.pk)
 
     def perform_destroy(self, instance):
         services.survey_delete(survey=instance)
@@ -246,9 +236,7 @@ class SurveyViewSet(CrudViewSet):
         tags=["surveys"],
         summary="Upload raw responses (CSV) and recompute the survey's needs",
         description="One row per respondent and item. Columns (French headers accepted): "
-        + ", ".join(
-            f"`{column.name}`" + (" (required)" if column.required else "") for column in services.RESPONSE_COLUMNS
-        )
+        + _columns_doc(services.RESPONSE_COLUMNS)
         + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
         "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
         "(empty = no answer). The whole file is validated first (every bad line listed, nothing written). Responses "

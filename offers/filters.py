@@ -7,7 +7,7 @@ from django.db.models.expressions import RawSQL
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
-from api.filters import StrictBooleanFilter
+from api.filters import CodeFilter, StrictBooleanFilter, TerritoryFilter
 from api.text import fold_text
 from offers.models import (
     Audience,
@@ -20,16 +20,15 @@ from offers.models import (
     TerritoryKind,
     Theme,
 )
-from offers.selectors import offer_near, offer_territory_q, territory_resolve, territory_subtree_q
+from offers.selectors import offer_near, offer_territory_q, territory_subtree_q
 
 
 class TerritoryFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=TerritoryKind.choices, help_text="Only territories of this kind.")
-    parent = django_filters.CharFilter(
-        method="filter_parent",
-        help_text="Direct children of the territory with this code (e.g. `23`, `epci:200034825`).",
+    parent = TerritoryFilter(
+        help_text="Direct children of the territory with this code (e.g. `23`, `epci:200034825`)."
     )
-    within = django_filters.CharFilter(
+    within = TerritoryFilter(
         method="filter_within",
         help_text="This territory and everything below it: a département code covers its EPCIs and communes.",
     )
@@ -41,11 +40,8 @@ class TerritoryFilterSet(filters.FilterSet):
         model = Territory
         fields = ["kind", "parent", "within", "q"]
 
-    def filter_parent(self, queryset, name, value):
-        return queryset.filter(parent=territory_resolve(code=value, field="parent"))
-
-    def filter_within(self, queryset, name, value):
-        return queryset.filter(territory_subtree_q(territory_resolve(code=value, field="within")))
+    def filter_within(self, queryset, name, territory):
+        return queryset.filter(territory_subtree_q(territory))
 
     def filter_q(self, queryset, name, value):
         folded = fold_text(value)
@@ -73,19 +69,6 @@ _ORDERINGS = {
 }
 
 
-def _codes(value: str) -> list[str]:
-    return [code.strip() for code in value.split(",") if code.strip()]
-
-
-def _check_codes(model, codes: list[str], field: str) -> None:
-    known = set(model.objects.filter(code__in=codes).values_list("code", flat=True))
-    unknown = [code for code in codes if code not in known]
-    if unknown:
-        raise InvalidInput(
-            [ErrorItem(field=field, code="not_found", message=f"Unknown {field} code(s): {', '.join(unknown)}.")]
-        )
-
-
 def search_tokens(value: str) -> list[str]:
     """Folded words of a query with a light French plural strip ("logements" -> "logement", "locaux" -> "loca"),
     for the SQLite fallback, where each must appear in the offer's folded search text."""
@@ -100,16 +83,20 @@ def search_tokens(value: str) -> list[str]:
 
 
 class OfferFilterSet(filters.FilterSet):
-    domain = django_filters.CharFilter(method="filter_domain", help_text="Domain code, e.g. `housing`.")
-    theme = django_filters.CharFilter(
+    domain = CodeFilter(
+        model=Domain, multiple=False, field_name="domain__code", help_text="Domain code, e.g. `housing`."
+    )
+    theme = CodeFilter(
+        model=Theme,
         method="filter_theme",
         help_text="Theme code(s), comma-separated: offers with any of them (`childcare,schools`).",
     )
-    audience = django_filters.CharFilter(
+    audience = CodeFilter(
+        model=Audience,
         method="filter_audience",
         help_text="Audience code(s), comma-separated: offers targeting one of them, and offers open to everyone.",
     )
-    territory = django_filters.CharFilter(
+    territory = TerritoryFilter(
         method="filter_territory",
         help_text=(
             "Territory code (commune INSEE, EPCI SIREN, département, or `kind:code`): offers located in it or "
@@ -178,23 +165,15 @@ class OfferFilterSet(filters.FilterSet):
     def filter_noop(self, queryset, name, value):
         return queryset  # applied together in filter_queryset (they depend on each other)
 
-    def filter_domain(self, queryset, name, value):
-        _check_codes(Domain, [value], "domain")
-        return queryset.filter(domain__code=value)
-
-    def filter_theme(self, queryset, name, value):
-        codes = _codes(value)
-        _check_codes(Theme, codes, "theme")
+    def filter_theme(self, queryset, name, codes):
         return queryset.filter(id__in=Offer.themes.through.objects.filter(theme__code__in=codes).values("offer_id"))
 
-    def filter_audience(self, queryset, name, value):
-        codes = _codes(value)
-        _check_codes(Audience, codes, "audience")
+    def filter_audience(self, queryset, name, codes):
         targeted = Offer.audiences.through.objects.values("offer_id")
         return queryset.filter(Q(id__in=targeted.filter(audience__code__in=codes)) | ~Q(id__in=targeted))
 
-    def filter_territory(self, queryset, name, value):
-        return queryset.filter(offer_territory_q(territory_resolve(code=value, field="territory")))
+    def filter_territory(self, queryset, name, territory):
+        return queryset.filter(offer_territory_q(territory))
 
     def filter_available_on(self, queryset, name, value):
         return queryset.filter(
@@ -268,7 +247,7 @@ class OfferFilterSet(filters.FilterSet):
 
 class OrganisationFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=OrganisationKind.choices, help_text="Only organisations of this kind.")
-    territory = django_filters.CharFilter(
+    territory = TerritoryFilter(
         method="filter_territory", help_text="Organisations based in this territory or below it (any code)."
     )
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", help_text="Name contains this text.")
@@ -277,5 +256,5 @@ class OrganisationFilterSet(filters.FilterSet):
         model = Organisation
         fields = ["kind", "territory", "q"]
 
-    def filter_territory(self, queryset, name, value):
-        return queryset.filter(territory_subtree_q(territory_resolve(code=value), prefix="territory__"))
+    def filter_territory(self, queryset, name, territory):
+        return queryset.filter(territory_subtree_q(territory, prefix="territory__"))

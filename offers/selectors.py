@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
+from django.http import QueryDict
 
+from api.conditional import etag_of
 from api.exceptions import ErrorItem, InvalidInput
+from api.geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LATITUDE
 from api.permissions import is_admin
 from api.text import fold_text
 from offers.models import (
@@ -25,6 +28,7 @@ from offers.models import (
     TerritoryKind,
     Theme,
 )
+from offers.territory_paths import path_ancestors
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -64,9 +68,7 @@ def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
 
 def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
     """Q matching `territory` and every territory above it (those whose path is a prefix of its path)."""
-    segments = territory.path.strip("/").split("/")
-    paths = ["/".join(segments[: depth + 1]) + "/" for depth in range(len(segments))]
-    return Q(**{f"{prefix}path__in": paths})
+    return Q(**{f"{prefix}path__in": path_ancestors(territory.path)})
 
 
 def territory_list(
@@ -98,9 +100,6 @@ def audience_list() -> QuerySet[Audience]:
 
 # Offers ------------------------------------------------------------------------------------------------------------
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
-KM_PER_DEGREE_LATITUDE = math.pi * EARTH_RADIUS_KM / 180
-
 
 def offer_list(*, user=None) -> QuerySet[Offer]:
     """The offers `user` may see: published ones for everybody, plus every offer of the organisations the user is
@@ -122,10 +121,6 @@ def offer_visibility_scope(*, user=None) -> str:
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return "public"
-
-
-def offer_get(*, offer_id: int, user=None) -> Offer | None:
-    return offer_list(user=user).select_related("domain", "organisation", "commune").filter(pk=offer_id).first()
 
 
 @dataclass(frozen=True)
@@ -170,6 +165,46 @@ def offer_list_count(queryset: QuerySet[Offer], *, cache_key: str | None = None)
         count = queryset.order_by().count()
         cache.set(key, count, COUNT_CACHE_SECONDS)
     return count
+
+
+@dataclass
+class OfferListAnswer:
+    """What one offer list answer depends on: its validators, and its exact count, computed on first use so that
+    a 304 never counts (see offer_list_answer)."""
+
+    etag: str
+    last_modified: datetime.datetime | None
+    queryset: QuerySet[Offer]
+    count_cache_key: str | None = None
+    known_count: int | None = None
+
+    def count(self) -> int:
+        if self.known_count is None:
+            self.known_count = offer_list_count(self.queryset, cache_key=self.count_cache_key)
+        return self.known_count
+
+
+def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> OfferListAnswer:
+    """The ETag, Last-Modified and count of the filtered list `queryset` that `user` asked for with `params`,
+    keyed on the catalogue state, what the user may see and the query string (page included)."""
+    state = catalogue_state()
+    scope = offer_visibility_scope(user=user)
+    query = params.urlencode()
+    if scope.startswith("user:"):
+        # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
+        # and let the count be part of the ETag.
+        count = offer_list_count(queryset)
+        etag = etag_of("offers", scope, state.key, count, query)
+        return OfferListAnswer(etag, state.last_modified, queryset, known_count=count)
+    filters = sorted((name, value) for name, value in params.lists() if name not in ("page", "page_size"))
+    etag = etag_of("offers", scope, state.key, query)
+    return OfferListAnswer(etag, state.last_modified, queryset, count_cache_key=f"{state.key}|{scope}|{filters}")
+
+
+def offer_etag(row: dict, *, user) -> str:
+    """The ETag of one offer (a row of offer_values): its last change, and whether drafts may show."""
+    public = offer_visibility_scope(user=user) == "public"
+    return etag_of("offer", row["id"], row["updated_at"].isoformat(), "public" if public else "auth")
 
 
 def offer_territory_q(territory: Territory) -> Q:
@@ -293,45 +328,13 @@ def offer_rows_iter(queryset: QuerySet[Offer], *, chunk_size: int = 500) -> Iter
         yield from rows
 
 
-def offer_rows_for_matching(*, published_only: bool = True) -> list[dict]:
-    """Offers as plain rows for the matching engine (no model instances).
-
-    Each dict: id, title, domain (code), themes (codes), audiences (codes; [] = everyone), organisation (slug),
-    commune (INSEE code), commune_path, service_area (qualified codes), service_area_paths (materialised paths,
-    e.g. "r75/d23/e200034825/"), latitude, longitude, status, is_free, capacity, capacity_unit, available_from,
-    available_until (dates or None), updated_at, search_text (accent-folded title, description and theme words).
-    Ordered by id.
-    """
-    fields = {
-        "id": "id",
-        "title": "title",
-        "domain": "domain__code",
-        "organisation": "organisation__slug",
-        "commune": "commune__code",
-        "commune_path": "commune__path",
-        "latitude": "latitude",
-        "longitude": "longitude",
-        "status": "status",
-        "is_free": "is_free",
-        "capacity": "capacity",
-        "capacity_unit": "capacity_unit",
-        "available_from": "available_from",
-        "available_until": "available_until",
-        "updated_at": "updated_at",
-        "search_text": "search_text",
-    }
-    queryset = Offer.objects.order_by("id")
-    if published_only:
-        queryset = queryset.filter(status=OfferStatus.PUBLISHED)
-    rows: list[dict] = []
-    values = list(queryset.values(*fields.values()))
-    for start in range(0, len(values), 500):
-        chunk = offer_rows_attach(values[start : start + 500], fields=fields)
-        for row in chunk:
-            row.pop("distance_km", None)
-        rows.extend(chunk)
-    return rows
-
-
 def organisation_list() -> QuerySet[Organisation]:
     return Organisation.objects.select_related("territory")
+
+
+def organisation_resolve(*, slug: str, field: str = "organisation") -> Organisation:
+    """The organisation with this slug, or a 400 naming `field` (a parameter, not a path: hence not a 404)."""
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        raise InvalidInput([ErrorItem(field=field, code="not_found", message=f"No organisation {slug!r}.")])
+    return organisation

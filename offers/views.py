@@ -1,12 +1,6 @@
 """API views of the offers app."""
 
-import functools
-import hashlib
-
-from django.core.paginator import Paginator as DjangoPaginator
-from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.http import http_date, parse_http_date_safe
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,16 +17,16 @@ from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.conditional import not_modified, with_validators
+from api.exceptions import InvalidInput, PayloadTooLarge
+from api.exports import export_format, export_response
 from api.negotiation import FileFormatNegotiation
-from api.pagination import PageNumberPagination
+from api.pagination import KnownCountPagination
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
-from api.tabular import csv_lines, json_lines
 from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_throttles
 from offers import selectors, services
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
-from offers.models import Organisation
 from offers.serializers import (
     OfferImportReportSerializer,
     OfferImportRequestSerializer,
@@ -130,52 +124,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _etag(*parts) -> str:
-    return '"' + hashlib.blake2b("|".join(str(part) for part in parts).encode(), digest_size=12).hexdigest() + '"'
-
-
-def _not_modified(request, *, etag: str, last_modified) -> Response | None:
-    """A 304 when the client's copy is current: If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)."""
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        matched = "*" in tags or etag in tags
-    else:
-        since = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
-        matched = since is not None and last_modified is not None and int(last_modified.timestamp()) <= since
-    if not matched:
-        return None
-    response = Response(status=status.HTTP_304_NOT_MODIFIED)
-    return _with_validators(response, etag=etag, last_modified=last_modified)
-
-
-def _with_validators(response, *, etag: str, last_modified):
-    response["ETag"] = etag
-    if last_modified is not None:
-        response["Last-Modified"] = http_date(last_modified.timestamp())
-    # Editors see drafts: caches must key on the credentials too.
-    response["Vary"] = "Accept, Authorization, Cookie"
-    response["Cache-Control"] = "no-cache"
-    return response
-
-
-class _CountedPaginator(DjangoPaginator):
-    """Django's paginator, with the count already known (from the query that also yields the list's ETag)."""
-
-    def __init__(self, *args, known_count: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.__dict__["count"] = known_count
-
-
-class OfferPagination(PageNumberPagination):
-    known_count: int | None = None
-
-    def paginate_queryset(self, queryset, request, view=None):
-        if self.known_count is not None:
-            self.django_paginator_class = functools.partial(_CountedPaginator, known_count=self.known_count)
-        return super().paginate_queryset(queryset, request, view)
-
-
 UPLOAD_ACTIONS = ("import_file", "import_data_inclusion")
 IMPORT_RESPONSES = {200: OfferImportReportSerializer, 413: ErrorSerializer}
 
@@ -225,7 +173,7 @@ class OfferViewSet(
 ):
     serializer_class = OfferSerializer
     filterset_class = OfferFilterSet
-    pagination_class = OfferPagination
+    pagination_class = KnownCountPagination
     permission_classes = [IsAuthenticatedOrReadOnly]
     throttle_scope = "uploads"
 
@@ -247,49 +195,37 @@ class OfferViewSet(
             return OfferImportRequestSerializer
         return OfferSerializer
 
-    def _represent(self, offer_id: int, *, status_code=status.HTTP_200_OK) -> Response:
-        rows = list(selectors.offer_values(self.get_queryset().filter(pk=offer_id)))
-        if not rows:
+    def _row(self, offer_id: int) -> dict:
+        """The offer as a `.values()` row, if the user may see it (its codes not attached yet)."""
+        row = selectors.offer_values(self.get_queryset().filter(pk=offer_id)).first()
+        if row is None:
             raise NotFound("No offer has this id, or you cannot see it.")
-        row = selectors.offer_rows_attach(rows)[0]
+        return row
+
+    def _represent(self, offer_id: int, *, status_code=status.HTTP_200_OK) -> Response:
+        row = selectors.offer_rows_attach([self._row(offer_id)])[0]
         return Response(OfferSerializer(row).data, status=status_code)
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        state = selectors.catalogue_state()
-        scope = selectors.offer_visibility_scope(user=request.user)
-        filters = sorted((name, value) for name, value in request.GET.lists() if name not in ("page", "page_size"))
-        count = None
-        if scope.startswith("user:"):
-            # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
-            # and let the count be part of the ETag as before.
-            count = selectors.offer_list_count(queryset)
-            etag = _etag("offers", scope, state.key, count, request.GET.urlencode())
-        else:
-            etag = _etag("offers", scope, state.key, request.GET.urlencode())
-        not_modified = _not_modified(request, etag=etag, last_modified=state.last_modified)
-        if not_modified is not None:
-            return not_modified
-        if count is None:
-            count = selectors.offer_list_count(queryset, cache_key=f"{state.key}|{scope}|{filters}")
-        self.paginator.known_count = count
+        answer = selectors.offer_list_answer(queryset, user=request.user, params=request.GET)
+        unchanged = not_modified(request, etag=answer.etag, last_modified=answer.last_modified)
+        if unchanged is not None:
+            return unchanged
+        self.paginator.known_count = answer.count()
         page = self.paginate_queryset(selectors.offer_values(queryset))
         rows = selectors.offer_rows_attach(list(page))
         response = self.get_paginated_response(OfferSerializer(rows, many=True).data)
-        return _with_validators(response, etag=etag, last_modified=state.last_modified)
+        return with_validators(response, etag=answer.etag, last_modified=answer.last_modified)
 
     def retrieve(self, request, *args, **kwargs):
-        rows = list(selectors.offer_values(self.get_queryset().filter(pk=self._pk())))
-        if not rows:
-            raise NotFound("No offer has this id, or you cannot see it.")
-        row = rows[0]
-        scope = selectors.offer_visibility_scope(user=request.user)
-        etag = _etag("offer", row["id"], row["updated_at"].isoformat(), "public" if scope == "public" else "auth")
-        not_modified = _not_modified(request, etag=etag, last_modified=row["updated_at"])
-        if not_modified is not None:
-            return not_modified
-        data = OfferSerializer(selectors.offer_rows_attach(rows)[0]).data
-        return _with_validators(Response(data), etag=etag, last_modified=row["updated_at"])
+        row = self._row(self._pk())
+        etag = selectors.offer_etag(row, user=request.user)
+        unchanged = not_modified(request, etag=etag, last_modified=row["updated_at"])
+        if unchanged is not None:
+            return unchanged
+        data = OfferSerializer(selectors.offer_rows_attach([row])[0]).data
+        return with_validators(Response(data), etag=etag, last_modified=row["updated_at"])
 
     def _pk(self) -> int:
         try:
@@ -322,14 +258,8 @@ class OfferViewSet(
             )
         serializer = OfferImportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        organisation = None
         slug = serializer.validated_data.get("organisation")
-        if slug:
-            organisation = Organisation.objects.filter(slug=slug).first()
-            if organisation is None:
-                raise InvalidInput(
-                    [ErrorItem(field="organisation", code="not_found", message=f"No organisation {slug!r}.")]
-                )
+        organisation = selectors.organisation_resolve(slug=slug) if slug else None
         upload = serializer.validated_data["file"]
         report = services.offers_import(
             content=upload.read(),
@@ -416,24 +346,13 @@ class OfferViewSet(
     )
     def export(self, request):
         queryset = self.filter_queryset(self.get_queryset())
-        export_format = request.query_params.get("format") or "csv"
-        if export_format not in ("csv", "json"):
-            raise InvalidInput([ErrorItem(field="format", message="format must be csv or json.")])
-        rows = (OfferSerializer(row).data for row in selectors.offer_rows_iter(queryset))
-        stamp = timezone.localdate().isoformat()
-        if export_format == "json":
-            response = StreamingHttpResponse(json_lines(rows), content_type="application/json; charset=utf-8")
-        else:
-
-            def cells(row):
-                values = [row[name] for name in EXPORT_COLUMNS]
-                return ["|".join(value) if isinstance(value, list) else value for value in values]
-
-            response = StreamingHttpResponse(
-                csv_lines(EXPORT_COLUMNS, (cells(row) for row in rows)), content_type="text/csv; charset=utf-8"
-            )
-        response["Content-Disposition"] = f'attachment; filename="offres-{stamp}.{export_format}"'
-        return response
+        file_format = export_format(request.query_params)
+        return export_response(
+            file_format=file_format,
+            records=(OfferSerializer(row).data for row in selectors.offer_rows_iter(queryset)),
+            columns=EXPORT_COLUMNS,
+            filename=f"offres-{timezone.localdate().isoformat()}",
+        )
 
 
 # Organisations ------------------------------------------------------------------------------------------------------

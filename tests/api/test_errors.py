@@ -35,6 +35,49 @@ def test_bad_filter_value_names_the_field(anonymous_client, reference):
     assert "canton" in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "value", "unknown"),
+    [
+        ("/api/v1/offers/", "domain", "nope", "nope"),
+        ("/api/v1/offers/", "theme", "childcare,zzz", "zzz"),
+        ("/api/v1/offers/", "audience", "families,martians", "martians"),
+        ("/api/v1/needs/", "domain", "jobs,nope", "nope"),
+        ("/api/v1/needs/", "theme", "zzz", "zzz"),
+        ("/api/v1/needs/", "audience", "martians", "martians"),
+        ("/api/v1/surveys/", "audience", "martians", "martians"),
+    ],
+)
+def test_an_unknown_code_is_the_same_400_on_every_list(admin_client, reference, path, name, value, unknown):
+    response = admin_client.get(path, {name: value})
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "code": "invalid",
+        "message": "The request is invalid; see errors.",
+        "errors": [
+            {"field": name, "line": None, "code": "not_found", "message": f"Unknown {name} code(s): {unknown}."}
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/territories/", "parent"),
+        ("/api/v1/territories/", "within"),
+        ("/api/v1/organisations/", "territory"),
+        ("/api/v1/offers/", "territory"),
+        ("/api/v1/needs/", "territory"),
+    ],
+)
+def test_an_unknown_territory_is_the_same_400_on_every_list(admin_client, reference, path, name):
+    response = admin_client.get(path, {name: "99999"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": name, "line": None, "code": "not_found", "message": "No territory has the code '99999'."}
+    ]
+
+
 def test_page_size_over_the_cap_is_refused(anonymous_client, reference):
     response = anonymous_client.get("/api/v1/territories/", {"page_size": 1000})
     assert response.status_code == 400

@@ -150,6 +150,15 @@ def test_need_filters_refuse_bad_values(finished_run, analyst_client, params):
     assert analyst_client.get(f"{RUNS}{finished_run.id}/needs/", params).status_code == 400
 
 
+@pytest.mark.parametrize(("name", "code"), [("domain", "nope"), ("audience", "martians")])
+def test_need_filters_refuse_unknown_codes_like_every_list(finished_run, analyst_client, name, code):
+    response = analyst_client.get(f"{RUNS}{finished_run.id}/needs/", {name: code})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": name, "line": None, "code": "not_found", "message": f"Unknown {name} code(s): {code}."}
+    ]
+
+
 def test_list_query_counts_do_not_grow(catalogue, analyst_client):
     from matching.models import MatchingRun
 

@@ -6,7 +6,7 @@ import math
 import pytest
 from django.db import connection
 
-from offers.selectors import EARTH_RADIUS_KM, offer_rows_for_matching
+from offers.selectors import EARTH_RADIUS_KM
 from tests.offers.factories import make_offer
 
 pytestmark = pytest.mark.django_db
@@ -218,25 +218,3 @@ def test_ordering(anonymous_client, organisation_a):
     assert found(anonymous_client, ordered=True, ordering="updated") == ["B", "A"]
     assert found(anonymous_client, ordered=True, ordering="-updated") == ["A", "B"]
     assert error_fields(anonymous_client, ordering="price") == ["ordering"]
-
-
-def test_rows_for_matching(organisation_a):
-    make_offer(
-        organisation=organisation_a,
-        title="Crèche",
-        audiences=["families"],
-        service_area=["200034825"],
-        capacity=12,
-        capacity_unit="places",
-        status="published",
-    )
-    make_offer(organisation=organisation_a, title="Brouillon", status="draft")
-    rows = offer_rows_for_matching()
-    assert [row["title"] for row in rows] == ["Crèche"]
-    row = rows[0]
-    assert row["themes"] == ["childcare"] and row["audiences"] == ["families"]
-    assert row["service_area_paths"] == ["r75/d23/e200034825/"]
-    assert row["commune_path"] == "r75/d23/e200034825/c23096/"
-    assert (row["capacity"], row["status"], row["domain"]) == (12, "published", "daily-life")
-    assert "creche" in row["search_text"]
-    assert len(offer_rows_for_matching(published_only=False)) == 2

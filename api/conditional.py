@@ -1,0 +1,38 @@
+"""Conditional GET: an ETag and Last-Modified on an answer, and the 304 when the client's copy is still current."""
+
+import datetime
+import hashlib
+
+from django.utils.http import http_date, parse_http_date_safe
+from rest_framework import status
+from rest_framework.response import Response
+
+
+def etag_of(*parts) -> str:
+    """An ETag for the parts an answer depends on, hashed (the parts may name a user or a query string)."""
+    return '"' + hashlib.blake2b("|".join(str(part) for part in parts).encode(), digest_size=12).hexdigest() + '"'
+
+
+def not_modified(request, *, etag: str, last_modified: datetime.datetime | None) -> Response | None:
+    """A 304 when the client's copy is current: If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        matched = "*" in tags or etag in tags
+    else:
+        since = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
+        matched = since is not None and last_modified is not None and int(last_modified.timestamp()) <= since
+    if not matched:
+        return None
+    response = Response(status=status.HTTP_304_NOT_MODIFIED)
+    return with_validators(response, etag=etag, last_modified=last_modified)
+
+
+def with_validators(response, *, etag: str, last_modified: datetime.datetime | None):
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    # Answers depend on who asks (editors see drafts): caches must key on the credentials too.
+    response["Vary"] = "Accept, Authorization, Cookie"
+    response["Cache-Control"] = "no-cache"
+    return response
