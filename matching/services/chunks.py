@@ -33,7 +33,7 @@ logger = logging.getLogger("matching")
 
 
 class ChunkTimeLimitExceeded(Exception):
-    pass
+    """The chunk ran past its run's `chunk_time_limit_seconds`."""
 
 
 class CatalogueChanged(Exception):
