@@ -5,7 +5,7 @@ from django_filters import rest_framework as filters
 
 from api.filters import CodeFilter, TerritoryFilter
 from matching.models import IpaQuadrant, MatchingRun, NeedResult, Recommendation, RunStatus
-from offers.models import Audience, Domain
+from offers.models import Audience, Domain, Theme
 
 
 class MatchingRunFilterSet(filters.FilterSet):
@@ -28,8 +28,9 @@ class NeedResultFilterSet(filters.FilterSet):
     domain = CodeFilter(
         model=Domain, multiple=False, field_name="domain_code", help_text="Only needs of this domain (code)."
     )
-    # Not a CodeFilter yet: an unknown theme still answers an empty list, as tests/matching/test_api.py pins.
-    theme = django_filters.CharFilter(method="filter_theme", help_text="Only needs tagged with this theme (code).")
+    theme = CodeFilter(
+        model=Theme, multiple=False, method="filter_theme", help_text="Only needs tagged with this theme (code)."
+    )
     audience = CodeFilter(
         model=Audience, multiple=False, field_name="audience_code", help_text="Only needs of this audience (code)."
     )
@@ -49,7 +50,8 @@ class NeedResultFilterSet(filters.FilterSet):
         model = NeedResult
         fields = ["recommendation", "quadrant", "domain", "theme", "audience", "territory"]
 
-    def filter_theme(self, queryset, name, value):
+    def filter_theme(self, queryset, name, codes):
+        (value,) = codes
         # theme_codes is a JSON list of slugs; matching the quoted slug in its text works on SQLite and PostgreSQL
         # (JSON containment does not exist on SQLite) and cannot match a longer code ("sport" vs "transport").
         return queryset.filter(theme_codes__icontains=f'"{value}"')

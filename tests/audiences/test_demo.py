@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from django.db.models import F
 
 from audiences.models import Need, Survey, SurveyResponse
-from audiences.selectors import need_rows_for_matching
 from audiences.services import DEMO_DIR, audiences_demo_load
 from tests.audiences.factories import RESPONSES_CSV
 
@@ -91,7 +91,9 @@ def test_real_demo_files_load_and_are_idempotent(reference):
     report = audiences_demo_load()
     assert report.responses.rows > 1000 and report.responses.needs_created > 100
     assert report.workshop_needs.created >= 3
-    rows = need_rows_for_matching()
+    rows = Need.objects.values(
+        domain_code=F("domain__code"), audience_code=F("audience__code"), territory_kind=F("territory__kind")
+    )
     assert {row["domain_code"] for row in rows} == {"jobs", "housing", "culture", "tourism", "daily-life"}
     assert len({row["audience_code"] for row in rows}) >= 5
     assert {row["territory_kind"] for row in rows} >= {"departement", "epci"}
