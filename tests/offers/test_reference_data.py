@@ -8,8 +8,9 @@ from matching.index import offer_index_clear
 from matching.models import MatchingRun, NeedResult
 from offers.models import Audience, CatalogueVersion, Domain, Territory
 from offers.services import taxonomy_load
+from tests.audiences.factories import make_need
 from tests.matching.conftest import run_chunks
-from tests.matching.factories import make_need, make_offer
+from tests.matching.factories import make_offer
 
 pytestmark = pytest.mark.django_db
 
