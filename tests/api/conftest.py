@@ -1,7 +1,20 @@
-"""Helpers of the API-wide tests: the shared error body, and throttle rates for one block."""
+"""Fixtures and helpers of the API-wide tests: the OpenAPI schema, the shared error body, throttle rates."""
 
+import json
+
+import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.test import override_settings
+
+
+@pytest.fixture(scope="session")
+def schema(tmp_path_factory, django_db_blocker) -> dict:
+    """The OpenAPI schema as `manage.py spectacular` writes it, validated with zero warnings, read as JSON."""
+    path = tmp_path_factory.mktemp("schema") / "schema.json"
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path))
+    return json.loads(path.read_text())
 
 
 def assert_error(response, status: int, *, code: str | None = None, field: str | None = None, says: str = ""):

@@ -4,24 +4,12 @@ and the examples of schema properties against those properties."""
 
 import copy
 import datetime
-import json
 
-import pytest
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
 from jsonschema import Draft4Validator, FormatChecker
 
 # jsonschema checks "date-time" only with an optional package: Python reads RFC 3339 timestamps itself.
 FORMATS = FormatChecker()
 FORMATS.checks("date-time", raises=ValueError)(datetime.datetime.fromisoformat)
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker) -> dict:
-    """The generated schema as clients read it (JSON), so examples are compared with what is served."""
-    with django_db_blocker.unblock():
-        document = SchemaGenerator().get_schema(request=None, public=True)
-    return json.loads(OpenApiJsonRenderer().render(document))
 
 
 def draft4(node):
