@@ -4,7 +4,6 @@ the loaders, moves the catalogue version, so the offer index and the cached list
 import pytest
 from django.test import Client
 
-from matching.index import offer_index_clear
 from matching.models import MatchingRun, NeedResult
 from offers.models import Audience, CatalogueVersion, Domain, Territory
 from offers.services import taxonomy_load
@@ -16,13 +15,6 @@ pytestmark = pytest.mark.django_db
 
 SEARCH = "/api/v1/matching/search/"
 RUNS = "/api/v1/matching/runs/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_offer_index():
-    offer_index_clear()
-    yield
-    offer_index_clear()
 
 
 def catalogue_version() -> int:
