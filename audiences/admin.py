@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from audiences.models import Need, Survey, SurveyItem, SurveyResponse
+from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem, SurveyResponse
 from audiences.services import survey_needs_compute
 
 
@@ -26,12 +26,7 @@ class NeedAdmin(admin.ModelAdmin):
     filter_horizontal = ["themes"]
     readonly_fields = [
         "survey_item",
-        "response_count",
-        "importance_ci_low",
-        "importance_ci_high",
-        "satisfaction_response_count",
-        "satisfaction_ci_low",
-        "satisfaction_ci_high",
+        *NEED_STATISTICS_FIELDS,
         "created_at",
         "updated_at",
     ]

@@ -85,6 +85,17 @@ class SurveyResponse(models.Model):
         ]
 
 
+# The response statistics behind a computed need's figures: computed, never written by a client.
+NEED_STATISTICS_FIELDS = (
+    "response_count",
+    "importance_ci_low",
+    "importance_ci_high",
+    "satisfaction_response_count",
+    "satisfaction_ci_low",
+    "satisfaction_ci_high",
+)
+
+
 class Need(models.Model):
     """A need stated by an audience, weighted by importance, satisfaction and volume.
 

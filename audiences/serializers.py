@@ -7,7 +7,7 @@ from rest_framework import serializers
 from api.exceptions import InvalidInput
 from api.serializers import StrictJSONTypesMixin
 from audiences import examples
-from audiences.models import Need, Survey, SurveyItem
+from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem
 from audiences.services import need_themes_check
 from offers.models import Audience, Domain, Territory, Theme
 from offers.selectors import territory_resolve
@@ -85,23 +85,13 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
             "external_id",
             "survey",
             "survey_item",
-            "response_count",
-            "importance_ci_low",
-            "importance_ci_high",
-            "satisfaction_response_count",
-            "satisfaction_ci_low",
-            "satisfaction_ci_high",
+            *NEED_STATISTICS_FIELDS,
             "created_at",
             "updated_at",
         ]
         read_only_fields = [
             "id",
-            "response_count",
-            "importance_ci_low",
-            "importance_ci_high",
-            "satisfaction_response_count",
-            "satisfaction_ci_low",
-            "satisfaction_ci_high",
+            *NEED_STATISTICS_FIELDS,
             "created_at",
             "updated_at",
         ]

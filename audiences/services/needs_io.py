@@ -11,7 +11,7 @@ from api.exceptions import ErrorItem, InvalidInput
 from api.model_update import model_update, validation_messages
 from api.tabular import Column, Row, read_upload
 from api.text import fold_text
-from audiences.models import JourneyStage, Need, NeedSource
+from audiences.models import NEED_STATISTICS_FIELDS, JourneyStage, Need, NeedSource
 from audiences.services.needs import _need_save, need_themes_check
 from offers.models import Theme
 from offers.services.lookups import CodeLookups
@@ -37,12 +37,7 @@ NEED_COLUMNS = [
 # Computed columns of the export, accepted and ignored by the import so that an export re-imports as is.
 NEED_EXPORT_ONLY = (
     "id",
-    "response_count",
-    "importance_ci_low",
-    "importance_ci_high",
-    "satisfaction_response_count",
-    "satisfaction_ci_low",
-    "satisfaction_ci_high",
+    *NEED_STATISTICS_FIELDS,
     "updated_at",
 )
 NEED_EXPORT_HEADER = [column.name for column in NEED_COLUMNS] + list(NEED_EXPORT_ONLY)

@@ -13,7 +13,7 @@ from api.model_update import model_update
 from api.tabular import Column, Row, read_upload
 from api.text import fold_text
 from audiences import selectors
-from audiences.models import Need, NeedSource, Survey, SurveyItem, SurveyResponse
+from audiences.models import NEED_STATISTICS_FIELDS, Need, NeedSource, Survey, SurveyItem, SurveyResponse
 from audiences.statistics import item_summary
 from offers.models import Audience, Territory, TerritoryKind
 from offers.territory_paths import common_path, path_upto
@@ -267,12 +267,7 @@ COMPUTED_FIELDS = (
     "source",
     "source_reference",
     "source_date",
-    "response_count",
-    "importance_ci_low",
-    "importance_ci_high",
-    "satisfaction_response_count",
-    "satisfaction_ci_low",
-    "satisfaction_ci_high",
+    *NEED_STATISTICS_FIELDS,
 )
 
 
