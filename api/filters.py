@@ -91,17 +91,25 @@ class SearchTextField(forms.CharField):
     def validate(self, value):
         super().validate(value)
         characters, words = len(value or ""), len(fold_text(value).split())
+        problems = []
         if characters > settings.SEARCH_MAX_CHARACTERS:
-            raise forms.ValidationError(
-                f"The query has {characters} characters; the limit is {settings.SEARCH_MAX_CHARACTERS} "
-                "(DJANGO_SEARCH_MAX_CHARACTERS).",
-                code="too_long",
+            problems.append(
+                forms.ValidationError(
+                    f"The query has {characters} characters; the limit is {settings.SEARCH_MAX_CHARACTERS} "
+                    "(DJANGO_SEARCH_MAX_CHARACTERS).",
+                    code="too_long",
+                )
             )
         if words > settings.SEARCH_MAX_WORDS:
-            raise forms.ValidationError(
-                f"The query has {words} words; the limit is {settings.SEARCH_MAX_WORDS} (DJANGO_SEARCH_MAX_WORDS).",
-                code="too_many_words",
+            problems.append(
+                forms.ValidationError(
+                    f"The query has {words} words; the limit is {settings.SEARCH_MAX_WORDS} "
+                    "(DJANGO_SEARCH_MAX_WORDS).",
+                    code="too_many_words",
+                )
             )
+        if problems:
+            raise forms.ValidationError(problems)
 
 
 class SearchFilter(django_filters.CharFilter):

@@ -83,7 +83,7 @@ def _number_hooks(max_digits: int):
             return refused
         number = int(text)
         if not INT64_MIN <= number <= INT64_MAX:
-            return _RefusedNumber("out_of_range", f"{text} does not fit in 64 bits (from -2**63 to 2**63 - 1).")
+            return _RefusedNumber("out_of_range", f"{text} is out of range: whole numbers go from -2**63 to 2**63 - 1.")
         return number
 
     def parse_float(text: str):
@@ -92,7 +92,7 @@ def _number_hooks(max_digits: int):
             return refused
         number = float(text)
         if not math.isfinite(number):
-            return _RefusedNumber("out_of_range", f"{text} is beyond the range of a number (about 1.8e308).")
+            return _RefusedNumber("out_of_range", f"{text} is out of range: numbers go up to about 1.8e308.")
         return number
 
     def parse_constant(text: str):
