@@ -83,7 +83,8 @@ def _number_hooks(max_digits: int):
             return refused
         number = int(text)
         if not INT64_MIN <= number <= INT64_MAX:
-            return _RefusedNumber("out_of_range", f"{text} is out of range: whole numbers go from -2**63 to 2**63 - 1.")
+            message = f"{text} is out of range: whole numbers go from -2**63 to 2**63 - 1."
+            return _RefusedNumber("out_of_range", message)
         return number
 
     def parse_float(text: str):

@@ -64,7 +64,11 @@ def _looks_binary(content: bytes) -> bool:
 
 def _decode(content: bytes) -> str:
     if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8")
+        try:
+            return content[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:  # the mark says UTF-8: do not guess another encoding
+            message = f"The file starts with a UTF-8 byte-order mark but is not UTF-8: {exc}."
+            raise InvalidInput([ErrorItem(code="invalid_encoding", message=message)]) from exc
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export (UTF-16, tab-separated)
         try:
             return content.decode("utf-16")
