@@ -68,38 +68,27 @@ def json_depth_check(text: str, *, max_depth: int) -> None:
 
 
 def _number_hooks(max_digits: int):
-    def too_long(text: str) -> _RefusedNumber | None:
-        digits = sum(character.isdigit() for character in text)
-        if digits > max_digits:
-            return _RefusedNumber(
-                "number_too_long",
-                f"A number of {digits} digits; the limit is {max_digits} (DJANGO_JSON_MAX_NUMBER_DIGITS).",
-            )
-        return None
+    def hook(convert, in_range, what: str):
+        def parse(text: str):
+            digits = sum(character.isdigit() for character in text)
+            if digits > max_digits:
+                message = f"A number of {digits} digits; the limit is {max_digits} (DJANGO_JSON_MAX_NUMBER_DIGITS)."
+                return _RefusedNumber("number_too_long", message)
+            number = convert(text)
+            return number if in_range(number) else _RefusedNumber("out_of_range", f"{text} is out of range: {what}.")
 
-    def parse_int(text: str):
-        refused = too_long(text)
-        if refused:
-            return refused
-        number = int(text)
-        if not INT64_MIN <= number <= INT64_MAX:
-            message = f"{text} is out of range: whole numbers go from -2**63 to 2**63 - 1."
-            return _RefusedNumber("out_of_range", message)
-        return number
-
-    def parse_float(text: str):
-        refused = too_long(text)
-        if refused:
-            return refused
-        number = float(text)
-        if not math.isfinite(number):
-            return _RefusedNumber("out_of_range", f"{text} is out of range: numbers go up to about 1.8e308.")
-        return number
+        return parse
 
     def parse_constant(text: str):
         return _RefusedNumber("invalid_number", f"{text} is not a number JSON allows.")
 
-    return {"parse_int": parse_int, "parse_float": parse_float, "parse_constant": parse_constant}
+    return {
+        "parse_int": hook(
+            int, lambda number: INT64_MIN <= number <= INT64_MAX, "whole numbers go from -2**63 to 2**63 - 1"
+        ),
+        "parse_float": hook(float, math.isfinite, "numbers go up to about 1.8e308"),
+        "parse_constant": parse_constant,
+    }
 
 
 def _problems(data) -> list[JSONProblem]:
