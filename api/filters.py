@@ -64,14 +64,15 @@ class IdFilter(django_filters.NumberFilter):
 
 class BoundedIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 date-time that exists in UTC and in the server's time zone: `0001-01-01T00:00:00+23:59` parses,
-    but is in year 0 once in UTC, which overflows (a 500) when the database reads it."""
+    but is in year 0 once in UTC, which overflows (a 500) when the database reads it. Given in UTC, since
+    PostgreSQL refuses offsets past ±15:59 that Python reads."""
 
     def to_python(self, value):
         try:
             moment = super().to_python(value)
             if moment is not None:
-                moment.astimezone(datetime.UTC)
                 timezone.localtime(moment)
+                moment = moment.astimezone(datetime.UTC)
         except OverflowError:
             raise forms.ValidationError(
                 f"{value} is out of range once in UTC: date-times go from 0001-01-01 to 9999-12-31 in UTC.",
