@@ -18,6 +18,8 @@ from api.text import fold_text
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 LIST_SEPARATORS = re.compile(r"[|,;]")
 _WHOLE_NUMBER = re.compile(r"[-+]?\d+")
+# What a database integer column holds (64 bits): 20 digits already exceed it.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _TRUE = {"true", "1", "oui", "o", "vrai", "yes", "y", "gratuit", "x"}
 _FALSE = {"false", "0", "non", "n", "faux", "no", "payant"}
 
@@ -86,17 +88,26 @@ def parse_int(value) -> int | None:
     if blank(value):
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return _int64(value, value)
     text = str(value).strip().replace(" ", "")
     if _WHOLE_NUMBER.fullmatch(text):
-        return int(text)  # exact, however long: a float would round it
+        # Exact (a float would round it); its length checked first, as int() of thousands of digits raises.
+        sign, digits = ("-" if text.startswith("-") else ""), text.lstrip("+-").lstrip("0") or "0"
+        return _int64(int(sign + digits) if len(digits) <= 19 else INT64_MAX + 1, value)
     try:
         number = parse_float(text)
     except CellError:
         number = None
     if number is None or number != int(number):
         raise CellError(f"{value!r} is not a whole number.")
-    return int(number)
+    return _int64(int(number), value)
+
+
+def _int64(number: int, value) -> int:
+    if not INT64_MIN <= number <= INT64_MAX:
+        shown = repr(value) if len(str(value)) <= 40 else f"A number of {len(str(value))} characters"
+        raise CellError(f"{shown} is out of range: whole numbers go from -2**63 to 2**63 - 1.")
+    return number
 
 
 def parse_date(value) -> datetime.date | None:

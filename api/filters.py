@@ -1,13 +1,20 @@
 """Filters shared by the apps' FilterSets, stricter than django-filter's: a value that is not what the parameter
 documents is a 400 naming it, never silently ignored, and the same answer on every endpoint."""
 
+import datetime
+
 import django_filters
 from django import forms
+from django.conf import settings
 from django.db.models import Model
+from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
+from django_filters.fields import IsoDateTimeField
 from django_filters.filters import FilterMethod
 
+from api.cells import INT64_MAX, INT64_MIN
 from api.exceptions import ErrorItem, InvalidInput
+from api.text import fold_text
 from offers.models import Territory
 from offers.selectors import territory_resolve
 
@@ -37,10 +44,79 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
-class IdFilter(django_filters.NumberFilter):
-    """An integer id: `0.5` is refused with a 400 instead of silently matching nothing."""
+class Int64Field(forms.IntegerField):
+    """A whole number a 64-bit column holds: the database refuses a larger one with an error (a 500), not a row."""
 
-    field_class = forms.IntegerField
+    def to_python(self, value):
+        number = super().to_python(value)
+        if number is not None and not INT64_MIN <= number <= INT64_MAX:
+            raise forms.ValidationError(
+                f"{value} is out of range: whole numbers go from -2**63 to 2**63 - 1.", code="out_of_range"
+            )
+        return number
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An integer id: `0.5` is refused with a 400 instead of silently matching nothing, and so is one past 64 bits."""
+
+    field_class = Int64Field
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time that exists in UTC and in the server's time zone: `0001-01-01T00:00:00+23:59` parses,
+    but is in year 0 once in UTC, which overflows (a 500) when the database reads it. Given in UTC, since
+    PostgreSQL refuses offsets past ±15:59 that Python reads."""
+
+    def to_python(self, value):
+        try:
+            moment = super().to_python(value)
+            if moment is not None:
+                timezone.localtime(moment)
+                moment = moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                f"{value} is out of range once in UTC: date-times go from 0001-01-01 to 9999-12-31 in UTC.",
+                code="out_of_range",
+            ) from None
+        return moment
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+class SearchTextField(forms.CharField):
+    """A full-text query within SEARCH_MAX_CHARACTERS and SEARCH_MAX_WORDS: each word is one more SQL condition, and
+    SQLite refuses an expression tree past 1,000 of them (a 500)."""
+
+    def validate(self, value):
+        super().validate(value)
+        characters, words = len(value or ""), len(fold_text(value).split())
+        problems = []
+        if characters > settings.SEARCH_MAX_CHARACTERS:
+            problems.append(
+                forms.ValidationError(
+                    f"The query has {characters} characters; the limit is {settings.SEARCH_MAX_CHARACTERS} "
+                    "(DJANGO_SEARCH_MAX_CHARACTERS).",
+                    code="too_long",
+                )
+            )
+        if words > settings.SEARCH_MAX_WORDS:
+            problems.append(
+                forms.ValidationError(
+                    f"The query has {words} words; the limit is {settings.SEARCH_MAX_WORDS} "
+                    "(DJANGO_SEARCH_MAX_WORDS).",
+                    code="too_many_words",
+                )
+            )
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """A full-text query parameter (`q`), with the limits of SearchTextField."""
+
+    field_class = SearchTextField
 
 
 class _ResolvingFilter(django_filters.CharFilter):

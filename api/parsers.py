@@ -1,49 +1,41 @@
-"""The JSON parser of every endpoint: DRF's, refusing the NUL character that no text column can store.
+"""The JSON parser of every endpoint: DRF's, within the limits of `api.jsonlimits`.
 
-PostgreSQL text cannot hold U+0000: a NUL inside any JSON string (a field, a lookup code, a list item, a key) would
-reach the database as a 500 on PostgreSQL and be stored on SQLite. It is refused here, once for every endpoint,
-with the path of each string that holds one.
+A body nested deeper than JSON_MAX_DEPTH (the decoder recurses: 1,000 levels were a RecursionError, a 500), a number
+longer than JSON_MAX_NUMBER_DIGITS, infinite, NaN or beyond 64 bits, or a NUL character (PostgreSQL text cannot hold
+U+0000: a 500 there, stored on SQLite) is refused here, once for every endpoint, with the path of each problem.
 """
 
+import json
+
+from django.conf import settings
 from rest_framework import parsers
+from rest_framework.exceptions import ParseError
 
-NUL = "\x00"
+from api.jsonlimits import JSONLimitError, json_decode
 
 
-def nul_paths(data, path: str = "") -> list[str]:
-    """Paths (`items.2.themes.0`, `title`) of the strings and keys of a parsed JSON document that contain a NUL."""
-    found = []
-    if isinstance(data, str):
-        if NUL in data:
-            found.append(path or "(body)")
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            child = f"{path}.{key}" if path else str(key)
-            if NUL in str(key):
-                found.append(child)
-            found.extend(nul_paths(value, child))
-    elif isinstance(data, list):
-        for position, value in enumerate(data):
-            found.extend(nul_paths(value, f"{path}.{position}" if path else str(position)))
-    return found
+def json_limit_errors(exc: JSONLimitError) -> dict:
+    """InvalidInput arguments for a JSONLimitError: an error per problem, and their code when they all share one."""
+    from api.exceptions import ErrorItem
+
+    errors = [ErrorItem(field=p.path, line=p.line, code=p.code, message=p.message) for p in exc.problems]
+    codes = {problem.code for problem in exc.problems}
+    return {"errors": errors, "code": codes.pop() if len(codes) == 1 else None}
 
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         # api.exceptions imports DRF's views, which load this parser from the settings: import it when parsing.
-        from api.exceptions import ErrorItem, InvalidInput
+        from api.exceptions import InvalidInput
 
-        data = super().parse(stream, media_type, parser_context)
-        paths = nul_paths(data)
-        if paths:
-            raise InvalidInput(
-                [
-                    ErrorItem(
-                        field=path.replace(NUL, "\\u0000"),
-                        code="null_character",
-                        message="Text cannot contain the NUL character (U+0000).",
-                    )
-                    for path in paths
-                ]
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            return json_decode(
+                stream.read().decode(encoding),
+                max_depth=settings.JSON_MAX_DEPTH,
+                max_digits=settings.JSON_MAX_NUMBER_DIGITS,
             )
-        return data
+        except JSONLimitError as exc:
+            raise InvalidInput(**json_limit_errors(exc)) from exc
+        except (ValueError, json.JSONDecodeError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ParseError(f"JSON parse error - {exc}") from exc

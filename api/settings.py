@@ -203,6 +203,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Whole multipart requests (file + form fields), refused from Content-Length before any byte is read: the largest
 # import cap (survey responses, 20 MB) plus room for the multipart envelope.
 UPLOAD_MAX_REQUEST_BYTES = env_int("DJANGO_UPLOAD_MAX_REQUEST_BYTES", 21 * 1024 * 1024)
+# Every JSON document (request bodies and uploaded files): nesting depth (the decoder recurses) and digits per number
+# (Python's int() is quadratic in them); see api/jsonlimits.py.
+JSON_MAX_DEPTH = env_int("DJANGO_JSON_MAX_DEPTH", 32)
+JSON_MAX_NUMBER_DIGITS = env_int("DJANGO_JSON_MAX_NUMBER_DIGITS", 40)
+# Full-text queries (`q` of offers and needs): each word is one more condition of the SQL (SQLite refuses an
+# expression tree deeper than 1,000).
+SEARCH_MAX_WORDS = env_int("DJANGO_SEARCH_MAX_WORDS", 32)
+SEARCH_MAX_CHARACTERS = env_int("DJANGO_SEARCH_MAX_CHARACTERS", 500)
 FILE_UPLOAD_HANDLERS = [
     "api.uploads.RequestSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

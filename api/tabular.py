@@ -12,9 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.jsonlimits import NUL, JSONLimitError, json_decode
+from api.parsers import json_limit_errors
 from api.text import fold_text
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -48,17 +51,30 @@ def header_key(header: str) -> str:
 
 # Zip (xlsx, ods) and OLE2 (xls) containers: spreadsheets uploaded as they are instead of exported.
 BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# Control bytes that text never holds (tab, line feed and carriage return excepted): past 5% of the first 4 kB, the
+# file is binary; fewer (a stray NUL) are text errors, named with their line and column.
+_CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+_BOM = "\ufeff"
+
+
+def _looks_binary(content: bytes) -> bool:
+    head = content[:4096]
+    return head.startswith(BINARY_SIGNATURES) or len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) / 20
 
 
 def _decode(content: bytes) -> str:
     if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8")
+        try:
+            return content[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:  # the mark says UTF-8: do not guess another encoding
+            message = f"The file starts with a UTF-8 byte-order mark but is not UTF-8: {exc}."
+            raise InvalidInput([ErrorItem(code="invalid_encoding", message=message)]) from exc
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export (UTF-16, tab-separated)
         try:
             return content.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise InvalidInput([ErrorItem(code="invalid_encoding", message=f"Invalid UTF-16: {exc}.")]) from exc
-    if content.startswith(BINARY_SIGNATURES) or b"\x00" in content[:4096]:
+    if _looks_binary(content):
         raise InvalidInput(
             [
                 ErrorItem(
@@ -109,7 +125,8 @@ def read_upload(
     """
     if len(content) > max_bytes:
         raise PayloadTooLarge(f"The file is {len(content):,} bytes; the limit is {max_bytes:,} bytes.")
-    text = _decode(content)
+    # Any number of byte-order marks (a file saved twice with one) is not content.
+    text = _decode(content).lstrip(_BOM)
     if not text.strip():
         raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
     is_json = _is_json(text, filename, content_type)
@@ -122,9 +139,9 @@ def read_upload(
 
 
 def _read_csv(text: str, columns: list[Column]) -> list[Row]:
-    first_line = text.lstrip("\ufeff").splitlines()[0]
+    first_line = text.splitlines()[0]
     delimiter = max(CSV_DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -135,7 +152,9 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
     canonical: list[str | None] = []
     for header in headers:
         name = index.get(header_key(header))
-        if name is None and header.strip():
+        if NUL in header:
+            errors.append(_nul_error(line=1, field=header.replace(NUL, "\\u0000")))
+        elif name is None and header.strip():
             errors.append(
                 ErrorItem(line=1, field=header, code="unknown_column", message=f"Unknown column {header!r}.")
             )
@@ -162,6 +181,7 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
                 )
                 continue
             values = {name: cell.strip() for name, cell in zip(canonical, record, strict=False) if name is not None}
+            errors.extend(_nul_error(line=line, field=name) for name, cell in values.items() if NUL in cell)
             rows.append(Row(line=line, values=values))
     except csv.Error as exc:
         errors.append(ErrorItem(line=reader.line_num, code="invalid_csv", message=f"Unreadable CSV: {exc}."))
@@ -171,12 +191,22 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
 
 
 def _read_json(text: str, columns: list[Column], list_key: str | None) -> list[Row]:
+    if NUL in text:  # raw, which the decoder would call an invalid control character
+        raise InvalidInput(
+            [
+                _nul_error(line=number, field=None, column=line.index(NUL) + 1)
+                for number, line in enumerate(text.split("\n"), start=1)
+                if NUL in line
+            ]
+        )
     try:
-        data = json.loads(text)
+        data = json_decode(text, max_depth=settings.JSON_MAX_DEPTH, max_digits=settings.JSON_MAX_NUMBER_DIGITS)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             [ErrorItem(line=exc.lineno, code="invalid_json", message=f"Invalid JSON: {exc.msg}.")]
         ) from exc
+    except JSONLimitError as exc:
+        raise InvalidInput(**_record_errors(exc, list_key)) from exc
     if isinstance(data, dict) and list_key and isinstance(data.get(list_key), list):
         data = data[list_key]
     if not isinstance(data, list):
@@ -201,6 +231,28 @@ def _read_json(text: str, columns: list[Column], list_key: str | None) -> list[R
     if errors:
         raise InvalidInput(errors, message=f"{len(errors)} problem(s) in the records; nothing was written.")
     return rows
+
+
+def _nul_error(*, line: int, field: str | None, column: int | None = None) -> ErrorItem:
+    where = f" (column {column})" if column else ""
+    message = f"Text cannot contain the NUL character (U+0000){where}."
+    return ErrorItem(line=line, field=field, code="null_character", message=message)
+
+
+def _record_errors(exc: JSONLimitError, list_key: str | None) -> dict:
+    """The errors of a JSON upload beyond a limit, by record number and field (`3.capacity` is record 4's)."""
+    arguments = json_limit_errors(exc)
+    errors = []
+    for error in arguments["errors"]:
+        parts = error.field.split(".") if error.field and error.field != "(body)" else []
+        if parts and parts[0] == list_key:
+            parts = parts[1:]
+        if parts and parts[0].isdigit():
+            error = ErrorItem(
+                line=int(parts[0]) + 1, field=".".join(parts[1:]) or None, code=error.code, message=error.message
+            )
+        errors.append(error)
+    return {**arguments, "errors": errors}
 
 
 def _check_required(columns: list[Column], present: set[str], errors: list[ErrorItem], *, line: int) -> None:

@@ -4,7 +4,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import NoReverseMatch
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import parsers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from api.exceptions import error_body
+from api.parsers import JSONParser
 from api.serializers import (
     ApiRootSerializer,
     HealthSerializer,
@@ -87,6 +88,8 @@ class TokenView(ObtainAuthToken):
 
     throttle_classes = [AnonRateThrottle]
     serializer_class = TokenCredentialsSerializer
+    # ObtainAuthToken names DRF's JSON parser, which knows none of the limits of ours.
+    parser_classes = [parsers.FormParser, parsers.MultiPartParser, JSONParser]
     # Credentials are the body: a stale token header must not turn a login into a 401, and the schema then says
     # the operation needs no security (generated clients call it with their unauthenticated client).
     authentication_classes = []

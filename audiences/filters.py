@@ -1,11 +1,12 @@
 """FilterSets of the audiences app; every filter's help_text becomes its OpenAPI description."""
 
 import django_filters
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
-from api.filters import CodeFilter, IdFilter, TerritoryFilter
+from api.filters import CodeFilter, IdFilter, SearchFilter, TerritoryFilter
 from audiences import selectors
 from audiences.models import JourneyStage, Need, NeedSource, Survey
 from offers.models import Audience, Domain, Theme
@@ -35,10 +36,11 @@ class NeedFilterSet(filters.FilterSet):
     min_importance = django_filters.NumberFilter(
         method="filter_min_importance", help_text="Importance at least this value (0 to 1)."
     )
-    q = django_filters.CharFilter(
+    q = SearchFilter(
         method="filter_q",
         help_text="Every word appears in the statement, ignoring case and accents (`creche gueret` finds "
-        "« Crèche à Guéret »).",
+        "« Crèche à Guéret »). "
+        f"At most {settings.SEARCH_MAX_WORDS} words and {settings.SEARCH_MAX_CHARACTERS} characters.",
     )
     ordering = django_filters.OrderingFilter(
         fields=(

@@ -1,13 +1,14 @@
 """FilterSets of the offers app; every filter's help_text becomes its OpenAPI description."""
 
 import django_filters
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, FloatField, Q, Value
 from django.db.models.expressions import RawSQL
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
-from api.filters import CodeFilter, StrictBooleanFilter, TerritoryFilter
+from api.filters import BoundedIsoDateTimeFilter, CodeFilter, SearchFilter, StrictBooleanFilter, TerritoryFilter
 from api.text import fold_text
 from offers.models import (
     Audience,
@@ -112,11 +113,12 @@ class OfferFilterSet(filters.FilterSet):
         method="filter_noop",
         help_text=f"Great-circle radius around `near`, in km (0 < radius_km ≤ {MAX_RADIUS_KM:g}); requires near.",
     )
-    q = django_filters.CharFilter(
+    q = SearchFilter(
         method="filter_noop",
         help_text=(
             "Full-text search in title, description and themes, ignoring case and accents (`creche` finds "
-            "Crèche); French stemming on PostgreSQL (`logements` finds logement). Sorted by relevance by default."
+            "Crèche); French stemming on PostgreSQL (`logements` finds logement). Sorted by relevance by default. "
+            f"At most {settings.SEARCH_MAX_WORDS} words and {settings.SEARCH_MAX_CHARACTERS} characters."
         ),
     )
     available_on = django_filters.DateFilter(
@@ -130,7 +132,7 @@ class OfferFilterSet(filters.FilterSet):
         choices=OfferStatus.choices,
         help_text="Status; anonymous users only ever see published offers, editors also their organisations' ones.",
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = BoundedIsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Offers changed at or after this ISO 8601 date-time (e.g. `2025-01-31T00:00:00Z`).",

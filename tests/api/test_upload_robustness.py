@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings as settings_module
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from audiences.models import Need, SurveyResponse
 from audiences.services import RESPONSES_MAX_BYTES
@@ -302,3 +305,118 @@ def test_matching_report_csv_neutralises_formulas(reference, analyst_client):
     assert response.status_code == 200, response.content[:300]
     top_gaps = [row[-1] for row in csv_cells(response)[1:]]
     assert top_gaps and all(cell.startswith("'") for cell in top_gaps), top_gaps
+
+
+# Parser limits and NUL characters in every upload (issue 17) -------------------------------------------------------
+
+UPLOAD_EXAMPLES = settings(
+    max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture
+def uploads(kinds, editor_a_client, organisation_a):
+    """Every import, data·inclusion's too (JSON only: its Kind cannot make a CSV)."""
+    data_inclusion = Kind(
+        name="data-inclusion",
+        header=["id", "source", "nom", "thematiques"],
+        rows=[["s-1", "dora", "Crèche", "famille--garde-denfants"]],
+        max_bytes=IMPORT_MAX_BYTES,
+        value_column=2,
+        count=Offer.objects.count,
+        post=lambda content, name: editor_a_client.post(
+            "/api/v1/offers/import/data-inclusion/",
+            {"file": named(content, name), "organisation": organisation_a.slug},
+            format="multipart",
+        ),
+    )
+    return {**kinds, "data-inclusion": data_inclusion}
+
+
+ALL_UPLOADS = [*KINDS, "data-inclusion"]
+
+
+def with_value(kind: Kind, value: str) -> list[dict]:
+    """The kind's JSON records, the value cell of the last one replaced by the raw JSON text `value`."""
+    records = json.loads(kind.json())
+    records[-1][kind.header[kind.value_column]] = "@@value@@"
+    return json.dumps(records, ensure_ascii=False).replace('"@@value@@"', value)
+
+
+@UPLOAD_EXAMPLES
+@given(depth=st.integers(settings_module.JSON_MAX_DEPTH + 1, 3_000), name=st.sampled_from(ALL_UPLOADS))
+def test_a_json_upload_nested_too_deep_is_a_400_naming_its_line(uploads, depth, name):
+    kind = uploads[name]
+    body = refused(kind, with_value(kind, "[" * depth + "]" * depth).encode(), "donnees.json")
+    assert body["code"] == "too_deep" and body["errors"][0]["line"] == 1, body
+
+
+@UPLOAD_EXAMPLES
+@given(
+    number=st.integers(settings_module.JSON_MAX_NUMBER_DIGITS + 1, 6_000).map(lambda digits: "7" * digits)
+    | st.sampled_from(["1e400", "-1e999", str(2**63), "NaN", "-Infinity"]),
+    name=st.sampled_from(ALL_UPLOADS),
+)
+def test_a_json_upload_with_a_huge_number_is_a_400_naming_its_record_and_field(uploads, number, name):
+    kind = uploads[name]
+    body = refused(kind, with_value(kind, number).encode(), "donnees.json")
+    [error] = body["errors"]
+    assert error["code"] in ("number_too_long", "out_of_range", "invalid_number"), error
+    assert (error["line"], error["field"]) == (len(kind.rows), kind.header[kind.value_column])
+
+
+@UPLOAD_EXAMPLES
+@given(
+    text=st.text(st.characters(codec="utf-8", exclude_characters="\x00\ufeff"), max_size=20),
+    nuls=st.integers(1, 3),
+    name=st.sampled_from(KINDS),
+    row=st.integers(0, 1),
+)
+def test_a_nul_in_any_csv_cell_is_a_400_naming_its_line_and_column(kinds, text, nuls, name, row):
+    kind = kinds[name]
+    rows = [list(cells) for cells in kind.rows]
+    rows[row][kind.value_column] = text[: len(text) // 2] + "\x00" * nuls + text[len(text) // 2 :]
+    body = refused(kind, kind.csv(rows=rows), f"{name}.csv")
+    assert {(error["line"], error["code"]) for error in body["errors"]} == {(row + 2, "null_character")}, body
+    assert body["errors"][0]["field"] in (kind.header[kind.value_column], "respondent_id", "title", "statement")
+
+
+@pytest.mark.parametrize("name", ALL_UPLOADS)
+@pytest.mark.parametrize("raw", [False, True])
+def test_a_nul_in_a_json_upload_is_a_400_naming_its_record(uploads, name, raw):
+    kind = uploads[name]
+    content = with_value(kind, '"Cr\\u0000che"')
+    body = refused(kind, (content.replace("\\u0000", "\x00") if raw else content).encode(), "donnees.json")
+    [error] = body["errors"]
+    assert error["code"] == "null_character", error
+    if raw:  # before decoding: the text's line, and the column in the message
+        assert error["line"] == 1 and "(column " in error["message"]
+    else:
+        assert (error["line"], error["field"]) == (len(kind.rows), kind.header[kind.value_column])
+
+
+BOMS = [b"\xef\xbb\xbf", "\ufeff".encode("utf-16-le"), "\ufeff".encode("utf-16-be")]
+
+
+@UPLOAD_EXAMPLES
+@given(
+    boms=st.lists(st.sampled_from(BOMS), min_size=1, max_size=5), name=st.sampled_from(KINDS), csv_too=st.booleans()
+)
+def test_files_of_byte_order_marks_are_never_a_500(kinds, boms, name, csv_too):
+    kind = kinds[name]
+    content = b"".join(boms) + (kind.csv() if csv_too else b"")
+    before = kind.count()
+    response = kind.post(content, f"{name}.csv")
+    assert response.status_code in (200, 400), response.content[:300]
+    if response.status_code == 400:
+        assert response.json()["errors"] and kind.count() == before
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_two_byte_order_marks_are_an_empty_file_and_before_a_csv_are_ignored(kinds, name):
+    kind = kinds[name]
+    body = refused(kind, b"\xef\xbb\xbf\xef\xbb\xbf", f"{name}.csv")
+    assert [error["code"] for error in body["errors"]] == ["empty"]
+    response = kind.post("\ufeff\ufeff".encode() + kind.csv(), f"{name}.csv")
+    assert response.status_code == 200, response.content[:300]
+    assert kind.stored() == expected_first_values(kind)
