@@ -30,13 +30,13 @@ class DataInclusionCodesValidator:
         if not isinstance(value, list):
             raise ValidationError(
                 f"Expected a list of data·inclusion {self.vocabulary} codes (e.g. [{_shown(min(known))}]), "
-                f"not {type(value).__name__} {_shown(value)}.",
+                f"not {_json_type(value)} {_shown(value)}.",
                 code="invalid",
             )
         problems, seen = [], set()
         for index, code in enumerate(value):
             if not isinstance(code, str):
-                problems.append(f"item {index} ({_shown(code)}) is a {type(code).__name__}, not a code")
+                problems.append(f"item {index} ({_shown(code)}) is {_json_type(code)}, not a code")
             elif code not in known:
                 problems.append(f"item {index} ({_shown(code)}) is not a data·inclusion {self.vocabulary} code")
             elif code in seen:
@@ -64,6 +64,13 @@ def _known(vocabulary: str, known: frozenset[str]) -> str:
     if len(known) <= 20:
         return f"Known codes: {', '.join(sorted(known))}."
     return f"Known codes: the `value`s of offers/data/taxonomies/data-inclusion-{vocabulary}.json."
+
+
+def _json_type(value) -> str:
+    for kind, name in ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "a list")):
+        if isinstance(value, kind):
+            return name
+    return "an object" if isinstance(value, dict) else "null" if value is None else type(value).__name__
 
 
 def _shown(value) -> str:

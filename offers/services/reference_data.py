@@ -408,7 +408,7 @@ def audience_create(
         code=code,
         label=label,
         description=description,
-        data_inclusion_codes=data_inclusion_codes or [],
+        data_inclusion_codes=[] if data_inclusion_codes is None else data_inclusion_codes,
         position=position,
     )
     model_full_clean(instance=audience)
