@@ -1,13 +1,41 @@
 """Admin of the audiences app: needs, surveys with their items inline, and stored responses (read-only)."""
 
+from django import forms
 from django.contrib import admin
 
 from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem, SurveyResponse
-from audiences.services import survey_needs_compute
+from audiences.services import need_themes_check, survey_needs_compute, survey_scale_check
+
+
+class ThemesOfDomainForm(forms.ModelForm):
+    """The rule the API and the services apply to needs and survey items: every theme belongs to the domain."""
+
+    def clean(self):
+        cleaned = super().clean()
+        domain, themes = cleaned.get("domain"), cleaned.get("themes")
+        foreign = need_themes_check(domain=domain, themes=list(themes or []))
+        if foreign:
+            self.add_error("themes", f"Theme(s) {', '.join(foreign)} do not belong to the domain {domain.code!r}.")
+        return cleaned
+
+
+class SurveyAdminForm(forms.ModelForm):
+    """The survey rule of the API: the scale is fixed once responses are stored."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            problems = survey_scale_check(
+                survey=self.instance, values={name: cleaned.get(name) for name in ("scale_min", "scale_max")}
+            )
+            for problem in problems:
+                self.add_error(problem.field, problem.message)
+        return cleaned
 
 
 @admin.register(Need)
 class NeedAdmin(admin.ModelAdmin):
+    form = ThemesOfDomainForm
     list_display = [
         "statement",
         "audience",
@@ -35,6 +63,7 @@ class NeedAdmin(admin.ModelAdmin):
 
 class SurveyItemInline(admin.TabularInline):
     model = SurveyItem
+    form = ThemesOfDomainForm
     extra = 0
     fields = ["code", "domain", "themes", "statement", "measures_importance", "measures_satisfaction", "stage"]
     filter_horizontal = ["themes"]
@@ -42,6 +71,7 @@ class SurveyItemInline(admin.TabularInline):
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
+    form = SurveyAdminForm
     list_display = ["title", "reference", "date", "scale_min", "scale_max"]
     list_filter = ["audiences", "date"]
     search_fields = ["title", "reference"]

@@ -66,6 +66,10 @@ class SurveyItem(models.Model):
     def __str__(self) -> str:
         return f"{self.code}: {self.statement[:60]}"
 
+    def clean(self) -> None:
+        if not self.measures_importance and not self.measures_satisfaction:
+            raise ValidationError("An item must measure importance, satisfaction or both.")
+
 
 class SurveyResponse(models.Model):
     """One respondent's answer to one item, on the survey's scale."""

@@ -35,8 +35,23 @@ def _code_field(model, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "uniqueItems": True})
+class DataInclusionCodesField(serializers.JSONField):
+    """Any JSON on input, checked by the model field's validator (the one the admin and loaders run too)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", list(Audience._meta.get_field("data_inclusion_codes").validators))
+        super().__init__(**kwargs)
+
+
 @extend_schema_serializer(examples=examples.AUDIENCE_EXAMPLES)
 class AudienceDetailSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
+    data_inclusion_codes = DataInclusionCodesField(
+        required=False,
+        help_text="data·inclusion `publics` codes this audience maps to (e.g. `familles`), each once; they map "
+        "the services of data·inclusion imports to this audience.",
+    )
+
     class Meta:
         model = Audience
         fields = ["code", "label", "description", "data_inclusion_codes", "position"]

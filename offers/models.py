@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from offers.validators import DataInclusionCodesValidator, data_inclusion_codes_check
+
 
 class TerritoryKind(models.TextChoices):
     REGION = "region", "Région"
@@ -65,7 +67,12 @@ class Theme(models.Model):
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="themes")
     label = models.CharField(max_length=100)
     keywords = models.TextField(blank=True, help_text="Everyday vocabulary of the theme, indexed for matching.")
-    data_inclusion_codes = models.JSONField(default=list, blank=True, help_text="data·inclusion thématiques mapped.")
+    data_inclusion_codes = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[DataInclusionCodesValidator("thematiques")],
+        help_text="data·inclusion thématiques mapped.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -75,6 +82,17 @@ class Theme(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    def clean(self) -> None:
+        _data_inclusion_codes_clean(self)
+
+
+def _data_inclusion_codes_clean(instance: models.Model) -> None:
+    if instance.data_inclusion_codes in instance._meta.get_field("data_inclusion_codes").empty_values:
+        try:  # full_clean skipped the field's validators for this empty value ("", {}, None)
+            data_inclusion_codes_check(instance.data_inclusion_codes, model=type(instance))
+        except ValidationError as exc:
+            raise ValidationError({"data_inclusion_codes": exc.messages}) from exc
+
 
 class Audience(models.Model):
     """A target audience (segment): families, remote workers, retirees… Teams may add their own."""
@@ -82,7 +100,12 @@ class Audience(models.Model):
     code = models.SlugField(max_length=48, unique=True)
     label = models.CharField(max_length=100)
     description = models.TextField(blank=True)
-    data_inclusion_codes = models.JSONField(default=list, blank=True, help_text="data·inclusion publics mapped.")
+    data_inclusion_codes = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[DataInclusionCodesValidator("publics")],
+        help_text="data·inclusion publics mapped: codes of offers/data/taxonomies/data-inclusion-publics.json.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -92,6 +115,9 @@ class Audience(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        _data_inclusion_codes_clean(self)
 
 
 class OrganisationKind(models.TextChoices):
@@ -189,10 +215,13 @@ class Offer(models.Model):
         ordering = ["title", "id"]
         verbose_name = "offre"
         constraints = [
+            # Scoped to the organisation: one organisation's import key never blocks (nor reveals) another's.
             models.UniqueConstraint(
-                fields=["source", "external_id"],
+                fields=["organisation", "source", "external_id"],
                 condition=~models.Q(external_id=""),
-                name="offer_source_external_id_unique",
+                name="offer_organisation_source_external_id_unique",
+                violation_error_code="duplicate",
+                violation_error_message="This organisation already has an offer with this source and external_id.",
             ),
             models.CheckConstraint(
                 condition=models.Q(available_until__isnull=True)

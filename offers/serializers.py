@@ -144,8 +144,9 @@ class OfferImportRequestSerializer(serializers.Serializer):
     source = serializers.SlugField(
         required=False,
         default="import",
-        help_text="Name of the data source; offers are upserted by (source, identifiant). Ignored for data·inclusion "
-        "files, whose records carry their own source.",
+        help_text="Name of the data source; offers are upserted by (organisation, source, identifiant), so two "
+        "organisations may use the same identifiers. Ignored for data·inclusion files, whose records carry their "
+        "own source.",
     )
     organisation = serializers.SlugField(
         required=False,
@@ -159,7 +160,7 @@ class OfferImportRequestSerializer(serializers.Serializer):
 @extend_schema_serializer(examples=examples.OFFER_IMPORT_REPORT_EXAMPLES)
 class OfferImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Offers created (or that would be, in a dry run).")
-    updated = serializers.IntegerField(help_text="Existing offers (same source and identifier) changed.")
+    updated = serializers.IntegerField(help_text="Existing offers (same organisation, source and identifier) changed.")
     unchanged = serializers.IntegerField(help_text="Existing offers identical to their row.")
     total = serializers.IntegerField(help_text="Records read.")
     dry_run = serializers.BooleanField(help_text="True when nothing was written.")

@@ -36,6 +36,7 @@ from audiences.services.surveys import (
     ITEM_FIELDS,
     survey_create,
     survey_delete,
+    survey_scale_check,
     survey_update,
     survey_upsert_from_definition,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "survey_delete",
     "survey_needs_compute",
     "survey_responses_import",
+    "survey_scale_check",
     "survey_update",
     "survey_upsert_from_definition",
 ]

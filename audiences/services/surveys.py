@@ -2,10 +2,11 @@
 
 import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from api.exceptions import ErrorItem, InvalidInput
-from api.model_update import model_full_clean, model_update
+from api.model_update import model_full_clean, model_update, validation_messages
 from audiences import selectors
 from audiences.models import JourneyStage, Survey, SurveyItem
 from audiences.services.needs import need_themes_check
@@ -16,38 +17,59 @@ from offers.services.lookups import CodeLookups
 ITEM_FIELDS = ("domain", "statement", "measures_importance", "measures_satisfaction", "stage")
 
 
-def _survey_items_write(survey: Survey, items: list[dict], *, replace: bool) -> None:
-    """Upsert items by code; with `replace`, items absent from the list are deleted (with their responses)."""
-    errors = []
-    for index, item in enumerate(items):
-        foreign = need_themes_check(domain=item["domain"], themes=item.get("themes", []))
-        if foreign:
-            errors.append(
-                ErrorItem(
-                    field=f"items.{index}.themes",
-                    code="invalid_theme",
-                    message=f"Theme(s) {', '.join(foreign)} do not belong to the domain {item['domain'].code!r}.",
-                )
-            )
-        if not item.get("measures_importance", True) and not item.get("measures_satisfaction", True):
-            errors.append(
-                ErrorItem(field=f"items.{index}", message="An item must measure importance, satisfaction or both.")
-            )
-    codes = [item["code"] for item in items]
-    for index, code in enumerate(codes):
-        if code in codes[:index]:
+def _survey_items_validate(survey: Survey, items: list[dict]) -> list[tuple[SurveyItem, dict]]:
+    """Every item as the instance to save with its data, or InvalidInput naming each problem as `items.<i>.<field>`.
+
+    The one check of survey items for the API (whose PATCH lets an item lack fields), definitions and commands: the
+    model's rules (SurveyItem.clean: required fields, choices, importance or satisfaction) and the themes' domain.
+    """
+    errors: list[ErrorItem] = []
+    existing = {item.code: item for item in survey.items.prefetch_related("themes")}
+    validated, seen = [], {}
+    for index, data in enumerate(items):
+        code = data.get("code")
+        if not code:
+            errors.append(ErrorItem(field=f"items.{index}.code", code="required", message="Every item needs a code."))
+            continue
+        if code in seen:
             errors.append(
                 ErrorItem(field=f"items.{index}.code", code="duplicate", message=f"Item {code!r} is given twice.")
             )
+            continue
+        seen[code] = index
+        item = existing.get(code) or SurveyItem(survey=survey, code=code)
+        model_update(instance=item, data={name: data[name] for name in ITEM_FIELDS if name in data}, save=False)
+        try:
+            item.full_clean(validate_unique=False)  # codes are matched, and checked once above
+        except DjangoValidationError as exc:
+            for field, messages in validation_messages(exc).items():
+                path = f"items.{index}" if field == "__all__" else f"items.{index}.{field}"
+                error_code = "required" if field == "domain" and item.domain_id is None else "invalid"
+                errors.extend(ErrorItem(field=path, code=error_code, message=message) for message in messages)
+        if item.domain_id is not None:
+            themes = data["themes"] if "themes" in data else (list(item.themes.all()) if item.pk else [])
+            foreign = need_themes_check(domain=item.domain, themes=themes)
+            if foreign:
+                errors.append(
+                    ErrorItem(
+                        field=f"items.{index}.themes",
+                        code="invalid_theme",
+                        message=f"Theme(s) {', '.join(foreign)} do not belong to the domain {item.domain.code!r}.",
+                    )
+                )
+        validated.append((item, data))
     if errors:
         raise InvalidInput(errors)
-    existing = {item.code: item for item in survey.items.all()}
+    return validated
+
+
+def _survey_items_write(survey: Survey, items: list[dict], *, replace: bool) -> None:
+    """Upsert items by code once all are valid; with `replace`, items absent from the list are deleted (with their
+    responses)."""
+    validated = _survey_items_validate(survey, items)
     if replace:
-        survey.items.exclude(code__in=codes).delete()
-    for data in items:
-        item = existing.get(data["code"]) or SurveyItem(survey=survey, code=data["code"])
-        model_update(instance=item, data={name: data[name] for name in ITEM_FIELDS if name in data}, save=False)
-        model_full_clean(instance=item)
+        survey.items.exclude(code__in=[item.code for item, _ in validated]).delete()
+    for item, data in validated:
         item.save()
         if "themes" in data:
             item.themes.set(data["themes"])
@@ -63,23 +85,30 @@ def survey_create(*, values: dict, audiences: list[Audience], items: list[dict],
     return survey
 
 
+def survey_scale_check(*, survey: Survey, values: dict) -> list[ErrorItem]:
+    """The scale of a survey with stored responses is fixed (its scores would change meaning): the API and the admin
+    check it here."""
+    changed = [name for name in ("scale_min", "scale_max") if name in values and values[name] != getattr(survey, name)]
+    if not changed or not selectors.survey_responses(survey=survey).exists():
+        return []
+    return [
+        ErrorItem(
+            field=name,
+            code="has_responses",
+            message="The scale cannot change once responses are stored: scores would change meaning.",
+        )
+        for name in changed
+    ]
+
+
 @transaction.atomic
 def survey_update(
     *, survey: Survey, values: dict, audiences: list[Audience] | None = None, items: list[dict] | None = None
 ) -> Survey:
     """Update a survey; `items` (when given) replaces the item set, matched by code. Needs are recomputed."""
-    has_responses = selectors.survey_responses(survey=survey).exists()
-    for name in ("scale_min", "scale_max"):
-        if name in values and values[name] != getattr(survey, name) and has_responses:
-            raise InvalidInput(
-                [
-                    ErrorItem(
-                        field=name,
-                        code="has_responses",
-                        message="The scale cannot change once responses are stored: scores would change meaning.",
-                    )
-                ]
-            )
+    problems = survey_scale_check(survey=survey, values=values)
+    if problems:
+        raise InvalidInput(problems)
     model_update(instance=survey, data=values, save=False)
     model_full_clean(instance=survey)
     survey.save()
@@ -138,15 +167,20 @@ def survey_upsert_from_definition(*, definition: dict) -> tuple[Survey, bool]:
                 "stage": raw.get("stage") or JourneyStage.ANCHOR,
             }
         )
+    values = {"title": definition.get("title"), "reference": definition.get("reference") or ""}
+    if not isinstance(values["title"], str) or not values["title"].strip():
+        errors.append(ErrorItem(field="title", code="required", message="The survey needs a title."))
+    try:
+        values["date"] = datetime.date.fromisoformat(str(definition.get("date")))
+    except ValueError:
+        errors.append(ErrorItem(field="date", message=f"Expected a YYYY-MM-DD date, not {definition.get('date')!r}."))
+    for name, default in (("scale_min", 1), ("scale_max", 5)):
+        value = definition.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(ErrorItem(field=name, message=f"Expected a whole number, not {value!r}."))
+        values[name] = value
     if errors:
         raise InvalidInput(errors, message="The survey definition is invalid; nothing was loaded.")
-    values = {
-        "title": definition["title"],
-        "reference": definition.get("reference", ""),
-        "date": datetime.date.fromisoformat(str(definition["date"])),
-        "scale_min": int(definition.get("scale_min", 1)),
-        "scale_max": int(definition.get("scale_max", 5)),
-    }
     lookup = {"reference": values["reference"]} if values["reference"] else {"title": values["title"]}
     survey = Survey.objects.filter(**lookup).first()
     if survey is None:

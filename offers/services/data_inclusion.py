@@ -26,6 +26,12 @@ def data_inclusion_columns() -> list[Column]:
     return [Column(name, required=name in required and name in ("id", "source", "nom")) for name in names]
 
 
+def _codes(stored) -> list[str]:
+    """The codes stored on a theme or audience; rows written before the model validated them may hold anything, and
+    one bad row must not fail every import."""
+    return [code for code in stored if isinstance(code, str)] if isinstance(stored, list) else []
+
+
 def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict, list[ErrorItem]]:
     """One data·inclusion service -> the values of an offer (the same input the API and CSV import take).
 
@@ -36,11 +42,11 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
     errors: list[ErrorItem] = []
     theme_by_code: dict[str, list[Theme]] = defaultdict(list)
     for theme in refs.themes.values():
-        for code in theme.data_inclusion_codes or []:
+        for code in _codes(theme.data_inclusion_codes):
             theme_by_code[code].append(theme)
     audience_by_code: dict[str, list[Audience]] = defaultdict(list)
     for audience in refs.audiences.values():
-        for code in audience.data_inclusion_codes or []:
+        for code in _codes(audience.data_inclusion_codes):
             audience_by_code[code].append(audience)
 
     thematiques = parse_list(values.get("thematiques"))

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from rest_framework.exceptions import PermissionDenied
 
+from api.cells import CellError
 from api.exceptions import ErrorItem, InvalidInput
 from api.permissions import is_admin
 from api.tabular import Column, read_upload
@@ -22,7 +23,8 @@ OFFER_IMPORT_COLUMNS = [
         "external_id",
         ("identifiant", "id", "id externe", "référence"),
         required=True,
-        help="Your stable identifier of the offer: re-importing the same (source, identifiant) updates it.",
+        help="Your stable identifier of the offer: re-importing the same (source, identifiant) into the same "
+        "organisation updates it.",
     ),
     Column("title", ("titre", "nom", "intitulé"), required=True, help="Title, 200 characters at most."),
     Column("description", ("descriptif", "présentation"), required=True, help="Free French text."),
@@ -91,6 +93,32 @@ class OfferImportReport:
 ProgressCallback = Callable[[int, int], None]
 
 
+def _record_organisation(values: dict, *, refs: CodeLookups, default: Organisation | None) -> Organisation | None:
+    """The organisation a record names, else the default; None when it names none that exists (the draft says)."""
+    named = values.get("organisation")
+    if named is None or (isinstance(named, str) and not named.strip()):
+        return default
+    try:
+        return refs.organisation(named)
+    except CellError:
+        return None
+
+
+def _offers_by_key(keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, str], Offer]:
+    """The offers of these (organisation id, source, external_id) keys, in batches of 500 identifiers."""
+    grouped: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for organisation_id, source, external_id in keys:
+        grouped[(organisation_id, source)].append(external_id)
+    found: dict[tuple[int, str, str], Offer] = {}
+    for (organisation_id, source), external_ids in grouped.items():
+        for start in range(0, len(external_ids), 500):
+            for offer in Offer.objects.filter(
+                organisation_id=organisation_id, source=source, external_id__in=external_ids[start : start + 500]
+            ).prefetch_related("themes", "audiences", "service_area"):
+                found[(offer.organisation_id, offer.source, offer.external_id)] = offer
+    return found
+
+
 def _offers_upsert(
     *,
     records: list[tuple[int, dict]],
@@ -105,27 +133,13 @@ def _offers_upsert(
     them all in one transaction, or nothing: any problem raises InvalidInput listing every bad line and field."""
     refs = refs or CodeLookups()
     errors = list(errors or [])
-    keys = [(values.get("source") or "manual", str(values.get("external_id") or "").strip()) for _, values in records]
-    existing: dict[tuple[str, str], Offer] = {}
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for source, external_id in keys:
-        if external_id:
-            by_source[source].append(external_id)
-    for source, external_ids in by_source.items():
-        for start in range(0, len(external_ids), 500):
-            for offer in Offer.objects.filter(
-                source=source, external_id__in=external_ids[start : start + 500]
-            ).prefetch_related("themes", "audiences", "service_area"):
-                existing[(offer.source, offer.external_id)] = offer
-
     report = OfferImportReport(dry_run=dry_run, total=len(records))
-    drafts: list[OfferDraft] = []
-    seen: dict[tuple[str, str], int] = {}
-    total = len(records) * (1 if dry_run else 2)
-    for index, ((line, values), key) in enumerate(zip(records, keys, strict=True), start=1):
-        if progress:
-            progress(index, total)
-        if not key[1]:
+    # The key is (organisation, source, external_id): each record's organisation is resolved, and must be one the
+    # user edits, before any offer is looked up, so nothing tells whether another organisation uses an identifier.
+    keyed: list[tuple[int, dict, tuple[int, str, str] | None]] = []
+    for line, values in records:
+        external_id = str(values.get("external_id") or "").strip()
+        if not external_id:
             errors.append(
                 ErrorItem(
                     line=line,
@@ -135,28 +149,40 @@ def _offers_upsert(
                 )
             )
             continue
+        organisation = _record_organisation(values, refs=refs, default=default_organisation)
+        if organisation is not None and not offer_can_edit(user=user, organisation_id=organisation.pk):
+            errors.append(
+                ErrorItem(
+                    line=line,
+                    field="organisation",
+                    code="permission_denied",
+                    message=f"You are not an editor of the organisation {organisation.slug!r}.",
+                )
+            )
+            continue
+        key = (organisation.pk, values.get("source") or "manual", external_id) if organisation else None
+        keyed.append((line, values, key))
+    existing = _offers_by_key([key for _, _, key in keyed if key])
+
+    drafts: list[OfferDraft] = []
+    seen: dict[tuple[int, str, str], int] = {}
+    total = len(records) * (1 if dry_run else 2)
+    for index, (line, values, key) in enumerate(keyed, start=1):
+        if progress:
+            progress(index, total)
         if key in seen:
             errors.append(
                 ErrorItem(
                     line=line,
                     field="external_id",
                     code="duplicate",
-                    message=f"The identifier {key[1]!r} is already used on line {seen[key]}.",
+                    message=f"The identifier {key[2]!r} is already used on line {seen[key]}.",
                 )
             )
             continue
-        seen[key] = line
+        if key is not None:
+            seen[key] = line
         offer = existing.get(key)
-        if offer is not None and not offer_can_edit(user=user, organisation_id=offer.organisation_id):
-            errors.append(
-                ErrorItem(
-                    line=line,
-                    field="external_id",
-                    code="permission_denied",
-                    message=f"The offer {key[1]!r} belongs to an organisation you are not an editor of.",
-                )
-            )
-            continue
         draft, row_errors = _offer_draft(
             data=values, offer=offer, refs=refs, default_organisation=default_organisation
         )
@@ -214,7 +240,7 @@ def offers_import(
     progress: ProgressCallback | None = None,
 ) -> OfferImportReport:
     """Import offers from a CSV/JSON file (OFFER_IMPORT_COLUMNS, French headers accepted) or a data·inclusion
-    services file (format="data-inclusion"); upsert by (source, external_id); all or nothing.
+    services file (format="data-inclusion"); upsert by (organisation, source, external_id); all or nothing.
 
     `user` None = the system (management command). `organisation` is the default organisation of rows that do not
     name one (required for data·inclusion, whose services name structures we do not know).

@@ -100,8 +100,8 @@ def offer_validate(
 
     Fills the defaults (location = the commune's centroid, service area = the commune), then checks: the commune
     is a commune, the coordinates are in France, the themes belong to the domain, the dates are ordered, capacity
-    and price are coherent (Offer.clean), the (source, external_id) pair is free. Raises Django's ValidationError
-    {field: [messages]}; returns the service area to store.
+    and price are coherent (Offer.clean), the organisation's (source, external_id) pair is free. Raises Django's
+    ValidationError {field: [messages]}; returns the service area to store.
     """
     errors: dict[str, list[str]] = defaultdict(list)
     commune = offer.commune if offer.commune_id else None
@@ -124,12 +124,23 @@ def offer_validate(
                 errors["themes"].append(
                     f"The theme {theme.code!r} does not belong to the domain {offer.domain.code!r}."
                 )
-    try:
+    checks = (
         # Foreign keys were resolved from the database already; re-checking them would cost a query each.
-        offer.full_clean(exclude=["domain", "organisation", "commune", "search_text"])
-    except DjangoValidationError as exc:
-        for field, messages in validation_messages(exc).items():
-            errors[field].extend(messages)
+        lambda: offer.full_clean(
+            exclude=["domain", "organisation", "commune", "search_text"], validate_constraints=False
+        ),
+        # Constraints apart: one excluding the organisation would skip the organisation's import key.
+        lambda: offer.validate_constraints(exclude=["search_text"]),
+    )
+    for check in checks:
+        try:
+            check()
+        except DjangoValidationError as exc:
+            for field, field_errors in exc.error_dict.items():
+                for error in field_errors:
+                    # The conditional constraint of the import key names no field: say which.
+                    name = "external_id" if field == "__all__" and error.code == "duplicate" else field
+                    errors[name].extend(error.messages)
     if errors:
         raise DjangoValidationError(dict(errors))
     return service_area
@@ -300,14 +311,27 @@ def _offer_save(draft: OfferDraft) -> Offer:
     return offer
 
 
+def _target_organisation_check(*, user, data: dict, refs: CodeLookups, message: str) -> None:
+    """Refuse (403) a write into an organisation the user does not edit before validating anything else: the rules
+    (the organisation's (source, external_id) is free...) would otherwise answer about offers they cannot read."""
+    try:
+        organisation = refs.organisation(data["organisation"]) if "organisation" in data else None
+    except CellError:
+        return  # unknown or malformed: the draft says so, and there is nothing of another organisation to reveal
+    if organisation is not None and not offer_can_edit(user=user, organisation_id=organisation.pk):
+        raise PermissionDenied(message)
+
+
 def offer_create(*, user, data: dict) -> Offer:
     """Create an offer for one of the user's organisations (any organisation for admins)."""
     refs = CodeLookups()
+    message = "You can only create offers for an organisation you are an editor of."
+    _target_organisation_check(user=user, data=data, refs=refs, message=message)
     draft, errors = _offer_draft(data=data, offer=None, refs=refs)
     if errors:
         raise InvalidInput([ErrorItem(field=e.field or None, message=e.message, code=e.code) for e in errors])
     if not offer_can_edit(user=user, organisation_id=draft.offer.organisation_id):
-        raise PermissionDenied("You can only create offers for an organisation you are an editor of.")
+        raise PermissionDenied(message)
     with transaction.atomic():
         return _offer_save(draft)
 
@@ -316,11 +340,14 @@ def offer_update(*, user, offer: Offer, data: dict) -> Offer:
     """Change an offer; editors cannot move it to an organisation they do not belong to."""
     if not offer_can_edit(user=user, organisation_id=offer.organisation_id):
         raise PermissionDenied("You can only change the offers of the organisations you are an editor of.")
-    draft, errors = _offer_draft(data=data, offer=offer, refs=CodeLookups())
+    refs = CodeLookups()
+    message = "You cannot move an offer to an organisation you are not an editor of."
+    _target_organisation_check(user=user, data=data, refs=refs, message=message)
+    draft, errors = _offer_draft(data=data, offer=offer, refs=refs)
     if errors:
         raise InvalidInput([ErrorItem(field=e.field or None, message=e.message, code=e.code) for e in errors])
     if not offer_can_edit(user=user, organisation_id=draft.offer.organisation_id):
-        raise PermissionDenied("You cannot move an offer to an organisation you are not an editor of.")
+        raise PermissionDenied(message)
     with transaction.atomic():
         return _offer_save(draft) if draft.changed else draft.offer
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,6 +20,7 @@ from api.model_update import model_full_clean, model_update
 from api.text import fold_text
 from offers.models import Audience, CatalogueVersion, Domain, Territory, TerritoryKind, Theme
 from offers.territory_paths import path_child
+from offers.validators import data_inclusion_codes_check
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_GEOJSON = DATA_DIR / "creuse-communes.geojson"
@@ -300,6 +302,15 @@ def territories_load_geojson(
     return report
 
 
+def _data_inclusion_problems(value, *, model: type[models.Model], field: str) -> list[ErrorItem]:
+    """The model's own check of data·inclusion codes (the API and the admin run it too), as errors of a file."""
+    try:
+        data_inclusion_codes_check(value, model=model)
+    except DjangoValidationError as exc:
+        return [ErrorItem(field=f"{field}.data_inclusion", message=message) for message in exc.messages]
+    return []
+
+
 def taxonomy_load(*, source: Path | str | dict = DEFAULT_TAXONOMY) -> LoadReport:
     """Load domains, themes and reference audiences; idempotent upsert by code, in one transaction."""
     data = read_json(source, "taxonomy file")
@@ -324,6 +335,19 @@ def taxonomy_load(*, source: Path | str | dict = DEFAULT_TAXONOMY) -> LoadReport
                     ErrorItem(field=f"domains.{d_index}.themes.{t_index}.code", message="theme codes must be unique")
                 )
             theme_codes.add(theme.get("code"))
+            errors += _data_inclusion_problems(
+                theme.get("data_inclusion", []), model=Theme, field=f"domains.{d_index}.themes.{t_index}"
+            )
+    for a_index, audience in enumerate(data["audiences"] if isinstance(data.get("audiences"), list) else []):
+        if not isinstance(audience, dict):
+            errors.append(ErrorItem(field=f"audiences.{a_index}", message="Expected an object (code, label...)."))
+            continue
+        for key in ("code", "label"):
+            if not audience.get(key):
+                errors.append(ErrorItem(field=f"audiences.{a_index}.{key}", message=f"missing {key}"))
+        errors += _data_inclusion_problems(
+            audience.get("data_inclusion", []), model=Audience, field=f"audiences.{a_index}"
+        )
     if errors:
         raise InvalidInput(errors, message="The taxonomy file is invalid; nothing was loaded.")
 
@@ -384,7 +408,7 @@ def audience_create(
         code=code,
         label=label,
         description=description,
-        data_inclusion_codes=data_inclusion_codes or [],
+        data_inclusion_codes=[] if data_inclusion_codes is None else data_inclusion_codes,
         position=position,
     )
     model_full_clean(instance=audience)

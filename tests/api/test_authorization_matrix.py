@@ -279,9 +279,11 @@ CASES = [
     Case(
         "POST",
         f"{V1}/offers/import/",
-        "B's draft re-keyed to organisation A",
-        # The (source, identifier) of B's draft: neither editor may move it across organisations.
-        statuses(401, 400, 400, 403, 200),
+        "B's draft key reused in organisation A",
+        # The (source, identifier) of B's draft, in organisation A: keys are scoped to the organisation (issue 17),
+        # so A's editor creates A's own offer (B's is untouched) and learns nothing of B's; B's editor may not write
+        # into A. This once answered 400 to A's editor, which confirmed that B held the key.
+        statuses(401, 200, 400, 403, 200),
         at(lambda w: f"{V1}/offers/import/", offer_csv("b-draft"), "multipart"),
         writes=True,
     ),

@@ -117,13 +117,21 @@ def test_no_editor_moves_an_offer_to_an_organisation_they_do_not_edit(world, rol
         response = getattr(world.client(role), method)(f"{V1}/offers/{offer.pk}/", body)
         assert response.status_code == 403, response.json()
     assert fingerprint() == before
-    # Nor through an import keyed on the offer's (source, identifier), nor through a default organisation.
+    # Nor through an import with the offer's (source, identifier): keys are scoped to the organisation (issue 17), so
+    # B's editor creates B's own offer with that key, and A's editor may not write into B; A's offer never moves.
     header = "identifiant;titre;description;domaine;thèmes;organisation;commune;gratuit\n"
     row = f"{offer.external_id};Reprise;Reprise par B.;daily-life;childcare;{world.organisation_b.slug};23096;oui\n"
     upload = {"file": named_file((header + row).encode(), "offres.csv"), "source": offer.source}
+    stored = Offer.objects.filter(pk=offer.pk).values().get()
     response = world.client(role).post(f"{V1}/offers/import/", upload, format="multipart")
-    assert response.status_code == 400 and response.json()["errors"][0]["code"] == "permission_denied"
-    assert fingerprint() == before
+    if role == "editor_b":
+        assert response.status_code == 200 and response.json()["created"] == 1, response.json()
+        twin = Offer.objects.exclude(pk=offer.pk).get(source=offer.source, external_id=offer.external_id)
+        assert twin.organisation == world.organisation_b
+    else:
+        assert response.status_code == 400 and response.json()["errors"][0]["code"] == "permission_denied"
+        assert fingerprint() == before
+    assert Offer.objects.filter(pk=offer.pk).values().get() == stored
 
 
 def test_offer_import_refuses_server_owned_columns(world):

@@ -32,7 +32,7 @@ class ProgressBar:
 
 class Command(BaseCommand):
     help = (
-        "Import offers from a file, all or nothing, upserting by (source, identifiant). Columns: "
+        "Import offers from a file, all or nothing, upserting by (organisation, source, identifiant). Columns: "
         + ", ".join(column.name for column in OFFER_IMPORT_COLUMNS)
         + " (French headers accepted)."
     )
