@@ -78,12 +78,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ApiNotFoundMiddleware",
     "api.middleware.NulInPathMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "api.middleware.PrivateAnswersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -203,6 +205,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Whole multipart requests (file + form fields), refused from Content-Length before any byte is read: the largest
 # import cap (survey responses, 20 MB) plus room for the multipart envelope.
 UPLOAD_MAX_REQUEST_BYTES = env_int("DJANGO_UPLOAD_MAX_REQUEST_BYTES", 21 * 1024 * 1024)
+# Error lists (a file's bad cells, a body's bad fields) stop after this many items and say how many more there were.
+ERROR_LIST_MAX = env_int("DJANGO_ERROR_LIST_MAX", 100)
 FILE_UPLOAD_HANDLERS = [
     "api.uploads.RequestSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
