@@ -9,16 +9,18 @@ from rest_framework.response import Response
 
 
 def etag_of(*parts) -> str:
-    """An ETag for the parts an answer depends on, hashed (the parts may name a user or a query string)."""
-    return '"' + hashlib.blake2b("|".join(str(part) for part in parts).encode(), digest_size=12).hexdigest() + '"'
+    """A weak ETag for the parts an answer depends on, hashed (the parts may name a user or a query string). Weak
+    (`W/`), since the parts are versions and timestamps, not the bytes sent (RFC 9110 §8.8.1)."""
+    return 'W/"' + hashlib.blake2b("|".join(str(part) for part in parts).encode(), digest_size=12).hexdigest() + '"'
 
 
 def not_modified(request, *, etag: str, last_modified: datetime.datetime | None) -> Response | None:
     """A 304 when the client's copy is current: If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)."""
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match:
+        # If-None-Match compares weakly (RFC 9110 §13.1.2): W/"x" and "x" name the same version.
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        matched = "*" in tags or etag in tags
+        matched = "*" in tags or etag.removeprefix("W/") in tags
     else:
         since = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
         matched = since is not None and last_modified is not None and int(last_modified.timestamp()) <= since

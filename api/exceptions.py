@@ -63,12 +63,27 @@ def flatten_validation_detail(detail, prefix: str | None = None) -> list[ErrorIt
     return [ErrorItem(message=str(detail), code=getattr(detail, "code", None) or "invalid", field=prefix)]
 
 
+def errors_capped(errors: list[ErrorItem]) -> list[ErrorItem]:
+    """At most `ERROR_LIST_MAX` errors, then one `too_many_errors` item saying how many more there were: a file of
+    10,001 bad records would otherwise answer megabytes of errors."""
+    limit = settings.ERROR_LIST_MAX
+    if len(errors) <= limit:
+        return errors
+    more = len(errors) - limit
+    summary = ErrorItem(
+        code="too_many_errors",
+        message=f"{more:,} more error{'s' if more > 1 else ''} not listed: the list stops at {limit:,} "
+        f"(DJANGO_ERROR_LIST_MAX).",
+    )
+    return [*errors[:limit], summary]
+
+
 def error_body(*, status_code: int, code: str, message: str, errors: list[ErrorItem] | None = None) -> dict:
     return {
         "status": status_code,
         "code": code,
         "message": message,
-        "errors": [asdict(item) for item in errors or []],
+        "errors": [asdict(item) for item in errors_capped(errors or [])],
     }
 
 

@@ -1,11 +1,20 @@
-"""Streamed file exports of the list endpoints: CSV (spreadsheet-safe) or a JSON list, one helper for every app."""
+"""Streamed file exports of the list endpoints: CSV (spreadsheet-safe) or a JSON list, one helper for every app.
 
-from collections.abc import Iterable
+An export answers an error as JSON with its status (400...) whenever the failure can still change the status: the
+first record is read before the answer starts, so the filtered query has run. A failure after that cannot change
+the 200 any more: it is logged and the stream is cut (no closing chunk of the chunked body, and a JSON export lacks
+its closing `]`), so the client sees an incomplete download instead of a short file that looks whole."""
+
+import itertools
+import logging
+from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.tabular import csv_lines, json_lines
+
+logger = logging.getLogger("api")
 
 EXPORT_FORMATS = ("csv", "json")
 
@@ -22,14 +31,38 @@ def _cells(record: dict, columns: list[str]) -> list:
     return ["|".join(value) if isinstance(value, list) else value for value in (record[name] for name in columns)]
 
 
+_END = object()
+
+
+def records_started(records: Iterable) -> Iterator:
+    """`records` with its first item already read: the query (and any filter that fails only when it runs) runs in
+    the view, where an error still becomes its JSON answer."""
+    iterator = iter(records)
+    first = next(iterator, _END)
+    return iter(()) if first is _END else itertools.chain([first], iterator)
+
+
+def _cut_on_failure(lines: Iterable[str], filename: str) -> Iterator[str]:
+    try:
+        yield from lines
+    except Exception:
+        logger.exception("The export %s failed after it started; its stream is cut so the client sees it.", filename)
+        raise  # the WSGI server closes the connection without the final chunk
+
+
+def streamed_file(lines: Iterable[str], *, content_type: str, filename: str, disposition: str = "attachment"):
+    """A streamed download of `lines` (built from `records_started` records) named `filename`."""
+    response = StreamingHttpResponse(_cut_on_failure(lines, filename), content_type=content_type)
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
+
+
 def export_response(
     *, file_format: str, records: Iterable[dict], columns: list[str], filename: str
 ) -> StreamingHttpResponse:
     """`records` streamed as a JSON list, or as CSV `columns` with lists joined by `|`; downloaded as `filename`."""
+    records = records_started(records)
     if file_format == "json":
-        response = StreamingHttpResponse(json_lines(records), content_type="application/json")
-    else:
-        rows = (_cells(record, columns) for record in records)
-        response = StreamingHttpResponse(csv_lines(columns, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{file_format}"'
-    return response
+        return streamed_file(json_lines(records), content_type="application/json", filename=f"{filename}.json")
+    rows = (_cells(record, columns) for record in records)
+    return streamed_file(csv_lines(columns, rows), content_type="text/csv; charset=utf-8", filename=f"{filename}.csv")

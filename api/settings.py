@@ -78,12 +78,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ApiNotFoundMiddleware",
     "api.middleware.NulInPathMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "api.middleware.PrivateAnswersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -211,6 +213,8 @@ JSON_MAX_NUMBER_DIGITS = env_int("DJANGO_JSON_MAX_NUMBER_DIGITS", 40)
 # expression tree deeper than 1,000).
 SEARCH_MAX_WORDS = env_int("DJANGO_SEARCH_MAX_WORDS", 32)
 SEARCH_MAX_CHARACTERS = env_int("DJANGO_SEARCH_MAX_CHARACTERS", 500)
+# Error lists (a file's bad cells, a body's bad fields) stop after this many items and say how many more there were.
+ERROR_LIST_MAX = env_int("DJANGO_ERROR_LIST_MAX", 100)
 FILE_UPLOAD_HANDLERS = [
     "api.uploads.RequestSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -4,7 +4,7 @@
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -14,6 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.exports import records_started, streamed_file
 from api.permissions import IsAnalyst
 from api.tabular import csv_lines
 from api.throttling import ScopedRateThrottle
@@ -185,11 +186,11 @@ class _ReportBaseView(APIView):
         fmt = query.pop("format")
         answer = self.build(run_id=run_id, **query)
         if fmt == "csv":
-            response = StreamingHttpResponse(
-                csv_lines(answer.csv_header, answer.csv_rows()), content_type="text/csv; charset=utf-8"
+            return streamed_file(
+                csv_lines(answer.csv_header, records_started(answer.csv_rows())),
+                content_type="text/csv; charset=utf-8",
+                filename=f"{answer.filename_stem}.csv",
             )
-            response["Content-Disposition"] = f'attachment; filename="{answer.filename_stem}.csv"'
-            return response
         if fmt in charts.FORMATS:
             response = HttpResponse(answer.chart(fmt), content_type=charts.FORMATS[fmt])
             response["Content-Disposition"] = f'inline; filename="{answer.filename_stem}.{fmt}"'

@@ -271,6 +271,10 @@ class CatalogueVersion(models.Model):
 
     version = models.BigIntegerField(default=0)
     changed_at = models.DateTimeField(null=True, blank=True)
+    # The same for what anonymous callers see (published offers, organisations, reference data): their ETags key on
+    # it, so that editing a hidden draft changes nothing they can observe.
+    public_version = models.BigIntegerField(default=0)
+    public_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "version du catalogue"

@@ -125,28 +125,32 @@ def offer_visibility_scope(*, user=None) -> str:
 
 @dataclass(frozen=True)
 class CatalogueState:
-    """What the whole catalogue looks like from outside, in one cheap query: `key` changes with every write
-    (the services' version covers deletions and organisation renames, the latest `updated_at` covers everything
-    else, even a bare model save); `last_modified` is the latest of the two times."""
+    """What the catalogue looks like, in one cheap query: `key` changes with every write (the services' version
+    covers deletions and organisation renames, the latest `updated_at` covers everything else, even a bare model
+    save); `last_modified` is the latest of the two times."""
 
     key: str
     last_modified: datetime.datetime | None
 
 
-def catalogue_state() -> CatalogueState:
-    """One query: the version row, and the latest offer change from the top of the `updated_at` index."""
-    latest = Offer.objects.order_by("-updated_at").values("updated_at")[:1]
+def catalogue_state(*, public: bool = False) -> CatalogueState:
+    """One query: the version row, and the latest offer change from the top of an `updated_at` index. `public`:
+    the state of what anonymous callers see only (the public version, the latest published offer), so that their
+    ETags and Last-Modified never move when a hidden draft is edited."""
+    offers = Offer.objects.filter(status=OfferStatus.PUBLISHED) if public else Offer.objects.all()
+    latest = offers.order_by("-updated_at").values("updated_at")[:1]
+    version, changed_at = ("public_version", "public_changed_at") if public else ("version", "changed_at")
     row = (
         CatalogueVersion.objects.filter(pk=1)
         .annotate(offers_changed=Subquery(latest))
-        .values("version", "changed_at", "offers_changed")
+        .values(version, changed_at, "offers_changed")
         .first()
     )
     if row is None:  # the row is made by a migration; a flushed test database may lack it
-        row = {"version": 0, "changed_at": None, **Offer.objects.aggregate(offers_changed=Max("updated_at"))}
-    times = [time for time in (row["changed_at"], row["offers_changed"]) if time is not None]
+        row = {version: 0, changed_at: None, **offers.aggregate(offers_changed=Max("updated_at"))}
+    times = [time for time in (row[changed_at], row["offers_changed"]) if time is not None]
     stamp = row["offers_changed"].isoformat() if row["offers_changed"] else ""
-    return CatalogueState(key=f"{row['version']}/{stamp}", last_modified=max(times) if times else None)
+    return CatalogueState(key=f"{row[version]}/{stamp}", last_modified=max(times) if times else None)
 
 
 COUNT_CACHE_SECONDS = 24 * 3600
@@ -187,8 +191,8 @@ class OfferListAnswer:
 def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> OfferListAnswer:
     """The ETag, Last-Modified and count of the filtered list `queryset` that `user` asked for with `params`,
     keyed on the catalogue state, what the user may see and the query string (page included)."""
-    state = catalogue_state()
     scope = offer_visibility_scope(user=user)
+    state = catalogue_state(public=scope == "public")
     query = params.urlencode()
     if scope.startswith("user:"):
         # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
@@ -201,10 +205,14 @@ def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> 
     return OfferListAnswer(etag, state.last_modified, queryset, count_cache_key=f"{state.key}|{scope}|{filters}")
 
 
-def offer_etag(row: dict, *, user) -> str:
-    """The ETag of one offer (a row of offer_values): its last change, and whether drafts may show."""
+def offer_validators(row: dict, *, user) -> tuple[str, datetime.datetime]:
+    """The ETag and Last-Modified of one offer (a row of offer_values). The answer also reads its organisation,
+    domain, themes, audiences and territories, whose writes bump the catalogue version but not the offer's
+    `updated_at`: both validators follow the catalogue state too (the public one for anonymous callers)."""
     public = offer_visibility_scope(user=user) == "public"
-    return etag_of("offer", row["id"], row["updated_at"].isoformat(), "public" if public else "auth")
+    state = catalogue_state(public=public)
+    etag = etag_of("offer", row["id"], row["updated_at"].isoformat(), state.key, "public" if public else "auth")
+    return etag, max(time for time in (row["updated_at"], state.last_modified) if time is not None)
 
 
 def offer_territory_q(territory: Territory) -> Q:

@@ -220,12 +220,12 @@ class OfferViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         row = self._row(self._pk())
-        etag = selectors.offer_etag(row, user=request.user)
-        unchanged = not_modified(request, etag=etag, last_modified=row["updated_at"])
+        etag, last_modified = selectors.offer_validators(row, user=request.user)
+        unchanged = not_modified(request, etag=etag, last_modified=last_modified)
         if unchanged is not None:
             return unchanged
         data = OfferSerializer(selectors.offer_rows_attach([row])[0]).data
-        return with_validators(Response(data), etag=etag, last_modified=row["updated_at"])
+        return with_validators(Response(data), etag=etag, last_modified=last_modified)
 
     def _pk(self) -> int:
         try:

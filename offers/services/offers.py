@@ -91,6 +91,8 @@ class OfferDraft:
     audiences: list[Audience]
     service_area: list[Territory]
     changed: bool = True
+    # Whether anonymous callers could see the offer before this change (public list ETags follow only such changes).
+    was_published: bool = False
 
 
 def offer_validate(
@@ -297,7 +299,15 @@ def _offer_draft(
     after = {name: getattr(offer, name) for name in before}
     after_m2m = ({t.pk for t in themes}, {a.pk for a in audiences}, {s.pk for s in service_area})
     changed = is_new or after != before or after_m2m != before_m2m
-    return OfferDraft(offer=offer, themes=themes, audiences=audiences, service_area=service_area, changed=changed), []
+    draft = OfferDraft(
+        offer=offer,
+        themes=themes,
+        audiences=audiences,
+        service_area=service_area,
+        changed=changed,
+        was_published=before["status"] == OfferStatus.PUBLISHED,
+    )
+    return draft, []
 
 
 def _offer_save(draft: OfferDraft) -> Offer:
@@ -307,7 +317,7 @@ def _offer_save(draft: OfferDraft) -> Offer:
     offer.themes.set(draft.themes)
     offer.audiences.set(draft.audiences)
     offer.service_area.set(draft.service_area)
-    catalogue_changed()
+    catalogue_changed(public=draft.was_published or offer.status == OfferStatus.PUBLISHED)
     return offer
 
 
@@ -357,7 +367,7 @@ def offer_delete(*, user, offer: Offer) -> None:
         raise PermissionDenied("You can only delete the offers of the organisations you are an editor of.")
     with transaction.atomic():
         offer.delete()
-        catalogue_changed()
+        catalogue_changed(public=offer.status == OfferStatus.PUBLISHED)
 
 
 def offer_search_text_refresh(*, offer: Offer) -> None:
@@ -366,4 +376,4 @@ def offer_search_text_refresh(*, offer: Offer) -> None:
     if search_text != offer.search_text:
         Offer.objects.filter(pk=offer.pk).update(search_text=search_text)
         offer.search_text = search_text
-        catalogue_changed()
+        catalogue_changed(public=offer.status == OfferStatus.PUBLISHED)

@@ -34,13 +34,19 @@ REGION_CODE = re.compile(r"^\d{2}$")
 EPCI_CODE = re.compile(r"^\d{9}$")
 
 
-def catalogue_changed() -> None:
+def catalogue_changed(*, public: bool = True) -> None:
     """Bump the catalogue version (inside the caller's transaction, so a rolled-back write bumps nothing): list
     ETags, cached list counts and the offer index are keyed on it. Every write to offers, organisations or
-    reference data calls it."""
+    reference data calls it; `public=False` when only drafts or archived offers changed, which must not move the
+    public version that anonymous ETags key on (outsiders would see when a hidden draft is edited)."""
     now = timezone.now()
-    if not CatalogueVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=now):
-        CatalogueVersion.objects.update_or_create(pk=1, defaults={"version": 1, "changed_at": now})
+    changes = {"version": F("version") + 1, "changed_at": now}
+    if public:
+        changes.update(public_version=F("public_version") + 1, public_changed_at=now)
+    if not CatalogueVersion.objects.filter(pk=1).update(**changes):
+        CatalogueVersion.objects.update_or_create(
+            pk=1, defaults={"version": 1, "changed_at": now, "public_version": 1, "public_changed_at": now}
+        )
 
 
 @dataclass
