@@ -1,7 +1,7 @@
 """OpenAPI examples of the matching app's bodies (runs, per-need results, search, reports): one succeeded run on
 the families' needs of the Grand Guéret, attached to the serializers with `extend_schema_serializer`."""
 
-from api.examples import STAMP, request, response
+from api.examples import STAMP, error, request, response
 
 RUN_ID = "5f0c6a9e-8d1b-4c3e-9a57-2b8e4f1d7c60"
 BASELINE_RUN_ID = "0b7d3e52-61a4-4f8e-b2c9-7a1e5d9c3f28"
@@ -15,6 +15,16 @@ MATCHING_RUN_CREATE_EXAMPLES = [
             "scope_domains": ["daily-life"],
             "parameters": {},
         },
+    )
+]
+
+TOO_MANY_RUNS_EXAMPLES = [
+    error(
+        409,
+        "too_many_runs",
+        "Too many active runs: the caller's own limit, or the limit in all",
+        "You already have 2 active matching runs (queued or running); the limit is 2 per user "
+        "(DJANGO_MAX_ACTIVE_RUNS_PER_USER). Launch this one when one of them has finished.",
     )
 ]
 

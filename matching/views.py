@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import IsAnalyst
+from api.serializers import ErrorSerializer
 from api.tabular import csv_lines
 from api.throttling import ScopedRateThrottle
 from matching import charts, examples, report_builder, selectors, services
@@ -45,7 +46,19 @@ from offers.selectors import territory_resolve
         tags=["matching"],
         summary="Launch a matching run in the background",
         request=MatchingRunCreateSerializer,
-        responses={202: OpenApiResponse(MatchingRunSerializer, description="Accepted; poll the run's `url`.")},
+        description=(
+            "Fair use: a user may have `DJANGO_MAX_ACTIVE_RUNS_PER_USER` runs queued or running at once (2 by "
+            "default, admins included), and the service `DJANGO_MAX_ACTIVE_RUNS` in all (8); one more is refused "
+            "with a 409 whose code is `too_many_runs`, its message giving the limit and how many are active."
+        ),
+        responses={
+            202: OpenApiResponse(MatchingRunSerializer, description="Accepted; poll the run's `url`."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many active runs (`too_many_runs`): wait for one to finish.",
+                examples=examples.TOO_MANY_RUNS_EXAMPLES,
+            ),
+        },
     ),
 )
 class MatchingRunViewSet(
