@@ -14,7 +14,7 @@ from api.exceptions import Conflict, InvalidInput
 from matching import services
 from matching.models import MatchingChunk, MatchingRun, RunStatus
 from matching.scoring import MatchingParameters
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for, make_user, require_service
 
 RUNS = "/api/v1/matching/runs/"
 NUMERIC_KEYS = [
@@ -106,8 +106,11 @@ def test_the_service_has_a_limit_in_all(catalogue):
 @pytest.mark.django_db(transaction=True)
 @override_settings(MAX_ACTIVE_RUNS_PER_USER=1)
 def test_two_simultaneous_starts_cannot_both_pass(catalogue):
-    if connection.vendor != "postgresql":
-        pytest.skip("threads need a database shared between connections: run with DATABASE_URL=postgres")
+    require_service(
+        "PostgreSQL",
+        available=connection.vendor == "postgresql",
+        how="threads need a database shared between connections: run with DATABASE_URL=postgres",
+    )
     user = make_user("hasty-analyst", analyst=True)
     barrier, outcomes = threading.Barrier(4), []
 
