@@ -237,6 +237,8 @@ class ReportView(_ReportBaseView):
     summary="Compare a run with a baseline run: which gaps opened, closed, grew or shrank",
     description=(
         "Matches the two runs' results on need id. Status per need: `new` / `removed` (in one run only), "
+        "`out_of_scope` (in one run only, outside the other run's scope: `scopes_differ` is then true and both "
+        "scopes are described; such needs are left out of the gap totals and the groups), "
         "`opened` (no open gap in the baseline, one now), `closed` (the reverse), `grew` / `shrank` (open in "
         "both, changed by at least `gap_delta`), `unchanged`. A gap is open when it exceeds `gap_floor` and "
         "the recommendation is not `maintain`. Returns the count per status, gap totals before/after, the same "

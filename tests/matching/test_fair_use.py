@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.exceptions import Conflict, InvalidInput
-from matching import services
+from matching import reports, services
 from matching.models import MatchingChunk, MatchingRun, RunStatus
 from matching.scoring import MatchingParameters
 from tests.conftest import client_for, make_user, require_service
@@ -131,3 +131,62 @@ def test_two_simultaneous_starts_cannot_both_pass(catalogue):
         thread.join()
     assert sorted(outcomes) == ["started", "too_many_runs", "too_many_runs", "too_many_runs"]
     assert _active(user) == 1
+
+
+# Comparing runs of different scopes -------------------------------------------------------------------------------
+
+PATHS = ["", "r75/d23/", "r75/d23/e200034825/c23096/", "r75/d23/e200067189/c23001/"]
+SCOPES = st.fixed_dictionaries(
+    {
+        "territory_path": st.sampled_from([None, "r75/d23/", "r75/d23/e200034825/", "r75/d23/e200067189/"]),
+        "audiences": st.lists(st.sampled_from(["families", "retirees"]), unique=True).map(sorted),
+        "domains": st.lists(st.sampled_from(["housing", "jobs"]), unique=True).map(sorted),
+    }
+)
+NEEDS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "territory_path": st.sampled_from(PATHS),
+            "audience_code": st.sampled_from(["families", "retirees"]),
+            "domain_code": st.sampled_from(["housing", "jobs"]),
+            "gap": st.floats(0, 1),
+            "in_run": st.booleans(),
+            "in_baseline": st.booleans(),
+        }
+    ),
+    max_size=12,
+)
+
+
+def _result_rows(needs, scope, flag):
+    return [
+        {**need, "need_id": number, "statement": f"besoin {number}", "coverage": 0.5, "recommendation": "adjust"}
+        for number, need in enumerate(needs)
+        if need[flag] and reports.scope_contains(scope, need)  # a run holds only the needs of its scope
+    ]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(needs=NEEDS, scope=SCOPES, baseline_scope=SCOPES)
+def test_a_comparison_across_scopes_counts_the_needs_outside_the_common_scope_apart(needs, scope, baseline_scope):
+    rows, baseline_rows = _result_rows(needs, scope, "in_run"), _result_rows(needs, baseline_scope, "in_baseline")
+    comparison = reports.compare_runs(
+        rows, baseline_rows, labels=reports.ReportLabels(), scope=scope, baseline_scope=baseline_scope
+    )
+    assert comparison["scopes_differ"] == (scope != baseline_scope)
+    by_id = {row["need_id"]: row for row in rows + baseline_rows}
+    for need in comparison["needs"]:
+        row = by_id[need["need_id"]]
+        in_common = reports.scope_contains(scope, row) and reports.scope_contains(baseline_scope, row)
+        # A need in one run only is "removed" or "new" only where the other run could have seen it.
+        assert (need["status"] == "out_of_scope") == (not in_common), (need, scope, baseline_scope)
+    common = [need for need in comparison["needs"] if need["status"] != "out_of_scope"]
+    assert comparison["summary"]["gap_after_total"] == pytest.approx(
+        sum(need["gap_after"] or 0 for need in common), abs=1e-3
+    )
+    assert sum(comparison["summary"]["statuses"].values()) == len(by_id)
+    if scope == baseline_scope:  # same scope: exactly the comparison without scopes
+        assert comparison == {
+            **reports.compare_runs(rows, baseline_rows, labels=reports.ReportLabels()),
+            "scopes_differ": False,
+        }
