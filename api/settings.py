@@ -162,6 +162,10 @@ MATCHING_LEASE_MARGIN_SECONDS = env_int("MATCHING_LEASE_MARGIN_SECONDS", 60)
 MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS", 30)
 # Search answers from the previous offer index while a larger catalogue is refitted in the background.
 MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
+# Fair use of the workers: matching runs queued or running at once, per user (admins included) and in all; one more
+# is refused with a 409 `too_many_runs`.
+MAX_ACTIVE_RUNS_PER_USER = env_int("DJANGO_MAX_ACTIVE_RUNS_PER_USER", 2)
+MAX_ACTIVE_RUNS = env_int("DJANGO_MAX_ACTIVE_RUNS", 8)
 MATCHING_TEST_CHUNK_DELAY_SECONDS = float(os.environ.get("MATCHING_TEST_CHUNK_DELAY_SECONDS", "0") or 0)
 
 # Cache (throttle counters, cached offer counts): per-process memory by default. Several processes serving the API

@@ -1,7 +1,7 @@
 """OpenAPI examples of the matching app's bodies (runs, per-need results, search, reports): one succeeded run on
 the families' needs of the Grand Guéret, attached to the serializers with `extend_schema_serializer`."""
 
-from api.examples import STAMP, request, response
+from api.examples import STAMP, error, request, response
 
 RUN_ID = "5f0c6a9e-8d1b-4c3e-9a57-2b8e4f1d7c60"
 BASELINE_RUN_ID = "0b7d3e52-61a4-4f8e-b2c9-7a1e5d9c3f28"
@@ -15,6 +15,16 @@ MATCHING_RUN_CREATE_EXAMPLES = [
             "scope_domains": ["daily-life"],
             "parameters": {},
         },
+    )
+]
+
+TOO_MANY_RUNS_EXAMPLES = [
+    error(
+        409,
+        "too_many_runs",
+        "Too many active runs: the caller's own limit, or the limit in all",
+        "You already have 2 active matching runs (queued or running); the limit is 2 per user "
+        "(DJANGO_MAX_ACTIVE_RUNS_PER_USER). Launch this one when one of them has finished.",
     )
 ]
 
@@ -174,63 +184,111 @@ MATCHING_REPORT_EXAMPLES = [
     )
 ]
 
-_STATUS_COUNTS = {"opened": 0, "closed": 1, "grew": 0, "shrank": 1, "unchanged": 3, "new": 0, "removed": 0}
-MATCHING_COMPARE_EXAMPLES = [
-    response(
-        "After the new crèche opened",
+_STATUS_COUNTS = {
+    "opened": 0,
+    "closed": 1,
+    "grew": 0,
+    "shrank": 1,
+    "unchanged": 3,
+    "new": 0,
+    "removed": 0,
+    "out_of_scope": 0,
+}
+_GRAND_GUERET_FAMILIES = {
+    "territory": "200034825",
+    "territory_label": "CA du Grand Guéret",
+    "audiences": ["families"],
+    "domains": ["daily-life"],
+}
+_COMPARE_BODY = {
+    "run": RUN_ID,
+    "baseline": BASELINE_RUN_ID,
+    "scope": _GRAND_GUERET_FAMILIES,
+    "baseline_scope": _GRAND_GUERET_FAMILIES,
+    "group_by": ["domain"],
+    "territory_level": "epci",
+    "gap_floor": 0.05,
+    "gap_delta": 0.05,
+    "scopes_differ": False,
+    "summary": {
+        "statuses": _STATUS_COUNTS,
+        "status_labels": {
+            "opened": "Écart apparu",
+            "closed": "Écart résorbé",
+            "grew": "Écart creusé",
+            "shrank": "Écart réduit",
+            "unchanged": "Stable",
+            "new": "Nouveau besoin",
+            "removed": "Besoin retiré",
+            "out_of_scope": "Hors du périmètre commun",
+        },
+        "gap_before_total": 1.62,
+        "gap_after_total": 0.87,
+        "gap_delta": -0.75,
+    },
+    "groups": [
         {
-            "run": RUN_ID,
-            "baseline": BASELINE_RUN_ID,
-            "group_by": ["domain"],
-            "territory_level": "epci",
-            "gap_floor": 0.05,
-            "gap_delta": 0.05,
-            "summary": {
-                "statuses": _STATUS_COUNTS,
-                "status_labels": {
-                    "opened": "Écart apparu",
-                    "closed": "Écart résorbé",
-                    "grew": "Écart creusé",
-                    "shrank": "Écart réduit",
-                    "unchanged": "Stable",
-                    "new": "Nouveau besoin",
-                    "removed": "Besoin retiré",
-                },
-                "gap_before_total": 1.62,
-                "gap_after_total": 0.87,
-                "gap_delta": -0.75,
-            },
-            "groups": [
-                {
-                    "dimensions": [{"dimension": "domain", "code": "daily-life", "label": "Vie quotidienne"}],
-                    "need_count": 5,
-                    "gap_before_total": 1.62,
-                    "gap_after_total": 0.87,
-                    "gap_delta": -0.75,
-                    "statuses": _STATUS_COUNTS,
-                }
-            ],
+            "dimensions": [{"dimension": "domain", "code": "daily-life", "label": "Vie quotidienne"}],
+            "need_count": 5,
+            "gap_before_total": 1.62,
+            "gap_after_total": 0.87,
+            "gap_delta": -0.75,
+            "statuses": _STATUS_COUNTS,
+        }
+    ],
+    "needs": [
+        {
+            "need_id": 7,
+            "statement": "Trouver une place en crèche près de Guéret",
+            "domain_code": "daily-life",
+            "audience_code": "families",
+            "status": "shrank",
+            "status_label": "Écart réduit",
+            "gap_before": 0.85,
+            "gap_after": 0.51,
+            "gap_delta": -0.34,
+            "coverage_before": 0.0,
+            "coverage_after": 0.4,
+            "recommendation_before": "create",
+            "recommendation_after": "adjust",
+            "recommendation_before_label": "Créer une offre",
+            "recommendation_after_label": "Adapter l'offre existante",
+        }
+    ],
+}
+_OUT_OF_SCOPE_COUNTS = {**_STATUS_COUNTS, "out_of_scope": 41}
+MATCHING_COMPARE_EXAMPLES = [
+    response("After the new crèche opened", _COMPARE_BODY),
+    response(
+        "Against a baseline on every need: the scopes differ",
+        {
+            **_COMPARE_BODY,
+            "baseline_scope": {"territory": None, "territory_label": None, "audiences": [], "domains": []},
+            "scopes_differ": True,
+            "summary": {**_COMPARE_BODY["summary"], "statuses": _OUT_OF_SCOPE_COUNTS},
             "needs": [
+                *_COMPARE_BODY["needs"],
                 {
-                    "need_id": 7,
-                    "statement": "Trouver une place en crèche près de Guéret",
-                    "domain_code": "daily-life",
-                    "audience_code": "families",
-                    "status": "shrank",
-                    "status_label": "Écart réduit",
-                    "gap_before": 0.85,
-                    "gap_after": 0.51,
-                    "gap_delta": -0.34,
-                    "coverage_before": 0.0,
-                    "coverage_after": 0.4,
-                    "recommendation_before": "create",
-                    "recommendation_after": "adjust",
-                    "recommendation_before_label": "Créer une offre",
-                    "recommendation_after_label": "Adapter l'offre existante",
-                }
+                    "need_id": 31,
+                    "statement": "Trouver un emploi saisonnier à Aubusson",
+                    "domain_code": "jobs",
+                    "audience_code": "young-workers",
+                    "status": "out_of_scope",
+                    "status_label": "Hors du périmètre commun",
+                    "gap_before": 0.42,
+                    "gap_after": None,
+                    "gap_delta": -0.42,
+                    "coverage_before": 0.3,
+                    "coverage_after": None,
+                    "recommendation_before": "adjust",
+                    "recommendation_after": None,
+                    "recommendation_before_label": "Adapter l'offre existante",
+                    "recommendation_after_label": None,
+                },
             ],
         },
-    )
+        name="scopes-differ",
+    ),
 ]
 
 MATCHING_IPA_EXAMPLES = [

@@ -111,13 +111,36 @@ def comparison_build(
         gap_floor=gap_floor,
         gap_delta=gap_delta,
         statuses=status,
+        scope=_run_scope(run),
+        baseline_scope=_run_scope(baseline_run),
     )
+    scopes = {"scope": _scope_description(run), "baseline_scope": _scope_description(baseline_run)}
     return RunAnswer(
-        body={"run": run.id, "baseline": baseline_run.id, **comparison},
+        body={"run": run.id, "baseline": baseline_run.id, **scopes, **comparison},
         filename_stem=f"comparaison-{run.id}-{baseline_run.id}",
         csv_header=reports.COMPARE_CSV_HEADER,
         csv_rows=lambda: reports.compare_csv_rows(comparison, labels),
     )
+
+
+def _run_scope(run: MatchingRun) -> dict[str, Any]:
+    """What `reports.scope_contains` reads of a run's scope."""
+    territory = run.scope_territory
+    return {
+        "territory_path": territory.path if territory else None,
+        "audiences": sorted(run.scope_audiences),
+        "domains": sorted(run.scope_domains),
+    }
+
+
+def _scope_description(run: MatchingRun) -> dict[str, Any]:
+    territory = run.scope_territory
+    return {
+        "territory": territory.code if territory else None,
+        "territory_label": territory.name if territory else None,
+        "audiences": sorted(run.scope_audiences),
+        "domains": sorted(run.scope_domains),
+    }
 
 
 def ipa_build(

@@ -330,6 +330,7 @@ COMPARE_STATUS_LABELS = {
     "unchanged": "Stable",
     "new": "Nouveau besoin",
     "removed": "Besoin retiré",
+    "out_of_scope": "Hors du périmètre commun",
 }
 COMPARE_STATUSES: tuple[str, ...] = tuple(COMPARE_STATUS_LABELS)
 DEFAULT_GAP_FLOOR = 0.05
@@ -375,6 +376,26 @@ def compare_status(
     return "unchanged"
 
 
+def scope_contains(scope: Mapping, row: Mapping) -> bool:
+    """Whether a need (a result row) lies in a run's scope, by the rule of `selectors.need_scope_q`: under the scope's
+    `territory_path` (a need without a territory is in every scope), of its `audiences` and `domains` (empty =
+    all)."""
+    path, need_path = scope.get("territory_path"), row.get("territory_path")
+    if path and need_path and not need_path.startswith(path):
+        return False
+    if scope.get("audiences") and row.get("audience_code") not in scope["audiences"]:
+        return False
+    return not scope.get("domains") or row.get("domain_code") in scope["domains"]
+
+
+def scopes_differ(scope: Mapping, baseline_scope: Mapping) -> bool:
+    """Whether two runs' scopes (territory path, audiences, domains) differ."""
+    return any(
+        (scope.get(key) or None) != (baseline_scope.get(key) or None)
+        for key in ("territory_path", "audiences", "domains")
+    )
+
+
 def _need_identity(row: Mapping) -> dict:
     """The first fields of a need in the per-need lists (compare, IPA), and of their CSV lines."""
     return {
@@ -400,6 +421,8 @@ def compare_runs(
     gap_floor: float = DEFAULT_GAP_FLOOR,
     gap_delta: float = DEFAULT_GAP_DELTA,
     statuses: Sequence[str] | None = None,
+    scope: Mapping | None = None,
+    baseline_scope: Mapping | None = None,
 ) -> dict:
     """Per need present in either run (matched on need id): status, both gaps, coverages, recommendations, delta.
 
@@ -407,9 +430,15 @@ def compare_runs(
     (a need is grouped by its description in the run, or in the baseline when it was removed). `statuses`
     restricts the per-need list (not the summary nor the groups). Needs are ordered by the size of their gap
     change, largest first.
+
+    When the runs' scopes differ (`scope`, `baseline_scope`: see `scope_contains`), a need in one run only that
+    lies outside the other run's scope is `out_of_scope`, not `new` or `removed`: the other run could not have
+    seen it. Such needs are counted and listed, but left out of the gap totals and of the groups, which compare
+    the common scope only.
     """
     if group_by:
         _check_group_by(group_by, territory_level)
+    differ = scope is not None and baseline_scope is not None and scopes_differ(scope, baseline_scope)
     after_by_key = {_need_key(row): row for row in rows}
     before_by_key = {_need_key(row): row for row in baseline_rows}
     summary = Counter()
@@ -419,13 +448,20 @@ def compare_runs(
     for key in list(after_by_key) + [key for key in before_by_key if key not in after_by_key]:
         after, before = after_by_key.get(key), before_by_key.get(key)
         status = compare_status(before, after, gap_floor=gap_floor, gap_delta=gap_delta)
+        described = after or before
+        if differ and (
+            (before is None and not scope_contains(baseline_scope, after))
+            or (after is None and not scope_contains(scope, before))
+        ):
+            status = "out_of_scope"
         summary[status] += 1
         gap_before = before["gap"] if before else 0.0
         gap_after = after["gap"] if after else 0.0
-        gap_before_total += gap_before
-        gap_after_total += gap_after
-        described = after or before
-        for group_key in _group_keys(described, group_by, territory_level) if group_by else ():
+        common = status != "out_of_scope"
+        if common:
+            gap_before_total += gap_before
+            gap_after_total += gap_after
+        for group_key in _group_keys(described, group_by, territory_level) if group_by and common else ():
             group = groups.setdefault(group_key, {"before": 0.0, "after": 0.0, "statuses": Counter(), "count": 0})
             group["before"] += gap_before
             group["after"] += gap_after
@@ -467,6 +503,7 @@ def compare_runs(
         "territory_level": territory_level,
         "gap_floor": gap_floor,
         "gap_delta": gap_delta,
+        "scopes_differ": differ,
         "summary": {
             "statuses": {status: summary.get(status, 0) for status in COMPARE_STATUSES},
             "status_labels": dict(COMPARE_STATUS_LABELS),

@@ -461,10 +461,23 @@ class CompareNeedSerializer(_ReportNeedSerializer):
     recommendation_after_label = serializers.CharField(allow_null=True)
 
 
+class CompareScopeSerializer(serializers.Serializer):
+    territory = serializers.CharField(allow_null=True, help_text="Code of the run's territory; null = every need.")
+    territory_label = serializers.CharField(allow_null=True)
+    audiences = serializers.ListField(child=serializers.CharField(), help_text="Audience codes; empty = all.")
+    domains = serializers.ListField(child=serializers.CharField(), help_text="Domain codes; empty = all.")
+
+
 @extend_schema_serializer(examples=examples.MATCHING_COMPARE_EXAMPLES)
 class MatchingCompareSerializer(serializers.Serializer):
     run = serializers.UUIDField()
     baseline = serializers.UUIDField()
+    scope = CompareScopeSerializer(help_text="The run's scope.")
+    baseline_scope = CompareScopeSerializer(help_text="The baseline's scope.")
+    scopes_differ = serializers.BooleanField(
+        help_text="The two runs cover different scopes: needs in one run only that lie outside the other's scope "
+        "are `out_of_scope` (not `new` or `removed`), and the gap totals and groups cover the common scope only."
+    )
     group_by = serializers.ListField(child=serializers.ChoiceField(choices=DIMENSIONS))
     territory_level = serializers.ChoiceField(choices=TERRITORY_LEVELS)
     gap_floor = serializers.FloatField()

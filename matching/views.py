@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from api.exports import records_started, streamed_file
 from api.permissions import IsAnalyst
+from api.serializers import ErrorSerializer
 from api.tabular import csv_lines
 from api.throttling import ScopedRateThrottle
 from matching import charts, examples, report_builder, selectors, services
@@ -46,7 +47,19 @@ from offers.selectors import territory_resolve
         tags=["matching"],
         summary="Launch a matching run in the background",
         request=MatchingRunCreateSerializer,
-        responses={202: OpenApiResponse(MatchingRunSerializer, description="Accepted; poll the run's `url`.")},
+        description=(
+            "Fair use: a user may have `DJANGO_MAX_ACTIVE_RUNS_PER_USER` runs queued or running at once (2 by "
+            "default, admins included), and the service `DJANGO_MAX_ACTIVE_RUNS` in all (8); one more is refused "
+            "with a 409 whose code is `too_many_runs`, its message giving the limit and how many are active."
+        ),
+        responses={
+            202: OpenApiResponse(MatchingRunSerializer, description="Accepted; poll the run's `url`."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Too many active runs (`too_many_runs`): wait for one to finish.",
+                examples=examples.TOO_MANY_RUNS_EXAMPLES,
+            ),
+        },
     ),
 )
 class MatchingRunViewSet(
@@ -225,6 +238,8 @@ class ReportView(_ReportBaseView):
     summary="Compare a run with a baseline run: which gaps opened, closed, grew or shrank",
     description=(
         "Matches the two runs' results on need id. Status per need: `new` / `removed` (in one run only), "
+        "`out_of_scope` (in one run only, outside the other run's scope: `scopes_differ` is then true and both "
+        "scopes are described; such needs are left out of the gap totals and the groups), "
         "`opened` (no open gap in the baseline, one now), `closed` (the reverse), `grew` / `shrank` (open in "
         "both, changed by at least `gap_delta`), `unchanged`. A gap is open when it exceeds `gap_floor` and "
         "the recommendation is not `maintain`. Returns the count per status, gap totals before/after, the same "

@@ -1,5 +1,8 @@
 """Shared fixtures: reference data loaded once per session, fresh caches, users and API clients for each role."""
 
+import socket
+from urllib.parse import urlsplit
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -11,6 +14,21 @@ from matching.index import offer_index_clear
 from offers.models import Organisation, Territory
 from offers.territory_paths import KINDS
 from tests.offers.factories import make_organisation, reference_ensure
+
+
+def require_service(service: str, *, how: str, url: str | None = None, available: bool = True) -> None:
+    """Skip the calling test, saying which outside service it needs and how to provide it, when that service is
+    absent: not `available`, or nothing accepting connections at `url`'s host and port. `make test` needs only
+    Python, so a fresh machine skips these tests rather than erroring (`.ci/run` starts the services)."""
+    if url is not None:
+        parts = urlsplit(url)
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port), timeout=1):
+                pass
+        except OSError as exc:
+            pytest.skip(f"needs {service} at {parts.hostname}:{parts.port}, not reachable ({exc}): {how}")
+    if not available:
+        pytest.skip(f"needs {service}: {how}")
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
 
-from api.exceptions import ErrorItem, InvalidInput
+from api.exceptions import Conflict, ErrorItem, InvalidInput
 from matching import selectors
 from matching.models import ChunkStatus, MatchingChunk, MatchingRun, RunStatus
 from matching.scoring import ALGORITHM_VERSION, CROSSHAIR_RULES, MatchingParameters, ipa_crosshairs
@@ -29,6 +29,8 @@ logger = logging.getLogger("matching")
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 MAX_CHUNK_SIZE = 10_000
 DEFAULT_MAX_ATTEMPTS = 3
+# The key of the PostgreSQL advisory lock that serialises run starts (any constant unique to this use).
+RUN_START_LOCK_KEY = 0x414E4352_52554E53  # "ANCRRUNS"
 
 
 # ---------------------------------------------------------------------------
@@ -63,14 +65,27 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
     if not isinstance(parameters, dict | None):
         raise InvalidInput([ErrorItem(field="parameters", message="parameters must be an object.")])
     raw, run_own = _parameters_split(parameters or {})
-    errors: list[ErrorItem] = []
+    # JSON reads 1e400 as infinity and a 400-digit integer as an int no float holds: refuse both here, by key,
+    # before any range check compares (inf passes `> 0`) or converts them (OverflowError).
+    errors = [
+        ErrorItem(
+            field=f"parameters.{key}",
+            code="not_finite",
+            message=f"{key} must be a finite number that fits a 64-bit float, got {_number_repr(value)}.",
+        )
+        for key, value in (parameters or {}).items()
+        if _is_plain_number(value) and not _is_finite(value)
+    ]
+    refused = {error.field for error in errors}
+    engine = None
     try:
-        engine = MatchingParameters.from_dict(raw)
+        engine = MatchingParameters.from_dict(
+            {key: value for key, value in raw.items() if f"parameters.{key}" not in refused}
+        )
     except (ValueError, TypeError) as exc:
         key, _, message = str(exc).partition(": ")
         field = f"parameters.{key}" if message else "parameters"
         errors.append(ErrorItem(field=field, message=str(exc)))
-        engine = None
     if run_own["ipa_rule"] not in CROSSHAIR_RULES:
         errors.append(
             ErrorItem(field="parameters.ipa_rule", message=f"ipa_rule must be one of {', '.join(CROSSHAIR_RULES)}.")
@@ -78,6 +93,8 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
     if run_own["ipa_rule"] == "given":
         for key in ("ipa_importance_cross", "ipa_satisfaction_cross"):
             value = run_own[key]
+            if f"parameters.{key}" in refused:
+                continue
             if not _is_number(value) or not 0.0 <= value <= 1.0:
                 errors.append(
                     ErrorItem(
@@ -86,6 +103,8 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
                 )
     for key, low, high in (("max_attempts", 1, 10), ("chunk_time_limit_seconds", 1, 24 * 3600)):
         value = run_own[key]
+        if f"parameters.{key}" in refused:
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             errors.append(
                 ErrorItem(field=f"parameters.{key}", message=f"{key} must be an integer in [{low}, {high}].")
@@ -95,8 +114,25 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
     return engine, {**engine.to_dict(), **run_own}
 
 
+def _is_plain_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def _is_finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
 def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    return _is_plain_number(value) and _is_finite(value)
+
+
+def _number_repr(value: int | float) -> str:
+    if isinstance(value, int):  # repr() of an int past 4,300 digits raises
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    return repr(value)
 
 
 def run_max_attempts(*, run: MatchingRun) -> int:
@@ -164,6 +200,7 @@ def run_start(
     need_ids = [row["id"] for row in needs]
     now = timezone.now()
     with transaction.atomic():
+        _active_runs_check(launched_by=launched_by)
         run = MatchingRun(
             scope_territory=scope_territory,
             scope_audiences=audiences,
@@ -192,6 +229,32 @@ def run_start(
             run_watchdog_enqueue(run.id)
     logger.info("Matching run %s started: %d needs in %d chunks", run.id, run.needs_total, run.chunks_total)
     return run
+
+
+def _active_runs_check(*, launched_by: Any) -> None:
+    """Refuse a run beyond the caps of active (queued or running) runs, per user and in all: every chunk shares
+    the same workers, so one analyst's burst would queue everyone else's runs behind it. Runs inside the
+    transaction that creates the run, under a lock, so two simultaneous starts cannot both pass."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_START_LOCK_KEY])
+    # SQLite: the project's transactions are IMMEDIATE (api/settings.py), so this one already holds the write lock.
+    active = MatchingRun.objects.filter(status__in=ACTIVE_STATUSES)
+    if getattr(launched_by, "is_authenticated", False):
+        mine, limit = active.filter(launched_by=launched_by).count(), settings.MAX_ACTIVE_RUNS_PER_USER
+        if mine >= limit:
+            raise Conflict(
+                f"You already have {mine} active matching runs (queued or running); the limit is {limit} per user "
+                "(DJANGO_MAX_ACTIVE_RUNS_PER_USER). Launch this one when one of them has finished.",
+                code="too_many_runs",
+            )
+    total, limit = active.count(), settings.MAX_ACTIVE_RUNS
+    if total >= limit:
+        raise Conflict(
+            f"{total} matching runs are already active (queued or running); the limit is {limit} in all "
+            "(DJANGO_MAX_ACTIVE_RUNS). Launch this one when one of them has finished.",
+            code="too_many_runs",
+        )
 
 
 def run_fail(*, run_id: Any, reason: str) -> None:

@@ -216,7 +216,8 @@ def test_compare_statuses_on_a_pair_of_runs(analyst_client, run_pair):
     assert (grew["gap_before"], grew["gap_after"], grew["gap_delta"]) == (0.2, 0.35, 0.15)
     assert grew["recommendation_after_label"] == "Adapter l'offre existante"
     assert by_statement["new"]["gap_before"] is None and by_statement["removed"]["gap_after"] is None
-    assert body["summary"]["statuses"] == {name: 1 for name in needs}
+    assert body["summary"]["statuses"] == {**{name: 1 for name in needs}, "out_of_scope": 0}
+    assert body["scopes_differ"] is False and body["scope"] == body["baseline_scope"]
     assert body["summary"]["gap_before_total"] == pytest.approx(1.72)  # 0.02+0.4+0.2+0.5+0.3+0.3
     assert body["summary"]["gap_after_total"] == pytest.approx(1.87)  # 0.3+0+0.35+0.3+0.32+0.6
     groups = {group["dimensions"][0]["code"]: group for group in body["groups"]}
@@ -246,6 +247,44 @@ def test_compare_csv(analyst_client, run_pair):
     assert len(lines) == 8
     new = next(line for line in lines if line[1] == "new")
     assert new[2:6] == ["Emploi et activité", "Familles avec enfants", "new", "Nouveau besoin"]
+
+
+def test_compare_of_runs_of_different_scopes_says_so(analyst_client, reference):
+    """A baseline on every need, a run on the housing needs of the Grand Guéret: the needs the run could not see are
+    `out_of_scope`, apart from those truly gone (`removed`), and the totals compare the common scope only."""
+    from offers.models import Territory
+
+    needs = {name: make_report_need(statement=name, domain_code="jobs" if name == "jobs" else "housing")
+             for name in ("kept", "jobs", "ahun", "gone", "new")}  # fmt: skip
+    baseline = make_run()
+    current = make_run(scope_territory=Territory.objects.get(kind="epci", code="200034825"))
+    current.scope_domains = ["housing"]
+    current.save()
+    before = {"kept": (0.4, GUERET, "housing"), "jobs": (0.5, GUERET, "jobs"), "ahun": (0.6, AHUN, "housing"),
+              "gone": (0.2, GUERET, "housing")}  # fmt: skip
+    after = {"kept": (0.1, GUERET, "housing"), "new": (0.3, "", "housing")}
+    for run, values in ((baseline, before), (current, after)):
+        for name, (gap, path, domain) in values.items():
+            make_need_result(run, need=needs[name], statement=name, gap=gap, territory_path=path,
+                             domain_code=domain)  # fmt: skip
+    body = analyst_client.get(url(current, "compare", baseline=baseline.id)).json()
+    assert body["scopes_differ"] is True
+    assert body["scope"] == {"territory": "200034825", "territory_label": body["scope"]["territory_label"],
+                             "audiences": [], "domains": ["housing"]}  # fmt: skip
+    assert body["baseline_scope"] == {"territory": None, "territory_label": None, "audiences": [], "domains": []}
+    statuses = {need["statement"]: need["status"] for need in body["needs"]}
+    assert statuses == {"kept": "shrank", "jobs": "out_of_scope", "ahun": "out_of_scope", "gone": "removed",
+                        "new": "new"}  # fmt: skip
+    assert body["summary"]["statuses"]["out_of_scope"] == 2 and body["summary"]["statuses"]["removed"] == 1
+    assert body["summary"]["gap_before_total"] == pytest.approx(0.6)  # kept 0.4 + gone 0.2
+    assert body["summary"]["gap_after_total"] == pytest.approx(0.4)  # kept 0.1 + new 0.3
+    assert sum(group["need_count"] for group in body["groups"]) == 3
+    lines = read_csv(analyst_client.get(url(current, "compare", baseline=baseline.id, format="csv")))
+    jobs = next(line for line in lines if line[1] == "jobs")
+    assert jobs[4:6] == ["out_of_scope", "Hors du périmètre commun"]
+    # The same two runs the other way round: the baseline's scope is now the narrower one.
+    reverse = analyst_client.get(url(baseline, "compare", baseline=current.id)).json()
+    assert {need["statement"]: need["status"] for need in reverse["needs"]}["jobs"] == "out_of_scope"
 
 
 def test_compare_errors(analyst_client, run_pair):

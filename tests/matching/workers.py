@@ -8,19 +8,20 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from django.db import connection
 
 from matching.models import MatchingRun, NeedResult, RunStatus
+from tests.conftest import require_service
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def require_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "real db_worker processes need a database shared between processes: run with DATABASE_URL=postgres"
-        )
+    require_service(
+        "PostgreSQL",
+        available=connection.vendor == "postgresql",
+        how="real db_worker processes need a database shared between processes: run with DATABASE_URL=postgres",
+    )
 
 
 def worker_env(**extra) -> dict:
