@@ -25,7 +25,13 @@ class ErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="HTTP status code, repeated for convenience.")
     code = serializers.CharField(help_text="Stable machine-readable error code, e.g. `invalid`, `not_found`.")
     message = serializers.CharField(help_text="Summary of the error, for a person.")
-    errors = ErrorItemSerializer(many=True, help_text="Every precise problem found (empty when not applicable).")
+    errors = ErrorItemSerializer(
+        many=True,
+        help_text=(
+            "Every precise problem found (empty when not applicable). At most `DJANGO_ERROR_LIST_MAX` (100 by "
+            "default), then one last item with the code `too_many_errors` saying how many more there were."
+        ),
+    )
 
 
 @extend_schema_serializer(examples=examples.HEALTH_EXAMPLES)
