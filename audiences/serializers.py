@@ -8,7 +8,6 @@ from api.exceptions import InvalidInput
 from api.serializers import StrictJSONTypesMixin
 from audiences import examples
 from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem
-from audiences.services import need_themes_check
 from offers.models import Audience, Domain, Territory, Theme
 from offers.selectors import territory_resolve
 
@@ -131,18 +130,6 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
 
     def get_survey_item(self, need: Need) -> str | None:
         return need.survey_item.code if need.survey_item_id else None
-
-    def validate(self, attrs):
-        domain = attrs.get("domain") or getattr(self.instance, "domain", None)
-        themes = attrs.get("themes")
-        if themes is None and self.instance is not None and "domain" in attrs:
-            themes = list(self.instance.themes.all())
-        foreign = need_themes_check(domain=domain, themes=themes or [])
-        if foreign:
-            raise serializers.ValidationError(
-                {"themes": f"Theme(s) {', '.join(foreign)} do not belong to the domain {domain.code!r}."}
-            )
-        return attrs
 
 
 class SurveyItemSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):

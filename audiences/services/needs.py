@@ -19,8 +19,10 @@ def need_themes_check(*, domain: Domain | None, themes: list[Theme]) -> list[str
 def _need_save(need: Need, *, themes: list[Theme] | None) -> Need:
     """Check and save a need whose values are set, and its themes when given."""
     need.search_text = fold_text(need.statement)
-    if themes is not None:
-        foreign = need_themes_check(domain=need.domain, themes=themes)
+    # The themes kept when only the domain changes must belong to it too.
+    kept = themes if themes is not None else (list(need.themes.all()) if need.pk else [])
+    if need.domain_id is not None:
+        foreign = need_themes_check(domain=need.domain, themes=kept)
         if foreign:
             raise InvalidInput(
                 [

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from api.exceptions import InvalidInput
 from audiences.models import Need, Survey, SurveyItem
-from audiences.services import survey_upsert_from_definition
-from offers.models import Audience, Offer, Theme
+from audiences.services import need_update, survey_upsert_from_definition
+from offers.models import Audience, Domain, Offer, Theme
 from offers.services import audience_create, audience_update, taxonomy_load
 from offers.validators import data_inclusion_vocabulary
-from tests.audiences.factories import make_survey, upload
+from tests.audiences.factories import make_need, make_survey, upload
 from tests.offers.factories import DATA_INCLUSION_SERVICES
 from tests.offers.test_imports import _named
 
@@ -212,6 +212,19 @@ def test_a_survey_definition_with_bad_values_is_refused(reference):
         survey_upsert_from_definition(definition={"date": "hier", "scale_max": "cinq", "items": [{"code": "x"}]})
     assert {error.field for error in raised.value.errors} == {"title", "date", "scale_max", "items.0.domain"}
     assert survey_state() == before
+
+
+def test_a_need_moved_to_another_domain_keeps_no_foreign_theme(analyst_client, reference):
+    """Checked by the service (the API's serializer used to check it alone): PATCH and the service say `themes`."""
+    need = make_need(themes=("childcare",))
+    response = analyst_client.patch(f"{V1}/needs/{need.pk}/", {"domain": "housing"}, format="json")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("themes", "invalid_theme")]
+    with pytest.raises(InvalidInput):
+        need_update(need=Need.objects.get(pk=need.pk), values={"domain": Domain.objects.get(code="housing")})
+    assert Need.objects.get(pk=need.pk).domain.code == "daily-life"
+    changed = {"domain": "housing", "themes": ["rent"]}
+    assert analyst_client.patch(f"{V1}/needs/{need.pk}/", changed, format="json").status_code == 200
 
 
 # The admin applies the rules the API and the services apply ----------------------------------------------------------
