@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("offers", "0004_catalogue_version"),
+        ("offers", "0005_organisation_import_key"),
     ]
 
     operations = [
