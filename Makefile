@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 200
+FUZZ_LIVE_EXAMPLES ?= 20
 
 .PHONY: run test lint fmt check fuzz bench loadtest clean help
 
 help:
 	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
 	@echo "make test   lint, Django checks, migrations check, OpenAPI validation, pytest (DATABASE_URL for PostgreSQL)"
-	@echo "make fuzz   the schemathesis contract run, much longer (CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES); DATABASE_URL for PostgreSQL)"
+	@echo "make fuzz   the schemathesis contract runs, in process and live, much longer (CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES), LIVE_CONTRACT_MAX_EXAMPLES=$(FUZZ_LIVE_EXAMPLES))"
 	@echo "make fmt    format the code"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
 	@echo "make loadtest  load-test the portal queries on a local gunicorn (locust, 60 s per scenario)"
@@ -63,7 +64,8 @@ test: lint check
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest
 
 fuzz: $(VENV)/.dev
-	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) CONTRACT_SEED= DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py
+	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) LIVE_CONTRACT_MAX_EXAMPLES=$(FUZZ_LIVE_EXAMPLES) CONTRACT_SEED= \
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py tests/api/test_contract_live.py
 
 # Locust has its own virtualenv: its dependencies (gevent, Flask...) stay out of the service's and the tests'.
 BENCH_VENV := .venv-bench

@@ -4,7 +4,8 @@ Every operation, for anonymous, editor, analyst and admin, through schemathesis'
 own examples), fuzzing (generated valid and invalid requests), coverage (boundary and invalid values of every
 parameter and field, as admin: the role that gets past every permission to the validation), and stateful
 (sequences following the links between operations, as admin). Checks: no 5xx, every status code, content type,
-header and body as documented, and invalid input refused with a 4xx.
+header and body as documented, invalid input refused with a 4xx, and every 4xx a JSON Error body
+(`tests/api/contract.py`, shared with the live run of `test_contract_live.py`).
 
 One check is left out: `positive_data_acceptance` expects every schema-valid request to succeed, but a schema
 cannot say which codes exist (`domain=0`), which slugs are taken, which password is right or which fields go
@@ -30,6 +31,7 @@ from api.wsgi import application
 from matching import examples
 from matching.index import offer_index_clear
 from offers.models import Organisation, OrganisationKind, Territory
+from tests.api import contract  # noqa: F401  (registers the check that every 4xx is a JSON Error body)
 from tests.audiences.factories import make_need, make_survey
 from tests.conftest import make_user
 from tests.matching.factories import make_need_result
