@@ -151,18 +151,9 @@ def live_schema(live_server_url):
     return schemathesis.openapi.from_url(f"{live_server_url}/api/schema/?format=json", config=config)
 
 
-# Defects of classes other engineers are fixing (issue 17), seen only here: each is recorded instead of failing the
-# run, and the test is marked xfail naming them while they last. Once fixed, nothing is recorded and the test passes.
-def _known_defect(response) -> str | None:
-    content_type = ";".join(response.headers.get("content-type", [""]))
-    if response.status_code == 404 and content_type.startswith("text/html"):
-        return "an HTML 404 instead of the JSON Error (issue 17 class 3, 'errors are errors')"
-    return None
-
-
-def _operation_failure(operation, headers: dict, known: dict) -> str | None:
+def _operation_failure(operation, headers: dict) -> str | None:
     """The first failed check of one operation, or None: its schema examples, then a few generated valid and
-    invalid requests (no shrinking: the failing request is reported as sent). Known defects go to `known`."""
+    invalid requests (no shrinking: the failing request is reported as sent)."""
     strategies = [
         *operation.get_strategies_from_examples(),
         operation.as_strategy(GenerationMode.POSITIVE),
@@ -181,10 +172,6 @@ def _operation_failure(operation, headers: dict, known: dict) -> str | None:
         )
         def exercise(case):
             response = case.call(headers=headers, timeout=30)
-            defect = _known_defect(response)
-            if defect:
-                known.setdefault(defect, set()).add(operation.label)
-                return
             case.validate_response(response, headers=headers)
 
         try:
@@ -200,12 +187,10 @@ def _operation_failure(operation, headers: dict, known: dict) -> str | None:
 def test_live_contract(live_schema, role):
     token = DEMO_TOKENS[role]
     headers = {"Authorization": f"Token {token}"} if token else {}
-    failures, known = {}, {}
+    failures = {}
     for result in live_schema.get_all_operations():
         operation = result.ok()
-        failure = _operation_failure(operation, headers, known)
+        failure = _operation_failure(operation, headers)
         if failure:
             failures[operation.label] = failure
     assert not failures, "\n\n".join(f"{label}\n{failure}" for label, failure in failures.items())
-    if known:
-        pytest.xfail("; ".join(f"{defect} on {', '.join(sorted(labels))}" for defect, labels in known.items()))
