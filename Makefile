@@ -64,7 +64,7 @@ test: lint check
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest
 
 fuzz: $(VENV)/.dev
-	CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) LIVE_CONTRACT_MAX_EXAMPLES=$(FUZZ_LIVE_EXAMPLES) CONTRACT_SEED= \
+	HYPOTHESIS_PROFILE=fuzz CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) LIVE_CONTRACT_MAX_EXAMPLES=$(FUZZ_LIVE_EXAMPLES) CONTRACT_SEED= \
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py tests/api/test_contract_live.py
 
 # Locust has its own virtualenv: its dependencies (gevent, Flask...) stay out of the service's and the tests'.

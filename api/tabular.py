@@ -51,15 +51,18 @@ def header_key(header: str) -> str:
 
 # Zip (xlsx, ods) and OLE2 (xls) containers: spreadsheets uploaded as they are instead of exported.
 BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-# Control bytes that text never holds (tab, line feed and carriage return excepted): past 5% of the first 4 kB, the
-# file is binary; fewer (a stray NUL) are text errors, named with their line and column.
+# Control bytes that text never holds (tab, line feed and carriage return excepted): past 5% of the first 4 kB (and
+# past a few dozen, so that a short file with stray NULs is not called binary), the file is binary; fewer are text
+# errors, named with their line and column.
 _CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+_STRAY_CONTROL_BYTES = 32
 _BOM = "\ufeff"
 
 
 def _looks_binary(content: bytes) -> bool:
     head = content[:4096]
-    return head.startswith(BINARY_SIGNATURES) or len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) / 20
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return head.startswith(BINARY_SIGNATURES) or controls > max(len(head) / 20, _STRAY_CONTROL_BYTES)
 
 
 def _decode(content: bytes) -> str:

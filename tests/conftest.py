@@ -1,5 +1,6 @@
 """Shared fixtures: reference data loaded once per session, fresh caches, users and API clients for each role."""
 
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -7,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from api.permissions import ANALYSTS_GROUP
@@ -14,6 +16,12 @@ from matching.index import offer_index_clear
 from offers.models import Organisation, Territory
 from offers.territory_paths import KINDS
 from tests.offers.factories import make_organisation, reference_ensure
+
+# Property-based tests draw the same examples on every run (`make test`, CI), so a red run is a regression that
+# replays; `HYPOTHESIS_PROFILE=fuzz` draws new ones (`make fuzz`). Nothing is written into the repository.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.register_profile("fuzz", database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def require_service(service: str, *, how: str, url: str | None = None, available: bool = True) -> None:

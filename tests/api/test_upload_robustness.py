@@ -367,7 +367,8 @@ def test_a_json_upload_with_a_huge_number_is_a_400_naming_its_record_and_field(u
 
 @UPLOAD_EXAMPLES
 @given(
-    text=st.text(st.characters(codec="utf-8", exclude_characters="\x00\ufeff"), max_size=20),
+    # No line break: a quoted cell over two lines would move the record's line (errors name its last line).
+    text=st.text(st.characters(codec="utf-8", exclude_characters="\x00\ufeff\r\n"), max_size=20),
     nuls=st.integers(1, 3),
     name=st.sampled_from(KINDS),
     row=st.integers(0, 1),
