@@ -84,8 +84,9 @@ def test_without_redis_this_test_is_skipped_with_its_reason():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
+    # Without DATABASE_URL: a second pytest on PostgreSQL would claim (and drop) this session's test database.
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "DATABASE_URL"},
         "DJANGO_SETTINGS_MODULE": "api.settings_test",
         "ANCRAGE_TEST_REDIS_URL": f"redis://127.0.0.1:{closed_port}/15",
     }
