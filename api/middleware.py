@@ -9,7 +9,7 @@ API_PREFIX = "/api/"
 
 
 def _is_api(request) -> bool:
-    return request.path.startswith(API_PREFIX)
+    return request.path_info.startswith(API_PREFIX)  # without a deployment's script prefix
 
 
 class ApiNotFoundMiddleware:

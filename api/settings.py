@@ -78,9 +78,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Inside CORS, so that portals of other origins can read the JSON 404s these two answer.
+    "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ApiNotFoundMiddleware",
     "api.middleware.NulInPathMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

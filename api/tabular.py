@@ -250,7 +250,7 @@ def _record_errors(exc: JSONLimitError, list_key: str | None) -> dict:
         parts = error.field.split(".") if error.field and error.field != "(body)" else []
         if parts and parts[0] == list_key:
             parts = parts[1:]
-        if parts and parts[0].isdigit():
+        if parts and parts[0].isascii() and parts[0].isdigit():  # "²" is a digit int() cannot read
             error = ErrorItem(
                 line=int(parts[0]) + 1, field=".".join(parts[1:]) or None, code=error.code, message=error.message
             )

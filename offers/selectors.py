@@ -153,6 +153,23 @@ def catalogue_state(*, public: bool = False) -> CatalogueState:
     return CatalogueState(key=f"{row[version]}/{stamp}", last_modified=max(times) if times else None)
 
 
+def catalogue_state_for(*, user) -> CatalogueState:
+    """The state of what `user` can see: everything for admins, the public catalogue for anonymous callers, and for
+    other accounts the public catalogue plus the offers of the organisations they edit. So no caller's validators
+    move when another organisation edits a hidden draft."""
+    scope = offer_visibility_scope(user=user)
+    if scope == "admin":
+        return catalogue_state()
+    state = catalogue_state(public=True)
+    if scope == "public":
+        return state
+    own = Offer.objects.filter(organisation__editors=user).aggregate(changed=Max("updated_at"))["changed"]
+    if own is None:
+        return state
+    last_modified = max(time for time in (state.last_modified, own) if time is not None)
+    return CatalogueState(key=f"{state.key}/{own.isoformat()}", last_modified=last_modified)
+
+
 COUNT_CACHE_SECONDS = 24 * 3600
 
 
@@ -192,7 +209,7 @@ def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> 
     """The ETag, Last-Modified and count of the filtered list `queryset` that `user` asked for with `params`,
     keyed on the catalogue state, what the user may see and the query string (page included)."""
     scope = offer_visibility_scope(user=user)
-    state = catalogue_state(public=scope == "public")
+    state = catalogue_state_for(user=user)
     query = params.urlencode()
     if scope.startswith("user:"):
         # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
@@ -208,10 +225,10 @@ def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> 
 def offer_validators(row: dict, *, user) -> tuple[str, datetime.datetime]:
     """The ETag and Last-Modified of one offer (a row of offer_values). The answer also reads its organisation,
     domain, themes, audiences and territories, whose writes bump the catalogue version but not the offer's
-    `updated_at`: both validators follow the catalogue state too (the public one for anonymous callers)."""
-    public = offer_visibility_scope(user=user) == "public"
-    state = catalogue_state(public=public)
-    etag = etag_of("offer", row["id"], row["updated_at"].isoformat(), state.key, "public" if public else "auth")
+    `updated_at`: both validators follow the state of what the caller can see too (catalogue_state_for)."""
+    scope = offer_visibility_scope(user=user)
+    state = catalogue_state_for(user=user)
+    etag = etag_of("offer", row["id"], row["updated_at"].isoformat(), state.key, scope)
     return etag, max(time for time in (row["updated_at"], state.last_modified) if time is not None)
 
 

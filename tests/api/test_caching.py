@@ -106,6 +106,30 @@ def _anonymous_validators(client) -> tuple[str, str, int]:
     return response["ETag"], response["Last-Modified"], response.json()["count"]
 
 
+def _validators(client, offers) -> list[tuple[str, str]]:
+    """The list's and the published offer's validators as `client` sees them."""
+    paths = ("/api/v1/offers/", f"/api/v1/offers/{offers['published'].pk}/")
+    return [(response["ETag"], response["Last-Modified"]) for response in map(client.get, paths)]
+
+
+def test_another_organisations_draft_edits_move_nothing_accounts_can_see(
+    editor_a_client, editor_b_client, analyst_client, offers
+):
+    before = {name: _validators(client, offers) for name, client in (("b", editor_b_client), ("a", analyst_client))}
+    draft = f"/api/v1/offers/{offers['draft'].pk}/"
+    assert editor_a_client.patch(draft, {"title": "Brouillon modifié"}, format="json").status_code == 200
+    after = {name: _validators(client, offers) for name, client in (("b", editor_b_client), ("a", analyst_client))}
+    assert after == before
+
+
+def test_an_editors_own_draft_edits_move_their_own_validators(editor_a_client, offers):
+    before = _validators(editor_a_client, offers)
+    draft = f"/api/v1/offers/{offers['draft'].pk}/"
+    assert editor_a_client.patch(draft, {"title": "Brouillon modifié"}, format="json").status_code == 200
+    after = _validators(editor_a_client, offers)
+    assert after[0][0] != before[0][0]  # their list shows the draft: its ETag moves
+
+
 def test_editing_a_hidden_draft_changes_nothing_outsiders_can_see(anonymous_client, editor_a_client, offers):
     before = _anonymous_validators(anonymous_client)
     draft = f"/api/v1/offers/{offers['draft'].pk}/"
@@ -134,7 +158,10 @@ def test_editing_a_hidden_draft_changes_nothing_outsiders_can_see(anonymous_clie
 def test_generated_draft_edits_never_move_the_anonymous_etag(anonymous_client, editor_a_client, offers, titles):
     before = _anonymous_validators(anonymous_client)
     for title in titles:
-        editor_a_client.patch(f"/api/v1/offers/{offers['draft'].pk}/", {"title": title.strip() or "x"}, format="json")
+        response = editor_a_client.patch(
+            f"/api/v1/offers/{offers['draft'].pk}/", {"title": title.strip() or "x"}, format="json"
+        )
+        assert response.status_code == 200, response.content
     assert _anonymous_validators(anonymous_client) == before
 
 

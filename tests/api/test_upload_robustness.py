@@ -383,6 +383,17 @@ def test_a_nul_in_any_csv_cell_is_a_400_naming_its_line_and_column(kinds, text, 
 
 
 @pytest.mark.parametrize("name", ALL_UPLOADS)
+@pytest.mark.parametrize("key", ["²", "٣", "x"])
+def test_a_refused_number_under_any_key_is_a_400(uploads, name, key):
+    # Keys that are digits to str.isdigit() but not to int() ("²", Arabic-Indic three) were a 500.
+    kind = uploads[name]
+    for document in ({key: "1e400"}, *({list_key: {key: "1e400"}} for list_key in ("offers", "needs", "responses"))):
+        text = json.dumps(document).replace('"1e400"', "1e400")
+        body = refused(kind, text.encode(), "donnees.json")
+        assert body["errors"], body
+
+
+@pytest.mark.parametrize("name", ALL_UPLOADS)
 @pytest.mark.parametrize("raw", [False, True])
 def test_a_nul_in_a_json_upload_is_a_400_naming_its_record(uploads, name, raw):
     kind = uploads[name]
