@@ -67,6 +67,10 @@ def _expected_json_type(field) -> tuple[tuple[type, ...], str] | None:
         return (int,), "a whole number"
     if isinstance(field, serializers.FloatField):
         return (int, float), "a number"
+    if isinstance(field, serializers.DecimalField):
+        # Documented as a string with a pattern, so that amounts keep their exact decimals in every client.
+        return (str,), 'a decimal written as a string (e.g. "12.50")'
+
     if isinstance(field, serializers.ListField | serializers.ManyRelatedField | serializers.ListSerializer):
         return (list,), "a list"
     if isinstance(field, serializers.Serializer | serializers.DictField):

@@ -66,6 +66,27 @@ def test_json_bodies_must_carry_the_documented_types(admin_client, reference):
     assert _problem(themes) == (400, [("themes", "invalid_type")])
 
 
+def test_a_decimal_is_a_string_as_documented(admin_client, organisation_a):
+    # The schema documents price_amount as a string with a pattern; a JSON number was accepted (found by the
+    # coverage phase once an offer existed at the id it tried).
+    offer = {
+        "title": "Crèche",
+        "description": "Accueil des enfants.",
+        "domain": "daily-life",
+        "themes": ["childcare"],
+        "organisation": organisation_a.slug,
+        "commune": "23096",
+        "is_free": False,
+    }
+    assert _problem(admin_client.post("/api/v1/offers/", {**offer, "price_amount": 0}, format="json")) == (
+        400,
+        [("price_amount", "invalid_type")],
+    )
+    created = admin_client.post("/api/v1/offers/", {**offer, "price_amount": "12.50"}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["price_amount"] == "12.50"
+
+
 def test_json_endpoints_refuse_form_bodies_with_a_documented_415(admin_client, reference):
     response = admin_client.post("/api/v1/audiences/", {"code": "x", "label": "X"}, format="multipart")
     assert response.status_code == 415
