@@ -30,6 +30,25 @@ class Survey(models.Model):
     audiences = models.ManyToManyField(Audience, blank=True, related_name="surveys")
     scale_min = models.PositiveSmallIntegerField(default=1)
     scale_max = models.PositiveSmallIntegerField(default=5)
+    territory = models.ForeignKey(
+        Territory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="surveys",
+        help_text="The territory surveyed (who may see the survey); empty = the whole instance.",
+    )
+    # How a wide export (one row per respondent, one column per question) maps onto items, audiences, communes
+    # and weights: stored with the survey so the next wave reuses it (audiences.services.survey_mapping).
+    mapping = models.JSONField(default=dict, blank=True)
+    previous_wave = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="next_waves",
+        help_text="The same survey run earlier: compare follows its items by code.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -57,6 +76,12 @@ class SurveyItem(models.Model):
     measures_importance = models.BooleanField(default=True)
     measures_satisfaction = models.BooleanField(default=True)
     stage = models.CharField(max_length=16, choices=JourneyStage.choices, default=JourneyStage.ANCHOR)
+    # The scale each measure was asked on, when not the survey's (a 4-point importance and a 10-point
+    # satisfaction question in one export); empty = the survey's scale_min/scale_max.
+    importance_scale_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    importance_scale_max = models.PositiveSmallIntegerField(null=True, blank=True)
+    satisfaction_scale_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    satisfaction_scale_max = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["survey", "code"]
@@ -80,12 +105,38 @@ class SurveyResponse(models.Model):
     commune = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.PROTECT)
     importance = models.PositiveSmallIntegerField(null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    weight = models.FloatField(default=1.0, help_text="The respondent's survey weight (1 when the file has none).")
 
     class Meta:
         ordering = ["item", "respondent_id"]
         verbose_name = "réponse d'enquête"
         constraints = [
             models.UniqueConstraint(fields=["item", "respondent_id"], name="survey_response_unique"),
+            models.CheckConstraint(condition=models.Q(weight__gt=0.0), name="survey_response_weight_positive"),
+        ]
+
+
+class SurveyOpenAnswer(models.Model):
+    """One respondent's free-text answer to an open question ("Qu'est-ce qui vous manque le plus ?").
+
+    Kept as written (the analyst reads it); quotes shown through the API are masked (e-mails, phone numbers).
+    Open answers never become needs on their own: an analyst accepts a candidate need first.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="open_answers")
+    question = models.CharField(max_length=64, help_text="The open question's code in the survey's mapping.")
+    respondent_id = models.CharField(max_length=64)
+    text = models.TextField()
+    audience = models.ForeignKey(Audience, null=True, blank=True, on_delete=models.PROTECT)
+    commune = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.PROTECT)
+    weight = models.FloatField(default=1.0)
+
+    class Meta:
+        ordering = ["survey", "question", "respondent_id"]
+        verbose_name = "réponse ouverte"
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "question", "respondent_id"], name="survey_open_answer_unique"),
+            models.CheckConstraint(condition=models.Q(weight__gt=0.0), name="survey_open_answer_weight_positive"),
         ]
 
 

@@ -16,6 +16,9 @@ class TerritoryKind(models.TextChoices):
     DEPARTEMENT = "departement", "Département"
     EPCI = "epci", "Intercommunalité (EPCI)"
     COMMUNE = "commune", "Commune"
+    # A territory of the strategy itself (Cornouaille, an agglomeration and its neighbour promoting together):
+    # a named set of EPCIs and/or communes, outside the administrative tree.
+    CUSTOM = "custom", "Territoire de projet"
 
 
 class Territory(models.Model):
@@ -33,6 +36,26 @@ class Territory(models.Model):
     path = models.CharField(max_length=80, unique=True, editable=False)
     latitude = models.FloatField(null=True, blank=True, help_text="Centroid latitude (WGS 84).")
     longitude = models.FloatField(null=True, blank=True, help_text="Centroid longitude (WGS 84).")
+    population = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Municipal population (communes, EPCIs), summed for départements and régions."
+    )
+    # Every path prefix the territory covers, when `path` alone does not: an EPCI straddling two départements
+    # (its communes sit under both), a custom territory (its members' paths). Empty = [path].
+    area_paths = models.JSONField(default=list, blank=True, editable=False)
+    # A commune merged into another is kept (offers, needs and responses may point to it), marked by its successor.
+    successor = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessors",
+        help_text="The commune this one was merged into; empty for a current territory.",
+    )
+    # Custom territories only: the EPCIs and communes they are made of.
+    members = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="custom_territories")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["path"]
@@ -46,6 +69,28 @@ class Territory(models.Model):
     @property
     def qualified_code(self) -> str:
         return f"{self.kind}:{self.code}"
+
+    @property
+    def paths(self) -> list[str]:
+        """The path prefixes whose territories lie in this one (see `area_paths`)."""
+        return list(self.area_paths) or [self.path]
+
+
+class TerritoryPostalCode(models.Model):
+    """A postal code of a commune: a code may serve several communes and a commune have several codes."""
+
+    code = models.CharField(max_length=5, db_index=True)
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="postal_codes")
+
+    class Meta:
+        ordering = ["code", "territory"]
+        verbose_name = "code postal"
+        constraints = [
+            models.UniqueConstraint(fields=["code", "territory"], name="territory_postal_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class Domain(models.Model):

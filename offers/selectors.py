@@ -3,8 +3,9 @@
 import datetime
 import hashlib
 import math
+import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -26,9 +27,10 @@ from offers.models import (
     Organisation,
     Territory,
     TerritoryKind,
+    TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import path_ancestors
+from offers.territory_paths import common_path, path_ancestors, path_code
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -88,6 +90,110 @@ def territory_list(
     if search:
         queryset = queryset.filter(name_folded__contains=fold_text(search))
     return queryset
+
+
+COMMUNE_VALUE_KINDS = ("auto", "insee", "postal_code", "name")
+_INSEE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+_POSTAL_CODE = re.compile(r"^\d{5}$")
+_NAME_WITH_DEPARTEMENT = re.compile(r"^(?P<name>.+?)\s*\((?P<departement>\d{2,3}|2[AB])\)$")
+
+
+def _code_padded(value: str) -> str:
+    """'1053' -> '01053': spreadsheets drop the leading zero of Ain's or Aisne's codes."""
+    return value.zfill(5) if value.isdigit() and len(value) == 4 else value
+
+
+def communes_resolve(
+    values: Iterable[str], *, kind: str = "auto", within: Territory | None = None
+) -> dict[str, Territory | str]:
+    """Resolve what people write for a commune, value by value: its INSEE code, a postal code or its name.
+
+    Returns, for each distinct value given, the Territory or a message saying why not (the
+    caller adds line and column). A merged commune resolves to its successor. A postal code shared by several
+    communes resolves to the smallest territory holding them all (often their EPCI): choosing one would be a guess.
+    A name resolves when exactly one current commune bears it (within `within` when given); "Saint-Omer (62)"
+    names the département. `kind` forces one reading ("auto" tries INSEE code, then postal code, then name, and
+    refuses a 5-digit value that is both an INSEE code and another commune's postal code).
+    """
+    if kind not in COMMUNE_VALUE_KINDS:
+        raise ValueError(f"kind must be one of {COMMUNE_VALUE_KINDS}")
+    raw_values = {value for value in values if value and value.strip()}
+    cleaned = {value: _code_padded(value.strip().upper()) for value in raw_values}
+    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE)
+    if within is not None:
+        communes = communes.filter(territory_subtree_q(within))
+    communes = communes.select_related("successor")
+
+    def current(commune: Territory) -> Territory:
+        seen = set()
+        while commune.successor_id and commune.pk not in seen:  # guard against a (wrong) cycle in the data
+            seen.add(commune.pk)
+            commune = commune.successor
+        return commune
+
+    by_insee: dict[str, Territory] = {}
+    if kind in ("auto", "insee"):
+        codes = {code for code in cleaned.values() if _INSEE_CODE.match(code)}
+        by_insee = {commune.code: current(commune) for commune in communes.filter(code__in=codes)}
+    by_postal: dict[str, list[Territory]] = defaultdict(list)
+    if kind in ("auto", "postal_code"):
+        codes = {code for code in cleaned.values() if _POSTAL_CODE.match(code)}
+        rows = (
+            TerritoryPostalCode.objects.filter(code__in=codes, territory__in=communes, territory__successor=None)
+            .select_related("territory")
+            .order_by("code", "territory__path")
+        )
+        for row in rows:
+            by_postal[row.code].append(row.territory)
+    by_name: dict[tuple[str, str], list[Territory]] = defaultdict(list)
+    wanted_names: dict[str, tuple[str, str]] = {}
+    if kind in ("auto", "name"):
+        for value in raw_values:
+            match = _NAME_WITH_DEPARTEMENT.match(value.strip())
+            name, departement = (match["name"], match["departement"]) if match else (value, "")
+            wanted_names[value] = (fold_text(name), departement.upper())
+        folded = {name for name, _ in wanted_names.values()}
+        for commune in communes.filter(name_folded__in=folded, successor=None):
+            by_name[(commune.name_folded, "")].append(commune)
+            by_name[(commune.name_folded, path_code(commune.path, "departement"))].append(commune)
+
+    resolved: dict[str, Territory | str] = {}
+    for value in raw_values:
+        code = cleaned[value]
+        insee = by_insee.get(code)
+        postal = by_postal.get(code, [])
+        if insee is not None and postal and postal != [insee] and kind == "auto":
+            resolved[value] = (
+                f"{value!r} is both the INSEE code of {insee.name} and a postal code of "
+                f"{', '.join(commune.name for commune in postal)}: map the column as 'insee' or 'postal_code'."
+            )
+        elif insee is not None:
+            resolved[value] = insee
+        elif len(postal) == 1:
+            resolved[value] = postal[0]
+        elif postal:
+            resolved[value] = _smallest_common_territory(postal) or (
+                f"{value!r} is a postal code of communes in several régions: use their INSEE codes."
+            )
+        elif (candidates := by_name.get(wanted_names.get(value, ("", "")), [])) and len(candidates) == 1:
+            resolved[value] = candidates[0]
+        elif candidates:
+            options = ", ".join(
+                f"{commune.name} ({path_code(commune.path, 'departement')})" for commune in candidates[:5]
+            )
+            resolved[value] = f"{value!r} names several communes ({options}): write it as 'Name (département)'."
+        else:
+            expected = {"insee": "INSEE code", "postal_code": "postal code", "name": "commune name"}.get(
+                kind, "INSEE code, postal code or commune name"
+            )
+            where = f" in {within.name}" if within is not None else ""
+            resolved[value] = f"{value!r} is not a known {expected}{where}."
+    return resolved
+
+
+def _smallest_common_territory(communes: list[Territory]) -> Territory | None:
+    path = common_path(commune.path for commune in communes)
+    return Territory.objects.filter(path=path).first() if path else None
 
 
 def taxonomy_domains() -> QuerySet[Domain]:
