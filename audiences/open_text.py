@@ -1,0 +1,272 @@
+"""Open survey answers, pure: masking personal data in quotes, and grouping answers into taxonomy themes with the
+text model of the matching (`matching.scoring`: folded text, word + character TF-IDF, top-k cosine).
+
+Nothing here imports Django (a test asserts it): the service (`audiences.services.open_answers`) reads the rows and
+the themes, calls these functions and records the analyst's decisions. `matching.scoring` is pure too, so this
+import does not make the audiences app depend on the matching app's models or services.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from api.text import fold_text
+from matching.scoring import TextRelevanceModel, need_document, top_k_similarity
+
+# ---------------------------------------------------------------------------
+# Personal data
+# ---------------------------------------------------------------------------
+
+EMAIL_MARKER = "[courriel masqué]"
+PHONE_MARKER = "[téléphone masqué]"
+URL_MARKER = "[lien masqué]"
+NAME_MARKER = "[nom masqué]"
+
+_EMAIL = re.compile(r"[\w.+-]+\s?(?:@|\[at\]|\(at\))\s?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]]", re.IGNORECASE)
+# A French number: 0 then a non-zero digit and four pairs, or +33 / 0033 (optionally "(0)") and the nine digits,
+# in any usual writing (spaces, dots, dashes or nothing between the pairs). The digit look-arounds keep a longer
+# run of digits (an identifier, a SIRET) whole, and years, postal codes (5 digits), prices and times are far
+# shorter than the ten digits a number needs.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)\s?33[\s.\-]?(?:\(0\)[\s.\-]?)?|\(?0)[1-9]\)?(?:[\s.\-]?\d{2}){4}(?![\d])"
+)
+# A civility followed by a capitalised name ("Mme Durand", "M. Jean Martin"): a cheap, safe catch of the names
+# respondents leave; a name alone ("Durand") cannot be told from a place and stays.
+_CIVILITY_NAME = re.compile(
+    r"\b(Mme|Mlle|Mr|M\.|Madame|Mademoiselle|Monsieur|Dr|Docteur)(\s+)"
+    r"(?:[A-ZÀ-ÖØ-Þ][\w'-]*\.?)(?:\s+[A-ZÀ-ÖØ-Þ][\w'-]*)?"
+)
+
+
+def personal_data_mask(text: str, *, markers: bool = True) -> str:
+    """`text` with e-mail addresses, French phone numbers, links and names after a civility replaced by a marker
+    ("[téléphone masqué]"), or removed when `markers` is False (what the classifier reads)."""
+    if not text:
+        return ""
+
+    def marker(value: str):
+        return value if markers else ""
+
+    masked = _EMAIL.sub(marker(EMAIL_MARKER), text)
+    masked = _URL.sub(marker(URL_MARKER), masked)
+    masked = _PHONE.sub(marker(PHONE_MARKER), masked)
+    masked = _CIVILITY_NAME.sub(lambda match: match.group(1) + match.group(2) + marker(NAME_MARKER), masked)
+    return masked if markers else re.sub(r"\s{2,}", " ", masked).strip()
+
+
+# ---------------------------------------------------------------------------
+# Themes
+# ---------------------------------------------------------------------------
+
+# Cosine of an answer (or one of its parts) with a theme's text above which it is filed under that theme. Chosen on
+# a plateau of tests/audiences/open_answers_labelled.py (0.10 to 0.14 group the same share within two answers in
+# 62), where off-topic answers ("rien", "je ne sais pas") stay below and one-word needs ("bus", "fibre") above.
+THEME_THRESHOLD = 0.12
+# An answer naming several things is filed under at most this many themes (its best-scoring parts); a theme after
+# the first must score clearly, not just pass: a stray part ("il n'y en a plus que 2 par jour") reaching 0.12 on a
+# word of another theme ("séjour") must not file the answer twice.
+MAX_THEMES_PER_ANSWER = 2
+SECOND_THEME_THRESHOLD = 0.15
+
+# Where an answer lists several things: punctuation, "et", "ou", "+", "&", "ainsi que", "aussi", line breaks.
+_SEGMENT_SEPARATORS = re.compile(r"[,;/+&\n.!?()]+|\s(?:et|ou|ainsi que|aussi|puis|avec)\s", re.IGNORECASE)
+
+
+def theme_document(label: str, keywords: str) -> str:
+    """A theme's text, as the matching queries a need's themes (`need_document` without a statement)."""
+    return need_document(None, [label], [keywords] if keywords else [])
+
+
+def answer_segments(text: str) -> list[str]:
+    """The parts of an answer that may name different needs ("une crèche et un médecin" -> two parts)."""
+    return [part.strip() for part in _SEGMENT_SEPARATORS.split(text) if fold_text(part)]
+
+
+@dataclasses.dataclass(frozen=True)
+class ThemeClassifier:
+    """The matching's text model fitted on the themes' texts, and one L2-normalised row per theme."""
+
+    model: TextRelevanceModel
+    matrix: sp.csr_matrix
+    theme_count: int
+
+
+def theme_classifier_fit(documents: Sequence[str]) -> ThemeClassifier:
+    """Fit the matching's `TextRelevanceModel` (same parameters) on the theme documents, one per theme."""
+    model = TextRelevanceModel()
+    matrix = model.fit_transform(list(documents)) if documents else sp.csr_matrix((0, 0))
+    return ThemeClassifier(model=model, matrix=sp.csr_matrix(matrix), theme_count=len(documents))
+
+
+@dataclasses.dataclass(frozen=True)
+class ThemeScore:
+    theme: int  # position in the documents the classifier was fitted on
+    score: float
+
+
+def answers_classify(
+    classifier: ThemeClassifier,
+    texts: Sequence[str],
+    *,
+    threshold: float = THEME_THRESHOLD,
+    second_threshold: float = SECOND_THEME_THRESHOLD,
+    max_themes: int = MAX_THEMES_PER_ANSWER,
+) -> list[list[ThemeScore]]:
+    """Per answer, its themes best first (empty: unclassified).
+
+    The whole answer and each of its parts are scored against every theme (`top_k_similarity`, the matching's
+    retrieval); the whole answer's best theme and each part's best theme count when their cosine reaches
+    `threshold`; an answer keeps its best theme and up to `max_themes - 1` more reaching `second_threshold`. A part scores for one theme only, so a second theme needs
+    a second thing named, not a word two themes share ("fibre" is digital and coworking).
+    """
+    if not texts:
+        return []
+    if classifier.theme_count == 0:
+        return [[] for _ in texts]
+    cleaned = [personal_data_mask(text, markers=False) for text in texts]
+    owners: list[int] = []
+    queries: list[str] = []
+    for position, text in enumerate(cleaned):
+        parts = answer_segments(text)
+        for query in [text, *parts] if len(parts) > 1 else [text]:
+            owners.append(position)
+            queries.append(query)
+    indices, scores = top_k_similarity(classifier.model.transform(queries), classifier.matrix, k=1)
+    best: list[dict[int, float]] = [{} for _ in texts]
+    for owner, theme, score in zip(owners, indices[:, 0].tolist(), scores[:, 0].tolist(), strict=True):
+        if theme >= 0 and score >= threshold and score > best[owner].get(theme, 0.0):
+            best[owner][theme] = score
+    classified = []
+    for found in best:
+        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+        kept = ranked[:1] + [(theme, score) for theme, score in ranked[1:] if score >= second_threshold]
+        classified.append([ThemeScore(theme, round(score, 4)) for theme, score in kept[:max_themes]])
+    return classified
+
+
+# ---------------------------------------------------------------------------
+# Groups
+# ---------------------------------------------------------------------------
+
+UNCLASSIFIED = None  # the theme of the group of answers no theme reached
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenAnswerRow:
+    """One answer as the grouping reads it (the service builds these from `.values()` rows)."""
+
+    id: int
+    question: str
+    respondent_id: str
+    text: str
+    audience: str | None
+    weight: float
+
+
+@dataclasses.dataclass
+class Quote:
+    answer_id: int
+    respondent_id: str
+    text: str  # masked
+    score: float | None
+
+
+@dataclasses.dataclass
+class AnswerGroup:
+    """The answers of one question filed under one theme (None: unclassified), optionally of one audience."""
+
+    question: str
+    theme: int | None
+    audience: str | None
+    answer_ids: list[int] = dataclasses.field(default_factory=list)
+    count: int = 0
+    weighted_count: float = 0.0
+    audiences: dict[str | None, tuple[int, float]] = dataclasses.field(default_factory=dict)
+    scored: list[tuple[float, OpenAnswerRow]] = dataclasses.field(default_factory=list)
+
+    def add(self, row: OpenAnswerRow, score: float) -> None:
+        self.answer_ids.append(row.id)
+        self.count += 1
+        self.weighted_count += row.weight
+        count, weight = self.audiences.get(row.audience, (0, 0.0))
+        self.audiences[row.audience] = (count + 1, weight + row.weight)
+        self.scored.append((score, row))
+
+    def quotes(self, limit: int) -> list[Quote]:
+        """The most representative answers first (highest score, then shortest), masked, each text once."""
+        seen: set[str] = set()
+        quotes = []
+        for score, row in sorted(self.scored, key=lambda item: (-item[0], len(item[1].text), item[1].id)):
+            masked = personal_data_mask(row.text.strip())
+            folded = fold_text(masked)
+            if folded in seen:
+                continue
+            seen.add(folded)
+            quotes.append(Quote(row.id, row.respondent_id, masked, None if self.theme is None else score))
+            if len(quotes) == limit:
+                break
+        return quotes
+
+
+def answers_group(
+    rows: Sequence[OpenAnswerRow],
+    themes: Sequence[Sequence[ThemeScore]],
+    *,
+    by_audience: bool,
+) -> dict[tuple[str, int | None, str | None], AnswerGroup]:
+    """Groups by (question, theme, audience when `by_audience`), in first-seen order; an answer with two themes
+    counts in both, an answer with none in the question's unclassified group (theme None)."""
+    groups: dict[tuple[str, int | None, str | None], AnswerGroup] = {}
+    for row, found in zip(rows, themes, strict=True):
+        audience = row.audience if by_audience else None
+        for theme_score in found or [ThemeScore(UNCLASSIFIED, 0.0)]:  # type: ignore[arg-type]
+            key = (row.question, theme_score.theme, audience)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = AnswerGroup(question=row.question, theme=theme_score.theme, audience=audience)
+            group.add(row, theme_score.score)
+    return groups
+
+
+def question_totals(rows: Iterable[OpenAnswerRow], *, by_audience: bool) -> dict[tuple[str, str | None], float]:
+    """Weighted respondents per question (and audience): the denominator of every share."""
+    totals: dict[tuple[str, str | None], float] = {}
+    for row in rows:
+        keys = [(row.question, None)] + ([(row.question, row.audience)] if by_audience else [])
+        for key in keys:
+            totals[key] = totals.get(key, 0.0) + row.weight
+    return totals
+
+
+def group_fingerprint(rows: Iterable[OpenAnswerRow]) -> str:
+    """What a decision was taken on: the group's answers (respondent, text, audience, weight), order-free. A new
+    upload that leaves a group's answers as they were keeps its fingerprint, and so the analyst's decision."""
+    content = sorted((row.respondent_id, row.text, row.audience or "", round(row.weight, 9)) for row in rows)
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------
+# Importance
+# ---------------------------------------------------------------------------
+
+# Share of a question's (weighted) respondents who name the theme unprompted -> proposed importance. Spontaneous
+# mentions are rare: one respondent in five naming the same thing in an open question is a strong signal.
+IMPORTANCE_STEPS: tuple[tuple[float, float], ...] = ((0.20, 0.9), (0.10, 0.75), (0.05, 0.6), (0.0, 0.4))
+
+
+def importance_from_share(share: float) -> float:
+    """The proposed importance (0-1) of a candidate need from the share of respondents behind it."""
+    if not np.isfinite(share) or share < 0:
+        raise ValueError(f"share must be a finite number >= 0, got {share!r}")
+    for floor, importance in IMPORTANCE_STEPS:
+        if share >= floor:
+            return importance
+    return IMPORTANCE_STEPS[-1][1]  # pragma: no cover - the last floor is 0
