@@ -121,3 +121,114 @@ SURVEY_RESPONSES_REPORT_EXAMPLES = [
         },
     )
 ]
+
+# Open answers and the candidate needs grouped from them. ---------------------------------------------------------
+
+_QUOTES_CHILDCARE = [
+    {"answer_id": 1812, "respondent_id": "R0412", "text": "Une crèche !!", "score": 0.3196},
+    {
+        "answer_id": 1790,
+        "respondent_id": "R0377",
+        "text": "pas de place en creche pour mon fils, appelez-moi au [téléphone masqué]",
+        "score": 0.2811,
+    },
+]
+OPEN_ANSWER_EXAMPLES = [
+    response(
+        "An answer naming two needs",
+        {
+            "id": 1801,
+            "question": "manque",
+            "respondent_id": "R0398",
+            "text": "une crèche et un médecin, Mme [nom masqué] [téléphone masqué]",
+            "audience": "families",
+            "commune": "23096",
+            "weight": 1.12,
+            "themes": [
+                {"code": "childcare", "label": "Garde d'enfants", "score": 0.3196},
+                {"code": "health-care", "label": "Santé et soins", "score": 0.2577},
+            ],
+        },
+    )
+]
+_CANDIDATE = {
+    "key": "manque:childcare:families",
+    "status": "pending",
+    "question": "manque",
+    "question_label": "Qu'est-ce qui vous manque le plus ?",
+    "statement": "Garde d'enfants (cité en réponse à « Qu'est-ce qui vous manque le plus ? »)",
+    "domain": "daily-life",
+    "themes": ["childcare"],
+    "audience": "families",
+    "answer_audience": "families",
+    "territory": "epci:200034825",
+    "stage": "anchor",
+    "importance": 0.75,
+    "source": "survey",
+    "source_reference": "ENQ-2025-GG, question ouverte « Qu'est-ce qui vous manque le plus ? » : 23 réponse(s)",
+    "source_date": "2025-03-01",
+    "count": 23,
+    "weighted_count": 24.6,
+    "respondents": 181.4,
+    "share": 0.135612,
+    "quotes": _QUOTES_CHILDCARE,
+    "need": None,
+    "decided_at": None,
+    "decided_by": None,
+    "previous_decision": None,
+}
+CANDIDATE_NEED_EXAMPLES = [
+    response(
+        "Accepted candidate",
+        {**_CANDIDATE, "status": "accepted", "need": 93, "decided_at": STAMP, "decided_by": "analyste-gueret"},
+        status_codes=(200, 201),
+    )
+]
+CANDIDATE_NEEDS_EXAMPLES = [
+    response(
+        "Childcare named by 14% of the families",
+        {
+            "threshold": 0.12,
+            "second_threshold": 0.15,
+            "questions": [
+                {
+                    "question": "manque",
+                    "label": "Qu'est-ce qui vous manque le plus ?",
+                    "answers": 206,
+                    "weighted_answers": 212.3,
+                    "groups": [
+                        {
+                            "theme": "childcare",
+                            "theme_label": "Garde d'enfants",
+                            "domain": "daily-life",
+                            "count": 25,
+                            "weighted_count": 26.1,
+                            "share": 0.122939,
+                            "audiences": [
+                                {"audience": "families", "count": 23, "weighted_count": 24.6},
+                                {"audience": "remote-workers", "count": 2, "weighted_count": 1.5},
+                            ],
+                            "quotes": _QUOTES_CHILDCARE,
+                        }
+                    ],
+                    "unclassified": {
+                        "count": 31,
+                        "weighted_count": 30.2,
+                        "share": 0.142251,
+                        "audiences": [{"audience": "families", "count": 31, "weighted_count": 30.2}],
+                        "quotes": [
+                            {"answer_id": 1650, "respondent_id": "R0031", "text": "Rien, tout va bien", "score": None}
+                        ],
+                    },
+                }
+            ],
+            "candidates": [_CANDIDATE],
+        },
+    )
+]
+CANDIDATE_NEED_ACCEPT_EXAMPLES = [
+    request(
+        "Accepted with a sharper statement",
+        {"statement": "Places en crèche à Guéret pour les familles qui s'installent", "stage": "welcome"},
+    )
+]

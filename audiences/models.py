@@ -216,3 +216,47 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return self.statement[:80]
+
+
+class CandidateNeedStatus(models.TextChoices):
+    PENDING = "pending", "À examiner"
+    ACCEPTED = "accepted", "Acceptée"
+    REJECTED = "rejected", "Rejetée"
+
+
+class CandidateNeedDecision(models.Model):
+    """An analyst's decision on a candidate need grouped from open answers (accepted into a need, or rejected).
+
+    Candidates are computed from the open answers on demand; a decision is keyed by the candidate's key
+    (question, theme, audience) and applies while the group's answers are those it was taken on (`fingerprint`):
+    a new upload that changes the group makes the candidate pending again, one that leaves it keeps the decision.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="candidate_need_decisions")
+    key = models.CharField(max_length=200, help_text="question:theme:audience ('~' = no audience).")
+    fingerprint = models.CharField(max_length=64, help_text="The group's answers the decision was taken on.")
+    status = models.CharField(
+        max_length=16,
+        choices=[
+            (value, label) for value, label in CandidateNeedStatus.choices if value != CandidateNeedStatus.PENDING
+        ],
+    )
+    need = models.ForeignKey(
+        Need, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidate_decisions"
+    )
+    answer_count = models.PositiveIntegerField(help_text="Answers in the group when decided.")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["survey", "key"]
+        verbose_name = "décision sur un besoin candidat"
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "key"], name="candidate_need_decision_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["accepted", "rejected"]), name="candidate_need_decision_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.status}"

@@ -35,9 +35,7 @@ _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]]", re.IGNOR
 # in any usual writing (spaces, dots, dashes or nothing between the pairs). The digit look-arounds keep a longer
 # run of digits (an identifier, a SIRET) whole, and years, postal codes (5 digits), prices and times are far
 # shorter than the ten digits a number needs.
-_PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)\s?33[\s.\-]?(?:\(0\)[\s.\-]?)?|\(?0)[1-9]\)?(?:[\s.\-]?\d{2}){4}(?![\d])"
-)
+_PHONE = re.compile(r"(?<![\w+])(?:(?:\+|00)\s?33[\s.\-]?(?:\(0\)[\s.\-]?)?|\(?0)[1-9]\)?(?:[\s.\-]?\d{2}){4}(?![\d])")
 # A civility followed by a capitalised name ("Mme Durand", "M. Jean Martin"): a cheap, safe catch of the names
 # respondents leave; a name alone ("Durand") cannot be told from a place and stays.
 _CIVILITY_NAME = re.compile(
@@ -124,8 +122,9 @@ def answers_classify(
 
     The whole answer and each of its parts are scored against every theme (`top_k_similarity`, the matching's
     retrieval); the whole answer's best theme and each part's best theme count when their cosine reaches
-    `threshold`; an answer keeps its best theme and up to `max_themes - 1` more reaching `second_threshold`. A part scores for one theme only, so a second theme needs
-    a second thing named, not a word two themes share ("fibre" is digital and coworking).
+    `threshold`; an answer keeps its best theme and up to `max_themes - 1` more reaching `second_threshold`.
+    A part scores for one theme only, so a second theme needs a second thing named, not a word two themes share
+    ("fibre" is digital and coworking). Personal data is removed before scoring (a phone number is no topic).
     """
     if not texts:
         return []

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from api.text import fold_text
-from audiences.models import Need, Survey, SurveyItem, SurveyResponse
+from audiences.models import CandidateNeedDecision, Need, Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
 from offers.models import Audience, Territory, Theme
 from offers.selectors import territory_ancestors_q, territory_subtree_q
 from offers.selectors import territory_resolve as territory_resolve  # audiences.services reads it from here
@@ -99,3 +99,27 @@ def survey_responses(*, survey: Survey) -> QuerySet[SurveyResponse]:
 def theme_exists_q(codes: list[str]) -> Exists:
     """Needs having at least one of the themes (an Exists subquery: no duplicate rows, no DISTINCT)."""
     return Exists(Need.themes.through.objects.filter(need_id=OuterRef("pk"), theme__code__in=codes))
+
+
+def open_answer_rows(*, survey: Survey) -> list[dict]:
+    """The survey's open answers as plain rows (id, question, respondent, text, audience code, weight), in a stable
+    order: what the grouping reads (`audiences.open_text`)."""
+    return list(
+        SurveyOpenAnswer.objects.filter(survey=survey)
+        .order_by("question", "respondent_id", "id")
+        .values("id", "question", "respondent_id", "text", "weight", "audience__code", "commune__code")
+    )
+
+
+def theme_rows() -> list[dict]:
+    """Every theme with its domain, label and everyday keywords, by id (the order the classifier is fitted in)."""
+    return list(
+        Theme.objects.order_by("id").values("id", "code", "label", "keywords", "domain__code", "domain__label")
+    )
+
+
+def candidate_need_decisions(*, survey: Survey) -> dict[str, CandidateNeedDecision]:
+    return {
+        decision.key: decision
+        for decision in CandidateNeedDecision.objects.filter(survey=survey).select_related("decided_by")
+    }

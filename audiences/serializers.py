@@ -7,7 +7,7 @@ from rest_framework import serializers
 from api.exceptions import InvalidInput
 from api.serializers import StrictJSONTypesMixin
 from audiences import examples
-from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem
+from audiences.models import NEED_STATISTICS_FIELDS, JourneyStage, Need, Survey, SurveyItem
 from offers.models import Audience, Domain, Territory, Theme
 from offers.selectors import territory_resolve
 
@@ -233,3 +233,145 @@ class NeedExportRecordSerializer(serializers.Serializer):
     satisfaction_ci_low = serializers.FloatField(allow_null=True)
     satisfaction_ci_high = serializers.FloatField(allow_null=True)
     updated_at = serializers.DateTimeField()
+
+
+# Open answers and candidate needs ---------------------------------------------------------------------------------
+
+
+class OpenAnswersQuerySerializer(serializers.Serializer):
+    question = serializers.CharField(required=False, help_text="Only the answers to this open question (its code).")
+    theme = serializers.CharField(
+        required=False,
+        help_text="Only the answers filed under this theme code, or `unclassified` for those under none.",
+    )
+
+
+class OpenAnswerThemeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Theme code.")
+    label = serializers.CharField()
+    score = serializers.FloatField(help_text="Cosine of the answer (or one of its parts) with the theme's text.")
+
+
+@extend_schema_serializer(examples=examples.OPEN_ANSWER_EXAMPLES)
+class SurveyOpenAnswerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    question = serializers.CharField(help_text="The open question's code in the survey's mapping.")
+    respondent_id = serializers.CharField()
+    text = serializers.CharField(help_text="The answer, e-mail addresses, phone numbers, links and names masked.")
+    audience = serializers.CharField(allow_null=True, help_text="The respondent's audience code.")
+    commune = serializers.CharField(allow_null=True, help_text="INSEE code of the respondent's commune.")
+    weight = serializers.FloatField(help_text="The respondent's survey weight.")
+    themes = OpenAnswerThemeSerializer(many=True, help_text="At most two themes, best first; empty = unclassified.")
+
+
+class OpenAnswerQuoteSerializer(serializers.Serializer):
+    answer_id = serializers.IntegerField()
+    respondent_id = serializers.CharField()
+    text = serializers.CharField(help_text="Masked: e-mail addresses, phone numbers, links, names after a civility.")
+    score = serializers.FloatField(allow_null=True, help_text="How well it fits the theme (null when unclassified).")
+
+
+class OpenAnswerAudienceCountSerializer(serializers.Serializer):
+    audience = serializers.CharField(allow_null=True, help_text="Audience code; null = answers without one.")
+    count = serializers.IntegerField()
+    weighted_count = serializers.FloatField(help_text="Sum of the respondents' weights.")
+
+
+class OpenAnswerUnclassifiedSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Answers no theme reached (counted, never dropped).")
+    weighted_count = serializers.FloatField()
+    share = serializers.FloatField(help_text="weighted_count / the question's weighted answers.")
+    audiences = OpenAnswerAudienceCountSerializer(many=True)
+    quotes = OpenAnswerQuoteSerializer(many=True, help_text="Up to 5 examples, masked, each text once.")
+
+
+class OpenAnswerGroupSerializer(OpenAnswerUnclassifiedSerializer):
+    theme = serializers.CharField(help_text="Theme code.")
+    theme_label = serializers.CharField()
+    domain = serializers.CharField(help_text="The theme's domain code.")
+
+    class Meta:
+        fields = ["theme", "theme_label", "domain", "count", "weighted_count", "share", "audiences", "quotes"]
+
+
+class OpenQuestionSummarySerializer(serializers.Serializer):
+    question = serializers.CharField(help_text="The open question's code.")
+    label = serializers.CharField(help_text="Its text, from the survey's mapping (the code when unknown).")
+    answers = serializers.IntegerField(help_text="Respondents who answered it.")
+    weighted_answers = serializers.FloatField(help_text="Their weights' sum: the denominator of every share.")
+    groups = OpenAnswerGroupSerializer(
+        many=True, help_text="One per theme, largest first; an answer with two themes counts in both."
+    )
+    unclassified = OpenAnswerUnclassifiedSerializer()
+
+
+@extend_schema_serializer(examples=examples.CANDIDATE_NEED_EXAMPLES)
+class CandidateNeedSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="`question:theme:audience` (`~` = answers without an audience).")
+    status = serializers.ChoiceField(choices=["pending", "accepted", "rejected"])
+    question = serializers.CharField()
+    question_label = serializers.CharField()
+    statement = serializers.CharField(help_text="Proposed statement, from the theme and the question (editable).")
+    domain = serializers.CharField(help_text="Domain code.")
+    themes = serializers.ListField(child=serializers.CharField(), help_text="Theme codes.")
+    audience = serializers.CharField(
+        allow_null=True,
+        help_text="The audience the need would be for: the answers' audience, else the survey's only audience; "
+        "null = give one when accepting.",
+    )
+    answer_audience = serializers.CharField(allow_null=True, help_text="The audience of the answers grouped here.")
+    territory = serializers.CharField(
+        source="territory_code", allow_null=True, help_text="The survey's territory (`kind:code`); null = whole area."
+    )
+    stage = serializers.CharField()
+    importance = serializers.FloatField(
+        help_text="Proposed from the share of respondents naming the theme: 0.9 from 20%, 0.75 from 10%, 0.6 from "
+        "5%, else 0.4; at most 0.6 under 5 answers."
+    )
+    source = serializers.CharField()
+    source_reference = serializers.CharField()
+    source_date = serializers.DateField()
+    count = serializers.IntegerField(help_text="Answers behind the candidate.")
+    weighted_count = serializers.FloatField(help_text="Their weights' sum (the need's demand_volume, rounded).")
+    respondents = serializers.FloatField(help_text="Weighted respondents of this audience to the question.")
+    share = serializers.FloatField(help_text="weighted_count / respondents.")
+    quotes = OpenAnswerQuoteSerializer(many=True, help_text="Up to 5, most representative first, masked.")
+    need = serializers.IntegerField(allow_null=True, help_text="The need created when accepted.")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    previous_decision = serializers.ChoiceField(
+        choices=["accepted", "rejected"],
+        allow_null=True,
+        help_text="A decision taken on this group before its answers changed (a new upload): pending again.",
+    )
+
+
+@extend_schema_serializer(examples=examples.CANDIDATE_NEEDS_EXAMPLES)
+class CandidateNeedsSerializer(serializers.Serializer):
+    threshold = serializers.FloatField(help_text="Cosine an answer needs to be filed under a theme.")
+    second_threshold = serializers.FloatField(help_text="Cosine a second theme of the same answer needs.")
+    questions = OpenQuestionSummarySerializer(many=True)
+    candidates = CandidateNeedSerializer(many=True)
+
+
+class CandidateNeedsQuerySerializer(serializers.Serializer):
+    question = serializers.CharField(required=False, help_text="Only this open question's groups and candidates.")
+    status = serializers.ChoiceField(
+        choices=["pending", "accepted", "rejected"], required=False, help_text="Only candidates in this status."
+    )
+
+
+@extend_schema_serializer(examples=examples.CANDIDATE_NEED_ACCEPT_EXAMPLES)
+class CandidateNeedAcceptSerializer(StrictJSONTypesMixin, serializers.Serializer):
+    """Edits of the proposal, all optional; the need is then validated like any need."""
+
+    statement = serializers.CharField(required=False)
+    importance = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    audience = _code_field(Audience, required=False, help_text="Audience code.")
+    themes = _code_field(
+        Theme, many=True, required=False, help_text="Theme codes, all of one domain (the need's domain)."
+    )
+    territory = TerritoryCodeField(
+        required=False, allow_null=True, help_text="Official code inside the survey's territory; null = whole area."
+    )
+    stage = serializers.ChoiceField(choices=JourneyStage.choices, required=False)

@@ -22,10 +22,16 @@ from audiences import selectors, services
 from audiences.filters import NeedFilterSet, SurveyFilterSet
 from audiences.serializers import (
     AudienceDetailSerializer,
+    CandidateNeedAcceptSerializer,
+    CandidateNeedSerializer,
+    CandidateNeedsQuerySerializer,
+    CandidateNeedsSerializer,
     NeedExportRecordSerializer,
     NeedSerializer,
     NeedsImportReportSerializer,
     NeedsUploadSerializer,
+    OpenAnswersQuerySerializer,
+    SurveyOpenAnswerSerializer,
     SurveyResponsesReportSerializer,
     SurveySerializer,
     UploadSerializer,
@@ -33,6 +39,18 @@ from audiences.serializers import (
 from offers.selectors import audience_list
 
 UPLOAD_ACTIONS = ("import_file", "responses")
+
+CANDIDATE_KEY_PARAMETER = OpenApiParameter(
+    "key",
+    str,
+    OpenApiParameter.PATH,
+    description="The candidate's key, `question:theme:audience` (`~` = answers without an audience), "
+    "e.g. `manque:childcare:families`.",
+)
+CANDIDATE_DECISION_ERRORS = {
+    404: OpenApiResponse(ErrorSerializer, description="Unknown survey, or no such candidate in its open answers."),
+    **CONFLICT,
+}
 
 
 def _columns_doc(columns: list[Column]) -> str:
@@ -258,3 +276,98 @@ class SurveyViewSet(CrudViewSet):
             survey=survey, content=content, filename=data["file"].name, content_type=data["file"].content_type
         )
         return Response(SurveyResponsesReportSerializer(report.as_dict()).data, status=status.HTTP_200_OK)
+
+    # Open answers and candidate needs. get_object() scopes the survey like every survey view; the filters of the
+    # survey list do not apply to these actions.
+
+    def _query(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="The survey's open answers, masked, with the themes each is filed under",
+        description="Free-text answers as stored, with e-mail addresses, French phone numbers, links and names "
+        "after a civility masked (`[téléphone masqué]`...). Each answer carries up to two themes of the taxonomy "
+        "(scored with the matching's text model, see docs/open-answers.md); `theme=unclassified` lists those under "
+        "none.",
+        parameters=[OpenAnswersQuerySerializer],
+        responses={200: SurveyOpenAnswerSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="open-answers", filter_backends=[])
+    def open_answers(self, request, pk=None):
+        survey = self.get_object()
+        query = self._query(OpenAnswersQuerySerializer)
+        answers = services.open_answer_list(survey=survey, question=query.get("question"), theme=query.get("theme"))
+        page = self.paginate_queryset(answers)
+        return self.get_paginated_response(SurveyOpenAnswerSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Open answers grouped into themes, and the candidate needs offered for acceptance",
+        description="Per open question: one group per theme (count, weighted count, share of the question's weighted "
+        "answers, audiences, up to 5 masked quotes, most representative first) and the unclassified answers, "
+        "counted too. Per question x theme x audience: a candidate need (proposed statement, domain, theme, "
+        "audience, the survey's territory, importance from the share of respondents) with its status: `pending` "
+        "until an analyst accepts or rejects it. Nothing becomes a need without that step. A decision stays while "
+        "the group's answers are unchanged; a new upload that changes them makes the candidate pending again "
+        "(`previous_decision`).",
+        parameters=[CandidateNeedsQuerySerializer],
+        responses={200: CandidateNeedsSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="candidate-needs", filter_backends=[], pagination_class=None)
+    def candidate_needs(self, request, pk=None):
+        survey = self.get_object()
+        query = self._query(CandidateNeedsQuerySerializer)
+        report = services.candidate_needs_build(survey=survey)
+        question, wanted = query.get("question"), query.get("status")
+        if question is not None:
+            report.questions = [summary for summary in report.questions if summary["question"] == question]
+        report.candidates = [
+            candidate
+            for candidate in report.candidates
+            if (question is None or candidate.question == question) and (wanted is None or candidate.status == wanted)
+        ]
+        return Response(CandidateNeedsSerializer(report).data)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Accept a candidate need, with optional edits: the need is created",
+        description="Every field is optional and replaces the proposal: statement, importance (0-1), audience, "
+        "themes (all of one domain, which becomes the need's), territory (inside the survey's), stage. The need is "
+        "validated like any need (400 with the field at fault) and created with source `survey`, the candidate's "
+        "source reference and its weighted count as demand volume. 409 if the candidate is already accepted.",
+        parameters=[CANDIDATE_KEY_PARAMETER],
+        request=CandidateNeedAcceptSerializer,
+        responses={201: CandidateNeedSerializer, **CANDIDATE_DECISION_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"candidate-needs/(?P<key>[^/]+)/accept",
+        filter_backends=[],
+        serializer_class=CandidateNeedAcceptSerializer,
+    )
+    def candidate_need_accept(self, request, pk=None, key=None):
+        survey = self.get_object()
+        edits = CandidateNeedAcceptSerializer(data=request.data)
+        edits.is_valid(raise_exception=True)
+        candidate = services.candidate_need_accept(
+            survey=survey, key=key, edits=edits.validated_data, user=request.user
+        )
+        return Response(CandidateNeedSerializer(candidate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Reject a candidate need (recorded; no need is created)",
+        description="409 if the candidate is already rejected, or accepted (then delete its need instead).",
+        parameters=[CANDIDATE_KEY_PARAMETER],
+        request=None,
+        responses={200: CandidateNeedSerializer, **CANDIDATE_DECISION_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path=r"candidate-needs/(?P<key>[^/]+)/reject", filter_backends=[])
+    def candidate_need_reject(self, request, pk=None, key=None):
+        survey = self.get_object()
+        candidate = services.candidate_need_reject(survey=survey, key=key, user=request.user)
+        return Response(CandidateNeedSerializer(candidate).data)

@@ -5,6 +5,7 @@
   surveys and responses that still use one;
 - needs, needs_io: needs by hand, and their import and export;
 - surveys, responses: surveys and their items, the upload of their responses and the needs computed from them;
+- open_answers: open answers stored, grouped into themes and offered as candidate needs (accept / reject);
 - demo: the demo survey and workshop needs.
 
 Every write validates first and writes in one transaction; uploads are refused whole, with every bad line listed.
@@ -21,6 +22,16 @@ from audiences.services.needs_io import (
     ImportReport,
     need_export_rows,
     needs_import,
+)
+from audiences.services.open_answers import (
+    CandidateNeed,
+    CandidateNeedsReport,
+    candidate_need_accept,
+    candidate_need_get,
+    candidate_need_reject,
+    candidate_needs_build,
+    open_answer_list,
+    open_answers_replace,
 )
 from audiences.services.responses import (
     COMPUTED_FIELDS,
@@ -44,6 +55,8 @@ from offers.services.reference_data import audience_create, audience_update
 
 __all__ = [
     "COMPUTED_FIELDS",
+    "CandidateNeed",
+    "CandidateNeedsReport",
     "DEMO_DIR",
     "ITEM_FIELDS",
     "NEED_COLUMNS",
@@ -61,12 +74,18 @@ __all__ = [
     "audience_delete",
     "audience_update",
     "audiences_demo_load",
+    "candidate_need_accept",
+    "candidate_need_get",
+    "candidate_need_reject",
+    "candidate_needs_build",
     "need_create",
     "need_delete",
     "need_export_rows",
     "need_themes_check",
     "need_update",
     "needs_import",
+    "open_answer_list",
+    "open_answers_replace",
     "survey_create",
     "survey_delete",
     "survey_needs_compute",
