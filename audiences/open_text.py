@@ -73,6 +73,9 @@ THEME_THRESHOLD = 0.12
 # word of another theme ("séjour") must not file the answer twice.
 MAX_THEMES_PER_ANSWER = 2
 SECOND_THEME_THRESHOLD = 0.15
+# A part of an answer that a theme already kept scores at least this share of the part's best is that theme's, not
+# a second need ("fibre": coworking 0.18, digital 0.16).
+EXPLAINED_RATIO = 0.75
 
 # Where an answer lists several things: punctuation, "et", "ou", "+", "&", "ainsi que", "aussi", line breaks.
 _SEGMENT_SEPARATORS = re.compile(r"[,;/+&\n.!?()]+|\s(?:et|ou|ainsi que|aussi|puis|avec)\s", re.IGNORECASE)
@@ -121,33 +124,47 @@ def answers_classify(
     """Per answer, its themes best first (empty: unclassified).
 
     The whole answer and each of its parts are scored against every theme (`top_k_similarity`, the matching's
-    retrieval); the whole answer's best theme and each part's best theme count when their cosine reaches
-    `threshold`; an answer keeps its best theme and up to `max_themes - 1` more reaching `second_threshold`.
-    A part scores for one theme only, so a second theme needs a second thing named, not a word two themes share
-    ("fibre" is digital and coworking). Personal data is removed before scoring (a phone number is no topic).
+    retrieval). The answer's theme is the best (theme, cosine) of the whole or a part, when it reaches `threshold`.
+    Another part adds its own best theme when it reaches `second_threshold` and no theme already kept explains that
+    part nearly as well (`EXPLAINED_RATIO`): "la fibre et internet" is one digital need even though "fibre" alone
+    leans to coworking, while "une crèche et un médecin" is two. Personal data is removed before scoring.
     """
     if not texts:
         return []
     if classifier.theme_count == 0:
         return [[] for _ in texts]
     cleaned = [personal_data_mask(text, markers=False) for text in texts]
-    owners: list[int] = []
+    spans: list[tuple[int, int]] = []  # per answer, its rows in the queries: the whole answer, then its parts
     queries: list[str] = []
-    for position, text in enumerate(cleaned):
+    for text in cleaned:
         parts = answer_segments(text)
-        for query in [text, *parts] if len(parts) > 1 else [text]:
-            owners.append(position)
-            queries.append(query)
-    indices, scores = top_k_similarity(classifier.model.transform(queries), classifier.matrix, k=1)
-    best: list[dict[int, float]] = [{} for _ in texts]
-    for owner, theme, score in zip(owners, indices[:, 0].tolist(), scores[:, 0].tolist(), strict=True):
-        if theme >= 0 and score >= threshold and score > best[owner].get(theme, 0.0):
-            best[owner][theme] = score
+        start = len(queries)
+        queries.extend([text, *parts] if len(parts) > 1 else [text])
+        spans.append((start, len(queries)))
+    indices, scores = top_k_similarity(
+        classifier.model.transform(queries), classifier.matrix, k=classifier.theme_count
+    )
+    cosines = np.zeros((len(queries), classifier.theme_count))
+    rows, ranks = np.nonzero(indices >= 0)
+    cosines[rows, indices[rows, ranks]] = scores[rows, ranks]
     classified = []
-    for found in best:
-        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
-        kept = ranked[:1] + [(theme, score) for theme, score in ranked[1:] if score >= second_threshold]
-        classified.append([ThemeScore(theme, round(score, 4)) for theme, score in kept[:max_themes]])
+    for start, stop in spans:
+        block = cosines[start:stop]
+        query, theme = np.unravel_index(int(np.argmax(block)), block.shape)
+        if block[query, theme] < threshold:
+            classified.append([])
+            continue
+        kept = [(int(theme), float(block[query, theme]))]
+        extra = []
+        for part in block[1:]:
+            best = int(np.argmax(part))
+            if part[best] < second_threshold or any(part[t] >= EXPLAINED_RATIO * part[best] for t, _ in kept):
+                continue
+            extra.append((best, float(part[best])))
+        for theme_score in sorted(extra, key=lambda item: (-item[1], item[0])):
+            if len(kept) < max_themes and theme_score[0] not in {t for t, _ in kept}:
+                kept.append(theme_score)
+        classified.append([ThemeScore(theme, round(score, 4)) for theme, score in kept])
     return classified
 
 

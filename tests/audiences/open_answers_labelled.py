@@ -26,7 +26,10 @@ LABELLED_ANSWERS: list[tuple[str, tuple[str, ...]]] = [
     ("internet haut debit, on est encore en ADSL a 2 mega", ("digital",)),
     ("une connexion internet correcte pour télétravailler", ("digital", "coworking")),
     ("le reseau mobile, pas de 4G dans le bourg", ("digital",)),
-    ("de l'aide pour les demarches en ligne, je ne sais pas me servir d'un ordinateur", ("digital", "social-services")),
+    (
+        "de l'aide pour les demarches en ligne, je ne sais pas me servir d'un ordinateur",
+        ("digital", "social-services"),
+    ),
     # Housing
     ("Des logements à louer, rien de libre à Guéret", ("rent",)),
     ("un appartement T2 en location pas trop cher", ("rent",)),
