@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem, SurveyResponse
+from audiences.models import NEED_STATISTICS_FIELDS, CandidateNeedDecision, Need, Survey, SurveyItem, SurveyResponse
 from audiences.services import need_themes_check, survey_needs_compute, survey_scale_check
 
 
@@ -101,4 +101,20 @@ class SurveyResponseAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CandidateNeedDecision)
+class CandidateNeedDecisionAdmin(admin.ModelAdmin):
+    """Decisions are taken through the API (accept creates the need with the rules of every need): read-only here."""
+
+    list_display = ["key", "survey", "status", "need", "answer_count", "decided_by", "decided_at"]
+    list_filter = ["status", "survey"]
+    search_fields = ["key", "survey__title"]
+    list_select_related = ["survey", "need", "decided_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

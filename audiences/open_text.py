@@ -65,8 +65,8 @@ def personal_data_mask(text: str, *, markers: bool = True) -> str:
 # ---------------------------------------------------------------------------
 
 # Cosine of an answer (or one of its parts) with a theme's text above which it is filed under that theme. Chosen on
-# a plateau of tests/audiences/open_answers_labelled.py (0.10 to 0.14 group the same share within two answers in
-# 62), where off-topic answers ("rien", "je ne sais pas") stay below and one-word needs ("bus", "fibre") above.
+# a plateau of tests/audiences/open_answers_labelled.py (0.10 to 0.13 file the same 55 answers of 62 right), where
+# off-topic answers ("rien" 0.095, "je ne sais pas" 0.093) stay below and one-word needs ("bus" 0.19) above.
 THEME_THRESHOLD = 0.12
 # An answer naming several things is filed under at most this many themes (its best-scoring parts); a theme after
 # the first must score clearly, not just pass: a stray part ("il n'y en a plus que 2 par jour") reaching 0.12 on a

@@ -414,3 +414,22 @@ def test_only_analysts_see_and_decide(anonymous_client, survey):
         assert _accept(client, survey, "manque:childcare:families").status_code == status
         assert _reject(client, survey, "manque:childcare:families").status_code == status
     assert not Need.objects.exists()
+
+
+# Queries ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["open-answers", "candidate-needs"])
+def test_the_same_number_of_queries_for_one_answer_and_for_many(analyst_client, reference, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for answers in (ANSWERS[:1], ANSWERS):
+        survey = _survey()
+        _store(survey, answers)
+        _reject(analyst_client, survey, "manque:childcare:families")  # a decision to read as well
+        with CaptureQueriesContext(connection) as queries:
+            assert analyst_client.get(f"/api/v1/surveys/{survey.pk}/{path}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
