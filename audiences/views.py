@@ -314,7 +314,10 @@ class SurveyViewSet(CrudViewSet):
         "the group's answers are unchanged; a new upload that changes them makes the candidate pending again "
         "(`previous_decision`).",
         parameters=[CandidateNeedsQuerySerializer],
-        responses={200: CandidateNeedsSerializer},
+        responses={
+            200: CandidateNeedsSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="An unknown `status` (the `field` says which)."),
+        },
     )
     @action(detail=True, methods=["get"], url_path="candidate-needs", filter_backends=[], pagination_class=None)
     def candidate_needs(self, request, pk=None):
