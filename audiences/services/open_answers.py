@@ -51,6 +51,7 @@ from offers.models import Audience, Territory, Theme
 from offers.territory_paths import path_contains
 
 QUOTES_PER_GROUP = 5
+OPEN_ANSWER_KEY_MAX = SurveyOpenAnswer._meta.get_field("question").max_length  # respondent_id has the same
 NO_AUDIENCE = "~"  # the audience part of a candidate's key when its answers have none
 UNCLASSIFIED = "unclassified"  # the theme filter value of answers no theme reached
 # Below this many answers a candidate's proposed importance is capped: two respondents of a small audience are not
@@ -82,10 +83,18 @@ def open_answers_replace(*, survey: Survey, answers: Iterable[Mapping[str, Any]]
         question = str(answer.get("question") or "").strip()
         respondent = str(answer.get("respondent_id") or "").strip()
         weight = answer.get("weight", 1.0)
-        if not question:
-            errors.append(ErrorItem(field="question", line=line, code="required", message="The question is missing."))
-        if not respondent:
-            errors.append(ErrorItem(field="respondent_id", line=line, code="required", message="No respondent."))
+        for field, value in (("question", question), ("respondent_id", respondent)):
+            if not value:
+                errors.append(ErrorItem(field=field, line=line, code="required", message=f"The {field} is missing."))
+            elif len(value) > OPEN_ANSWER_KEY_MAX:
+                errors.append(
+                    ErrorItem(
+                        field=field,
+                        line=line,
+                        code="max_length",
+                        message=f"The {field} has {len(value)} characters; at most {OPEN_ANSWER_KEY_MAX}.",
+                    )
+                )
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < float("inf"):
             errors.append(
                 ErrorItem(field="weight", line=line, message=f"The weight must be a number above 0, not {weight!r}.")
@@ -104,8 +113,8 @@ def open_answers_replace(*, survey: Survey, answers: Iterable[Mapping[str, Any]]
         objects.append(
             SurveyOpenAnswer(
                 survey=survey,
-                question=question[:64],
-                respondent_id=respondent[:64],
+                question=question,
+                respondent_id=respondent,
                 text=text,
                 audience=answer.get("audience"),
                 commune=answer.get("commune"),

@@ -10,7 +10,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from audiences.models import Need, Survey, SurveyItem, SurveyResponse
+from audiences.models import CandidateNeedDecision, Need, Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
 from matching.models import MatchingChunk, MatchingRun, NeedResult
 from offers.models import Audience, CatalogueVersion, Offer, Organisation
 from tests.audiences.factories import make_need, make_survey
@@ -141,6 +141,8 @@ WRITABLE_MODELS = (
     Survey.audiences.through,
     SurveyItem,
     SurveyResponse,
+    SurveyOpenAnswer,
+    CandidateNeedDecision,
     MatchingRun,
     MatchingChunk,
     NeedResult,

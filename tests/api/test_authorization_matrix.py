@@ -19,6 +19,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.schemas.generators import EndpointEnumerator
 
+from audiences.services import open_answers_replace
 from tests.api.authz_world import (
     PASSWORD,
     ROLES,
@@ -130,6 +131,20 @@ def token_request(w: World, role: str):
 
 def run_url(suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"{V1}/matching/runs/{w.run.pk}/{suffix}"
+
+
+def survey_with_answers(suffix: str, body: dict | None = None) -> Request:
+    """A request on the world's survey once it has an open answer (written in the role's rolled-back transaction,
+    before the fingerprint is taken)."""
+
+    def request(w: World, role: str):
+        open_answers_replace(
+            survey=w.survey,
+            answers=[{"question": "manque", "respondent_id": "r1", "text": "une crèche", "audience": w.need.audience}],
+        )
+        return f"{V1}/surveys/{w.survey.pk}/{suffix}", body, "json"
+
+    return request
 
 
 NEEDS_CSV = (
@@ -464,6 +479,31 @@ CASES = [
         "responses file",
         analysts(200),
         at(lambda w: f"{V1}/surveys/{w.survey.pk}/responses/", csv_upload(RESPONSES_CSV), "multipart"),
+        writes=True,
+    ),
+    # Open answers and candidate needs (the world's survey gets one family's answer before each request).
+    Case("GET", f"{V1}/surveys/{{id}}/open-answers/", "answers", analysts(), survey_with_answers("open-answers/")),
+    Case(
+        "GET",
+        f"{V1}/surveys/{{id}}/candidate-needs/",
+        "candidates",
+        analysts(),
+        survey_with_answers("candidate-needs/"),
+    ),
+    Case(
+        "POST",
+        f"{V1}/surveys/{{id}}/candidate-needs/{{key}}/accept/",
+        "accept",
+        analysts(201),
+        survey_with_answers("candidate-needs/manque:childcare:families/accept/", {"importance": 0.7}),
+        writes=True,
+    ),
+    Case(
+        "POST",
+        f"{V1}/surveys/{{id}}/candidate-needs/{{key}}/reject/",
+        "reject",
+        analysts(200),
+        survey_with_answers("candidate-needs/manque:childcare:families/reject/"),
         writes=True,
     ),
     # Matching --------------------------------------------------------------------------------------------------

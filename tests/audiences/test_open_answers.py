@@ -359,6 +359,7 @@ def test_open_answers_replace_refuses_bad_rows_whole(reference):
                 {"question": "manque", "respondent_id": "c", "text": "train"},
                 {"question": "", "respondent_id": "d", "text": "fibre"},
                 {"question": "manque", "respondent_id": "e", "text": "   "},  # no answer: skipped, not an error
+                {"question": "manque", "respondent_id": "f" * 65, "text": "gare"},
             ],
         )
     assert [(error.line, error.field) for error in refused.value.errors] == [
@@ -366,6 +367,7 @@ def test_open_answers_replace_refuses_bad_rows_whole(reference):
         (2, "weight"),
         (4, "respondent_id"),
         (5, "question"),
+        (7, "respondent_id"),
     ]
     assert SurveyOpenAnswer.objects.filter(survey=survey).count() == len(ANSWERS)
 
