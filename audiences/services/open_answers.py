@@ -207,7 +207,27 @@ def open_answers_cache_clear() -> None:
 # ---------------------------------------------------------------------------
 
 
-def open_answer_list(*, survey: Survey, question: str | None = None, theme: str | None = None) -> list[dict]:
+@dataclasses.dataclass(frozen=True)
+class OpenAnswerItem:
+    """One answer as the API lists it; the text is masked when read, so a page of a large survey masks only its
+    own answers."""
+
+    row: OpenAnswerRow
+    commune: str | None
+    themes: list[dict]
+
+    id = property(lambda self: self.row.id)
+    question = property(lambda self: self.row.question)
+    respondent_id = property(lambda self: self.row.respondent_id)
+    audience = property(lambda self: self.row.audience)
+    weight = property(lambda self: self.row.weight)
+
+    @property
+    def text(self) -> str:
+        return personal_data_mask(self.row.text)
+
+
+def open_answer_list(*, survey: Survey, question: str | None = None, theme: str | None = None) -> list[OpenAnswerItem]:
     """The survey's open answers, masked, each with its themes; `theme` may be a theme code or "unclassified"."""
     classified = open_answers_classify(survey=survey)
     themes = classified.themes
@@ -222,21 +242,11 @@ def open_answer_list(*, survey: Survey, question: str | None = None, theme: str 
             continue
         if theme not in (None, UNCLASSIFIED) and theme not in codes:
             continue
-        answers.append(
-            {
-                "id": row.id,
-                "question": row.question,
-                "respondent_id": row.respondent_id,
-                "text": personal_data_mask(row.text),
-                "audience": row.audience,
-                "commune": classified.communes.get(row.id),
-                "weight": row.weight,
-                "themes": [
-                    {"code": themes[score.theme].code, "label": themes[score.theme].label, "score": score.score}
-                    for score in found
-                ],
-            }
-        )
+        labelled = [
+            {"code": themes[score.theme].code, "label": themes[score.theme].label, "score": score.score}
+            for score in found
+        ]
+        answers.append(OpenAnswerItem(row=row, commune=classified.communes.get(row.id), themes=labelled))
     return answers
 
 
