@@ -342,7 +342,8 @@ class CandidateNeedSerializer(serializers.Serializer):
     previous_decision = serializers.ChoiceField(
         choices=["accepted", "rejected"],
         allow_null=True,
-        help_text="A decision taken on this group before its answers changed (a new upload): pending again.",
+        help_text="A decision taken before the group's answers changed (a new upload) or its need was deleted: "
+        "the candidate is pending again.",
     )
 
 

@@ -415,7 +415,9 @@ def candidate_needs_build(*, survey: Survey) -> CandidateNeedsReport:
         )
         decision = decisions.get(candidate.key)
         if decision is not None:
-            if decision.fingerprint == fingerprint:
+            # An accepted candidate whose need was deleted since is open again, like one whose answers changed.
+            need_deleted = decision.status == CandidateNeedStatus.ACCEPTED and decision.need_id is None
+            if decision.fingerprint == fingerprint and not need_deleted:
                 candidate.status = decision.status
                 candidate.need_id = decision.need_id
                 candidate.decided_at = decision.decided_at

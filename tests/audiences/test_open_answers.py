@@ -346,6 +346,15 @@ def test_a_new_upload_keeps_decisions_of_unchanged_groups_and_reopens_changed_on
     assert CandidateNeedDecision.objects.filter(status="rejected").count() == 2
 
 
+def test_deleting_the_accepted_need_opens_the_candidate_again(analyst_client, survey):
+    need_id = _accept(analyst_client, survey, "manque:childcare:families").json()["need"]
+    assert analyst_client.delete(f"/api/v1/needs/{need_id}/").status_code == 204
+    candidate = _by_key(_candidates(analyst_client, survey))["manque:childcare:families"]
+    assert (candidate["status"], candidate["previous_decision"], candidate["need"]) == ("pending", "accepted", None)
+    assert _accept(analyst_client, survey, "manque:childcare:families").status_code == 201
+    assert Need.objects.count() == 1
+
+
 def test_open_answers_replace_refuses_bad_rows_whole(reference):
     survey = _survey()
     _store(survey)
