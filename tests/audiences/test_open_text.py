@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from audiences.open_text import (
     EMAIL_MARKER,
@@ -257,3 +259,36 @@ def test_importance_steps_on_the_share_of_respondents(share, importance):
 def test_importance_refuses_a_share_that_is_not_one(share):
     with pytest.raises(ValueError):
         importance_from_share(share)
+
+
+# Masking, drawn -------------------------------------------------------------------------------------------------
+
+_pair = st.integers(0, 99).map(lambda n: f"{n:02}")
+_separator = st.sampled_from(["", " ", ".", "-"])
+
+
+@given(
+    prefix=st.sampled_from(["0", "+33 ", "+33", "+33 (0)", "0033 "]),
+    first=st.integers(1, 9),
+    pairs=st.lists(_pair, min_size=4, max_size=4),
+    separator=_separator,
+    before=st.sampled_from(["", "tel ", "au ", "("]),
+    after=st.sampled_from(["", " merci", ", Mme", ")"]),
+)
+def test_any_writing_of_a_french_number_is_masked(prefix, first, pairs, separator, before, after):
+    number = f"{prefix}{first}" + "".join(separator + pair for pair in pairs)
+    masked = personal_data_mask(f"{before}{number}{after}")
+    assert PHONE_MARKER in masked
+    assert not any(character.isdigit() for character in masked)
+
+
+@given(
+    year=st.integers(1900, 2100),
+    postal=st.integers(1000, 98999).map(lambda n: f"{n:05}"),
+    price=st.integers(1, 99999),
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+)
+def test_years_postal_codes_prices_and_times_are_never_masked(year, postal, price, hour, minute):
+    text = f"depuis {year}, à {postal}, {price} €, {price:,} €, à {hour}h{minute:02} ou {hour:02}:{minute:02}"
+    assert personal_data_mask(text) == text
