@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from audiences.statistics import item_summary, mean_estimate, normalise, top_box_count
+from audiences.statistics import item_summary, mean_estimate, normalise, top_box_volume
 from offers.territory_paths import common_path
 
 
@@ -49,9 +49,9 @@ def test_identical_answers_give_a_zero_width_interval():
 
 
 def test_top_two_box():
-    assert top_box_count([5, 4, 3, 2, 1, 5], scale_max=5) == 3
-    assert top_box_count([10, 9, 8], scale_max=10) == 2
-    assert top_box_count([], scale_max=5) == 0
+    assert top_box_volume([5, 4, 3, 2, 1, 5], scale_max=5) == 3
+    assert top_box_volume([10, 9, 8], scale_max=10) == 2
+    assert top_box_volume([], scale_max=5) == 0
 
 
 def test_item_summary_of_raw_scores():
