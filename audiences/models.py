@@ -91,6 +91,14 @@ class SurveyItem(models.Model):
     def __str__(self) -> str:
         return f"{self.code}: {self.statement[:60]}"
 
+    def scale(self, measure: str) -> tuple[int, int]:
+        """The (min, max) scale `measure` ("importance" or "satisfaction") was asked on: the item's, else the
+        survey's."""
+        return (
+            getattr(self, f"{measure}_scale_min") or self.survey.scale_min,
+            getattr(self, f"{measure}_scale_max") or self.survey.scale_max,
+        )
+
     def clean(self) -> None:
         if not self.measures_importance and not self.measures_satisfaction:
             raise ValidationError("An item must measure importance, satisfaction or both.")

@@ -8,7 +8,7 @@ respondents x 60 items aggregates in one pass); the one-group functions call it,
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +103,31 @@ def grouped_estimates(
         ci_low=np.clip(mean - half_width, 0.0, 1.0),
         ci_high=np.clip(mean + half_width, 0.0, 1.0),
         top_box=boxes,
+    )
+
+
+def measure_estimates(
+    *,
+    item_ids: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray,
+    group_count: int,
+    scales: Mapping[int, tuple[int, int]],
+) -> GroupEstimates:
+    """`grouped_estimates` of raw scores (NaN = no answer) of several items, each normalised on its item's
+    (min, max) scale in `scales`, with the top-2-box of that scale."""
+    known = np.array(sorted(scales), dtype=np.int64)
+    positions = np.searchsorted(known, item_ids)
+    scale_min = np.array([scales[item_id][0] for item_id in known.tolist()], dtype=float)[positions]
+    scale_max = np.array([scales[item_id][1] for item_id in known.tolist()], dtype=float)[positions]
+    answered = ~np.isnan(scores)
+    return grouped_estimates(
+        groups=groups[answered],
+        values=normalise(scores[answered], scale_min=scale_min[answered], scale_max=scale_max[answered]),
+        weights=weights[answered],
+        group_count=group_count,
+        top_box=top_box_mask(scores[answered], scale_max=scale_max[answered]),
     )
 
 

@@ -271,18 +271,7 @@ COMPUTED_FIELDS = (
 )
 
 
-def item_scales(*, survey: Survey, item: SurveyItem) -> dict[str, tuple[int, int]]:
-    """The scale each measure of an item was asked on: the item's own, else the survey's."""
-    return {
-        measure: (
-            getattr(item, f"{measure}_scale_min") or survey.scale_min,
-            getattr(item, f"{measure}_scale_max") or survey.scale_max,
-        )
-        for measure in ("importance", "satisfaction")
-    }
-
-
-def _survey_groups(survey: Survey, items: dict[int, SurveyItem], columns: dict[str, np.ndarray]):
+def _survey_groups(columns: dict[str, np.ndarray]):
     """Each answer's groups: (item, audience) for the whole area, and (item, audience, EPCI) when its commune lies in
     an EPCI other than the area. Returns the answers' positions (an answer appears once per group it is in), their
     group numbers, and the (item id, audience id, territory path) of each group."""
@@ -317,33 +306,6 @@ def _survey_groups(survey: Survey, items: dict[int, SurveyItem], columns: dict[s
     return answers, groups.reshape(-1), described
 
 
-def _measure_estimates(
-    survey: Survey,
-    items: dict[int, SurveyItem],
-    columns: dict[str, np.ndarray],
-    answers: np.ndarray,
-    groups: np.ndarray,
-    group_count: int,
-    measure: str,
-) -> statistics.GroupEstimates:
-    """One measure's estimates per group: scores normalised on each item's scale, weighted by the respondent."""
-    scales = {item_id: item_scales(survey=survey, item=item)[measure] for item_id, item in items.items()}
-    item_ids = columns["item_id"][answers]
-    known = np.array(sorted(scales), dtype=np.int64)
-    positions = np.searchsorted(known, item_ids)
-    scale_min = np.array([scales[item_id][0] for item_id in known.tolist()], dtype=float)[positions]
-    scale_max = np.array([scales[item_id][1] for item_id in known.tolist()], dtype=float)[positions]
-    scores = columns[measure][answers]
-    answered = ~np.isnan(scores)
-    return statistics.grouped_estimates(
-        groups=groups[answered],
-        values=statistics.normalise(scores[answered], scale_min=scale_min[answered], scale_max=scale_max[answered]),
-        weights=columns["weight"][answers][answered],
-        group_count=group_count,
-        top_box=statistics.top_box_mask(scores[answered], scale_max=scale_max[answered]),
-    )
-
-
 @transaction.atomic
 def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     """(Re)compute the needs of a survey from its stored responses.
@@ -359,9 +321,16 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     columns = selectors.survey_response_columns(survey=survey)
     # An answer without audience belongs to no need (the upload refuses them; an admin edit could leave one).
     columns = {name: array[columns["audience_id"] >= 0] for name, array in columns.items()}
-    answers, groups, described = _survey_groups(survey, items, columns)
+    answers, groups, described = _survey_groups(columns)
     estimates = {
-        measure: _measure_estimates(survey, items, columns, answers, groups, len(described), measure)
+        measure: statistics.measure_estimates(
+            item_ids=columns["item_id"][answers],
+            scores=columns[measure][answers],
+            weights=columns["weight"][answers],
+            groups=groups,
+            group_count=len(described),
+            scales={item_id: item.scale(measure) for item_id, item in items.items()},
+        )
         for measure in ("importance", "satisfaction")
     }
     territories = {
