@@ -94,9 +94,10 @@ class SurveyItem(models.Model):
     def scale(self, measure: str) -> tuple[int, int]:
         """The (min, max) scale `measure` ("importance" or "satisfaction") was asked on: the item's, else the
         survey's."""
+        low, high = getattr(self, f"{measure}_scale_min"), getattr(self, f"{measure}_scale_max")
         return (
-            getattr(self, f"{measure}_scale_min") or self.survey.scale_min,
-            getattr(self, f"{measure}_scale_max") or self.survey.scale_max,
+            self.survey.scale_min if low is None else low,  # 0 is a scale point (0-10), not "unset"
+            self.survey.scale_max if high is None else high,
         )
 
     def clean(self) -> None:

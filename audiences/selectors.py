@@ -1,7 +1,7 @@
 """Reads of the audiences app: audiences, needs (with the territorial semantics of filters) and surveys."""
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -87,6 +87,20 @@ def survey_list() -> QuerySet[Survey]:
 
 def survey_get(*, survey_id: int) -> Survey:
     return survey_list().get(pk=survey_id)
+
+
+def survey_earlier_waves(*, survey: Survey) -> list[Survey]:
+    """The earlier waves of a survey, latest first (previous_wave, its previous_wave...): one query per wave."""
+    waves, seen, current = [], {survey.pk}, survey.previous_wave
+    while current is not None and current.pk not in seen:  # a cycle made in the admin must not loop forever
+        waves.append(current)
+        seen.add(current.pk)
+        current = current.previous_wave
+    return waves
+
+
+def audience_codes(*, ids: Iterable[int]) -> dict[int, str]:
+    return dict(Audience.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
 
 
 def survey_item_map(*, survey: Survey) -> dict[str, SurveyItem]:
