@@ -1,6 +1,5 @@
 """Pure statistics against hand-computed values and independent NumPy/SciPy computations (t quantiles from tables:
-t(0.975, 1) = 12.706205,
-t(0.975, 3) = 3.182446, t(0.975, 5) = 2.570582)."""
+t(0.975, 1) = 12.706205, t(0.975, 3) = 3.182446, t(0.975, 5) = 2.570582)."""
 
 import math
 import subprocess
