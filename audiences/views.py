@@ -245,8 +245,10 @@ class SurveyViewSet(CrudViewSet):
         "(empty = no answer). The whole file is validated first (every bad line listed, nothing written). Responses "
         "are upserted by (item, respondent): re-uploading the same file changes nothing, a corrected file updates. "
         "Then, for each item x audience, one need for the whole survey area and one per EPCI: importance and "
-        "satisfaction = mean normalised score (x - min) / (max - min) with a 95% Student-t interval (null for a "
-        "single answer), demand_volume = respondents in the top-2 box of importance.",
+        "satisfaction = weighted mean of the normalised scores (x - min) / (max - min), each measure on its item's "
+        "scale, with a 95% Student-t interval on the Kish effective sample size (null for a single answer); "
+        "demand_volume = weighted respondents in the top-2 box of importance, rounded. Without weights (every "
+        "weight 1) these are the plain mean, Student interval and count. Formulas: docs/surveys.md.",
         request={"multipart/form-data": UploadSerializer},
         responses={
             200: SurveyResponsesReportSerializer,
