@@ -298,6 +298,7 @@ class SurveyViewSet(CrudViewSet):
         responses={
             (200, "application/json"): SurveyWaveComparisonSerializer,
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one line per item x audience."),
+            400: OpenApiResponse(ErrorSerializer, description="`with` is not an earlier wave, or no previous wave."),
         },
     )
     @action(detail=True, methods=["get"], url_path="compare", content_negotiation_class=FileFormatNegotiation)

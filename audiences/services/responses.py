@@ -71,7 +71,6 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
     result: list[_ResponseRow] = []
     respondents: dict[str, tuple[int, Audience | None, Territory | None]] = {}
     seen: dict[tuple[str, str], int] = {}
-    scale = f"{survey.scale_min}-{survey.scale_max}"
 
     for row in rows:
         problems: list[tuple[str, str, str]] = []
@@ -111,6 +110,9 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
         scores: dict[str, int | None] = {}
         for name in ("importance", "satisfaction"):
             raw = row.values.get(name)
+            # The item's own scale for this measure when it has one (set by a wide file's mapping).
+            low, high = item.scale(name) if item is not None else (survey.scale_min, survey.scale_max)
+            scale = f"{low}-{high}"
             try:
                 scores[name] = parse_int(raw)
             except CellError:
@@ -118,7 +120,7 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
                 continue
             if scores[name] is None:
                 continue
-            if not survey.scale_min <= scores[name] <= survey.scale_max:
+            if not low <= scores[name] <= high:
                 problems.append((name, "out_of_scale", f"{scores[name]} is outside the {scale} scale"))
             elif item is not None and not getattr(item, f"measures_{name}"):
                 problems.append((name, "not_measured", f"item {item.code!r} does not measure {name}"))
@@ -286,9 +288,10 @@ def _survey_groups(columns: dict[str, np.ndarray]):
     for position, commune_id in enumerate(commune_ids.tolist()):
         epci_path = path_upto(paths[commune_id], "epci") if commune_id in paths else None
         if epci_path and epci_path != area_path:
-            commune_slots[position] = slot_of_path.setdefault(epci_path, len(slots))
-            if commune_slots[position] == len(slots):
+            if epci_path not in slot_of_path:
+                slot_of_path[epci_path] = len(slots)
                 slots.append(epci_path)
+            commune_slots[position] = slot_of_path[epci_path]
     epci_slots = commune_slots[commune_positions]
     in_epci = np.flatnonzero(epci_slots >= 0)
     answers = np.concatenate([np.arange(len(item_positions)), in_epci])

@@ -298,3 +298,17 @@ def test_each_measure_is_normalised_on_its_item_scale(analyst_client, survey):
     need = needs_by_group(survey)[("creche", "families", "23")]
     assert need.satisfaction == pytest.approx(0.233333, abs=1e-6)
     assert need.importance == pytest.approx(0.666667, abs=1e-6)  # importance stays on the survey's 1-5
+
+
+def test_scores_are_checked_on_the_item_scale(analyst_client, survey):
+    survey.items.filter(code="creche").update(satisfaction_scale_min=0, satisfaction_scale_max=10)
+    ok = "respondent_id,audience,item,importance,satisfaction\nr1,families,creche,5,0\nr2,families,creche,4,10\n"
+    assert upload(analyst_client, survey, ok).status_code == 200
+    assert needs_by_group(survey)[("creche", "families", None)].satisfaction == pytest.approx(0.5)
+    bad = "respondent_id,audience,item,importance,satisfaction\nr3,families,creche,0,11\n"
+    response = upload(analyst_client, survey, bad)
+    assert response.status_code == 400
+    assert [(error["field"], error["message"]) for error in response.json()["errors"]] == [
+        ("importance", "0 is outside the 1-5 scale"),
+        ("satisfaction", "11 is outside the 0-10 scale"),
+    ]

@@ -4,6 +4,7 @@ territory (not need id, which differs between waves), so compare shows how satis
 import pytest
 
 from audiences.models import Need, Survey
+from matching import reports
 from tests.audiences.factories import RESPONSES_CSV, make_survey, upload
 from tests.matching.factories import make_need_result, make_report_need, make_run
 
@@ -117,3 +118,24 @@ def test_only_waves_of_one_chain_and_single_candidates_are_paired(analyst_client
     by_need = {need["need_id"]: need for need in body["needs"]}
     assert by_need[survey_needs(first)[key].pk]["status"] == "unchanged"
     assert by_need[survey_needs(second)[key].pk]["status"] == "new"
+
+
+def test_compare_pairs_by_need_then_by_single_wave_key():
+    after = [
+        {"need_id": 1, "wave_key": None},
+        {"need_id": 20, "wave_key": "7:creche:1:"},
+        {"need_id": 21, "wave_key": "7:emploi:1:"},
+        {"need_id": 22, "wave_key": "7:emploi:1:"},
+        {"need_id": 23, "wave_key": "7:sante:1:"},
+    ]
+    before = [
+        {"need_id": 1, "wave_key": None},
+        {"need_id": 10, "wave_key": "7:creche:1:"},
+        {"need_id": 11, "wave_key": "7:emploi:1:"},
+        {"need_id": 12, "wave_key": "7:logement:1:"},
+    ]
+    pairs = [
+        (a["need_id"] if a else None, b["need_id"] if b else None) for a, b in reports.compare_pairs(after, before)
+    ]
+    # emploi has two candidates in the run: not paired (which one would be a guess).
+    assert pairs == [(1, 1), (20, 10), (21, None), (22, None), (23, None), (None, 11), (None, 12)]
