@@ -114,20 +114,23 @@ def survey_responses(*, survey: Survey) -> QuerySet[SurveyResponse]:
 SURVEY_RESPONSE_COLUMNS = ("item_id", "audience_id", "commune_id", "importance", "satisfaction", "weight")
 
 
-def survey_response_columns(*, survey: Survey) -> dict[str, np.ndarray]:
+def survey_response_columns(*, survey: Survey, chunk_size: int = 50_000) -> dict[str, np.ndarray]:
     """A survey's stored responses as one NumPy array per field of SURVEY_RESPONSE_COLUMNS, for the aggregation.
 
-    Ids are int64 (-1 for no audience or commune); scores float64 with NaN for no answer. Unordered (sorting a
-    million rows would cost more than the aggregation).
+    Ids are int64 (-1 for no audience or commune); scores and weights float64, NaN for no answer. Read in chunks
+    of `chunk_size` rows, each turned into one float array at once: a million responses never exist as a million
+    Python tuples. Unordered (sorting a million rows would cost more than the aggregation).
     """
     rows = survey_responses(survey=survey).order_by().values_list(*SURVEY_RESPONSE_COLUMNS)
-    columns = list(zip(*rows, strict=True)) or [()] * len(SURVEY_RESPONSE_COLUMNS)
+    iterator = rows.iterator(chunk_size=chunk_size)
+    chunks = []
+    while batch := list(itertools.islice(iterator, chunk_size)):
+        chunks.append(np.array(batch, dtype=float))  # None -> NaN; ids stay exact below 2**53
+    table = np.concatenate(chunks) if chunks else np.empty((0, len(SURVEY_RESPONSE_COLUMNS)))
     arrays = {}
-    for name, column in zip(SURVEY_RESPONSE_COLUMNS, columns, strict=True):
-        if name in ("audience_id", "commune_id"):
-            arrays[name] = np.nan_to_num(np.array(column, dtype=float), nan=-1).astype(np.int64)
-        else:
-            arrays[name] = np.array(column, dtype=np.int64 if name == "item_id" else float)
+    for index, name in enumerate(SURVEY_RESPONSE_COLUMNS):
+        column = table[:, index]
+        arrays[name] = np.nan_to_num(column, nan=-1).astype(np.int64) if name.endswith("_id") else column.copy()
     return arrays
 
 
