@@ -306,7 +306,9 @@ class SurveyViewSet(CrudViewSet):
         survey = self.get_object()
         query = SurveyCompareQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        baseline = wave_comparison.survey_wave_baseline(survey=survey, baseline_id=query.validated_data.get("with"))
+        baseline = wave_comparison.survey_wave_baseline(
+            survey=survey, baseline_id=query.validated_data.get("with"), visible=self.get_queryset()
+        )
         comparison = wave_comparison.survey_waves_compare(survey=survey, baseline=baseline)
         if query.validated_data["format"] == "csv":
             return streamed_file(

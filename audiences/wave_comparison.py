@@ -7,6 +7,7 @@ Reads through `selectors`, figures from `statistics` (pure): the same weighted m
 from collections.abc import Iterable
 
 import numpy as np
+from django.db.models import QuerySet
 
 from api.exceptions import ErrorItem, InvalidInput
 from audiences import selectors, statistics
@@ -36,10 +37,15 @@ CSV_HEADER = ["item", "statement", "audience", *(f"{m}_{field}" for m in MEASURE
 Figures = dict[tuple[str, str | None], dict[str, statistics.MeanEstimate | None]]
 
 
-def survey_wave_baseline(*, survey: Survey, baseline_id: int | None) -> Survey:
+def survey_wave_baseline(
+    *, survey: Survey, baseline_id: int | None, visible: QuerySet[Survey] | None = None
+) -> Survey:
     """The wave to compare `survey` with: `baseline_id` when it is an earlier wave of the same chain, else the
-    previous wave; a 400 naming `with` otherwise."""
+    previous wave; a 400 naming `with` otherwise. With `visible` (the caller's surveys), only those count."""
     earlier = selectors.survey_earlier_waves(survey=survey)
+    if visible is not None and earlier:
+        shown = set(visible.filter(pk__in=[wave.pk for wave in earlier]).values_list("pk", flat=True))
+        earlier = [wave for wave in earlier if wave.pk in shown]
     if baseline_id is None:
         if not earlier:
             raise InvalidInput(
