@@ -2,6 +2,7 @@
 the Grand Guéret, attached to the serializers with `extend_schema_serializer`."""
 
 from api.examples import STAMP, request, response
+from audiences.models import NEED_STATISTICS_FIELDS
 
 _AUDIENCE = {
     "code": "remote-workers",
@@ -28,16 +29,7 @@ _NEED_FIELDS = {
     "external_id": "atelier-2025-creche",
 }
 # A hand-made need: no survey answers behind it.
-_NO_SURVEY_STATISTICS = dict.fromkeys(
-    (
-        "response_count",
-        "importance_ci_low",
-        "importance_ci_high",
-        "satisfaction_response_count",
-        "satisfaction_ci_low",
-        "satisfaction_ci_high",
-    )
-)
+_NO_SURVEY_STATISTICS = dict.fromkeys(NEED_STATISTICS_FIELDS)
 NEED_EXAMPLES = [
     response(
         "Childcare near Guéret",
@@ -97,6 +89,7 @@ SURVEY_EXAMPLES = [
         {
             "id": 3,
             **_SURVEY_FIELDS,
+            "previous_wave": None,
             "response_count": 412,
             "respondent_count": 206,
             "created_at": STAMP,
@@ -248,5 +241,87 @@ CANDIDATE_NEED_ACCEPT_EXAMPLES = [
     request(
         "Accepted with a sharper statement",
         {"statement": "Places en crèche à Guéret pour les familles qui s'installent", "stage": "welcome"},
+    )
+]
+
+SURVEY_WAVE_CREATE_EXAMPLES = [
+    request(
+        "Next year's wave",
+        {
+            "title": "Enquête besoins des nouveaux habitants du Grand Guéret 2026",
+            "date": "2026-03-02",
+            "reference": "ENQ-2026-GG",
+        },
+    )
+]
+
+
+def _measure(before, after, difference) -> dict:
+    """The figures of one measure in both waves: (mean, ci_low, ci_high, count, n_eff) each, then the difference
+    (value, ci_low, ci_high, p_value, significant)."""
+    names = ("mean", "ci_low", "ci_high", "response_count", "effective_response_count")
+    return {
+        **{f"before_{name}": value for name, value in zip(names, before, strict=True)},
+        **{f"after_{name}": value for name, value in zip(names, after, strict=True)},
+        **dict(
+            zip(
+                ("difference", "difference_ci_low", "difference_ci_high", "p_value", "significant"),
+                difference,
+                strict=True,
+            )
+        ),
+    }
+
+
+SURVEY_WAVE_COMPARISON_EXAMPLES = [
+    response(
+        "Satisfaction with childcare rose among families",
+        {
+            "survey": {
+                "id": 9,
+                "title": "Enquête besoins des nouveaux habitants du Grand Guéret 2026",
+                "reference": "ENQ-2026-GG",
+                "date": "2026-03-02",
+            },
+            "baseline": {
+                "id": 3,
+                "title": "Enquête besoins des nouveaux habitants du Grand Guéret",
+                "reference": "ENQ-2025-GG",
+                "date": "2025-03-01",
+            },
+            "items_added": [{"code": "mobilite", "statement": "Se déplacer sans voiture"}],
+            "items_dropped": [],
+            "rows": [
+                {
+                    "item": "creche",
+                    "statement": "Trouver une place en crèche près de chez soi",
+                    "audience": None,
+                    "importance": _measure(
+                        (0.81, 0.78, 0.84, 206, 171.4),
+                        (0.83, 0.8, 0.86, 240, 198.2),
+                        (0.02, -0.021, 0.061, 0.34, False),
+                    ),
+                    "satisfaction": _measure(
+                        (0.38, 0.34, 0.42, 198, 164.9),
+                        (0.47, 0.43, 0.51, 231, 190.6),
+                        (0.09, 0.034, 0.146, 0.0018, True),
+                    ),
+                },
+                {
+                    "item": "creche",
+                    "statement": "Trouver une place en crèche près de chez soi",
+                    "audience": "families",
+                    "importance": _measure(
+                        (0.88, 0.84, 0.92, 120, 98.7), (0.9, 0.87, 0.93, 141, 117.3), (0.02, -0.03, 0.07, 0.43, False)
+                    ),
+                    "satisfaction": _measure(
+                        (0.31, 0.26, 0.36, 117, 96.1),
+                        (0.44, 0.39, 0.49, 138, 114.8),
+                        (0.13, 0.059, 0.201, 0.0004, True),
+                    ),
+                },
+            ],
+        },
+        status_codes=(200,),
     )
 ]

@@ -1,8 +1,9 @@
 """Reads of the audiences app: audiences, needs (with the territorial semantics of filters) and surveys."""
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+import numpy as np
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from api.text import fold_text
@@ -88,12 +89,49 @@ def survey_get(*, survey_id: int) -> Survey:
     return survey_list().get(pk=survey_id)
 
 
+def survey_earlier_waves(*, survey: Survey) -> list[Survey]:
+    """The earlier waves of a survey, latest first (previous_wave, its previous_wave...): one query per wave."""
+    waves, seen, current = [], {survey.pk}, survey.previous_wave
+    while current is not None and current.pk not in seen:  # a cycle made in the admin must not loop forever
+        waves.append(current)
+        seen.add(current.pk)
+        current = current.previous_wave
+    return waves
+
+
+def audience_codes(*, ids: Iterable[int]) -> dict[int, str]:
+    return dict(Audience.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
+
+
 def survey_item_map(*, survey: Survey) -> dict[str, SurveyItem]:
     return {item.code: item for item in survey.items.select_related("domain").prefetch_related("themes")}
 
 
 def survey_responses(*, survey: Survey) -> QuerySet[SurveyResponse]:
     return SurveyResponse.objects.filter(item__survey=survey)
+
+
+SURVEY_RESPONSE_COLUMNS = ("item_id", "audience_id", "commune_id", "importance", "satisfaction", "weight")
+
+
+def survey_response_columns(*, survey: Survey, chunk_size: int = 50_000) -> dict[str, np.ndarray]:
+    """A survey's stored responses as one NumPy array per field of SURVEY_RESPONSE_COLUMNS, for the aggregation.
+
+    Ids are int64 (-1 for no audience or commune); scores and weights float64, NaN for no answer. Read in chunks
+    of `chunk_size` rows, each turned into one float array at once: a million responses never exist as a million
+    Python tuples. Unordered (sorting a million rows would cost more than the aggregation).
+    """
+    rows = survey_responses(survey=survey).order_by().values_list(*SURVEY_RESPONSE_COLUMNS)
+    iterator = rows.iterator(chunk_size=chunk_size)
+    chunks = []
+    while batch := list(itertools.islice(iterator, chunk_size)):
+        chunks.append(np.array(batch, dtype=float))  # None -> NaN; ids stay exact below 2**53
+    table = np.concatenate(chunks) if chunks else np.empty((0, len(SURVEY_RESPONSE_COLUMNS)))
+    arrays = {}
+    for index, name in enumerate(SURVEY_RESPONSE_COLUMNS):
+        column = table[:, index]
+        arrays[name] = np.nan_to_num(column, nan=-1).astype(np.int64) if name.endswith("_id") else column.copy()
+    return arrays
 
 
 def theme_exists_q(codes: list[str]) -> Exists:

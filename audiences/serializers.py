@@ -115,9 +115,21 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
             "demand_volume": {"help_text": "Number of people or households expressing the need."},
             "external_id": {"help_text": "Your identifier; (source, external_id) is unique and keys imports."},
             "response_count": {"help_text": "Survey answers behind `importance` (null for non-survey needs)."},
+            "weighted_response_count": {
+                "help_text": "Weighted respondents behind `importance` (sum of their survey weights; equals "
+                "response_count without weights)."
+            },
+            "effective_response_count": {
+                "help_text": "Kish effective sample size of `importance`, (Σw)² / Σw²: what the interval rests on "
+                "(equals response_count without weights)."
+            },
             "importance_ci_low": {"help_text": "Lower bound of the 95% confidence interval of importance."},
             "importance_ci_high": {"help_text": "Upper bound of the 95% confidence interval of importance."},
             "satisfaction_response_count": {"help_text": "Survey answers behind `satisfaction`."},
+            "satisfaction_effective_response_count": {
+                "help_text": "Kish effective sample size of `satisfaction` (equals satisfaction_response_count "
+                "without weights)."
+            },
             "satisfaction_ci_low": {"help_text": "Lower bound of the 95% confidence interval of satisfaction."},
             "satisfaction_ci_high": {"help_text": "Upper bound of the 95% confidence interval of satisfaction."},
         }
@@ -165,15 +177,20 @@ class SurveySerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
             "scale_min",
             "scale_max",
             "items",
+            "previous_wave",
             "response_count",
             "respondent_count",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "previous_wave", "created_at", "updated_at"]
         extra_kwargs = {
             "scale_min": {"help_text": "Lowest point of the answer scale (1 on a 1-5 Likert scale)."},
             "scale_max": {"help_text": "Highest point of the answer scale; fixed once responses are stored."},
+            "previous_wave": {
+                "help_text": "Id of the earlier wave of this survey (null for a first wave); next waves are made "
+                "with POST /surveys/{id}/waves/."
+            },
         }
 
 
@@ -227,9 +244,12 @@ class NeedExportRecordSerializer(serializers.Serializer):
     source_date = serializers.CharField(help_text="ISO date, or ''.")
     id = serializers.IntegerField()
     response_count = serializers.IntegerField(allow_null=True)
+    weighted_response_count = serializers.FloatField(allow_null=True)
+    effective_response_count = serializers.FloatField(allow_null=True)
     importance_ci_low = serializers.FloatField(allow_null=True)
     importance_ci_high = serializers.FloatField(allow_null=True)
     satisfaction_response_count = serializers.IntegerField(allow_null=True)
+    satisfaction_effective_response_count = serializers.FloatField(allow_null=True)
     satisfaction_ci_low = serializers.FloatField(allow_null=True)
     satisfaction_ci_high = serializers.FloatField(allow_null=True)
     updated_at = serializers.DateTimeField()
@@ -376,3 +396,86 @@ class CandidateNeedAcceptSerializer(StrictJSONTypesMixin, serializers.Serializer
         required=False, allow_null=True, help_text="Official code inside the survey's territory; null = whole area."
     )
     stage = serializers.ChoiceField(choices=JourneyStage.choices, required=False)
+
+
+@extend_schema_serializer(examples=examples.SURVEY_WAVE_CREATE_EXAMPLES)
+class SurveyWaveCreateSerializer(StrictJSONTypesMixin, serializers.Serializer):
+    title = serializers.CharField(max_length=200, help_text="Title of the new wave, e.g. « Enquête habitants 2026 ».")
+    date = serializers.DateField(help_text="Date of the new wave; after the previous wave's.")
+    reference = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True, help_text="Your reference of the new wave."
+    )
+
+
+class SurveyCompareQuerySerializer(serializers.Serializer):
+    with_ = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Id of the earlier wave to compare with (any earlier wave of the same chain); default: the "
+        "survey's previous wave.",
+    )
+    format = serializers.ChoiceField(
+        choices=("json", "csv"), default="json", help_text="`json`, or `csv`: one line per item x audience."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["with"] = fields.pop("with_")  # `with` is a Python keyword
+        return fields
+
+
+class SurveyWaveSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    reference = serializers.CharField()
+    date = serializers.DateField()
+
+
+class SurveyWaveItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    statement = serializers.CharField()
+
+
+class SurveyWaveMeasureSerializer(serializers.Serializer):
+    """One measure (normalised to 0-1) in both waves, and how it moved."""
+
+    before_mean = serializers.FloatField(allow_null=True, help_text="Weighted mean in the earlier wave.")
+    before_ci_low = serializers.FloatField(allow_null=True)
+    before_ci_high = serializers.FloatField(allow_null=True)
+    before_response_count = serializers.IntegerField(help_text="Answers in the earlier wave.")
+    before_effective_response_count = serializers.FloatField(
+        allow_null=True, help_text="Kish effective sample size in the earlier wave."
+    )
+    after_mean = serializers.FloatField(allow_null=True, help_text="Weighted mean in this wave.")
+    after_ci_low = serializers.FloatField(allow_null=True)
+    after_ci_high = serializers.FloatField(allow_null=True)
+    after_response_count = serializers.IntegerField(help_text="Answers in this wave.")
+    after_effective_response_count = serializers.FloatField(allow_null=True)
+    difference = serializers.FloatField(allow_null=True, help_text="after_mean - before_mean.")
+    difference_ci_low = serializers.FloatField(
+        allow_null=True, help_text="95% interval of the difference (Welch, on effective sample sizes)."
+    )
+    difference_ci_high = serializers.FloatField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True, help_text="Two-sided p-value of Welch's test.")
+    significant = serializers.BooleanField(
+        allow_null=True,
+        help_text="The interval excludes 0 (p < 0.05); null when a wave has fewer than two answers.",
+    )
+
+
+class SurveyWaveRowSerializer(serializers.Serializer):
+    item = serializers.CharField(help_text="Item code, the same in both waves.")
+    statement = serializers.CharField(help_text="The item's statement in this wave.")
+    audience = serializers.CharField(allow_null=True, help_text="Audience code; null = every respondent together.")
+    importance = SurveyWaveMeasureSerializer(allow_null=True, help_text="Null when neither wave measured it.")
+    satisfaction = SurveyWaveMeasureSerializer(allow_null=True, help_text="Null when neither wave measured it.")
+
+
+@extend_schema_serializer(examples=examples.SURVEY_WAVE_COMPARISON_EXAMPLES)
+class SurveyWaveComparisonSerializer(serializers.Serializer):
+    survey = SurveyWaveSerializer(help_text="This wave.")
+    baseline = SurveyWaveSerializer(help_text="The earlier wave it is compared with.")
+    items_added = SurveyWaveItemSerializer(many=True, help_text="Items of this wave only.")
+    items_dropped = SurveyWaveItemSerializer(many=True, help_text="Items of the earlier wave only.")
+    rows = SurveyWaveRowSerializer(many=True, help_text="Items of both waves, per audience and all together.")

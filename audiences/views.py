@@ -11,14 +11,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.exceptions import PayloadTooLarge
-from api.exports import export_format, export_response
+from api.exports import export_format, export_response, records_started, streamed_file
 from api.negotiation import FileFormatNegotiation
 from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
-from api.tabular import DEFAULT_MAX_BYTES, Column
+from api.tabular import DEFAULT_MAX_BYTES, Column, csv_lines
 from api.throttling import ScopedRateThrottle
-from audiences import selectors, services
+from audiences import selectors, services, wave_comparison
 from audiences.filters import NeedFilterSet, SurveyFilterSet
 from audiences.serializers import (
     AudienceDetailSerializer,
@@ -31,9 +31,12 @@ from audiences.serializers import (
     NeedsImportReportSerializer,
     NeedsUploadSerializer,
     OpenAnswersQuerySerializer,
+    SurveyCompareQuerySerializer,
     SurveyOpenAnswerSerializer,
     SurveyResponsesReportSerializer,
     SurveySerializer,
+    SurveyWaveComparisonSerializer,
+    SurveyWaveCreateSerializer,
     UploadSerializer,
 )
 from offers.selectors import audience_list
@@ -260,8 +263,10 @@ class SurveyViewSet(CrudViewSet):
         "(empty = no answer). The whole file is validated first (every bad line listed, nothing written). Responses "
         "are upserted by (item, respondent): re-uploading the same file changes nothing, a corrected file updates. "
         "Then, for each item x audience, one need for the whole survey area and one per EPCI: importance and "
-        "satisfaction = mean normalised score (x - min) / (max - min) with a 95% Student-t interval (null for a "
-        "single answer), demand_volume = respondents in the top-2 box of importance.",
+        "satisfaction = weighted mean of the normalised scores (x - min) / (max - min), each measure on its item's "
+        "scale, with a 95% Student-t interval on the Kish effective sample size (null for a single answer); "
+        "demand_volume = weighted respondents in the top-2 box of importance, rounded. Without weights (every "
+        "weight 1) these are the plain mean, Student interval and count. Formulas: docs/surveys.md.",
         request={"multipart/form-data": UploadSerializer},
         responses={
             200: SurveyResponsesReportSerializer,
@@ -374,3 +379,59 @@ class SurveyViewSet(CrudViewSet):
         survey = self.get_object()
         candidate = services.candidate_need_reject(survey=survey, key=key, user=request.user)
         return Response(CandidateNeedSerializer(candidate).data)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Create the next wave of a survey (items, audiences, territory and file mapping copied)",
+        description="The same survey run again (a year later): a new survey whose `previous_wave` is this one, with "
+        "its scale, territory, wide-file mapping, audiences and items (codes, domains, themes, statements, stages "
+        "and per-measure scales) copied, so the analyst only uploads the new file. Its `date` must be after this "
+        "survey's (400 otherwise). Compare the waves with GET /surveys/{id}/compare/.",
+        request=SurveyWaveCreateSerializer,
+        responses={201: SurveySerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="waves")
+    def waves(self, request, pk=None):
+        survey = self.get_object()
+        serializer = SurveyWaveCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wave = services.survey_wave_create(survey=survey, created_by=request.user, **serializer.validated_data)
+        return Response(SurveySerializer(selectors.survey_get(survey_id=wave.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Compare a survey with an earlier wave: how importance and satisfaction moved, item by item",
+        description="Against the previous wave by default, or `with` any earlier wave of the same chain (400 "
+        "otherwise, and when the survey has no previous wave). Items are matched by code. For each item of both "
+        "waves, per audience and for every respondent together (`audience` null): the weighted mean of importance "
+        "and satisfaction (normalised to 0-1 on each item's scale) in both waves with their 95% intervals, answer "
+        "counts and Kish effective sample sizes, and the difference after - before with its 95% interval, Welch's "
+        "two-sided p-value (standard errors and Welch-Satterthwaite degrees of freedom on the effective sample "
+        "sizes) and whether it is significant (p < 0.05). Items added and dropped are listed. `format=csv`: one "
+        "line per item x audience, the measures' figures prefixed `importance_` and `satisfaction_`. Formulas: "
+        "docs/surveys.md.",
+        parameters=[SurveyCompareQuerySerializer],
+        responses={
+            (200, "application/json"): SurveyWaveComparisonSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one line per item x audience."),
+            400: OpenApiResponse(ErrorSerializer, description="`with` is not an earlier wave, or no previous wave."),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="compare", content_negotiation_class=FileFormatNegotiation)
+    def compare(self, request, pk=None):
+        survey = self.get_object()
+        query = SurveyCompareQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        baseline = wave_comparison.survey_wave_baseline(
+            survey=survey, baseline_id=query.validated_data.get("with"), visible=self.get_queryset()
+        )
+        comparison = wave_comparison.survey_waves_compare(survey=survey, baseline=baseline)
+        if query.validated_data["format"] == "csv":
+            return streamed_file(
+                csv_lines(
+                    wave_comparison.CSV_HEADER, records_started(wave_comparison.comparison_csv_rows(comparison))
+                ),
+                content_type="text/csv; charset=utf-8",
+                filename=f"comparaison-vagues-{survey.pk}-{baseline.pk}.csv",
+            )
+        return Response(SurveyWaveComparisonSerializer(comparison).data)

@@ -411,6 +411,30 @@ def _need_key(row: Mapping):
     return ("need", row["need_id"]) if row.get("need_id") is not None else ("result", row.get("id"))
 
 
+def compare_pairs(
+    rows: Iterable[Mapping], baseline_rows: Iterable[Mapping]
+) -> list[tuple[Mapping | None, Mapping | None]]:
+    """The (run row, baseline row) pairs of a comparison, either side None for a need in one run only: rows of the
+    same need first; then rows left alone that share a `wave_key` (the same survey item x audience x territory in
+    two waves of a survey), when exactly one on each side does. The run's rows in order, then the baseline's own."""
+    after_by_key = {_need_key(row): row for row in rows}
+    before_by_key = {_need_key(row): row for row in baseline_rows}
+    alone_after: dict[str, list] = {}
+    alone_before: dict[str, list] = {}
+    for side, own, other in ((alone_after, after_by_key, before_by_key), (alone_before, before_by_key, after_by_key)):
+        for key, row in own.items():
+            if key not in other and row.get("wave_key"):
+                side.setdefault(row["wave_key"], []).append(key)
+    partner = {}
+    for wave_key, keys in alone_after.items():
+        if len(keys) == 1 and len(alone_before.get(wave_key, ())) == 1:
+            partner[keys[0]] = alone_before[wave_key][0]
+    paired = set(partner.values())
+    pairs = [(row, before_by_key.get(partner.get(key, key))) for key, row in after_by_key.items()]
+    pairs += [(None, row) for key, row in before_by_key.items() if key not in after_by_key and key not in paired]
+    return pairs
+
+
 def compare_runs(
     rows: Iterable[Mapping],
     baseline_rows: Iterable[Mapping],
@@ -424,7 +448,8 @@ def compare_runs(
     scope: Mapping | None = None,
     baseline_scope: Mapping | None = None,
 ) -> dict:
-    """Per need present in either run (matched on need id): status, both gaps, coverages, recommendations, delta.
+    """Per need present in either run (paired by `compare_pairs`: need id, then survey waves): status, both gaps,
+    coverages, recommendations, importance and satisfaction, delta.
 
     Also the count per status (`summary`), the gap totals before/after, and, with `group_by`, the same per group
     (a need is grouped by its description in the run, or in the baseline when it was removed). `statuses`
@@ -439,14 +464,11 @@ def compare_runs(
     if group_by:
         _check_group_by(group_by, territory_level)
     differ = scope is not None and baseline_scope is not None and scopes_differ(scope, baseline_scope)
-    after_by_key = {_need_key(row): row for row in rows}
-    before_by_key = {_need_key(row): row for row in baseline_rows}
     summary = Counter()
     groups: dict[tuple[str, ...], dict] = {}
     needs = []
     gap_before_total = gap_after_total = 0.0
-    for key in list(after_by_key) + [key for key in before_by_key if key not in after_by_key]:
-        after, before = after_by_key.get(key), before_by_key.get(key)
+    for after, before in compare_pairs(rows, baseline_rows):
         status = compare_status(before, after, gap_floor=gap_floor, gap_delta=gap_delta)
         described = after or before
         if differ and (
@@ -477,6 +499,11 @@ def compare_runs(
                 "gap_before": _round(before["gap"]) if before else None,
                 "gap_after": _round(after["gap"]) if after else None,
                 "gap_delta": _round(gap_after - gap_before),
+                "baseline_need_id": before.get("need_id") if before else None,
+                "importance_before": _round(before.get("importance")) if before else None,
+                "importance_after": _round(after.get("importance")) if after else None,
+                "satisfaction_before": _round(before.get("satisfaction")) if before else None,
+                "satisfaction_after": _round(after.get("satisfaction")) if after else None,
                 "coverage_before": _round(before["coverage"]) if before else None,
                 "coverage_after": _round(after["coverage"]) if after else None,
                 "recommendation_before": before["recommendation"] if before else None,
@@ -541,6 +568,11 @@ _COMPARE_CSV_COLUMNS = (
     ("Écart avant", "gap_before"),
     ("Écart après", "gap_after"),
     ("Variation de l'écart", "gap_delta"),
+    ("Identifiant du besoin de référence", "baseline_need_id"),
+    ("Importance avant", "importance_before"),
+    ("Importance après", "importance_after"),
+    ("Satisfaction avant", "satisfaction_before"),
+    ("Satisfaction après", "satisfaction_after"),
     ("Couverture avant", "coverage_before"),
     ("Couverture après", "coverage_after"),
     ("Recommandation avant", "recommendation_before_label"),

@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
-from audiences.models import Need
+from audiences.models import Need, Survey
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
@@ -321,9 +321,40 @@ def report_rows(*, run: MatchingRun) -> QuerySet:
     return need_result_list(run=run).values(*REPORT_ROW_FIELDS)
 
 
+def need_wave_keys(*, need_ids: Iterable[int]) -> dict[int, str]:
+    """For needs computed from a survey: a key shared by the needs of the same item code, audience and territory in
+    every wave of one survey chain (`first wave id:item code:audience id:territory id`), so a comparison follows
+    the item from one wave to the next. Two queries."""
+    needs = list(
+        Need.objects.filter(pk__in=list(need_ids), survey_item__isnull=False).values_list(
+            "pk", "survey_item__survey_id", "survey_item__code", "audience_id", "territory_id"
+        )
+    )
+    if not needs:
+        return {}
+    previous = dict(Survey.objects.values_list("pk", "previous_wave_id"))
+
+    def first_wave(survey_id: int) -> int:
+        seen = {survey_id}
+        while previous.get(survey_id) is not None and previous[survey_id] not in seen:
+            survey_id = previous[survey_id]
+            seen.add(survey_id)
+        return survey_id
+
+    return {
+        pk: f"{first_wave(survey_id)}:{code}:{audience_id}:{territory_id or ''}"
+        for pk, survey_id, code, audience_id, territory_id in needs
+    }
+
+
 def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict], list[dict]]:
-    """The rows of a run and of its baseline, for matching.reports.compare_runs."""
-    return list(report_rows(run=run)), list(report_rows(run=baseline))
+    """The rows of a run and of its baseline, for matching.reports.compare_runs, each with its `wave_key`
+    (`need_wave_keys`; None for a need not computed from a survey)."""
+    rows, baseline_rows = list(report_rows(run=run)), list(report_rows(run=baseline))
+    keys = need_wave_keys(need_ids={row["need_id"] for row in rows + baseline_rows if row["need_id"] is not None})
+    for row in rows + baseline_rows:
+        row["wave_key"] = keys.get(row["need_id"])
+    return rows, baseline_rows
 
 
 def report_labels(*, rows: Iterable[dict]) -> ReportLabels:

@@ -453,6 +453,15 @@ class CompareNeedSerializer(_ReportNeedSerializer):
     gap_before = serializers.FloatField(allow_null=True)
     gap_after = serializers.FloatField(allow_null=True)
     gap_delta = serializers.FloatField()
+    baseline_need_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The need's id in the baseline: another need when the two runs scored two waves of a survey "
+        "(the same item, audience and territory), null when the need is not in the baseline.",
+    )
+    importance_before = serializers.FloatField(allow_null=True)
+    importance_after = serializers.FloatField(allow_null=True)
+    satisfaction_before = serializers.FloatField(allow_null=True)
+    satisfaction_after = serializers.FloatField(allow_null=True)
     coverage_before = serializers.FloatField(allow_null=True)
     coverage_after = serializers.FloatField(allow_null=True)
     recommendation_before = serializers.ChoiceField(choices=Recommendation.choices, allow_null=True)

@@ -237,7 +237,10 @@ class ReportView(_ReportBaseView):
     operation_id="matching_runs_compare",
     summary="Compare a run with a baseline run: which gaps opened, closed, grew or shrank",
     description=(
-        "Matches the two runs' results on need id. Status per need: `new` / `removed` (in one run only), "
+        "Matches the two runs' results on need id, then needs computed from two waves of one survey (POST "
+        "/surveys/{id}/waves/) on their item code x audience x territory, so a run on this year's wave compares "
+        "with last year's on the same items (`baseline_need_id` then names the earlier wave's need; importance "
+        "and satisfaction before/after show how answers moved). Status per need: `new` / `removed` (in one run only), "
         "`out_of_scope` (in one run only, outside the other run's scope: `scopes_differ` is then true and both "
         "scopes are described; such needs are left out of the gap totals and the groups), "
         "`opened` (no open gap in the baseline, one now), `closed` (the reverse), `grew` / `shrank` (open in "

@@ -6,6 +6,7 @@
 - needs, needs_io: needs by hand, and their import and export;
 - surveys, responses: surveys and their items, the upload of their responses and the needs computed from them;
 - open_answers: open answers stored, grouped into themes and offered as candidate needs (accept / reject);
+- waves: the next wave of a survey, with the previous wave's items and mapping;
 - demo: the demo survey and workshop needs.
 
 Every write validates first and writes in one transaction; uploads are refused whole, with every bad line listed.
@@ -51,6 +52,7 @@ from audiences.services.surveys import (
     survey_update,
     survey_upsert_from_definition,
 )
+from audiences.services.waves import survey_wave_create
 from offers.services.reference_data import audience_create, audience_update
 
 __all__ = [
@@ -93,4 +95,5 @@ __all__ = [
     "survey_scale_check",
     "survey_update",
     "survey_upsert_from_definition",
+    "survey_wave_create",
 ]

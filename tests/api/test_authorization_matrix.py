@@ -506,6 +506,22 @@ CASES = [
         survey_with_answers("candidate-needs/manque:childcare:families/reject/"),
         writes=True,
     ),
+    Case(
+        "POST",
+        f"{V1}/surveys/{{id}}/waves/",
+        "next wave",
+        analysts(201),
+        at(lambda w: f"{V1}/surveys/{w.survey.pk}/waves/", lambda w: {"title": "Enquête 2026", "date": "2026-03-02"}),
+        writes=True,
+    ),
+    # A first wave has nothing to compare with: analysts get the 400 saying so, the others never see it.
+    Case(
+        "GET",
+        f"{V1}/surveys/{{id}}/compare/",
+        "first wave",
+        analysts(400),
+        at(lambda w: f"{V1}/surveys/{w.survey.pk}/compare/"),
+    ),
     # Matching --------------------------------------------------------------------------------------------------
     Case("GET", f"{V1}/matching/runs/", "list", analysts(), at(lambda w: f"{V1}/matching/runs/")),
     Case("GET", f"{V1}/matching/runs/{{id}}/", "run", analysts(), at(run_url())),

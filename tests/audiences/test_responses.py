@@ -15,9 +15,14 @@ Hand computations (scale 1-5, normalised (x - 1) / 4; t(0.975, 1) = 12.706205; t
   = 9 needs.
 """
 
+import math
+
+import numpy as np
 import pytest
+from scipy import stats
 
 from audiences.models import Need, SurveyResponse
+from audiences.services import survey_needs_compute
 from tests.audiences.factories import CORRECTED_CSV, RESPONSES_CSV, make_survey, upload
 
 GRAND_GUERET, CREUSE_GRAND_SUD, CREUSE_SUD_OUEST = "200034825", "200044014", "200067189"
@@ -250,3 +255,60 @@ def test_survey_targeting_one_audience_defaults_it(analyst_client, reference):
 
 def test_upload_to_an_unknown_survey_is_404(analyst_client, reference):
     assert upload(analyst_client, type("S", (), {"pk": 999999})(), RESPONSES_CSV).status_code == 404
+
+
+def test_weighted_needs_checked_against_numpy(analyst_client, survey):
+    """Weights r1 = 2, r2 = .5, r3 = 1.5 (families); r4 = 1, r5 = 3 (retirees). crèche, families, whole area:
+    importance 5, 4, 2 -> 1, .75, .25; Σw = 4, n_eff = 16 / 6.5 = 2.461538; top-2-box 2 + .5 = 2.5 -> volume 3."""
+    assert upload(analyst_client, survey, RESPONSES_CSV).status_code == 200
+    weights = {"r1": 2.0, "r2": 0.5, "r3": 1.5, "r4": 1.0, "r5": 3.0}
+    for respondent, weight in weights.items():
+        SurveyResponse.objects.filter(respondent_id=respondent).update(weight=weight)
+    survey_needs_compute(survey=survey)
+    groups = needs_by_group(survey)
+
+    need = groups[("creche", "families", "23")]
+    values, w = np.array([1.0, 0.75, 0.25]), np.array([2.0, 0.5, 1.5])
+    mean, n_eff = np.average(values, weights=w), w.sum() ** 2 / np.square(w).sum()
+    half_width = stats.t.ppf(0.975, n_eff - 1) * math.sqrt(np.cov(values, aweights=w, ddof=1)) / math.sqrt(n_eff)
+    assert need.importance == pytest.approx(mean, abs=1e-6)
+    assert (need.response_count, need.weighted_response_count) == (3, 4.0)
+    assert need.effective_response_count == pytest.approx(2.461538, abs=1e-6)
+    assert need.importance_ci_low == pytest.approx(max(0.0, mean - half_width), abs=1e-6)
+    assert need.importance_ci_high == pytest.approx(min(1.0, mean + half_width), abs=1e-6)
+    assert need.demand_volume == 3
+    # satisfaction 2, 1, 4 -> .25, 0, .75 with the same weights
+    assert need.satisfaction == pytest.approx(np.average([0.25, 0.0, 0.75], weights=w), abs=1e-6)
+    assert need.satisfaction_effective_response_count == pytest.approx(2.461538, abs=1e-6)
+
+    # Grand Guéret: r1 and r2 only, 5 and 4 -> (2 x 1 + .5 x .75) / 2.5 = .95; top-2-box 2.5 -> 3.
+    epci = groups[("creche", "families", GRAND_GUERET)]
+    assert (epci.importance, epci.weighted_response_count, epci.demand_volume) == (pytest.approx(0.95), 2.5, 3)
+    # Retirees, whole area: r4 (3 -> .5, w 1), r5 (5 -> 1, w 3): mean .875; top-2-box r5 only: 3.
+    retirees = groups[("creche", "retirees", "23")]
+    assert (retirees.importance, retirees.demand_volume) == (pytest.approx(0.875), 3)
+    assert retirees.effective_response_count == pytest.approx(16 / 10)
+
+
+def test_each_measure_is_normalised_on_its_item_scale(analyst_client, survey):
+    assert upload(analyst_client, survey, RESPONSES_CSV).status_code == 200
+    # The crèche satisfaction was asked on 0-10 (as a wide file's mapping would set it): 2, 1, 4 -> .2, .1, .4.
+    survey.items.filter(code="creche").update(satisfaction_scale_min=0, satisfaction_scale_max=10)
+    survey_needs_compute(survey=survey)
+    need = needs_by_group(survey)[("creche", "families", "23")]
+    assert need.satisfaction == pytest.approx(0.233333, abs=1e-6)
+    assert need.importance == pytest.approx(0.666667, abs=1e-6)  # importance stays on the survey's 1-5
+
+
+def test_scores_are_checked_on_the_item_scale(analyst_client, survey):
+    survey.items.filter(code="creche").update(satisfaction_scale_min=0, satisfaction_scale_max=10)
+    ok = "respondent_id,audience,item,importance,satisfaction\nr1,families,creche,5,0\nr2,families,creche,4,10\n"
+    assert upload(analyst_client, survey, ok).status_code == 200
+    assert needs_by_group(survey)[("creche", "families", None)].satisfaction == pytest.approx(0.5)
+    bad = "respondent_id,audience,item,importance,satisfaction\nr3,families,creche,0,11\n"
+    response = upload(analyst_client, survey, bad)
+    assert response.status_code == 400
+    assert [(error["field"], error["message"]) for error in response.json()["errors"]] == [
+        ("importance", "0 is outside the 1-5 scale"),
+        ("satisfaction", "11 is outside the 0-10 scale"),
+    ]

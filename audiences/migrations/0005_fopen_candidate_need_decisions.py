@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audiences", "0003_survey_wide_files_waves_open_answers"),
+        ("audiences", "0004_eweights_need_weighted_statistics"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
