@@ -117,7 +117,8 @@ class NeedViewSet(CrudViewSet):
     filterset_class = NeedFilterSet
 
     def get_queryset(self):
-        return selectors.need_list()
+        # Another territory's need is a 404 to every action, the import's upserts and the export included.
+        return selectors.need_list(user=self.request.user)
 
     @staticmethod
     def _values(serializer) -> tuple[dict, list | None]:
@@ -127,13 +128,13 @@ class NeedViewSet(CrudViewSet):
 
     def perform_create(self, serializer):
         values, themes = self._values(serializer)
-        need = services.need_create(values=values, themes=themes or [])
-        serializer.instance = selectors.need_get(need_id=need.pk)
+        need = services.need_create(values=values, themes=themes or [], user=self.request.user)
+        serializer.instance = selectors.need_get(need_id=need.pk, user=self.request.user)
 
     def perform_update(self, serializer):
         values, themes = self._values(serializer)
-        need = services.need_update(need=serializer.instance, values=values, themes=themes)
-        serializer.instance = selectors.need_get(need_id=need.pk)
+        need = services.need_update(need=serializer.instance, values=values, themes=themes, user=self.request.user)
+        serializer.instance = selectors.need_get(need_id=need.pk, user=self.request.user)
 
     def perform_destroy(self, instance):
         services.need_delete(need=instance)
@@ -158,6 +159,7 @@ class NeedViewSet(CrudViewSet):
             filename=data["file"].name,
             content_type=data["file"].content_type,
             dry_run=data["dry_run"],
+            user=request.user,
         )
         return Response(NeedsImportReportSerializer(report.as_dict()).data)
 
@@ -210,7 +212,9 @@ class SurveyViewSet(CrudViewSet):
     filterset_class = SurveyFilterSet
 
     def get_queryset(self):
-        return selectors.survey_list()
+        # Every action on a survey (responses, and what hangs off it) goes through get_object(): another
+        # territory's survey is a 404.
+        return selectors.survey_list(user=self.request.user)
 
     @staticmethod
     def _split(serializer) -> tuple[dict, list | None, list | None]:
@@ -222,12 +226,14 @@ class SurveyViewSet(CrudViewSet):
         survey = services.survey_create(
             values=values, audiences=audiences or [], items=items or [], created_by=self.request.user
         )
-        serializer.instance = selectors.survey_get(survey_id=survey.pk)
+        serializer.instance = selectors.survey_get(survey_id=survey.pk, user=self.request.user)
 
     def perform_update(self, serializer):
         values, audiences, items = self._split(serializer)
-        survey = services.survey_update(survey=serializer.instance, values=values, audiences=audiences, items=items)
-        serializer.instance = selectors.survey_get(survey_id=survey.pk)
+        survey = services.survey_update(
+            survey=serializer.instance, values=values, audiences=audiences, items=items, user=self.request.user
+        )
+        serializer.instance = selectors.survey_get(survey_id=survey.pk, user=self.request.user)
 
     def perform_destroy(self, instance):
         services.survey_delete(survey=instance)
