@@ -313,8 +313,14 @@ def run_get(*, run_id, user) -> MatchingRun:
     return run_list(user=user).get(id=run_id)
 
 
-def need_result_list(*, run: MatchingRun) -> QuerySet[NeedResult]:
-    return NeedResult.objects.filter(run=run).order_by("-gap", "id")
+def need_result_list(*, run: MatchingRun, user) -> QuerySet[NeedResult]:
+    """The results of a run (one `user` sees: run_list) that `user` may read, largest gap first. A run scoped to a
+    territory also read the needs of the whole instance (no territory) when an instance-wide account launched it:
+    their results are shown to instance-wide accounts only, as the needs themselves."""
+    results = NeedResult.objects.filter(run=run)
+    if not analyst_scope(user=user).instance_wide:
+        results = results.exclude(territory_path="")
+    return results.order_by("-gap", "id")
 
 
 REPORT_ROW_FIELDS = ("id", "need_id", *NEED_SNAPSHOT_FIELDS, "coverage", "gap", "recommendation")
@@ -339,14 +345,14 @@ def report_run_get(*, run_id, user, field: str | None = None) -> MatchingRun:
     return run
 
 
-def report_rows(*, run: MatchingRun) -> QuerySet:
+def report_rows(*, run: MatchingRun, user) -> QuerySet:
     """The stored results of a run as plain dicts (the input of matching.reports), largest gap first."""
-    return need_result_list(run=run).values(*REPORT_ROW_FIELDS)
+    return need_result_list(run=run, user=user).values(*REPORT_ROW_FIELDS)
 
 
-def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict], list[dict]]:
+def compare_rows(*, run: MatchingRun, baseline: MatchingRun, user) -> tuple[list[dict], list[dict]]:
     """The rows of a run and of its baseline, for matching.reports.compare_runs."""
-    return list(report_rows(run=run)), list(report_rows(run=baseline))
+    return list(report_rows(run=run, user=user)), list(report_rows(run=baseline, user=user))
 
 
 def report_labels(*, rows: Iterable[dict]) -> ReportLabels:

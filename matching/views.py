@@ -118,8 +118,8 @@ class NeedResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return NeedResult.objects.none()
         run = self.get_run()
         if self.action == "retrieve":
-            return selectors.need_result_list(run=run).prefetch_related("matched_offers")
-        return selectors.need_result_list(run=run)
+            return selectors.need_result_list(run=run, user=self.request.user).prefetch_related("matched_offers")
+        return selectors.need_result_list(run=run, user=self.request.user)
 
     def get_serializer_class(self):
         return NeedResultDetailSerializer if self.action == "retrieve" else NeedResultSerializer

@@ -227,7 +227,7 @@ def test_a_hidden_baseline_is_refused_like_an_unknown_run(world):
     assert _send(world, "analyst_region", "GET", url).status_code == 200
 
 
-# Lists and exports: each role gets what it sees, and filters never widen it -------------------------------------------
+# Lists and exports: each role gets what it sees, and filters never widen it ------------------------------------------
 
 
 def _visible(role: str) -> set[str]:
@@ -450,3 +450,18 @@ def test_survey_territory_is_part_of_the_survey(world):
     assert body["territory"] == f"epci:{EPCI_B}"
     assert world.client("admin").get(survey_url()(world, "all")).json()["territory"] is None
     assert Survey.objects.filter(territory=world.territories["b"]).count() == 1
+
+
+def test_the_whole_instances_needs_in_a_territorys_run_are_shown_to_instance_wide_accounts_only(world):
+    """An admin's run scoped to A reads A's needs and the whole instance's; A's analyst sees the run, but not the
+    results of needs they could not see (in the list, the detail, the report and the IPA)."""
+    run = make_run(scope_territory=world.territories["a"])
+    mine = make_need_result(run, need=world.needs["a"], territory_path=world.needs["a"].territory.path)
+    hidden = make_need_result(run, need=world.needs["all"], territory_path="")
+    base = f"{V1}/matching/runs/{run.pk}"
+    for role, wanted in (("analyst_a", {mine.pk}), ("analyst_region", {mine.pk}), ("admin", {mine.pk, hidden.pk})):
+        client = world.client(role)
+        assert {row["id"] for row in client.get(f"{base}/needs/").json()["results"]} == wanted, role
+        assert client.get(f"{base}/needs/{hidden.pk}/").status_code == (200 if hidden.pk in wanted else 404)
+        assert client.get(f"{base}/report/?group_by=domain").json()["totals"]["need_count"] == len(wanted)
+        assert len(client.get(f"{base}/ipa/").json()["needs"]) == len(wanted)

@@ -158,7 +158,9 @@ def test_the_admin_assigns_an_analysts_territories_on_the_users_page(admin_user,
     client.force_login(admin_user)
     url = f"/admin/auth/user/{analyst.pk}/change/"
     page = client.get(url)
-    [inline] = [item for item in page.context["inline_admin_formsets"] if isinstance(item.opts, AnalystTerritoryInline)]
+    [inline] = [
+        item for item in page.context["inline_admin_formsets"] if isinstance(item.opts, AnalystTerritoryInline)
+    ]
     prefix = inline.formset.prefix
     body = {
         "username": analyst.username,
