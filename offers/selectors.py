@@ -516,8 +516,7 @@ class AnalystScope:
             return True
         if territory is None:
             return False
-        paths = self.paths
-        return all(any(path_contains(outer, path) for outer in paths) for path in territory.paths)
+        return _paths_within(territory.paths, self.paths)
 
     def q(self, field: str) -> Q:
         """Q matching the rows whose territory, the relation `field`, lies within the scope."""
@@ -584,17 +583,37 @@ def analyst_scope(*, user) -> AnalystScope:
     return scope
 
 
+def _paths_within(inner: Iterable[str], outer: list[str]) -> bool:
+    """Every path of `inner` lies below one of `outer`."""
+    return all(any(path_contains(prefix, path) for prefix in outer) for path in inner)
+
+
+MULTI_PATH_CACHE_SECONDS = 3600
+
+
+def _multi_path_territories() -> list[tuple[int, str, list[str]]]:
+    """(id, path, area_paths) of the territories covering several path prefixes (custom territories, EPCIs
+    straddling two départements): a few dozen, found by scanning every territory, so kept in the cache per catalogue
+    version (every write of territories bumps it)."""
+    version = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    key = f"territories:multi-path:{version}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(Territory.objects.exclude(area_paths=[]).values_list("id", "path", "area_paths"))
+        cache.set(key, rows, MULTI_PATH_CACHE_SECONDS)
+    return rows
+
+
 def _analyst_scope_of(territories: tuple[Territory, ...]) -> AnalystScope:
     """The scope of these territories, with the few territories of several paths sorted into inside and partly
-    outside (one query on the territories whose `area_paths` is set)."""
-    scope = AnalystScope(instance_wide=False, territories=territories)
-    paths = scope.paths
+    outside."""
+    paths = AnalystScope(instance_wide=False, territories=territories).paths
     inside, partly_outside = set(), set()
-    for territory in Territory.objects.exclude(area_paths=[]).only("id", "path", "area_paths"):
-        if scope.contains(territory):
-            inside.add(territory.pk)
-        elif any(path_contains(outer, territory.path) for outer in paths):
-            partly_outside.add(territory.pk)
+    for territory_id, path, area_paths in _multi_path_territories():
+        if _paths_within(area_paths, paths):
+            inside.add(territory_id)
+        elif _paths_within([path], paths):
+            partly_outside.add(territory_id)
     return AnalystScope(
         instance_wide=False,
         territories=territories,

@@ -2,6 +2,7 @@
 straddle two départements, custom territories, the instance-wide accounts, and the queries it costs."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -128,6 +129,7 @@ def test_the_need_list_costs_the_same_queries_for_one_need_and_for_many(referenc
         make_need(statement="Ailleurs", territory="23030")
         user = analyst_of(a, name=f"analyst-{many}")
         client = client_for(type(user).objects.get(pk=user.pk))  # nothing memoised
+        cache.clear()  # nor cached (the territories of several paths)
         with CaptureQueriesContext(connection) as context:
             response = client.get("/api/v1/needs/?page_size=100")
         assert response.status_code == 200 and response.json()["count"] == (20 if many else 1)
@@ -179,3 +181,17 @@ def test_the_admin_assigns_an_analysts_territories_on_the_users_page(admin_user,
     # The territory's page lists its analysts too (autocomplete), and the user list filters by their kind.
     assert client.get(f"/admin/offers/territory/{a.pk}/change/").status_code == 200
     assert client.get("/admin/auth/user/?analyst_territories__kind=epci").status_code == 200
+
+
+def test_a_new_territory_of_several_paths_counts_once_the_catalogue_version_moves(reference):
+    """The territories of several paths are cached per catalogue version: the territory writes bump it."""
+    from offers.services import catalogue_changed
+
+    a = territory(GRAND_GUERET)
+    creuse = territory("23", "departement")
+    assert analyst_scope(user=analyst_of(creuse, name="before")).inside_ids == frozenset()
+    custom = Territory.objects.create(kind=TerritoryKind.CUSTOM, code="gueret-seul", name="Guéret", path="x-g/")
+    custom.area_paths = [a.path]
+    custom.save()
+    catalogue_changed()
+    assert analyst_scope(user=analyst_of(creuse, name="after")).inside_ids == frozenset({custom.pk})
