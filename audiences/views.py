@@ -147,7 +147,9 @@ class NeedViewSet(CrudViewSet):
         + ". `themes` are codes separated by `|`; `territory` an official code; `stage` and `source` codes or "
         "French labels; numbers accept a decimal comma. The computed columns of the export (id, response_count, "
         "CIs, updated_at) are accepted and ignored, so an export re-imports as is. Every bad line is reported "
-        "(line, field); nothing is written unless the whole file is valid.",
+        "(line, field); nothing is written unless the whole file is valid. An analyst of territories imports "
+        "within them: a row's `territory` outside them is refused on its line (empty: their territory when they "
+        "have exactly one), and so is a row whose key identifies a need of another territory.",
         request={"multipart/form-data": NeedsUploadSerializer},
         responses={200: NeedsImportReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
     )
