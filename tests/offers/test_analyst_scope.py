@@ -77,7 +77,7 @@ def test_an_epci_straddling_two_departements_lies_within_a_departement_only_whol
 def test_a_custom_territory_means_its_members_areas(reference):
     a, b = territory(GRAND_GUERET), territory(CREUSE_SUD_OUEST)
     custom = Territory.objects.create(
-        kind=TerritoryKind.CUSTOM, code="gueret-sud", name="Guéret et Creuse Sud Ouest", path="x-gueret-sud/"
+        kind=TerritoryKind.CUSTOM, code="gueret-sd", name="Guéret et Creuse Sud Ouest", path="x-gueret-sud/"
     )
     custom.members.set([a, b])
     custom.area_paths = [a.path, b.path]
@@ -85,7 +85,7 @@ def test_a_custom_territory_means_its_members_areas(reference):
     make_need(statement="A", territory=commune_of(a).code)
     make_need(statement="B", territory=commune_of(b).code)
     make_need(statement="Autre EPCI", territory=HAUTE_CORREZE)
-    make_need(statement="Projet", territory="gueret-sud")
+    make_need(statement="Projet", territory="gueret-sd")
     member = analyst_of(custom, name="member")
     assert visible_statements(member) == {"A", "B", "Projet"}
     # The custom territory lies within the Creuse, not within one of its two EPCIs.
@@ -190,7 +190,7 @@ def test_a_new_territory_of_several_paths_counts_once_the_catalogue_version_move
     a = territory(GRAND_GUERET)
     creuse = territory("23", "departement")
     assert analyst_scope(user=analyst_of(creuse, name="before")).inside_ids == frozenset()
-    custom = Territory.objects.create(kind=TerritoryKind.CUSTOM, code="gueret-seul", name="Guéret", path="x-g/")
+    custom = Territory.objects.create(kind=TerritoryKind.CUSTOM, code="gueret-1", name="Guéret", path="x-g/")
     custom.area_paths = [a.path]
     custom.save()
     catalogue_changed()
