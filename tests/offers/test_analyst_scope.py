@@ -7,12 +7,14 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from audiences.models import Need
+from audiences.models import Need, Survey
 from audiences.selectors import need_visible_q
+from matching.models import MatchingRun
 from offers.models import Territory, TerritoryKind
 from offers.selectors import AnalystScope, analyst_scope, territories_subtree_q
-from tests.audiences.factories import make_need
+from tests.audiences.factories import make_need, make_survey
 from tests.conftest import client_for, make_user
+from tests.matching.factories import make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -119,19 +121,40 @@ def test_territories_subtree_q_of_nothing_matches_nothing(reference):
     assert {t.path.split("/")[2] for t in both} == {f"e{GRAND_GUERET}", f"e{CREUSE_SUD_OUEST}"}
 
 
-def test_the_need_list_costs_the_same_queries_for_one_need_and_for_many(reference):
+def _make_need(territory_code: str, number: int) -> None:
+    make_need(statement=f"Besoin {number}", territory=territory_code)
+
+
+def _make_survey(territory_code: str, number: int) -> None:
+    survey = make_survey(reference=f"ENQ-{number}")
+    survey.territory = Territory.objects.get(code=territory_code)
+    survey.save()
+
+
+def _make_run(territory_code: str, number: int) -> None:
+    make_run(scope_territory=Territory.objects.get(code=territory_code))
+
+
+@pytest.mark.parametrize(
+    "path,make",
+    [("needs", _make_need), ("surveys", _make_survey), ("matching/runs", _make_run)],
+    ids=["needs", "surveys", "runs"],
+)
+def test_a_territorial_analysts_list_costs_the_same_queries_for_one_object_and_for_many(reference, path, make):
     a = territory(GRAND_GUERET)
     counts = []
     for many in (False, True):
         Need.objects.all().delete()
+        Survey.objects.all().delete()
+        MatchingRun.objects.all().delete()
         for number in range(20 if many else 1):
-            make_need(statement=f"Besoin {number}", territory="23096")
-        make_need(statement="Ailleurs", territory="23030")
+            make("23096", number)
+        make("23030", 99)  # another territory's
         user = analyst_of(a, name=f"analyst-{many}")
         client = client_for(type(user).objects.get(pk=user.pk))  # nothing memoised
         cache.clear()  # nor cached (the territories of several paths)
         with CaptureQueriesContext(connection) as context:
-            response = client.get("/api/v1/needs/?page_size=100")
+            response = client.get(f"/api/v1/{path}/?page_size=100")
         assert response.status_code == 200 and response.json()["count"] == (20 if many else 1)
         counts.append(len(context))
     assert counts[0] == counts[1]
