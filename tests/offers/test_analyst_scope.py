@@ -1,6 +1,9 @@
 """What strategy material an account sees (offers.selectors.analyst_scope): territories as path prefixes, EPCIs that
 straddle two départements, custom territories, the instance-wide accounts, and the queries it costs."""
 
+import itertools
+
+import hypothesis
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -218,3 +221,49 @@ def test_a_new_territory_of_several_paths_counts_once_the_catalogue_version_move
     custom.save()
     catalogue_changed()
     assert analyst_scope(user=analyst_of(creuse, name="after")).inside_ids == frozenset({custom.pk})
+
+
+@pytest.fixture
+def territory_sample(reference) -> list[Territory]:
+    """The région, the département, every EPCI, a few communes, an EPCI straddling the Corrèze and a custom
+    territory of two EPCIs, each with a need scoped to it: the territories material and memberships can name."""
+    straddling = territory(HAUTE_CORREZE)
+    straddling.area_paths = [straddling.path, "r75/d19/e200066744/"]
+    straddling.save()
+    a, b = territory(GRAND_GUERET), territory(CREUSE_SUD_OUEST)
+    custom = Territory.objects.create(kind=TerritoryKind.CUSTOM, code="ab", name="A et B", path="xab/")
+    custom.area_paths = [a.path, b.path]
+    custom.save()
+    sample = [
+        territory("75", "region"),
+        territory("23", "departement"),
+        *Territory.objects.filter(kind="epci").order_by("code"),
+        *(commune_of(epci) for epci in (a, b, straddling)),
+        custom,
+    ]
+    for scoped in sample:
+        make_need(statement=scoped.qualified_code, territory=scoped.code)
+    make_need(statement="Partout")
+    return sample
+
+
+_drawn = itertools.count()
+
+
+@hypothesis.settings(
+    max_examples=30, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture]
+)
+@hypothesis.given(data=hypothesis.strategies.data())
+def test_what_the_database_shows_is_what_the_scope_contains(territory_sample, data):
+    """For any memberships, the SQL filter (`AnalystScope.q`: what lists and details show) and the Python test
+    (`AnalystScope.contains`: what writes check) agree on every territory: what one may write, one sees, and the
+    reverse."""
+    memberships = data.draw(
+        hypothesis.strategies.lists(
+            hypothesis.strategies.sampled_from(territory_sample), min_size=1, max_size=3, unique_by=lambda t: t.pk
+        )
+    )
+    cache.clear()
+    scope = analyst_scope(user=analyst_of(*memberships, name=f"drawn-{next(_drawn)}"))
+    shown = set(Need.objects.filter(scope.q("territory")).values_list("territory_id", flat=True))
+    assert shown == {t.pk for t in territory_sample if scope.contains(t)}, [t.qualified_code for t in memberships]
