@@ -3,6 +3,10 @@
 Roles: anonymous (reads public reference data and published offers), editor (writes the offers of the
 organisations they belong to), analyst (reads audiences, needs and gap reports, launches matching runs),
 admin (everything; staff users). Analysts are members of the "analysts" group.
+
+Which needs, surveys and runs an analyst sees (their territories) is not a permission but a queryset:
+`offers.selectors.analyst_scope` and the visibility functions built on it, so that another territory's object is a
+404 like another organisation's draft, never a 403 that confirms it exists.
 """
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission

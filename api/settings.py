@@ -167,6 +167,12 @@ MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5
 # is refused with a 409 `too_many_runs`.
 MAX_ACTIVE_RUNS_PER_USER = env_int("DJANGO_MAX_ACTIVE_RUNS_PER_USER", 2)
 MAX_ACTIVE_RUNS = env_int("DJANGO_MAX_ACTIVE_RUNS", 8)
+# Analysts whom no territory lists among its analysts: "all" lets them see every territory's needs, surveys and runs
+# (a single-territory deployment such as the Creuse demo needs no membership at all); "none" shows them nothing, as
+# a multi-territory instance wants (forgetting to assign an analyst then hides data instead of leaking it).
+ANALYSTS_WITHOUT_TERRITORY = os.environ.get("DJANGO_ANALYSTS_WITHOUT_TERRITORY", "all").strip().lower() or "all"
+if ANALYSTS_WITHOUT_TERRITORY not in ("all", "none"):
+    raise ImproperlyConfigured(f"DJANGO_ANALYSTS_WITHOUT_TERRITORY={ANALYSTS_WITHOUT_TERRITORY!r}: use all or none.")
 MATCHING_TEST_CHUNK_DELAY_SECONDS = float(os.environ.get("MATCHING_TEST_CHUNK_DELAY_SECONDS", "0") or 0)
 
 # Cache (throttle counters, cached offer counts): per-process memory by default. Several processes serving the API

@@ -36,6 +36,7 @@ ROOT_LINKS = {
     "matching_search": "matching:search",
     "health": "health",
     "token": "auth-token",
+    "account": "offers:account",
     "schema": "schema",
     "docs": "swagger-ui",
 }

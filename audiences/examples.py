@@ -68,6 +68,7 @@ _SURVEY_FIELDS = {
     "title": "Enquête besoins des nouveaux habitants du Grand Guéret",
     "reference": "ENQ-2025-GG",
     "date": "2025-03-01",
+    "territory": "epci:200034825",
     "audiences": ["families", "remote-workers"],
     "scale_min": 1,
     "scale_max": 5,

@@ -1,4 +1,9 @@
-"""Reads of the audiences app: audiences, needs (with the territorial semantics of filters) and surveys."""
+"""Reads of the audiences app: audiences, needs (with the territorial semantics of filters) and surveys.
+
+What an analyst sees is decided here, once per model: `need_visible_q` and `survey_visible_q` (through
+`offers.selectors.analyst_scope`); every list, detail, action, export and import goes through `need_list` and
+`survey_list`, and what hangs off a survey (responses, open answers, waves) through the survey.
+"""
 
 import itertools
 from collections.abc import Iterable, Iterator
@@ -9,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from api.text import fold_text
 from audiences.models import CandidateNeedDecision, Need, Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
 from offers.models import Audience, Territory, Theme
-from offers.selectors import territory_ancestors_q, territory_subtree_q
+from offers.selectors import analyst_scope, territory_ancestors_q, territory_subtree_q
 from offers.selectors import territory_resolve as territory_resolve  # audiences.services reads it from here
 
 
@@ -45,14 +50,23 @@ def need_search_q(text: str) -> Q:
     return query
 
 
-def need_list() -> QuerySet[Need]:
-    return Need.objects.select_related("audience", "domain", "territory", "survey_item").prefetch_related(
-        Prefetch("themes", queryset=Theme.objects.only("id", "code").order_by("code"))
+def need_visible_q(*, user) -> Q:
+    """The needs `user` may see: those whose territory lies within one of their territories (see
+    `offers.selectors.AnalystScope`); needs of the whole instance (no territory) for instance-wide accounts only."""
+    return analyst_scope(user=user).q("territory")
+
+
+def need_list(*, user) -> QuerySet[Need]:
+    """The needs `user` may see, ready for the API (another territory's need is a 404, not a 403)."""
+    return (
+        Need.objects.filter(need_visible_q(user=user))
+        .select_related("audience", "domain", "territory", "survey_item")
+        .prefetch_related(Prefetch("themes", queryset=Theme.objects.only("id", "code").order_by("code")))
     )
 
 
-def need_get(*, need_id: int) -> Need:
-    return need_list().get(pk=need_id)
+def need_get(*, need_id: int, user) -> Need:
+    return need_list(user=user).get(pk=need_id)
 
 
 def need_chunks(queryset: QuerySet[Need], *, size: int = 500) -> Iterator[list[Need]]:
@@ -65,10 +79,20 @@ def need_chunks(queryset: QuerySet[Need], *, size: int = 500) -> Iterator[list[N
             return
 
 
-def survey_list() -> QuerySet[Survey]:
+def survey_visible_q(*, user) -> Q:
+    """The surveys `user` may see: `Survey.territory` lies within one of their territories (whole-instance surveys,
+    without a territory, for instance-wide accounts only). Responses, open answers and computed needs follow their
+    survey."""
+    return analyst_scope(user=user).q("territory")
+
+
+def survey_list(*, user) -> QuerySet[Survey]:
+    """The surveys `user` may see, with their counts and items (another territory's survey is a 404)."""
     # An aggregate drops Meta.ordering, hence the explicit order_by (pagination needs a stable order).
     return (
-        Survey.objects.annotate(
+        Survey.objects.filter(survey_visible_q(user=user))
+        .select_related("territory")
+        .annotate(
             response_count=Count("items__responses", distinct=True),
             respondent_count=Count("items__responses__respondent_id", distinct=True),
         )
@@ -85,8 +109,8 @@ def survey_list() -> QuerySet[Survey]:
     )
 
 
-def survey_get(*, survey_id: int) -> Survey:
-    return survey_list().get(pk=survey_id)
+def survey_get(*, survey_id: int, user) -> Survey:
+    return survey_list(user=user).get(pk=survey_id)
 
 
 def survey_earlier_waves(*, survey: Survey) -> list[Survey]:

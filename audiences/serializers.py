@@ -70,7 +70,9 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
     territory = TerritoryCodeField(
         required=False,
         allow_null=True,
-        help_text="Scope by official code (`23096`, `200034825`, `departement:23`); null = the whole area.",
+        help_text="Scope by official code (`23096`, `200034825`, `departement:23`); null = the whole area "
+        "(instance-wide analysts only). Analysts of a territory write within theirs; when they omit it on create, "
+        "their territory if they have exactly one.",
     )
     # Method fields, not `default=None`: DRF skips a defaulted field in a PATCH answer, which then lacked them.
     territory_name = serializers.SerializerMethodField()
@@ -163,6 +165,13 @@ class SurveySerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
         help_text="The survey's questions. On create and update, the list given REPLACES the items (matched by "
         "code: an item left out is deleted with its responses and needs); omit it in a PATCH to keep them.",
     )
+    territory = TerritoryCodeField(
+        required=False,
+        allow_null=True,
+        help_text="The territory surveyed, by official code (`200034825`, `departement:23`); null = the whole "
+        "instance. Analysts of a territory see the surveys lying within theirs; when they omit it on create, their "
+        "territory if they have exactly one.",
+    )
     response_count = serializers.IntegerField(read_only=True, help_text="Stored answers (respondent x item).")
     respondent_count = serializers.IntegerField(read_only=True, help_text="Distinct respondents.")
 
@@ -173,6 +182,7 @@ class SurveySerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
             "title",
             "reference",
             "date",
+            "territory",
             "audiences",
             "scale_min",
             "scale_max",

@@ -138,7 +138,8 @@ class NeedViewSet(CrudViewSet):
     filterset_class = NeedFilterSet
 
     def get_queryset(self):
-        return selectors.need_list()
+        # Another territory's need is a 404 to every action, the import's upserts and the export included.
+        return selectors.need_list(user=self.request.user)
 
     @staticmethod
     def _values(serializer) -> tuple[dict, list | None]:
@@ -148,13 +149,13 @@ class NeedViewSet(CrudViewSet):
 
     def perform_create(self, serializer):
         values, themes = self._values(serializer)
-        need = services.need_create(values=values, themes=themes or [])
-        serializer.instance = selectors.need_get(need_id=need.pk)
+        need = services.need_create(values=values, themes=themes or [], user=self.request.user)
+        serializer.instance = selectors.need_get(need_id=need.pk, user=self.request.user)
 
     def perform_update(self, serializer):
         values, themes = self._values(serializer)
-        need = services.need_update(need=serializer.instance, values=values, themes=themes)
-        serializer.instance = selectors.need_get(need_id=need.pk)
+        need = services.need_update(need=serializer.instance, values=values, themes=themes, user=self.request.user)
+        serializer.instance = selectors.need_get(need_id=need.pk, user=self.request.user)
 
     def perform_destroy(self, instance):
         services.need_delete(need=instance)
@@ -167,7 +168,9 @@ class NeedViewSet(CrudViewSet):
         + ". `themes` are codes separated by `|`; `territory` an official code; `stage` and `source` codes or "
         "French labels; numbers accept a decimal comma. The computed columns of the export (id, response_count, "
         "CIs, updated_at) are accepted and ignored, so an export re-imports as is. Every bad line is reported "
-        "(line, field); nothing is written unless the whole file is valid.",
+        "(line, field); nothing is written unless the whole file is valid. An analyst of territories imports "
+        "within them: a row's `territory` outside them is refused on its line (empty: their territory when they "
+        "have exactly one), and so is a row whose key identifies a need of another territory.",
         request={"multipart/form-data": NeedsUploadSerializer},
         responses={200: NeedsImportReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
     )
@@ -179,6 +182,7 @@ class NeedViewSet(CrudViewSet):
             filename=data["file"].name,
             content_type=data["file"].content_type,
             dry_run=data["dry_run"],
+            user=request.user,
         )
         return Response(NeedsImportReportSerializer(report.as_dict()).data)
 
@@ -231,7 +235,9 @@ class SurveyViewSet(CrudViewSet):
     filterset_class = SurveyFilterSet
 
     def get_queryset(self):
-        return selectors.survey_list()
+        # Every action on a survey (responses, and what hangs off it) goes through get_object(): another
+        # territory's survey is a 404.
+        return selectors.survey_list(user=self.request.user)
 
     @staticmethod
     def _split(serializer) -> tuple[dict, list | None, list | None]:
@@ -243,12 +249,14 @@ class SurveyViewSet(CrudViewSet):
         survey = services.survey_create(
             values=values, audiences=audiences or [], items=items or [], created_by=self.request.user
         )
-        serializer.instance = selectors.survey_get(survey_id=survey.pk)
+        serializer.instance = selectors.survey_get(survey_id=survey.pk, user=self.request.user)
 
     def perform_update(self, serializer):
         values, audiences, items = self._split(serializer)
-        survey = services.survey_update(survey=serializer.instance, values=values, audiences=audiences, items=items)
-        serializer.instance = selectors.survey_get(survey_id=survey.pk)
+        survey = services.survey_update(
+            survey=serializer.instance, values=values, audiences=audiences, items=items, user=self.request.user
+        )
+        serializer.instance = selectors.survey_get(survey_id=survey.pk, user=self.request.user)
 
     def perform_destroy(self, instance):
         services.survey_delete(survey=instance)
@@ -396,7 +404,10 @@ class SurveyViewSet(CrudViewSet):
         serializer = SurveyWaveCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         wave = services.survey_wave_create(survey=survey, created_by=request.user, **serializer.validated_data)
-        return Response(SurveySerializer(selectors.survey_get(survey_id=wave.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            SurveySerializer(selectors.survey_get(survey_id=wave.pk, user=request.user)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         tags=["surveys"],

@@ -44,10 +44,10 @@ def _dimension_title(dimension: str, territory_level: str) -> str:
     return title
 
 
-def report_build(*, run_id: Any, group_by: Sequence[str], territory_level: str, top: int) -> RunAnswer:
+def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_level: str, top: int) -> RunAnswer:
     """The gap report of a succeeded run, grouped by one or two dimensions; its chart is a heatmap (bars for one)."""
-    run = selectors.report_run_get(run_id=run_id)
-    rows = list(selectors.report_rows(run=run))
+    run = selectors.report_run_get(run_id=run_id, user=user)
+    rows = list(selectors.report_rows(run=run, user=user))
     labels = selectors.report_labels(rows=rows)
     report = reports.report_aggregate(rows, group_by=group_by, labels=labels, territory_level=territory_level, top=top)
 
@@ -87,6 +87,7 @@ def report_build(*, run_id: Any, group_by: Sequence[str], territory_level: str, 
 def comparison_build(
     *,
     run_id: Any,
+    user: Any,
     baseline: Any,
     group_by: Sequence[str],
     territory_level: str,
@@ -96,11 +97,11 @@ def comparison_build(
 ) -> RunAnswer:
     """How the gaps of a succeeded run evolved since a `baseline` run (another succeeded run); `status` restricts
     the per-need list."""
-    run = selectors.report_run_get(run_id=run_id)
+    run = selectors.report_run_get(run_id=run_id, user=user)
     if baseline == run.id:
         raise InvalidInput([ErrorItem(field="baseline", code="same_run", message="The baseline must be another run.")])
-    baseline_run = selectors.report_run_get(run_id=baseline, field="baseline")
-    rows, baseline_rows = selectors.compare_rows(run=run, baseline=baseline_run)
+    baseline_run = selectors.report_run_get(run_id=baseline, user=user, field="baseline")
+    rows, baseline_rows = selectors.compare_rows(run=run, baseline=baseline_run, user=user)
     labels = selectors.report_labels(rows=rows + baseline_rows)
     comparison = reports.compare_runs(
         rows,
@@ -144,12 +145,17 @@ def _scope_description(run: MatchingRun) -> dict[str, Any]:
 
 
 def ipa_build(
-    *, run_id: Any, crosshair: str, importance_cross: float | None = None, satisfaction_cross: float | None = None
+    *,
+    run_id: Any,
+    user: Any,
+    crosshair: str,
+    importance_cross: float | None = None,
+    satisfaction_cross: float | None = None,
 ) -> RunAnswer:
     """The Importance-Performance Analysis of a succeeded run's needs, crosshairs placed by the `crosshair` rule
     (`importance_cross` and `satisfaction_cross` with `given`); its chart is the classic IPA grid."""
-    run = selectors.report_run_get(run_id=run_id)
-    rows = list(selectors.report_rows(run=run))
+    run = selectors.report_run_get(run_id=run_id, user=user)
+    rows = list(selectors.report_rows(run=run, user=user))
     given = (importance_cross, satisfaction_cross) if crosshair == "given" else None
     table = reports.ipa_table(rows, rule=crosshair, given=given)
 

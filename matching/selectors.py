@@ -19,7 +19,7 @@ from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunSt
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
-from offers.selectors import territory_subtree_q
+from offers.selectors import analyst_scope, territory_subtree_q
 from offers.territory_paths import path_contains, path_segments
 
 
@@ -156,11 +156,16 @@ def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
 
 
 def need_scope_q(
-    *, territory: Territory | None, audience_codes: Sequence[str] = (), domain_codes: Sequence[str] = ()
+    *,
+    territory: Territory | None,
+    audience_codes: Sequence[str] = (),
+    domain_codes: Sequence[str] = (),
+    visible: Q | None = None,
 ) -> Q:
     """Needs a run covers: located in the territory's subtree (needs without a territory concern the whole area,
-    so they are in every scope), of the given audiences and domains (empty = all)."""
-    q = Q()
+    so they are in every scope), of the given audiences and domains (empty = all), and among the needs its launcher
+    may see (`visible`, audiences.selectors.need_visible_q): a run shows nobody a need its launcher could not."""
+    q = Q() if visible is None else visible
     if territory is not None:
         q &= territory_subtree_q(territory, prefix="territory__") | Q(territory__isnull=True)
     if audience_codes:
@@ -171,12 +176,18 @@ def need_scope_q(
 
 
 def need_scope_rows(
-    *, territory: Territory | None, audience_codes: Sequence[str] = (), domain_codes: Sequence[str] = ()
+    *,
+    territory: Territory | None,
+    audience_codes: Sequence[str] = (),
+    domain_codes: Sequence[str] = (),
+    visible: Q | None = None,
 ) -> list[dict[str, Any]]:
     """Id, importance, satisfaction of every need in a scope, by id (for chunking and IPA crosshairs)."""
     return list(
         Need.objects.filter(
-            need_scope_q(territory=territory, audience_codes=audience_codes, domain_codes=domain_codes)
+            need_scope_q(
+                territory=territory, audience_codes=audience_codes, domain_codes=domain_codes, visible=visible
+            )
         )
         .order_by("id")
         .values("id", "importance", "satisfaction")
@@ -184,10 +195,14 @@ def need_scope_rows(
 
 
 def need_scope_snapshot(
-    *, territory: Territory | None, audience_codes: Sequence[str] = (), domain_codes: Sequence[str] = ()
+    *,
+    territory: Territory | None,
+    audience_codes: Sequence[str] = (),
+    domain_codes: Sequence[str] = (),
+    visible: Q | None = None,
 ) -> dict[str, Any]:
     stats = Need.objects.filter(
-        need_scope_q(territory=territory, audience_codes=audience_codes, domain_codes=domain_codes)
+        need_scope_q(territory=territory, audience_codes=audience_codes, domain_codes=domain_codes, visible=visible)
     ).aggregate(count=Count("id"), updated=Max("updated_at"), max_id=Max("id"))
     return {
         "needs_count": stats["count"],
@@ -282,31 +297,45 @@ def commune_centroids(*, paths: Iterable[str]) -> dict[str, tuple[np.ndarray, np
 # ---------------------------------------------------------------------------
 
 
-def run_list() -> QuerySet[MatchingRun]:
-    return MatchingRun.objects.select_related("scope_territory", "launched_by")
+def run_visible_q(*, user) -> Q:
+    """The runs `user` may see: their `scope_territory` lies within one of their territories (runs of the whole
+    instance for instance-wide accounts only; see offers.selectors.AnalystScope). Results, reports, comparisons
+    and IPA follow their run."""
+    return analyst_scope(user=user).q("scope_territory")
 
 
-def run_get(*, run_id) -> MatchingRun:
-    return run_list().get(id=run_id)
+def run_list(*, user) -> QuerySet[MatchingRun]:
+    """The runs `user` may see (another territory's run is a 404 to every endpoint about it)."""
+    return MatchingRun.objects.filter(run_visible_q(user=user)).select_related("scope_territory", "launched_by")
 
 
-def need_result_list(*, run: MatchingRun) -> QuerySet[NeedResult]:
-    return NeedResult.objects.filter(run=run).order_by("-gap", "id")
+def run_get(*, run_id, user) -> MatchingRun:
+    return run_list(user=user).get(id=run_id)
+
+
+def need_result_list(*, run: MatchingRun, user) -> QuerySet[NeedResult]:
+    """The results of a run (one `user` sees: run_list) that `user` may read, largest gap first. A run scoped to a
+    territory also read the needs of the whole instance (no territory) when an instance-wide account launched it:
+    their results are shown to instance-wide accounts only, as the needs themselves."""
+    results = NeedResult.objects.filter(run=run)
+    if not analyst_scope(user=user).instance_wide:
+        results = results.exclude(territory_path="")
+    return results.order_by("-gap", "id")
 
 
 REPORT_ROW_FIELDS = ("id", "need_id", *NEED_SNAPSHOT_FIELDS, "coverage", "gap", "recommendation")
 
 
-def report_run_get(*, run_id, field: str | None = None) -> MatchingRun:
-    """A run whose results can be reported: 404 when unknown (400 naming `field` for a query parameter), 409 unless
-    it succeeded (a running run has partial results that would mislead)."""
-    run = MatchingRun.objects.select_related("scope_territory").filter(id=run_id).first()
+def report_run_get(*, run_id, user, field: str | None = None) -> MatchingRun:
+    """A run `user` may see whose results can be reported: 404 when unknown or another territory's (400 naming
+    `field` for a query parameter), 409 unless it succeeded (a running run has partial results that would mislead)."""
+    run = run_list(user=user).filter(id=run_id).first()
     if run is None:
         if field:
             raise InvalidInput(
                 [ErrorItem(field=field, code="not_found", message=f"No matching run with id {run_id}.")]
             )
-        get_object_or_404(MatchingRun, id=run_id)
+        get_object_or_404(run_list(user=user), id=run_id)
     if run.status != RunStatus.SUCCEEDED:
         which = f"The {field} run" if field else "The run"
         raise Conflict(
@@ -316,9 +345,9 @@ def report_run_get(*, run_id, field: str | None = None) -> MatchingRun:
     return run
 
 
-def report_rows(*, run: MatchingRun) -> QuerySet:
+def report_rows(*, run: MatchingRun, user) -> QuerySet:
     """The stored results of a run as plain dicts (the input of matching.reports), largest gap first."""
-    return need_result_list(run=run).values(*REPORT_ROW_FIELDS)
+    return need_result_list(run=run, user=user).values(*REPORT_ROW_FIELDS)
 
 
 def need_wave_keys(*, need_ids: Iterable[int]) -> dict[int, str]:
@@ -347,10 +376,10 @@ def need_wave_keys(*, need_ids: Iterable[int]) -> dict[int, str]:
     }
 
 
-def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict], list[dict]]:
+def compare_rows(*, run: MatchingRun, baseline: MatchingRun, user) -> tuple[list[dict], list[dict]]:
     """The rows of a run and of its baseline, for matching.reports.compare_runs, each with its `wave_key`
     (`need_wave_keys`; None for a need not computed from a survey)."""
-    rows, baseline_rows = list(report_rows(run=run)), list(report_rows(run=baseline))
+    rows, baseline_rows = list(report_rows(run=run, user=user)), list(report_rows(run=baseline, user=user))
     keys = need_wave_keys(need_ids={row["need_id"] for row in rows + baseline_rows if row["need_id"] is not None})
     for row in rows + baseline_rows:
         row["wave_key"] = keys.get(row["need_id"])

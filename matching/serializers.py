@@ -21,7 +21,8 @@ class MatchingRunCreateSerializer(StrictJSONTypesMixin, serializers.Serializer):
         required=False,
         allow_blank=True,
         help_text="Only needs in this territory (official code, or `kind:code`); needs without a territory are "
-        "always included. Empty = every need.",
+        "always included. Empty = every need. An analyst of territories scopes within them (400 outside); empty "
+        "means their territory when they have exactly one. A run reads only the needs its launcher may see.",
     )
     scope_audiences = serializers.ListField(
         child=serializers.SlugField(), required=False, default=list, help_text="Audience codes; empty = all."

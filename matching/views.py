@@ -70,7 +70,7 @@ class MatchingRunViewSet(
     permission_classes = [IsAnalyst]
 
     def get_queryset(self):
-        return selectors.run_list()
+        return selectors.run_list(user=self.request.user)
 
     def get_serializer_class(self):
         return MatchingRunCreateSerializer if self.action == "create" else MatchingRunSerializer
@@ -89,7 +89,8 @@ class MatchingRunViewSet(
             reference_date=data.get("reference_date"),
             chunk_size=data.get("chunk_size"),
         )
-        body = MatchingRunSerializer(selectors.run_get(run_id=run.id), context={"request": request}).data
+        run = selectors.run_get(run_id=run.id, user=request.user)
+        body = MatchingRunSerializer(run, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
@@ -107,7 +108,7 @@ class NeedResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_run(self) -> MatchingRun:
         if not hasattr(self, "_run"):
             try:
-                self._run = MatchingRun.objects.get(id=self.kwargs["run_id"])
+                self._run = selectors.run_get(run_id=self.kwargs["run_id"], user=self.request.user)
             except (MatchingRun.DoesNotExist, ValidationError, ValueError) as exc:
                 raise Http404("No matching run with this id.") from exc
         return self._run
@@ -117,8 +118,8 @@ class NeedResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return NeedResult.objects.none()
         run = self.get_run()
         if self.action == "retrieve":
-            return selectors.need_result_list(run=run).prefetch_related("matched_offers")
-        return selectors.need_result_list(run=run)
+            return selectors.need_result_list(run=run, user=self.request.user).prefetch_related("matched_offers")
+        return selectors.need_result_list(run=run, user=self.request.user)
 
     def get_serializer_class(self):
         return NeedResultDetailSerializer if self.action == "retrieve" else NeedResultSerializer
@@ -197,7 +198,7 @@ class _ReportBaseView(APIView):
         serializer.is_valid(raise_exception=True)
         query = dict(serializer.validated_data)
         fmt = query.pop("format")
-        answer = self.build(run_id=run_id, **query)
+        answer = self.build(run_id=run_id, user=request.user, **query)
         if fmt == "csv":
             return streamed_file(
                 csv_lines(answer.csv_header, records_started(answer.csv_rows())),

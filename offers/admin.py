@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import construct_instance
@@ -33,7 +35,7 @@ class TerritoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "code"]
     readonly_fields = ["path", "name_folded"]
-    autocomplete_fields = ["parent"]
+    autocomplete_fields = ["parent", "analysts"]
 
 
 class ThemeInline(admin.TabularInline):
@@ -140,3 +142,25 @@ class OfferAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         offer_search_text_refresh(offer=form.instance)  # themes are saved after the offer
+
+
+class AnalystTerritoryInline(admin.TabularInline):
+    """A user's analyst territories, edited on the user's page: they see the needs, surveys and runs lying within
+    them (docs/security.md, "Territories")."""
+
+    model = Territory.analysts.through
+    extra = 0
+    autocomplete_fields = ["territory"]
+    verbose_name = "territoire (analyste)"
+    verbose_name_plural = "territoires de l'analyste (besoins, enquêtes et exécutions visibles)"
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class AnalystUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, AnalystTerritoryInline]
+    list_filter = [*UserAdmin.list_filter, "analyst_territories__kind"]

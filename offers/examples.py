@@ -126,3 +126,35 @@ ORGANISATION_EXAMPLES = [
         },
     ),
 ]
+
+ACCOUNT_EXAMPLES = [
+    response(
+        "An analyst of the Grand Guéret agglomeration",
+        {
+            "username": "analyste-gueret",
+            "is_admin": False,
+            "is_analyst": True,
+            "organisations": [],
+            "territories": [
+                {
+                    "qualified_code": "epci:200034825",
+                    "name": "CA du Grand Guéret",
+                    "kind": "epci",
+                }
+            ],
+            "sees_every_territory": False,
+        },
+    ),
+    response(
+        "An editor (no strategy material)",
+        {
+            "username": "editeur",
+            "is_admin": False,
+            "is_analyst": False,
+            "organisations": ["office-de-tourisme-du-grand-gueret"],
+            "territories": [],
+            "sees_every_territory": False,
+        },
+        name="editor",
+    ),
+]

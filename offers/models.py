@@ -56,6 +56,15 @@ class Territory(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The analysts of this territory's team: they see the needs, surveys and runs lying within it (a région's
+    # analysts see everything below it); see offers.selectors.analyst_scope.
+    analysts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="analyst_territories",
+        help_text="Analysts of this territory's team: they see its needs, surveys and matching runs, and those of "
+        "every territory below it.",
+    )
 
     class Meta:
         ordering = ["path"]

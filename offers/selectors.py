@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
@@ -16,7 +17,7 @@ from django.http import QueryDict
 from api.conditional import etag_of
 from api.exceptions import ErrorItem, InvalidInput
 from api.geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LATITUDE
-from api.permissions import is_admin
+from api.permissions import is_admin, is_analyst
 from api.text import fold_text
 from offers.models import (
     Audience,
@@ -30,7 +31,7 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import common_path, path_ancestors, path_code
+from offers.territory_paths import common_path, path_ancestors, path_code, path_contains
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -71,6 +72,18 @@ def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
 def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
     """Q matching `territory` and every territory above it (those whose path is a prefix of its path)."""
     return Q(**{f"{prefix}path__in": path_ancestors(territory.path)})
+
+
+def territories_subtree_q(territories: Iterable[Territory], *, prefix: str = "") -> Q:
+    """Q matching every territory lying in one of `territories` (through the relation `prefix`): a prefix test on
+    each path each of them covers (`Territory.paths`). No territory: a Q matching nothing."""
+    paths = sorted({path for territory in territories for path in territory.paths})
+    if not paths:
+        return Q(pk__in=[])
+    query = Q()
+    for path in paths:
+        query |= Q(**{f"{prefix}path__startswith": path})
+    return query
 
 
 def territory_list(
@@ -469,3 +482,158 @@ def organisation_resolve(*, slug: str, field: str = "organisation") -> Organisat
     if organisation is None:
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=f"No organisation {slug!r}.")])
     return organisation
+
+
+# ---------------------------------------------------------------------------
+# Analysts' territories: which strategy material (needs, surveys, runs) an account sees
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalystScope:
+    """The territories whose needs, surveys and matching runs an account may see and write.
+
+    `instance_wide`: all of them, material of the whole instance (no territory) included: admins, and analysts whom
+    no territory lists when `settings.ANALYSTS_WITHOUT_TERRITORY` is "all". Otherwise what lies within one of
+    `territories` (a région's analysts see everything below it), and nothing when they are empty. Material lies
+    within the scope when every path its territory covers (`Territory.paths`) does.
+    """
+
+    instance_wide: bool
+    territories: tuple[Territory, ...] = ()
+    # Territories covering several path prefixes (custom territories, EPCIs straddling two départements): those
+    # lying wholly within the scope, and those whose own `path` is in it though part of their area is not.
+    inside_ids: frozenset[int] = frozenset()
+    partly_outside_ids: frozenset[int] = frozenset()
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({path for territory in self.territories for path in territory.paths})
+
+    def contains(self, territory: Territory | None) -> bool:
+        """Whether material scoped to `territory` (None: the whole instance) lies within the scope."""
+        if self.instance_wide:
+            return True
+        if territory is None:
+            return False
+        return _paths_within(territory.paths, self.paths)
+
+    def q(self, field: str) -> Q:
+        """Q matching the rows whose territory, the relation `field`, lies within the scope."""
+        if self.instance_wide:
+            return Q()
+        inside = territories_subtree_q(self.territories, prefix=f"{field}__")
+        if self.partly_outside_ids:
+            inside &= ~Q(**{f"{field}_id__in": sorted(self.partly_outside_ids)})
+        if self.inside_ids:
+            inside |= Q(**{f"{field}_id__in": sorted(self.inside_ids)})
+        return inside
+
+    def territory_check(self, territory: Territory | None, *, field: str, default: bool = False) -> Territory | None:
+        """`territory` when the account may scope material to it; with `default`, None becomes the account's only
+        territory. Otherwise a 400 naming `field`: outside the account's territories, or none given."""
+        if self.contains(territory):
+            return territory
+        if territory is None:
+            if default and len(self.territories) == 1:
+                return self.territories[0]
+            if not self.territories:
+                message = "Your account belongs to no territory: ask an administrator to assign one."
+            else:
+                message = (
+                    f"The whole instance is outside your territories ({self.describe()}): "
+                    f"give the {field} (official code)."
+                )
+            raise InvalidInput([ErrorItem(field=field, code="outside_territories", message=message)])
+        raise InvalidInput(
+            [
+                ErrorItem(
+                    field=field,
+                    code="outside_territories",
+                    message=f"{territory.name} ({territory.qualified_code}) is outside your territories "
+                    f"({self.describe()}).",
+                )
+            ]
+        )
+
+    def describe(self) -> str:
+        return ", ".join(f"{territory.name} ({territory.qualified_code})" for territory in self.territories) or "none"
+
+
+NO_ANALYST_SCOPE = AnalystScope(instance_wide=False)
+
+
+def analyst_scope(*, user) -> AnalystScope:
+    """What strategy material `user` sees: their memberships (`Territory.analysts`) decide; memoised on the user
+    object, since one request asks several times (the queryset, then each write check)."""
+    if not is_analyst(user):
+        return NO_ANALYST_SCOPE
+    cached = getattr(user, "_ancrage_analyst_scope", None)
+    if cached is not None:
+        return cached
+    if is_admin(user):
+        scope = AnalystScope(instance_wide=True)
+    else:
+        territories = tuple(Territory.objects.filter(analysts=user).order_by("path"))
+        if not territories:
+            scope = AnalystScope(instance_wide=settings.ANALYSTS_WITHOUT_TERRITORY == "all")
+        else:
+            scope = _analyst_scope_of(territories)
+    user._ancrage_analyst_scope = scope
+    return scope
+
+
+def _paths_within(inner: Iterable[str], outer: list[str]) -> bool:
+    """Every path of `inner` lies below one of `outer`."""
+    return all(any(path_contains(prefix, path) for prefix in outer) for path in inner)
+
+
+MULTI_PATH_CACHE_SECONDS = 3600
+
+
+def _multi_path_territories() -> list[tuple[int, str, list[str]]]:
+    """(id, path, area_paths) of the territories covering several path prefixes (custom territories, EPCIs
+    straddling two départements): a few dozen, found by scanning every territory, so kept in the cache per catalogue
+    version (every write of territories bumps it)."""
+    version = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    key = f"territories:multi-path:{version}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(Territory.objects.exclude(area_paths=[]).values_list("id", "path", "area_paths"))
+        cache.set(key, rows, MULTI_PATH_CACHE_SECONDS)
+    return rows
+
+
+def _analyst_scope_of(territories: tuple[Territory, ...]) -> AnalystScope:
+    """The scope of these territories, with the few territories of several paths sorted into inside and partly
+    outside."""
+    paths = AnalystScope(instance_wide=False, territories=territories).paths
+    inside, partly_outside = set(), set()
+    for territory_id, path, area_paths in _multi_path_territories():
+        if _paths_within(area_paths, paths):
+            inside.add(territory_id)
+        elif _paths_within([path], paths):
+            partly_outside.add(territory_id)
+    return AnalystScope(
+        instance_wide=False,
+        territories=territories,
+        inside_ids=frozenset(inside),
+        partly_outside_ids=frozenset(partly_outside),
+    )
+
+
+def account_describe(*, user) -> dict:
+    """Who the caller is to the API: roles, organisations edited, analyst territories (GET /me/)."""
+    scope = analyst_scope(user=user)
+    territories = Territory.objects.filter(analysts=user).order_by("path").values("kind", "code", "name")
+    return {
+        "username": user.get_username(),
+        "is_admin": is_admin(user),
+        "is_analyst": is_analyst(user),
+        "organisations": list(user.organisations.order_by("slug").values_list("slug", flat=True)),
+        "territories": [
+            {"qualified_code": f"{row['kind']}:{row['code']}", "name": row["name"], "kind": row["kind"]}
+            for row in territories
+        ],
+        "sees_every_territory": scope.instance_wide,
+    }

@@ -201,3 +201,28 @@ class OrganisationSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["territory"] = instance.territory.qualified_code
         return data
+
+
+class AccountTerritorySerializer(serializers.Serializer):
+    qualified_code = serializers.CharField(help_text="`kind:code`, as territory fields accept it.")
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="region, departement, epci, commune or custom (a territory of projects).")
+
+
+@extend_schema_serializer(examples=examples.ACCOUNT_EXAMPLES)
+class AccountSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_admin = serializers.BooleanField(help_text="Staff or superuser: everything, the admin site included.")
+    is_analyst = serializers.BooleanField(help_text="Reads and writes strategy material (admins are analysts).")
+    organisations = serializers.ListField(
+        child=serializers.CharField(), help_text="Slugs of the organisations whose offers the account edits."
+    )
+    territories = AccountTerritorySerializer(
+        many=True,
+        help_text="The territories whose analysts the account is among: it sees the needs, surveys and matching "
+        "runs lying within them (a région's, everything below it).",
+    )
+    sees_every_territory = serializers.BooleanField(
+        help_text="True for admins, and for analysts without a territory when the instance lets them see every "
+        "territory (DJANGO_ANALYSTS_WITHOUT_TERRITORY=all): the needs, surveys and runs of the whole instance."
+    )

@@ -13,5 +13,6 @@ router.register("organisations", views.OrganisationViewSet, basename="organisati
 
 urlpatterns = [
     path("taxonomy/", views.TaxonomyView.as_view(), name="taxonomy"),
+    path("me/", views.AccountView.as_view(), name="account"),
     *router.urls,
 ]

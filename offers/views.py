@@ -13,7 +13,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +28,7 @@ from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_t
 from offers import selectors, services
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
 from offers.serializers import (
+    AccountSerializer,
     OfferImportReportSerializer,
     OfferImportRequestSerializer,
     OfferSerializer,
@@ -395,3 +396,17 @@ class OrganisationViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.organisation_delete(user=self.request.user, organisation=instance)
+
+
+class AccountView(APIView):
+    """The caller's own account: roles, the organisations they edit, the territories they are an analyst of."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Describe the caller's account: roles, organisations, analyst territories",
+        responses=AccountSerializer,
+    )
+    def get(self, request):
+        return Response(AccountSerializer(selectors.account_describe(user=request.user)).data)

@@ -7,6 +7,7 @@ from api.model_update import model_full_clean, model_update
 from api.text import fold_text
 from audiences.models import Need
 from offers.models import Domain, Theme
+from offers.selectors import analyst_scope
 
 
 def need_themes_check(*, domain: Domain | None, themes: list[Theme]) -> list[str]:
@@ -48,15 +49,25 @@ def _computed_guard(need: Need) -> None:
 
 
 @transaction.atomic
-def need_create(*, values: dict, themes: list[Theme]) -> Need:
-    """Create a need from validated values (Need fields; model instances for relations)."""
+def need_create(*, values: dict, themes: list[Theme], user=None) -> Need:
+    """Create a need from validated values (Need fields; model instances for relations). With `user` (an API
+    caller), its territory must lie within theirs; none given means their territory when they have exactly one."""
+    if user is not None:
+        scope = analyst_scope(user=user)
+        values = {
+            **values,
+            "territory": scope.territory_check(values.get("territory"), field="territory", default=True),
+        }
     return _need_save(Need(**values), themes=themes)
 
 
 @transaction.atomic
-def need_update(*, need: Need, values: dict, themes: list[Theme] | None = None) -> Need:
-    """Update a hand-made need; needs computed from a survey are refused (409) since the next upload rewrites them."""
+def need_update(*, need: Need, values: dict, themes: list[Theme] | None = None, user=None) -> Need:
+    """Update a hand-made need; needs computed from a survey are refused (409) since the next upload rewrites them.
+    With `user`, a new territory must lie within theirs (a need is not moved out of one's territories)."""
     _computed_guard(need)
+    if user is not None and "territory" in values:
+        analyst_scope(user=user).territory_check(values["territory"], field="territory")
     model_update(instance=need, data=values, save=False)
     return _need_save(need, themes=themes)
 

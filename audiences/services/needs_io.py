@@ -5,15 +5,18 @@ from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from api.cells import CellError, parse_choice, parse_date, parse_float, parse_int, parse_list, parse_text
 from api.exceptions import ErrorItem, InvalidInput
 from api.model_update import model_update, validation_messages
 from api.tabular import Column, Row, read_upload
 from api.text import fold_text
+from audiences import selectors
 from audiences.models import NEED_STATISTICS_FIELDS, JourneyStage, Need, NeedSource
 from audiences.services.needs import _need_save, need_themes_check
 from offers.models import Theme
+from offers.selectors import AnalystScope, analyst_scope
 from offers.services.lookups import CodeLookups
 
 NEED_IMPORT_MAX_ROWS = 10_000
@@ -51,7 +54,9 @@ class _NeedRow:
     themes: list[Theme]
 
 
-def _need_row_parse(row: Row, lookups: CodeLookups, errors: list[ErrorItem]) -> _NeedRow | None:
+def _need_row_parse(
+    row: Row, lookups: CodeLookups, errors: list[ErrorItem], scope: AnalystScope | None = None
+) -> _NeedRow | None:
     raw = row.values
     problems: list[tuple[str, str]] = []
     values: dict = {}
@@ -86,6 +91,12 @@ def _need_row_parse(row: Row, lookups: CodeLookups, errors: list[ErrorItem]) -> 
             values["territory"] = lookups.territory(territory_code)
         except CellError as exc:
             problems.append(("territory", str(exc)))
+    if scope is not None and not any(field == "territory" for field, _ in problems):
+        # The same rule as a need written through the API: within the uploader's territories.
+        try:
+            values["territory"] = scope.territory_check(values["territory"], field="territory", default=True)
+        except InvalidInput as exc:
+            problems.append(("territory", exc.errors[0].message))
     for name, choices, default in (
         ("stage", JourneyStage.choices, JourneyStage.ANCHOR),
         ("source", NeedSource.choices, None),
@@ -156,11 +167,13 @@ def needs_import(
     filename: str | None = None,
     content_type: str | None = None,
     dry_run: bool = False,
+    user=None,
 ) -> ImportReport:
     """Upsert needs by (source, external_id) from a CSV/JSON upload.
 
     The whole file is validated first (same rules as the API); any problem refuses it with every bad line.
-    A dry run validates and counts without writing.
+    A dry run validates and counts without writing. With `user` (an API caller), every row's territory must lie
+    within theirs (empty: their territory when they have exactly one), and no row may update a need they cannot see.
     """
     parsed = read_upload(
         content=content,
@@ -171,11 +184,12 @@ def needs_import(
         list_key="needs",
     )
     lookups = CodeLookups()
+    scope = analyst_scope(user=user) if user is not None else None
     errors: list[ErrorItem] = []
     need_rows: list[_NeedRow] = []
     first_line: dict[tuple[str, str], int] = {}
     for row in parsed:
-        need_row = _need_row_parse(row, lookups, errors)
+        need_row = _need_row_parse(row, lookups, errors, scope)
         if need_row is None:
             continue
         if need_row.key in first_line:
@@ -191,6 +205,8 @@ def needs_import(
             continue
         first_line[need_row.key] = row.line
         need_rows.append(need_row)
+    if scope is not None:
+        errors.extend(_hidden_keys_errors(need_rows, user=user))
     if errors:
         raise InvalidInput(errors, message=f"{len(errors)} problem(s) in the file; nothing was written.")
 
@@ -203,6 +219,29 @@ def needs_import(
     except _DryRunRollback:
         pass
     return report
+
+
+def _hidden_keys_errors(need_rows: list[_NeedRow], *, user) -> list[ErrorItem]:
+    """Rows whose key (source, external_id) belongs to a need outside the uploader's territories: upserting would
+    overwrite (and move) another team's need. The error names the row, never the other need's content."""
+    if not need_rows or analyst_scope(user=user).instance_wide:
+        return []
+    keys = Q()
+    for source in {row.key[0] for row in need_rows}:
+        keys |= Q(source=source, external_id__in=[row.key[1] for row in need_rows if row.key[0] == source])
+    visible = selectors.need_visible_q(user=user)
+    hidden = set(Need.objects.filter(keys).exclude(visible).values_list("source", "external_id"))
+    return [
+        ErrorItem(
+            line=row.line,
+            field="external_id",
+            code="outside_territories",
+            message=f"{row.key[1]!r} (source {row.key[0]}) identifies a need outside your territories: "
+            "use another identifier.",
+        )
+        for row in need_rows
+        if row.key in hidden
+    ]
 
 
 def _needs_upsert(need_rows: list[_NeedRow], report: ImportReport) -> None:

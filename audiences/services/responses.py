@@ -273,15 +273,17 @@ COMPUTED_FIELDS = (
 )
 
 
-def _survey_groups(columns: dict[str, np.ndarray]):
+def _survey_groups(columns: dict[str, np.ndarray], *, survey_path: str | None = None):
     """Each answer's groups: (item, audience) for the whole area, and (item, audience, EPCI) when its commune lies in
-    an EPCI other than the area. Returns the answers' positions (an answer appears once per group it is in), their
-    group numbers, and the (item id, audience id, territory path) of each group."""
+    an EPCI other than the area. The whole area is the survey's territory when it has one (so its team sees the
+    need), else the smallest territory holding every respondent's commune. Returns the answers' positions (an
+    answer appears once per group it is in), their group numbers, and the (item id, audience id, territory path)
+    of each group."""
     item_ids, item_positions = np.unique(columns["item_id"], return_inverse=True)
     audience_ids, audience_positions = np.unique(columns["audience_id"], return_inverse=True)
     commune_ids, commune_positions = np.unique(columns["commune_id"], return_inverse=True)
     paths = dict(Territory.objects.filter(pk__in=commune_ids.tolist()).values_list("pk", "path"))
-    area_path = common_path(paths.values())
+    area_path = survey_path or common_path(paths.values())
     slots = [area_path]  # territory slot 0 is the whole area
     slot_of_path: dict[str, int] = {}
     commune_slots = np.full(len(commune_ids), -1, dtype=np.int64)
@@ -313,8 +315,9 @@ def _survey_groups(columns: dict[str, np.ndarray]):
 def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     """(Re)compute the needs of a survey from its stored responses.
 
-    For each item x audience: one need for the whole survey area (territory = the smallest territory containing
-    every respondent's commune, null when no commune is known) and one per EPCI with respondents. Groups without
+    For each item x audience: one need for the whole survey area (territory = the survey's territory, else the
+    smallest territory containing every respondent's commune, null when neither is known) and one per EPCI with
+    respondents. Groups without
     any importance answer give no need. Each measure is normalised on its item's scale and weighted by the
     respondents' weights (audiences.statistics, docs/surveys.md): weighted mean, Kish effective sample size,
     interval; demand_volume = weighted respondents in the top-2 box of importance, rounded. Needs are upserted by
@@ -324,7 +327,8 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     columns = selectors.survey_response_columns(survey=survey)
     # An answer without audience belongs to no need (the upload refuses them; an admin edit could leave one).
     columns = {name: array[columns["audience_id"] >= 0] for name, array in columns.items()}
-    answers, groups, described = _survey_groups(columns)
+    survey_path = survey.territory.path if survey.territory_id else None
+    answers, groups, described = _survey_groups(columns, survey_path=survey_path)
     estimates = {
         measure: statistics.measure_estimates(
             item_ids=columns["item_id"][answers],

@@ -12,6 +12,7 @@ from audiences.models import JourneyStage, Survey, SurveyItem
 from audiences.services.needs import need_themes_check
 from audiences.services.responses import survey_needs_compute
 from offers.models import Audience
+from offers.selectors import analyst_scope
 from offers.services.lookups import CodeLookups
 
 ITEM_FIELDS = ("domain", "statement", "measures_importance", "measures_satisfaction", "stage")
@@ -77,6 +78,14 @@ def _survey_items_write(survey: Survey, items: list[dict], *, replace: bool) -> 
 
 @transaction.atomic
 def survey_create(*, values: dict, audiences: list[Audience], items: list[dict], created_by=None) -> Survey:
+    """Create a survey and its items. With `created_by` (an API caller), its territory must lie within theirs; none
+    given means their territory when they have exactly one."""
+    if created_by is not None:
+        scope = analyst_scope(user=created_by)
+        values = {
+            **values,
+            "territory": scope.territory_check(values.get("territory"), field="territory", default=True),
+        }
     survey = Survey(created_by=created_by, **values)
     model_full_clean(instance=survey)
     survey.save()
@@ -103,9 +112,17 @@ def survey_scale_check(*, survey: Survey, values: dict) -> list[ErrorItem]:
 
 @transaction.atomic
 def survey_update(
-    *, survey: Survey, values: dict, audiences: list[Audience] | None = None, items: list[dict] | None = None
+    *,
+    survey: Survey,
+    values: dict,
+    audiences: list[Audience] | None = None,
+    items: list[dict] | None = None,
+    user=None,
 ) -> Survey:
-    """Update a survey; `items` (when given) replaces the item set, matched by code. Needs are recomputed."""
+    """Update a survey; `items` (when given) replaces the item set, matched by code. Needs are recomputed. With
+    `user`, a new territory must lie within theirs."""
+    if user is not None and "territory" in values:
+        analyst_scope(user=user).territory_check(values["territory"], field="territory")
     problems = survey_scale_check(survey=survey, values=values)
     if problems:
         raise InvalidInput(problems)

@@ -17,12 +17,14 @@ from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
+from audiences.selectors import need_visible_q
 from matching import selectors
 from matching.models import ChunkStatus, MatchingChunk, MatchingRun, RunStatus
 from matching.scoring import ALGORITHM_VERSION, CROSSHAIR_RULES, MatchingParameters, ipa_crosshairs
 from matching.services.queue import chunk_enqueue, run_watchdog_enqueue, tasks_are_transactional
 from matching.tasks import chunk_score_task
 from offers.models import Audience, Domain, Territory
+from offers.selectors import analyst_scope
 
 logger = logging.getLogger("matching")
 
@@ -161,9 +163,22 @@ def run_start(
     reference_date: date | None = None,
     chunk_size: int | None = None,
 ) -> MatchingRun:
-    """Validate, snapshot what the run will read, split the scoped needs into chunks and enqueue one task each."""
+    """Validate, snapshot what the run will read, split the scoped needs into chunks and enqueue one task each.
+
+    A run launched by an account (`launched_by`) is scoped within their territories (no scope: their territory when
+    they have exactly one, else a 400) and reads only the needs they may see; a run launched by the system (the
+    demo, a command: `launched_by` None) reads every need of its scope."""
     _engine, stored = run_parameters_validate(parameters=parameters)
     errors = []
+    visible = None
+    if getattr(launched_by, "is_authenticated", False):
+        try:
+            scope_territory = analyst_scope(user=launched_by).territory_check(
+                scope_territory, field="scope_territory", default=True
+            )
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+        visible = need_visible_q(user=launched_by)
     audiences, domains = sorted(set(scope_audiences)), sorted(set(scope_domains))
     unknown = sorted(set(audiences) - set(Audience.objects.filter(code__in=audiences).values_list("code", flat=True)))
     if unknown:
@@ -179,7 +194,7 @@ def run_start(
     if errors:
         raise InvalidInput(errors)
 
-    scope = {"territory": scope_territory, "audience_codes": audiences, "domain_codes": domains}
+    scope = {"territory": scope_territory, "audience_codes": audiences, "domain_codes": domains, "visible": visible}
     needs = selectors.need_scope_rows(**scope)
     importance = np.array([row["importance"] for row in needs], dtype=np.float64)
     satisfaction = np.array([np.nan if row["satisfaction"] is None else row["satisfaction"] for row in needs])

@@ -157,6 +157,7 @@ CASES = [
     Case("GET", f"{V1}/", "root", everyone(), at(lambda w: f"{V1}/")),
     Case("GET", f"{V1}/health/", "health", everyone(), at(lambda w: f"{V1}/health/")),
     Case("POST", f"{V1}/auth/token/", "own credentials", statuses(400, 200, 200, 200, 200), token_request),
+    Case("GET", f"{V1}/me/", "own account", statuses(401, 200, 200, 200, 200), at(lambda w: f"{V1}/me/")),
     Case("GET", "/api/schema/", "schema", everyone(), at(lambda w: "/api/schema/")),
     Case("GET", "/api/docs/", "Swagger UI", everyone(), at(lambda w: "/api/docs/")),
     Case("GET", "/api/redoc/", "Redoc", everyone(), at(lambda w: "/api/redoc/")),

@@ -94,3 +94,13 @@ def test_cache_url_of_another_kind_is_a_clear_error():
     result = cache_settings(DJANGO_DEBUG="true", DJANGO_CACHE_URL="memcached://cache.example:11211")
     assert result.returncode != 0
     assert "DJANGO_CACHE_URL='memcached://cache.example:11211': use a redis://" in result.stderr
+
+
+def test_analysts_without_territory_see_all_by_default_none_on_request_and_nothing_else():
+    show = "print(json.dumps(s.ANALYSTS_WITHOUT_TERRITORY))"
+    assert json.loads(load_settings(show=show, DJANGO_DEBUG="true").stdout) == "all"
+    chosen = load_settings(show=show, DJANGO_DEBUG="true", DJANGO_ANALYSTS_WITHOUT_TERRITORY=" None ")
+    assert json.loads(chosen.stdout) == "none"
+    result = load_settings(show=show, DJANGO_DEBUG="true", DJANGO_ANALYSTS_WITHOUT_TERRITORY="some")
+    assert result.returncode != 0
+    assert "DJANGO_ANALYSTS_WITHOUT_TERRITORY='some': use all or none." in result.stderr

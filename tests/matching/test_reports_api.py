@@ -125,7 +125,9 @@ def test_report_json_query_count_is_constant(analyst_user, reference):
         with CaptureQueriesContext(connection) as context:
             assert client.get(url(run, group_by="territory,theme")).status_code == 200
         counts.append(len(context))
-    assert counts[0] == counts[1] == 7  # role, run, results, domains, themes, audiences, territories
+    assert (
+        counts[0] == counts[1] == 8
+    )  # role, territories (analyst_scope), run, results, domains, themes, audiences, territories
 
 
 def read_csv(response):
