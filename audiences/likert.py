@@ -177,7 +177,8 @@ class Recognised:
     scale_min: int
     scale_max: int
     values: dict = field(default_factory=dict)
-    # The scale's labels -> points (labelled scales only), to show the analyst the whole scale, unused points too.
+    # The scale's labels -> points (labelled scales only), to show the analyst the whole scale, unused points too,
+    # and the column's own spelling of them.
     points: dict[str, int] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
 
@@ -268,7 +269,7 @@ def scale_recognise(values: Iterable) -> Recognised:
             scale_min=1,
             scale_max=scale.size,
             values=mapped,
-            points={label: point for point, label in enumerate(scale.labels(), start=1)},
+            points=_points_shown(scale, answers, mapped),
             missing=tuple(sorted(str(value) for value in missing)),
         )
     numbers = {value: _number(value) if _number(value) is not None else _split_numbered(value)[0] for value in answers}
@@ -298,6 +299,18 @@ def scale_recognise(values: Iterable) -> Recognised:
         values=mapped,
         missing=tuple(sorted(str(value) for value in missing)),
     )
+
+
+def _points_shown(scale: Scale, answers: set, mapped: dict) -> dict[str, int]:
+    """The scale's canonical labels, then each label of the column written another way (« Très insatisfait » for
+    « Pas du tout satisfait »), so that explicit points made from them read every answer of the column."""
+    shown = {label: point for point, label in enumerate(scale.labels(), start=1)}
+    keys = {label_key(label) for label in shown}
+    for value in sorted(answers, key=lambda value: (mapped[value], str(value))):
+        if label_key(value) not in keys:
+            keys.add(label_key(value))
+            shown[str(value)] = mapped[value]
+    return dict(sorted(shown.items(), key=lambda entry: entry[1]))
 
 
 def _best_candidate(candidates: list[tuple[Scale, set[int], int]], answers: set) -> Scale:

@@ -452,6 +452,12 @@ def _words_in(folded: str, words) -> bool:
     return any(f" {word} " in padded for word in words)
 
 
+def _singular(text: str) -> str:
+    """'Familles avec enfants' and 'Famille avec enfant' compare equal: plurals are what answers and labels differ
+    by most."""
+    return " ".join(word[:-1] if len(word) > 3 and word[-1] in "sx" else word for word in label_key(text).split())
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold_text(text)).strip("-")[:64] or "question"
 
@@ -527,13 +533,13 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
         elif "audience" not in mapping and _words_in(folded, _AUDIENCE_WORDS) and len(distinct) <= 30:
             values = {}
             for value in seen_values:
-                key = label_key(value)
+                key = _singular(value)
                 match = next(
                     (
                         audience
                         for audience in candidates
-                        if key in (label_key(audience.code), label_key(audience.label))
-                        or (key and label_key(audience.label).startswith(key))
+                        if key in (_singular(audience.code), _singular(audience.label))
+                        or (key and _singular(audience.label).startswith(key))
                     ),
                     None,
                 )
