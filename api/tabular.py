@@ -354,8 +354,8 @@ def _table_build(records, *, sheet: str | None, max_rows: int, max_columns: int,
             errors.append(_nul_error(line=header_line, field=header.replace(NUL, "\\u0000")))
         elif header in positions:
             message = (
-                f"{column_label(positions[header], header)} and {column_label(position, header)} have the same header: "
-                "rename one (every column must be told apart)."
+                f"{column_label(positions[header], header)} and {column_label(position, header)} have the same "
+                "header: rename one (every column must be told apart)."
             )
             errors.append(ErrorItem(line=header_line, field=header, code="duplicate_column", message=message))
         else:
