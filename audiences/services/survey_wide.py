@@ -10,7 +10,7 @@ values, each distinct commune is resolved once, each distinct weight parsed once
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from api.cells import CellError, parse_float
 from api.exceptions import ErrorItem, InvalidInput
@@ -200,9 +200,8 @@ def wide_parse(*, survey: Survey, mapping: SurveyMapping, table: Table) -> WideP
             continue
         parsed.scales.append(scale)
         values = scale.values
-        parsed.points[(question.item.code, question.measure)] = [
-            None if is_blank(cell) else values.get(cell) for cell in cells
-        ]
+        # Cells are stripped: a blank one is "" or None, which `values` (of the distinct answers) never holds.
+        parsed.points[(question.item.code, question.measure)] = [values.get(cell) for cell in cells]
     for question in mapping.open_questions:
         parsed.open_texts[question.code] = [
             None if is_blank(cell) else cell_text(cell) for cell in column(question.column)
@@ -500,7 +499,7 @@ def _responses_replace(survey: Survey, mapping: SurveyMapping, parsed: WideParse
         if respondent_id in respondents:
             existing[(item_id, respondent_id)] = (pk, tuple(values))
     stale = []
-    to_create = []
+    to_create: list[tuple] = []
     for key, values in wanted.items():
         pk, stored = existing.pop(key, (None, None))
         if stored == values:
@@ -511,24 +510,40 @@ def _responses_replace(survey: Survey, mapping: SurveyMapping, parsed: WideParse
         else:
             stale.append(pk)
             report.responses_updated += 1
-        audience_id, commune_id, importance, satisfaction, weight = values
-        to_create.append(
-            SurveyResponse(
-                item_id=key[0],
-                respondent_id=key[1],
-                audience_id=audience_id,
-                commune_id=commune_id,
-                importance=importance,
-                satisfaction=satisfaction,
-                weight=weight,
-            )
-        )
+        to_create.append((*key, *values))
     # What is left of the stored answers of the file's respondents, they no longer give.
     report.responses_deleted = len(existing)
     stale.extend(pk for pk, _ in existing.values())
     for batch in _batches(stale):
         SurveyResponse.objects.filter(pk__in=batch).delete()
-    SurveyResponse.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
+    _responses_insert(to_create)
+
+
+RESPONSE_INSERT_FIELDS = (
+    "item_id",
+    "respondent_id",
+    "audience_id",
+    "commune_id",
+    "importance",
+    "satisfaction",
+    "weight",
+)
+
+
+def _responses_insert(rows: list[tuple]) -> None:
+    """Insert responses given as tuples of RESPONSE_INSERT_FIELDS: PostgreSQL's COPY (half a million rows in
+    seconds, where building as many model instances for bulk_create takes most of a minute), else bulk_create."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(SurveyResponse._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(name) for name in RESPONSE_INSERT_FIELDS)
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    SurveyResponse.objects.bulk_create(
+        (SurveyResponse(**dict(zip(RESPONSE_INSERT_FIELDS, row, strict=True))) for row in rows),
+        batch_size=WRITE_BATCH,
+    )
 
 
 def _open_answers_replace(survey: Survey, parsed: WideParse) -> int:
