@@ -315,3 +315,32 @@ def test_only_analysts_upload(anonymous_client, editor_a_client, survey):
     assert post(anonymous_client, survey, "responses/wide", wide_csv(), mapping=MAPPING).status_code == 401
     assert post(editor_a_client, survey, "responses/wide", wide_csv(), mapping=MAPPING).status_code == 403
     assert post(editor_a_client, survey, "responses/preview", wide_csv(), mapping=MAPPING).status_code == 403
+
+
+def test_google_forms_csv_utf8_bom_commas_and_multiline_headers(analyst_client, survey):
+    content = (
+        "\ufeff"
+        'Horodateur,"Quelle importance pour vous ?\n[Crèche]","Quelle importance pour vous ?\n[Emploi]"\r\n'
+        '2025/03/01 10:02:11,Très important,"Pas du tout important"\r\n'
+        "2025/03/01 10:05:40,Peu important,Plutôt important\r\n"
+        "2025/03/01 11:00:00,Ne sait pas,Très important\r\n"
+    ).encode()
+    mapping = {
+        "columns": ["Horodateur", "Quelle importance pour vous ? [Crèche]", "Quelle importance pour vous ? [Emploi]"],
+        "audience": {"code": "families"},
+        "questions": [
+            {"column": "Quelle importance pour vous ? [Crèche]", "item": "creche", "measure": "importance"},
+            {"column": "Quelle importance pour vous ? [Emploi]", "item": "emploi", "measure": "importance"},
+        ],
+        "ignored": ["Horodateur"],
+    }
+    response = post(analyst_client, survey, "responses/wide", content, mapping=mapping)
+    assert response.status_code == 200, response.json()
+    # No respondent column: respondents are the file's lines (the header's two line breaks make it lines 1-3).
+    assert stored(survey) == {
+        ("4", "creche"): ("families", None, 4, None, 1.0),
+        ("4", "emploi"): ("families", None, 1, None, 1.0),
+        ("5", "creche"): ("families", None, 2, None, 1.0),
+        ("5", "emploi"): ("families", None, 3, None, 1.0),
+        ("6", "emploi"): ("families", None, 4, None, 1.0),
+    }
