@@ -11,8 +11,9 @@ from openpyxl import Workbook
 
 from api.exceptions import InvalidInput
 from audiences.services import survey_mapping_validate
-from tests.audiences.factories import make_survey
-from tests.audiences.test_wide_import import MAPPING, post, wide_csv
+from tests.audiences.factories import WIDE_MAPPING as MAPPING
+from tests.audiences.factories import make_survey, wide_csv
+from tests.audiences.factories import wide_post as post
 
 
 @pytest.fixture

@@ -10,65 +10,17 @@ explicit in the mapping: Très insatisfait 1 ... Très satisfait 4, « Ne sait p
 """
 
 import io
-import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from audiences.models import Need, SurveyItem, SurveyOpenAnswer, SurveyResponse
-from tests.audiences.factories import make_survey
-
-HEADER = "id;submitdate;PROFIL;COMMUNE;POIDS;IMP[creche];SAT[creche];IMP[emploi];MANQUE"
-ROWS = [
-    "r1;2025-03-01;Famille avec enfants;23096;1,5;Très important;Plutôt insatisfait;Plutôt important;"
-    "Une crèche ouverte le samedi",
-    "r2;2025-03-01;Famille avec enfants;Ajain;0,5;Plutôt important;Très insatisfait;Très important;",
-    "r3;2025-03-02;Retraité;23008;1;Peu important;Ne sait pas;Pas du tout important;Un médecin",
-    "r4;2025-03-02;Retraité;;2;Pas du tout important;Très satisfait;;",
-]
-MAPPING = {
-    "columns": [
-        "id",
-        "submitdate",
-        "PROFIL",
-        "COMMUNE",
-        "POIDS",
-        "IMP[creche]",
-        "SAT[creche]",
-        "IMP[emploi]",
-        "MANQUE",
-    ],
-    "respondent": {"column": "id"},
-    "audience": {"column": "PROFIL", "values": {"Famille avec enfants": "families", "Retraité": "retirees"}},
-    "commune": {"column": "COMMUNE", "kind": "auto"},
-    "weight": {"column": "POIDS"},
-    "questions": [
-        {"column": "IMP[creche]", "item": "creche", "measure": "importance", "scale": "auto"},
-        {
-            "column": "SAT[creche]",
-            "item": "creche",
-            "measure": "satisfaction",
-            "scale": {
-                "points": {"Très insatisfait": 1, "Plutôt insatisfait": 2, "Plutôt satisfait": 3, "Très satisfait": 4},
-                "missing": ["Ne sait pas"],
-            },
-        },
-        {"column": "IMP[emploi]", "item": "emploi", "measure": "importance"},
-    ],
-    "open_questions": [{"column": "MANQUE", "code": "manque", "label": "Qu'est-ce qui vous manque le plus ?"}],
-    "ignored": ["submitdate"],
-}
-
-
-def wide_csv(rows=ROWS, header=HEADER, encoding="latin-1") -> bytes:
-    return "\r\n".join([header, *rows, ""]).encode(encoding)
-
-
-def post(client, survey, action: str, content: bytes, name: str = "export.csv", **fields):
-    data = {"file": SimpleUploadedFile(name, content)}
-    data.update({key: json.dumps(value) if key == "mapping" else value for key, value in fields.items()})
-    return client.post(f"/api/v1/surveys/{survey.pk}/{action}/", data, format="multipart")
+from tests.audiences.factories import WIDE_HEADER as HEADER
+from tests.audiences.factories import WIDE_MAPPING as MAPPING
+from tests.audiences.factories import WIDE_ROWS as ROWS
+from tests.audiences.factories import make_survey, wide_csv
+from tests.audiences.factories import wide_post as post
 
 
 def stored(survey) -> dict:
