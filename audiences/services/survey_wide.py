@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from django.db import connection, transaction
 
 from api.cells import CellError, parse_float
-from api.exceptions import ErrorItem, InvalidInput
+from api.exceptions import ErrorItem, InvalidInput, errors_capped
 from api.tabular import Table, cell_text, read_table
 from audiences import selectors
 from audiences.likert import Recognised, ScaleError, explicit_values, is_blank, label_key, scale_recognise
@@ -245,9 +245,11 @@ def _audiences_read(parsed: WideParse, mapping: SurveyMapping, cells: list) -> N
     by_value: dict = {}
     for value in {cell for cell in cells if not is_blank(cell)}:
         by_value[value] = mapping.audience_values.get(label_key(cell_text(value)))
-    parsed.audiences = [None if is_blank(cell) else by_value[cell] for cell in cells]
+    # `"": code` in the mapping's values gives respondents who left the profile question blank an audience.
+    unanswered = mapping.audience_values.get("")
+    parsed.audiences = [unanswered if is_blank(cell) else by_value[cell] for cell in cells]
     blank_lines = [line for cell, line in zip(cells, parsed.lines, strict=True) if is_blank(cell)]
-    if blank_lines:
+    if blank_lines and unanswered is None:
         message = f"No answer to the audience question {name!r}: {_lines_text(blank_lines)}."
         parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
     unknown = {value for value, audience in by_value.items() if audience is None}
@@ -378,7 +380,7 @@ def survey_wide_preview(
         "sheet": table.sheet,
         "valid": not parsed.errors,
         "error_count": len(parsed.errors),
-        "errors": [asdict(error) for error in parsed.errors],
+        "errors": [asdict(error) for error in errors_capped(parsed.errors)],
         "scales": [
             {
                 "column": scale.column,

@@ -296,3 +296,17 @@ def test_google_forms_csv_utf8_bom_commas_and_multiline_headers(analyst_client, 
         ("5", "emploi"): ("families", None, 3, None, 1.0),
         ("6", "emploi"): ("families", None, 4, None, 1.0),
     }
+
+
+def test_blank_audience_answer_refused_unless_mapped(analyst_client, survey):
+    rows = [ROWS[0], ROWS[1].replace("Famille avec enfants", "")]
+    response = post(analyst_client, survey, "responses/wide", wide_csv(rows), mapping=MAPPING)
+    assert response.status_code == 400
+    assert [(e["field"], e["code"], e["line"]) for e in response.json()["errors"]] == [("PROFIL", "required", 3)]
+    mapping = {
+        **MAPPING,
+        "audience": {"column": "PROFIL", "values": {**MAPPING["audience"]["values"], "": "retirees"}},
+    }
+    response = post(analyst_client, survey, "responses/wide", wide_csv(rows), mapping=mapping)
+    assert response.status_code == 200, response.json()
+    assert stored(survey)[("r2", "creche")][0] == "retirees"
