@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
@@ -370,7 +370,7 @@ class SurveyViewSet(CrudViewSet):
         request=SurveyMappingSerializer,
         responses={200: SurveyMappingSerializer},
     )
-    @action(detail=True, methods=["get", "put"], url_path="mapping", parser_classes=[JSONParser])
+    @action(detail=True, methods=["get", "put"], url_path="mapping")
     def mapping(self, request, pk=None):
         survey = self.get_object()
         if request.method == "PUT":

@@ -213,3 +213,13 @@ def test_mapping_in_a_request_is_json_text(analyst_client, survey):
     response = analyst_client.post(f"/api/v1/surveys/{survey.pk}/responses/preview/", data, format="multipart")
     assert response.status_code == 200
     assert response.json()["valid"] is True
+
+
+def test_mapping_body_goes_through_the_json_limits(analyst_client, survey):
+    deep = ["id"]
+    for _ in range(40):
+        deep = [deep]
+    nested = {"columns": ["id"], "ignored": deep}
+    response = analyst_client.put(f"/api/v1/surveys/{survey.pk}/mapping/", nested, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "too_deep"
