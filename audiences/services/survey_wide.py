@@ -441,8 +441,14 @@ def survey_wide_import(
             survey.mapping = validated.document
             survey.save(update_fields=["mapping", "updated_at"])
             report.mapping_stored = True
+        existing, others = _responses_existing(survey, set(parsed.respondent_ids))
+        conflicts = _scale_conflicts(survey, parsed, others)
+        if conflicts:
+            raise InvalidInput(
+                conflicts, message=f"{len(conflicts)} scale(s) differ from stored answers; nothing was written."
+            )
         _item_scales_set(parsed)
-        _responses_replace(survey, validated, parsed, report)
+        _responses_replace(validated, parsed, existing, report)
         report.open_answers = _open_answers_replace(survey, parsed)
         needs = survey_needs_compute(survey=survey)
     report.needs_created, report.needs_updated = needs.created, needs.updated
@@ -472,7 +478,53 @@ def _batches(values: list, size: int = WRITE_BATCH):
         yield values[start : start + size]
 
 
-def _responses_replace(survey: Survey, mapping: SurveyMapping, parsed: WideParse, report: WideImportReport) -> None:
+def _responses_existing(survey: Survey, respondents: set[str]) -> tuple[dict, set[tuple[int, str]]]:
+    """The stored responses of the file's respondents by (item id, respondent id) -> (pk, values), and the (item id,
+    measure) pairs other respondents answered (in one read of the survey's responses)."""
+    existing: dict[tuple[int, str], tuple[int, tuple]] = {}
+    others: set[tuple[int, str]] = set()
+    rows = selectors.survey_responses(survey=survey).values_list(
+        "pk", "item_id", "respondent_id", "audience_id", "commune_id", "importance", "satisfaction", "weight"
+    )
+    for pk, item_id, respondent_id, *values in rows.iterator(chunk_size=10_000):
+        if respondent_id in respondents:
+            existing[(item_id, respondent_id)] = (pk, tuple(values))
+        else:
+            if values[2] is not None:
+                others.add((item_id, "importance"))
+            if values[3] is not None:
+                others.add((item_id, "satisfaction"))
+    return existing, others
+
+
+def _scale_conflicts(survey: Survey, parsed: WideParse, others: set[tuple[int, str]]) -> list[ErrorItem]:
+    """An item measure other respondents answered on one scale cannot take this file's answers on another: their
+    points would be mixed (a batch read « auto » on 4 points after one read on 5)."""
+    errors = []
+    for scale in parsed.scales:
+        item, measure = scale.item, scale.measure
+        if scale.name == "empty" or (item.pk, measure) not in others:
+            continue
+        stored_min = getattr(item, f"{measure}_scale_min")
+        stored_max = getattr(item, f"{measure}_scale_max")
+        stored = (
+            stored_min if stored_min is not None else survey.scale_min,
+            stored_max if stored_max is not None else survey.scale_max,
+        )
+        if stored != (scale.scale_min, scale.scale_max):
+            errors.append(
+                ErrorItem(
+                    field=scale.column,
+                    code="scale_conflict",
+                    message=f"The {measure} of {item.code!r} is stored on a {stored[0]}-{stored[1]} scale for "
+                    f"respondents not in this file; column {scale.column!r} reads it on {scale.scale_min}-"
+                    f"{scale.scale_max} ({scale.name}): give the column's scale explicitly with those bounds.",
+                )
+            )
+    return errors
+
+
+def _responses_replace(mapping: SurveyMapping, parsed: WideParse, existing: dict, report: WideImportReport) -> None:
     items = {question.item.code: question.item for question in mapping.questions}
     wanted: dict[tuple[int, str], tuple] = {}
     for code, item in items.items():
@@ -492,14 +544,6 @@ def _responses_replace(survey: Survey, mapping: SurveyMapping, parsed: WideParse
                 *points,
                 parsed.weights[index],
             )
-    respondents = set(parsed.respondent_ids)
-    existing: dict[tuple[int, str], tuple[int, tuple]] = {}
-    rows = selectors.survey_responses(survey=survey).values_list(
-        "pk", "item_id", "respondent_id", "audience_id", "commune_id", "importance", "satisfaction", "weight"
-    )
-    for pk, item_id, respondent_id, *values in rows.iterator(chunk_size=10_000):
-        if respondent_id in respondents:
-            existing[(item_id, respondent_id)] = (pk, tuple(values))
     stale = []
     to_create: list[tuple] = []
     for key, values in wanted.items():

@@ -310,3 +310,18 @@ def test_blank_audience_answer_refused_unless_mapped(analyst_client, survey):
     response = post(analyst_client, survey, "responses/wide", wide_csv(rows), mapping=mapping)
     assert response.status_code == 200, response.json()
     assert stored(survey)[("r2", "creche")][0] == "retirees"
+
+
+def test_a_batch_on_another_scale_than_stored_answers_is_refused(analyst_client, survey):
+    assert post(analyst_client, survey, "responses/wide", wide_csv(), mapping=MAPPING).status_code == 200
+    # New respondents whose crèche importance labels are those of the 5-point scale.
+    rows = [
+        "r8;2025-04-01;Retraité;23096;1;Moyennement important;Très satisfait;Très important;",
+        "r9;2025-04-01;Retraité;23096;1;Important;Très satisfait;Peu important;",
+    ]
+    response = post(analyst_client, survey, "responses/wide", wide_csv(rows))
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("IMP[creche]", "scale_conflict")
+    assert "1-4 scale" in error["message"] and "1-5" in error["message"]
+    assert not SurveyResponse.objects.filter(respondent_id__in=["r8", "r9"]).exists()
