@@ -223,3 +223,13 @@ def test_mapping_body_goes_through_the_json_limits(analyst_client, survey):
     response = analyst_client.put(f"/api/v1/surveys/{survey.pk}/mapping/", nested, format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "too_deep"
+
+
+def test_suggestion_for_answer_codes_written_as_numbers(analyst_client, survey):
+    content = b"id,Q1[creche]\n1,1\n2,4\n3,2\n4,NSP\n"
+    response = suggest(analyst_client, survey, content, "limesurvey.csv")
+    assert response.status_code == 200, response.json()
+    [question] = response.json()["mapping"]["questions"]
+    assert (question["item"], question["scale"]) == ("creche", {"min": 1, "max": 4})
+    [column] = [column for column in response.json()["columns"] if column["column"] == "Q1[creche]"]
+    assert "check the scale's `min` and `max`" in column["note"]
