@@ -267,7 +267,8 @@ class SurveyViewSet(CrudViewSet):
     @extend_schema(
         tags=["surveys"],
         summary="Upload raw responses (CSV) and recompute the survey's needs",
-        description="One row per respondent and item. Columns (French headers accepted): "
+        description="One row per respondent and item (survey tools' exports, one row per respondent and one "
+        "column per question, go to `responses/wide/` with a mapping). Columns (French headers accepted): "
         + _columns_doc(services.RESPONSE_COLUMNS)
         + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
         "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
