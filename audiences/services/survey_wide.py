@@ -346,19 +346,21 @@ def survey_wide_preview(
     for index in range(min(rows, len(parsed.lines))):
         _, cells = table.rows[index]
         commune = parsed.communes[index]
-        answers = [
-            {
-                "column": question.column,
-                "item": question.item.code,
-                "measure": question.measure,
-                "value": None
-                if is_blank(cells[headers[question.column]])
-                else cell_text(cells[headers[question.column]]),
-                "point": parsed.points[(question.item.code, question.measure)][index],
-            }
-            for question in validated.questions
-            if question.column in headers
-        ]
+        answers = []
+        for question in validated.questions:
+            if question.column not in headers:  # a column the file lacks (listed in the errors)
+                continue
+            cell = cells[headers[question.column]]
+            points = parsed.points.get((question.item.code, question.measure))
+            answers.append(
+                {
+                    "column": question.column,
+                    "item": question.item.code,
+                    "measure": question.measure,
+                    "value": None if is_blank(cell) else cell_text(cell),
+                    "point": points[index] if points else None,
+                }
+            )
         audience = parsed.audiences[index]
         preview.append(
             {

@@ -325,3 +325,13 @@ def test_a_batch_on_another_scale_than_stored_answers_is_refused(analyst_client,
     assert (error["field"], error["code"]) == ("IMP[creche]", "scale_conflict")
     assert "1-4 scale" in error["message"] and "1-5" in error["message"]
     assert not SurveyResponse.objects.filter(respondent_id__in=["r8", "r9"]).exists()
+
+
+def test_preview_of_a_file_with_another_column_set(analyst_client, survey):
+    header = HEADER.replace(";MANQUE", ";REMARQUES")
+    response = post(analyst_client, survey, "responses/preview", wide_csv(header=header), mapping=MAPPING, rows=1)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["valid"] is False
+    assert {error["code"] for error in body["errors"]} == {"missing_columns", "unexpected_columns"}
+    assert [answer["point"] for answer in body["preview"][0]["answers"]] == [None, None, None]
