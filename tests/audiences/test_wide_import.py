@@ -335,3 +335,18 @@ def test_preview_of_a_file_with_another_column_set(analyst_client, survey):
     assert body["valid"] is False
     assert {error["code"] for error in body["errors"]} == {"missing_columns", "unexpected_columns"}
     assert [answer["point"] for answer in body["preview"][0]["answers"]] == [None, None, None]
+
+
+def test_items_the_mapping_does_not_name_keep_their_responses(analyst_client, survey):
+    long = "respondent_id,audience,commune,item,importance,satisfaction\nr1,families,23096,emploi,2,\n"
+    data = {"file": SimpleUploadedFile("long.csv", long.encode())}
+    assert analyst_client.post(f"/api/v1/surveys/{survey.pk}/responses/", data, format="multipart").status_code == 200
+    mapping = {
+        **MAPPING,
+        "questions": MAPPING["questions"][:2],
+        "ignored": [*MAPPING["ignored"], "IMP[emploi]"],
+    }
+    response = post(analyst_client, survey, "responses/wide", wide_csv(), mapping=mapping)
+    assert response.status_code == 200, response.json()
+    assert response.json()["responses_deleted"] == 0
+    assert stored(survey)[("r1", "emploi")] == ("families", "23096", 2, None, 1.0)
