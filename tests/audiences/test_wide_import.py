@@ -350,3 +350,12 @@ def test_items_the_mapping_does_not_name_keep_their_responses(analyst_client, su
     assert response.status_code == 200, response.json()
     assert response.json()["responses_deleted"] == 0
     assert stored(survey)[("r1", "emploi")] == ("families", "23096", 2, None, 1.0)
+
+
+def test_mapping_field_goes_through_the_json_limits(analyst_client, survey):
+    deep = "[" * 40 + "]" * 40
+    data = {"file": SimpleUploadedFile("export.csv", wide_csv()), "mapping": '{"columns": ' + deep + "}"}
+    response = analyst_client.post(f"/api/v1/surveys/{survey.pk}/responses/preview/", data, format="multipart")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "too_deep" and error["field"].startswith("mapping")
