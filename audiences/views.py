@@ -3,16 +3,22 @@
 Strategy material: analysts and admins only, for reads as for writes.
 """
 
+import dataclasses
+
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from api.exceptions import PayloadTooLarge
+from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.exports import export_format, export_response, records_started, streamed_file
+from api.jsonlimits import JSONLimitError, json_decode
 from api.negotiation import FileFormatNegotiation
+from api.parsers import json_limit_errors
 from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
@@ -32,16 +38,23 @@ from audiences.serializers import (
     NeedsUploadSerializer,
     OpenAnswersQuerySerializer,
     SurveyCompareQuerySerializer,
+    SurveyFileSerializer,
+    SurveyMappingSerializer,
+    SurveyMappingSuggestionSerializer,
     SurveyOpenAnswerSerializer,
     SurveyResponsesReportSerializer,
     SurveySerializer,
     SurveyWaveComparisonSerializer,
     SurveyWaveCreateSerializer,
+    SurveyWidePreviewSerializer,
+    SurveyWidePreviewUploadSerializer,
+    SurveyWideReportSerializer,
+    SurveyWideUploadSerializer,
     UploadSerializer,
 )
 from offers.selectors import audience_list
 
-UPLOAD_ACTIONS = ("import_file", "responses")
+UPLOAD_ACTIONS = ("import_file", "responses", "responses_wide", "responses_preview", "mapping_suggest")
 
 CANDIDATE_KEY_PARAMETER = OpenApiParameter(
     "key",
@@ -68,6 +81,36 @@ def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict,
     if upload.size > max_bytes:
         raise PayloadTooLarge(f"The file is {upload.size:,} bytes; the limit is {max_bytes:,} bytes.")
     return serializer.validated_data, upload.read()
+
+
+def _mapping_field(data: dict):
+    """The `mapping` form field of a wide upload, decoded with the limits of every JSON body; None when omitted."""
+    text = data.get("mapping")
+    if text is None or not text.strip():
+        return None
+    try:
+        return json_decode(text, max_depth=settings.JSON_MAX_DEPTH, max_digits=settings.JSON_MAX_NUMBER_DIGITS)
+    except JSONLimitError as exc:
+        arguments = json_limit_errors(exc)
+        # Paths inside the mapping, under the form field's name.
+        arguments["errors"] = [
+            dataclasses.replace(error, field=f"mapping.{error.field}" if error.field else "mapping")
+            for error in arguments["errors"]
+        ]
+        raise InvalidInput(**arguments, message="The mapping is beyond the limits of JSON bodies.") from exc
+    except ValueError as exc:
+        message = f"The mapping is not valid JSON: {exc}."
+        raise InvalidInput(
+            [ErrorItem(field="mapping", code="invalid_json", message=message)], message=message
+        ) from exc
+
+
+WIDE_UPLOAD_DOC = (
+    "The file is a survey tool's export, one row per respondent and one column per question (LimeSurvey, Google "
+    "Forms, Framaforms, a survey firm's spreadsheet): CSV (UTF-8 or Windows-1252, `,` `;` or tab) or XLSX (first "
+    f"sheet unless `sheet` names one); at most {services.WIDE_MAX_ROWS:,} rows, {services.WIDE_MAX_COLUMNS} columns, "
+    f"{services.WIDE_MAX_CELLS:,} cells and {services.WIDE_MAX_BYTES:,} bytes. See docs/survey-files.md."
+)
 
 
 class CrudViewSet(
@@ -264,7 +307,8 @@ class SurveyViewSet(CrudViewSet):
     @extend_schema(
         tags=["surveys"],
         summary="Upload raw responses (CSV) and recompute the survey's needs",
-        description="One row per respondent and item. Columns (French headers accepted): "
+        description="One row per respondent and item (survey tools' exports, one row per respondent and one "
+        "column per question, go to `responses/wide/` with a mapping). Columns (French headers accepted): "
         + _columns_doc(services.RESPONSE_COLUMNS)
         + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
         "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
@@ -446,3 +490,121 @@ class SurveyViewSet(CrudViewSet):
                 filename=f"comparaison-vagues-{survey.pk}-{baseline.pk}.csv",
             )
         return Response(SurveyWaveComparisonSerializer(comparison).data)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Upload a wide survey export (one row per respondent) and recompute the survey's needs",
+        description=WIDE_UPLOAD_DOC
+        + " The file is read through the mapping given (then stored with the survey) or the stored one, and "
+        "validated whole: a column set other than the mapping's, a label the mapping does not read, an audience "
+        "answer without an audience, a commune that does not resolve (within the survey's territory), a weight that "
+        "is not a positive number, a duplicate respondent id: every problem is listed with its line and column, and "
+        "nothing is written. Otherwise the file's respondents' responses and open answers are replaced, each "
+        "item's scale is set from its columns, and the needs are recomputed as for the long upload.",
+        request={"multipart/form-data": SurveyWideUploadSerializer},
+        responses={200: SurveyWideReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="responses/wide",
+        url_name="responses-wide",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def responses_wide(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, SurveyWideUploadSerializer, max_bytes=services.WIDE_MAX_BYTES)
+        report = services.survey_wide_import(
+            survey=survey,
+            content=content,
+            filename=data["file"].name,
+            sheet=data.get("sheet"),
+            mapping=_mapping_field(data),
+        )
+        return Response(SurveyWideReportSerializer(report.as_dict()).data)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Preview what a wide survey export would give (first rows, every problem); nothing is written",
+        description=WIDE_UPLOAD_DOC
+        + " The first `rows` rows as the import would read them (respondent, audience, commune resolved, weight, "
+        "each answer's point, open answers), the scale each question column is read on, and every problem of the "
+        "whole file (`valid` is false when the import would be refused). An invalid mapping is a 400.",
+        request={"multipart/form-data": SurveyWidePreviewUploadSerializer},
+        responses={200: SurveyWidePreviewSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="responses/preview",
+        url_name="responses-preview",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def responses_preview(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, SurveyWidePreviewUploadSerializer, max_bytes=services.WIDE_MAX_BYTES)
+        preview = services.survey_wide_preview(
+            survey=survey,
+            content=content,
+            filename=data["file"].name,
+            sheet=data.get("sheet"),
+            mapping=_mapping_field(data),
+            rows=data["rows"],
+        )
+        return Response(SurveyWidePreviewSerializer(preview).data)
+
+    @extend_schema(
+        methods=["GET"],
+        tags=["surveys"],
+        summary="Get the survey's wide-file mapping (404 when none is stored)",
+        responses={200: SurveyMappingSerializer},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        tags=["surveys"],
+        summary="Store the survey's wide-file mapping (validated whole against the survey)",
+        description="Which column gives the respondent, audience, commune and weight, which item and measure each "
+        "question column gives and on which scale, which are open questions, which are ignored. Every column of "
+        "`columns` is mapped exactly once or ignored; codes only (items, audiences), so the next wave reuses it. "
+        "See docs/survey-files.md.",
+        request=SurveyMappingSerializer,
+        responses={200: SurveyMappingSerializer},
+    )
+    @action(detail=True, methods=["get", "put"], url_path="mapping")
+    def mapping(self, request, pk=None):
+        survey = self.get_object()
+        if request.method == "PUT":
+            survey = services.survey_mapping_set(survey=survey, mapping=request.data)
+        elif not survey.mapping:
+            raise NotFound("The survey has no mapping yet: PUT one, or ask for a suggestion from a file.")
+        return Response(survey.mapping)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Propose a mapping from a wide survey export, for the analyst to edit and store",
+        description=WIDE_UPLOAD_DOC
+        + " Columns whose answers fit a known scale are proposed as questions (the scale's points written out; "
+        "the item guessed from `CODE[item]`, `Question [item]` headers, item codes or statements), the respondent, "
+        "weight, commune and audience columns guessed from their headers (audience answers matched to the "
+        "audiences' codes and labels), varied free text as open questions, the rest ignored. Nulls are left to "
+        "fill; each column says what to check. Nothing is stored.",
+        request={"multipart/form-data": SurveyFileSerializer},
+        responses={
+            200: SurveyMappingSuggestionSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="Too large"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="mapping/suggest",
+        url_name="mapping-suggest",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def mapping_suggest(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, SurveyFileSerializer, max_bytes=services.WIDE_MAX_BYTES)
+        table = services.survey_wide_read(content=content, filename=data["file"].name, sheet=data.get("sheet"))
+        return Response(
+            SurveyMappingSuggestionSerializer(services.survey_mapping_suggest(survey=survey, table=table)).data
+        )
