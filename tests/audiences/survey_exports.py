@@ -449,7 +449,10 @@ def long_csv(population: Population, respondent_ids: Iterable[str] | None = None
 LIMESURVEY_IMPORTANCE_QUESTION = "Quelle importance accordez-vous à chacun des points suivants ?"
 LIMESURVEY_SATISFACTION_QUESTION = "Êtes-vous satisfait(e) de l'offre actuelle sur votre territoire ?"
 LIMESURVEY_PROFILE_QUESTION = "Vous êtes :"
-LIMESURVEY_COMMUNE_QUESTION = "Code postal de votre commune de résidence (ou de séjour)"
+LIMESURVEY_COMMUNE_QUESTIONS = {
+    "postal_code": "Code postal de votre commune de résidence (ou de séjour)",
+    "name": "Votre commune de résidence (ou de séjour)",
+}
 
 
 def _limesurvey_questions(population: Population) -> list[tuple[str, str, Item, str]]:
@@ -464,8 +467,17 @@ def _limesurvey_questions(population: Population) -> list[tuple[str, str, Item, 
     return questions
 
 
-def _limesurvey_table(population: Population, *, codetext: bool, long_answers: bool) -> tuple[list, list, dict]:
-    """Header, rows (None = NULL) and mapping of a LimeSurvey export of the population."""
+def _commune_answer(commune: Commune | None, kind: str) -> str:
+    if commune is None:
+        return ""
+    return commune.postal_code if kind == "postal_code" else f"{commune.name} (23)"
+
+
+def _limesurvey_table(
+    population: Population, *, codetext: bool, long_answers: bool, commune: str = "postal_code"
+) -> tuple[list, list, dict]:
+    """Header, rows ("" = NULL) and mapping of a LimeSurvey export of the population; the commune question is a
+    short text of the postal code, or a drop-down list of the communes named "Guéret (23)"."""
     if (population.importance_points, population.satisfaction_points) != (4, 5):
         raise ValueError("The LimeSurvey questionnaire asks importance on 4 points and satisfaction on 5.")
     questions = _limesurvey_questions(population)
@@ -473,7 +485,7 @@ def _limesurvey_table(population: Population, *, codetext: bool, long_answers: b
     texts = {
         **LIMESURVEY_STANDARD_TEXTS,
         "PROFIL": LIMESURVEY_PROFILE_QUESTION,
-        "COMMUNE": LIMESURVEY_COMMUNE_QUESTION,
+        "COMMUNE": LIMESURVEY_COMMUNE_QUESTIONS[commune],
         **{code: text for code, text, _, _ in questions},
         "MANQUE": OPEN_QUESTION,
     }
@@ -503,7 +515,7 @@ def _limesurvey_table(population: Population, *, codetext: bool, long_answers: b
             started.strftime("%Y-%m-%d %H:%M:%S"),
             respondent.submitted.strftime("%Y-%m-%d %H:%M:%S"),
             respondent.profile.label if long_answers else profile_codes[respondent.profile.label],
-            respondent.commune.postal_code if respondent.commune else "",
+            _commune_answer(respondent.commune, commune),
         ]
         for _, _, item, measure in questions:
             value = getattr(respondent, measure)[item.code]
@@ -527,7 +539,7 @@ def _limesurvey_table(population: Population, *, codetext: bool, long_answers: b
                 for profile in PROFILES
             },
         },
-        "commune": {"column": heading["COMMUNE"], "kind": "postal_code"},
+        "commune": {"column": heading["COMMUNE"], "kind": commune},
         "questions": [
             {
                 "column": heading[code],
@@ -543,9 +555,12 @@ def _limesurvey_table(population: Population, *, codetext: bool, long_answers: b
     return header, rows, mapping
 
 
-def limesurvey_csv(population: Population, *, separator: str = ";") -> Export:
-    """LimeSurvey's CSV export with question codes as headings and answer codes (A1...) as answers."""
-    header, rows, mapping = _limesurvey_table(population, codetext=False, long_answers=False)
+def limesurvey_csv(
+    population: Population, *, separator: str = ";", long_answers: bool = False, commune: str = "postal_code"
+) -> Export:
+    """LimeSurvey's CSV export with question codes as headings, and answer codes (A1...) as answers unless
+    `long_answers` (the answer texts)."""
+    header, rows, mapping = _limesurvey_table(population, codetext=False, long_answers=long_answers, commune=commune)
 
     def field_text(value) -> str:
         if value == "":
@@ -790,3 +805,39 @@ def export_make(name: str, *, size: int = 2400, seed: int = 2026, items: tuple[I
         items=items,
     )
     return WRITERS[name](population)
+
+
+# --- The demo's wide survey -------------------------------------------------------------------------------------
+
+DEMO_TITLE = "Enquête habitants, anciens habitants et visiteurs – export LimeSurvey"
+DEMO_REFERENCE = "ENQ-LS-23-2026"
+
+
+def demo_write(directory, *, size: int = 400, seed: int = 23) -> None:
+    """Write the demo's wide survey into `directory`: wide_survey.json (the survey definition with its stored
+    mapping) and wide_responses.csv (a LimeSurvey CSV: question codes, answer texts, communes from a drop-down)."""
+    import json
+    from pathlib import Path
+
+    population = population_draw(size=size, seed=seed, importance_points=4, satisfaction_points=5)
+    export = limesurvey_csv(population, long_answers=True, commune="name")
+    definition = {
+        "_about": (
+            "Demo wide survey (synthetic): a LimeSurvey CSV export (question codes as headings, answer texts, "
+            "separator ';') of the respondents of tests/audiences/survey_exports.py, and the mapping an analyst "
+            "stored for it. Regenerate with: python -m tests.audiences.survey_exports audiences/data/demo"
+        ),
+        **population.survey_definition(title=DEMO_TITLE, reference=DEMO_REFERENCE),
+        "mapping": export.mapping,
+    }
+    directory = Path(directory)
+    (directory / "wide_survey.json").write_text(
+        json.dumps(definition, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    (directory / "wide_responses.csv").write_bytes(export.content)
+
+
+if __name__ == "__main__":
+    import sys
+
+    demo_write(sys.argv[1] if len(sys.argv) > 1 else "audiences/data/demo")
