@@ -2,6 +2,7 @@
 the Grand Guéret, attached to the serializers with `extend_schema_serializer`."""
 
 from api.examples import STAMP, request, response
+from audiences.models import NEED_STATISTICS_FIELDS
 
 _AUDIENCE = {
     "code": "remote-workers",
@@ -28,16 +29,7 @@ _NEED_FIELDS = {
     "external_id": "atelier-2025-creche",
 }
 # A hand-made need: no survey answers behind it.
-_NO_SURVEY_STATISTICS = dict.fromkeys(
-    (
-        "response_count",
-        "importance_ci_low",
-        "importance_ci_high",
-        "satisfaction_response_count",
-        "satisfaction_ci_low",
-        "satisfaction_ci_high",
-    )
-)
+_NO_SURVEY_STATISTICS = dict.fromkeys(NEED_STATISTICS_FIELDS)
 NEED_EXAMPLES = [
     response(
         "Childcare near Guéret",

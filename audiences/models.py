@@ -91,6 +91,14 @@ class SurveyItem(models.Model):
     def __str__(self) -> str:
         return f"{self.code}: {self.statement[:60]}"
 
+    def scale(self, measure: str) -> tuple[int, int]:
+        """The (min, max) scale `measure` ("importance" or "satisfaction") was asked on: the item's, else the
+        survey's."""
+        return (
+            getattr(self, f"{measure}_scale_min") or self.survey.scale_min,
+            getattr(self, f"{measure}_scale_max") or self.survey.scale_max,
+        )
+
     def clean(self) -> None:
         if not self.measures_importance and not self.measures_satisfaction:
             raise ValidationError("An item must measure importance, satisfaction or both.")
@@ -143,9 +151,12 @@ class SurveyOpenAnswer(models.Model):
 # The response statistics behind a computed need's figures: computed, never written by a client.
 NEED_STATISTICS_FIELDS = (
     "response_count",
+    "weighted_response_count",
+    "effective_response_count",
     "importance_ci_low",
     "importance_ci_high",
     "satisfaction_response_count",
+    "satisfaction_effective_response_count",
     "satisfaction_ci_low",
     "satisfaction_ci_high",
 )
@@ -182,9 +193,14 @@ class Need(models.Model):
         SurveyItem, null=True, blank=True, on_delete=models.CASCADE, related_name="needs", editable=False
     )
     response_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # With survey weights: the weighted respondents behind importance (Σw) and Kish's effective sample size
+    # (Σw)² / Σw², which the intervals use; both equal response_count when the survey has no weights.
+    weighted_response_count = models.FloatField(null=True, blank=True, editable=False)
+    effective_response_count = models.FloatField(null=True, blank=True, editable=False)
     importance_ci_low = models.FloatField(null=True, blank=True, editable=False)
     importance_ci_high = models.FloatField(null=True, blank=True, editable=False)
     satisfaction_response_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    satisfaction_effective_response_count = models.FloatField(null=True, blank=True, editable=False)
     satisfaction_ci_low = models.FloatField(null=True, blank=True, editable=False)
     satisfaction_ci_high = models.FloatField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -3,6 +3,7 @@
 import itertools
 from collections.abc import Iterator
 
+import numpy as np
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from api.text import fold_text
@@ -94,6 +95,26 @@ def survey_item_map(*, survey: Survey) -> dict[str, SurveyItem]:
 
 def survey_responses(*, survey: Survey) -> QuerySet[SurveyResponse]:
     return SurveyResponse.objects.filter(item__survey=survey)
+
+
+SURVEY_RESPONSE_COLUMNS = ("item_id", "audience_id", "commune_id", "importance", "satisfaction", "weight")
+
+
+def survey_response_columns(*, survey: Survey) -> dict[str, np.ndarray]:
+    """A survey's stored responses as one NumPy array per field of SURVEY_RESPONSE_COLUMNS, for the aggregation.
+
+    Ids are int64 (-1 for no audience or commune); scores float64 with NaN for no answer. Unordered (sorting a
+    million rows would cost more than the aggregation).
+    """
+    rows = survey_responses(survey=survey).order_by().values_list(*SURVEY_RESPONSE_COLUMNS)
+    columns = list(zip(*rows, strict=True)) or [()] * len(SURVEY_RESPONSE_COLUMNS)
+    arrays = {}
+    for name, column in zip(SURVEY_RESPONSE_COLUMNS, columns, strict=True):
+        if name in ("audience_id", "commune_id"):
+            arrays[name] = np.nan_to_num(np.array(column, dtype=float), nan=-1).astype(np.int64)
+        else:
+            arrays[name] = np.array(column, dtype=np.int64 if name == "item_id" else float)
+    return arrays
 
 
 def theme_exists_q(codes: list[str]) -> Exists:

@@ -115,9 +115,21 @@ class NeedSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
             "demand_volume": {"help_text": "Number of people or households expressing the need."},
             "external_id": {"help_text": "Your identifier; (source, external_id) is unique and keys imports."},
             "response_count": {"help_text": "Survey answers behind `importance` (null for non-survey needs)."},
+            "weighted_response_count": {
+                "help_text": "Weighted respondents behind `importance` (sum of their survey weights; equals "
+                "response_count without weights)."
+            },
+            "effective_response_count": {
+                "help_text": "Kish effective sample size of `importance`, (Σw)² / Σw²: what the interval rests on "
+                "(equals response_count without weights)."
+            },
             "importance_ci_low": {"help_text": "Lower bound of the 95% confidence interval of importance."},
             "importance_ci_high": {"help_text": "Upper bound of the 95% confidence interval of importance."},
             "satisfaction_response_count": {"help_text": "Survey answers behind `satisfaction`."},
+            "satisfaction_effective_response_count": {
+                "help_text": "Kish effective sample size of `satisfaction` (equals satisfaction_response_count "
+                "without weights)."
+            },
             "satisfaction_ci_low": {"help_text": "Lower bound of the 95% confidence interval of satisfaction."},
             "satisfaction_ci_high": {"help_text": "Upper bound of the 95% confidence interval of satisfaction."},
         }
@@ -227,9 +239,12 @@ class NeedExportRecordSerializer(serializers.Serializer):
     source_date = serializers.CharField(help_text="ISO date, or ''.")
     id = serializers.IntegerField()
     response_count = serializers.IntegerField(allow_null=True)
+    weighted_response_count = serializers.FloatField(allow_null=True)
+    effective_response_count = serializers.FloatField(allow_null=True)
     importance_ci_low = serializers.FloatField(allow_null=True)
     importance_ci_high = serializers.FloatField(allow_null=True)
     satisfaction_response_count = serializers.IntegerField(allow_null=True)
+    satisfaction_effective_response_count = serializers.FloatField(allow_null=True)
     satisfaction_ci_low = serializers.FloatField(allow_null=True)
     satisfaction_ci_high = serializers.FloatField(allow_null=True)
     updated_at = serializers.DateTimeField()

@@ -243,12 +243,7 @@ def need_export_rows(*, needs) -> list[list]:
             need.source_reference,
             need.source_date.isoformat() if need.source_date else "",
             need.pk,
-            need.response_count,
-            need.importance_ci_low,
-            need.importance_ci_high,
-            need.satisfaction_response_count,
-            need.satisfaction_ci_low,
-            need.satisfaction_ci_high,
+            *(getattr(need, name) for name in NEED_STATISTICS_FIELDS),
             need.updated_at.isoformat(),
         ]
         for need in needs

@@ -4,6 +4,7 @@ aggregation into needs, one per item x audience for the whole survey area and on
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,9 +13,8 @@ from api.exceptions import ErrorItem, InvalidInput
 from api.model_update import model_update
 from api.tabular import Column, Row, read_upload
 from api.text import fold_text
-from audiences import selectors
+from audiences import selectors, statistics
 from audiences.models import NEED_STATISTICS_FIELDS, Need, NeedSource, Survey, SurveyItem, SurveyResponse
-from audiences.statistics import item_summary
 from offers.models import Audience, Territory, TerritoryKind
 from offers.territory_paths import common_path, path_upto
 
@@ -271,46 +271,80 @@ COMPUTED_FIELDS = (
 )
 
 
+def _survey_groups(columns: dict[str, np.ndarray]):
+    """Each answer's groups: (item, audience) for the whole area, and (item, audience, EPCI) when its commune lies in
+    an EPCI other than the area. Returns the answers' positions (an answer appears once per group it is in), their
+    group numbers, and the (item id, audience id, territory path) of each group."""
+    item_ids, item_positions = np.unique(columns["item_id"], return_inverse=True)
+    audience_ids, audience_positions = np.unique(columns["audience_id"], return_inverse=True)
+    commune_ids, commune_positions = np.unique(columns["commune_id"], return_inverse=True)
+    paths = dict(Territory.objects.filter(pk__in=commune_ids.tolist()).values_list("pk", "path"))
+    area_path = common_path(paths.values())
+    slots = [area_path]  # territory slot 0 is the whole area
+    slot_of_path: dict[str, int] = {}
+    commune_slots = np.full(len(commune_ids), -1, dtype=np.int64)
+    for position, commune_id in enumerate(commune_ids.tolist()):
+        epci_path = path_upto(paths[commune_id], "epci") if commune_id in paths else None
+        if epci_path and epci_path != area_path:
+            commune_slots[position] = slot_of_path.setdefault(epci_path, len(slots))
+            if commune_slots[position] == len(slots):
+                slots.append(epci_path)
+    epci_slots = commune_slots[commune_positions]
+    in_epci = np.flatnonzero(epci_slots >= 0)
+    answers = np.concatenate([np.arange(len(item_positions)), in_epci])
+    territory_slots = np.concatenate([np.zeros(len(item_positions), dtype=np.int64), epci_slots[in_epci]])
+    combined = (item_positions[answers] * len(audience_ids) + audience_positions[answers]) * len(slots)
+    keys, groups = np.unique(combined + territory_slots, return_inverse=True)
+    described = [
+        (
+            int(item_ids[key // len(slots) // len(audience_ids)]),
+            int(audience_ids[key // len(slots) % len(audience_ids)]),
+            slots[key % len(slots)],
+        )
+        for key in keys.tolist()
+    ]
+    return answers, groups.reshape(-1), described
+
+
 @transaction.atomic
 def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     """(Re)compute the needs of a survey from its stored responses.
 
     For each item x audience: one need for the whole survey area (territory = the smallest territory containing
     every respondent's commune, null when no commune is known) and one per EPCI with respondents. Groups without
-    any importance answer give no need. Needs are upserted by (item, audience, territory); needs of groups that
-    no longer exist are deleted.
+    any importance answer give no need. Each measure is normalised on its item's scale and weighted by the
+    respondents' weights (audiences.statistics, docs/surveys.md): weighted mean, Kish effective sample size,
+    interval; demand_volume = weighted respondents in the top-2 box of importance, rounded. Needs are upserted by
+    (item, audience, territory); needs of groups that no longer exist are deleted.
     """
     items = {item.pk: item for item in survey.items.prefetch_related("themes")}
-    responses = list(
-        selectors.survey_responses(survey=survey).values_list(
-            "item_id", "audience_id", "commune__path", "importance", "satisfaction"
+    columns = selectors.survey_response_columns(survey=survey)
+    # An answer without audience belongs to no need (the upload refuses them; an admin edit could leave one).
+    columns = {name: array[columns["audience_id"] >= 0] for name, array in columns.items()}
+    answers, groups, described = _survey_groups(columns)
+    estimates = {
+        measure: statistics.measure_estimates(
+            item_ids=columns["item_id"][answers],
+            scores=columns[measure][answers],
+            weights=columns["weight"][answers],
+            groups=groups,
+            group_count=len(described),
+            scales={item_id: item.scale(measure) for item_id, item in items.items()},
         )
-    )
-    area_path = common_path(path for _, _, path, _, _ in responses if path)
-    groups: dict[tuple[int, int, str | None], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for item_id, audience_id, path, importance, satisfaction in responses:
-        keys = [(item_id, audience_id, area_path)]
-        epci_path = path_upto(path, "epci") if path else None
-        if epci_path and epci_path != area_path:
-            keys.append((item_id, audience_id, epci_path))
-        for key in keys:
-            if importance is not None:
-                groups[key][0].append(importance)
-            if satisfaction is not None:
-                groups[key][1].append(satisfaction)
+        for measure in ("importance", "satisfaction")
+    }
     territories = {
         territory.path: territory
-        for territory in Territory.objects.filter(path__in={key[2] for key in groups} - {None})
+        for territory in Territory.objects.filter(path__in={path for _, _, path in described} - {None})
     }
     source_reference = f"{survey.title} ({survey.reference})" if survey.reference else survey.title
     wanted: dict[tuple[int, int, int | None], tuple[dict, SurveyItem]] = {}
-    for (item_id, audience_id, path), (importance, satisfaction) in groups.items():
-        if not importance:
+    for group, (item_id, audience_id, path) in enumerate(described):
+        importance = statistics.estimate_at(estimates["importance"], group)
+        if importance is None:
             continue
+        satisfaction = statistics.estimate_at(estimates["satisfaction"], group)
         item = items[item_id]
-        summary = item_summary(
-            importance=importance, satisfaction=satisfaction, scale_min=survey.scale_min, scale_max=survey.scale_max
-        )
         territory_id = territories[path].pk if path else None
         wanted[(item_id, audience_id, territory_id)] = (
             {
@@ -318,18 +352,21 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
                 "statement": item.statement,
                 "search_text": fold_text(item.statement),
                 "stage": item.stage,
-                "importance": summary.importance.mean,
-                "satisfaction": summary.satisfaction.mean if summary.satisfaction else None,
-                "demand_volume": summary.demand_volume,
+                "importance": importance.mean,
+                "satisfaction": satisfaction.mean if satisfaction else None,
+                "demand_volume": statistics.volume_rounded(float(estimates["importance"].top_box[group])),
                 "source": NeedSource.SURVEY,
                 "source_reference": source_reference[:300],
                 "source_date": survey.date,
-                "response_count": summary.importance.count,
-                "importance_ci_low": summary.importance.ci_low,
-                "importance_ci_high": summary.importance.ci_high,
-                "satisfaction_response_count": summary.satisfaction.count if summary.satisfaction else 0,
-                "satisfaction_ci_low": summary.satisfaction.ci_low if summary.satisfaction else None,
-                "satisfaction_ci_high": summary.satisfaction.ci_high if summary.satisfaction else None,
+                "response_count": importance.count,
+                "weighted_response_count": importance.weight_total,
+                "effective_response_count": importance.effective_count,
+                "importance_ci_low": importance.ci_low,
+                "importance_ci_high": importance.ci_high,
+                "satisfaction_response_count": satisfaction.count if satisfaction else 0,
+                "satisfaction_effective_response_count": satisfaction.effective_count if satisfaction else None,
+                "satisfaction_ci_low": satisfaction.ci_low if satisfaction else None,
+                "satisfaction_ci_high": satisfaction.ci_high if satisfaction else None,
             },
             item,
         )
