@@ -409,7 +409,8 @@ class Export:
     content: bytes
     mapping: dict
     population: Population
-    respondent_ids: tuple[str, ...]  # the id each respondent gets on import, in file order
+    # The id each respondent gets on import, in file order (None: the file has no respondent column).
+    respondent_ids: tuple[str, ...] | None
     weighted: bool = False
 
 
@@ -420,7 +421,7 @@ def _point_or_blank(value: int | str | None) -> int | None:
 def long_csv(population: Population, respondent_ids: Iterable[str] | None = None) -> bytes:
     """The same answers in Ancrage's long format (audiences/services/responses.py RESPONSE_COLUMNS): one row per
     respondent and item with at least one answer; "Ne sait pas" and blanks are empty cells."""
-    ids = list(respondent_ids) if respondent_ids is not None else [str(r.number) for r in population.respondents]
+    ids = list(respondent_ids or (str(respondent.number) for respondent in population.respondents))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["respondent_id", "audience", "commune", "item", "importance", "satisfaction"])
@@ -677,10 +678,9 @@ def google_forms_csv(population: Population) -> Export:
         "open_questions": [{"column": OPEN_QUESTION, "code": "manque", "label": OPEN_QUESTION}],
         "ignored": [GOOGLE_TIMESTAMP, GOOGLE_HEARD_OF_QUESTION],
     }
-    # No respondent column: each respondent is known by their data line.
-    ids = tuple(str(number) for number in range(1, len(population.respondents) + 1))
+    # No respondent column: the import numbers respondents by their line in the file.
     filename = "Enquête attractivité Creuse (réponses) - Réponses au formulaire 1.csv"
-    return Export(filename, out.getvalue().encode("utf-8"), mapping, population, ids)
+    return Export(filename, out.getvalue().encode("utf-8"), mapping, population, None)
 
 
 # --- A survey firm's XLSX ---------------------------------------------------------------------------------------

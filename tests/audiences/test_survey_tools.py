@@ -8,6 +8,7 @@ follows): 2,400 respondents, six items (one asked on importance only), a profile
 
 import functools
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -31,9 +32,12 @@ NEED_FIGURES = (
     "satisfaction",
     "demand_volume",
     "response_count",
+    "weighted_response_count",
+    "effective_response_count",
     "importance_ci_low",
     "importance_ci_high",
     "satisfaction_response_count",
+    "satisfaction_effective_response_count",
     "satisfaction_ci_low",
     "satisfaction_ci_high",
 )
@@ -108,12 +112,22 @@ def needs_of(survey_id: int) -> dict:
     return {tuple(row[:3]): dict(zip(NEED_FIGURES, row[3:], strict=True)) for row in rows}
 
 
-def answers_of(survey_id: int) -> set:
-    """The stored answers (no-answer rows left out: a wide file has a cell for every question)."""
-    return set(
+def answers_of(survey_id: int, *, with_ids: bool) -> Counter:
+    """The stored answers (no-answer rows left out), with or without who gave them."""
+    fields = ["item__code", "audience__code", "commune__code", "importance", "satisfaction"]
+    rows = (
         SurveyResponse.objects.filter(item__survey_id=survey_id)
         .exclude(importance=None, satisfaction=None)
-        .values_list("respondent_id", "item__code", "audience__code", "commune__code", "importance", "satisfaction")
+        .values_list(*(["respondent_id"] if with_ids else []), *fields)
+    )
+    return Counter(rows)
+
+
+def ids_or_none(export: Export) -> list:
+    return (
+        list(export.respondent_ids)
+        if export.respondent_ids is not None
+        else [None] * len(export.population.respondents)
     )
 
 
@@ -181,20 +195,29 @@ def test_tool_export_gives_the_needs_of_the_same_answers_in_the_long_format(name
     )
     assert response.status_code == 200, response.json()
 
-    assert answers_of(wide_id) == answers_of(long_id)
+    # A file without respondent column numbers respondents by line: then the answers are compared as a multiset.
+    with_ids = export.respondent_ids is not None
+    assert answers_of(wide_id, with_ids=with_ids) == answers_of(long_id, with_ids=with_ids)
     wide_needs, long_needs = needs_of(wide_id), needs_of(long_id)
     assert set(wide_needs) == expected_groups(export)
     assert wide_needs == long_needs
 
     # Open answers are stored as written (masking is for the quotes shown), one per respondent who wrote one.
-    written = {
+    written = Counter(
         (respondent_id, respondent.open_answer)
-        for respondent_id, respondent in zip(export.respondent_ids, population.respondents, strict=True)
+        for respondent_id, respondent in zip(ids_or_none(export), population.respondents, strict=True)
         if respondent.open_answer
-    }
-    stored = set(SurveyOpenAnswer.objects.filter(survey_id=wide_id).values_list("respondent_id", "text"))
+    )
+    stored = Counter(
+        SurveyOpenAnswer.objects.filter(survey_id=wide_id).values_list(
+            *(["respondent_id"] if with_ids else []), "text"
+        )
+    )
+    if not with_ids:
+        written = Counter(text for _, text in written.elements())
+        stored = Counter(text for (text,) in stored.elements())
     assert stored == written
-    assert any("@" in text for _, text in stored)
+    assert any("@" in text[-1] for text in stored)
 
 
 def weighted_figures(values: np.ndarray, weights: np.ndarray) -> dict:
@@ -205,12 +228,13 @@ def weighted_figures(values: np.ndarray, weights: np.ndarray) -> dict:
     mean = float((weights * values).sum() / total)
     effective = float(total**2 / (weights**2).sum())
     if len(values) == 1:  # one answer says nothing about the spread: no interval
-        return {"mean": mean, "count": 1, "effective": effective, "low": None, "high": None}
+        return {"mean": mean, "count": 1, "total": float(total), "effective": effective, "low": None, "high": None}
     variance = float((weights * (values - mean) ** 2).sum() / total * effective / (effective - 1))
     half = float(stats.t.ppf(0.975, effective - 1)) * math.sqrt(variance) / math.sqrt(effective)
     return {
         "mean": mean,
         "count": len(values),
+        "total": float(total),
         "effective": effective,
         "low": max(0.0, mean - half),
         "high": min(1.0, mean + half),
@@ -259,6 +283,8 @@ def test_firm_weighted_export_gives_weighted_means_intervals_and_volumes(analyst
         figures = weighted_figures((points - 1) / 3, weights)
         assert need["importance"] == close(figures["mean"]), key
         assert need["response_count"] == figures["count"], key
+        assert need["weighted_response_count"] == close(figures["total"]), key
+        assert need["effective_response_count"] == close(figures["effective"]), key
         assert need["importance_ci_low"] == close(figures["low"]), key
         assert need["importance_ci_high"] == close(figures["high"]), key
         # The top-2-box volume in weighted respondents: the weights of the answers 3 and 4 of 1-4, halves up.
@@ -269,6 +295,7 @@ def test_firm_weighted_export_gives_weighted_means_intervals_and_volumes(analyst
             figures = weighted_figures((points - 1) / 9, weights)
             assert need["satisfaction"] == close(figures["mean"]), key
             assert need["satisfaction_response_count"] == figures["count"], key
+            assert need["satisfaction_effective_response_count"] == close(figures["effective"]), key
             assert need["satisfaction_ci_low"] == close(figures["low"]), key
             assert need["satisfaction_ci_high"] == close(figures["high"]), key
         else:
