@@ -11,17 +11,18 @@ github.com/LimeSurvey/LimeSurvey:
   - `Writer.php::write`: one row per response; the heading option is `code` (question code, sub-questions as
     `CODE[SQCODE]`, `getHeadingCode` with separators `[` `]`), `full` (question text, then ` [sub-question text]`)
     or `codetext` (code + `headCodeTextSeparator` + text; the export form's default separator is ". ",
-    `views/admin/export/exportresults_view.php`); the answer option is `short` (answer codes, A1, A2... as the
-    question editor numbers them) or `long` (the answer texts, `getFullAnswer`).
-  - `common_helper.php::createFieldMap`: the standard columns come first, in this order: `id`, `submitdate`,
-    `lastpage`, `startlanguage`, `seed`, then `startdate` and `datestamp` when the survey is date-stamped.
+    `application/views/admin/export/exportresult_panels/_headings.php`); the answer option is `short` (answer
+    codes, A1, A2... as the question editor numbers them) or `long` (the answer texts, `getFullAnswer`).
+  - `application/helpers/common_helper.php::createFieldMap`: the standard columns come first, in this order: `id`,
+    `submitdate`, `lastpage`, `startlanguage`, `seed`, then `startdate` and `datestamp` when the survey is
+    date-stamped.
   - `CsvWriter.php`: a UTF-8 byte-order mark, every value in double quotes (quotes doubled, line breaks inside a
     value normalised to "\\n"), a NULL (a question never shown) as an empty unquoted field, records ended by
     "\\r\\n", and one more "\\r\\n" when the file is closed; the separator is the export form's choice (comma,
     semicolon or tab; the writer's own default is ";", which is what is written here).
-  - `ExcelWriter.php` (XLSXWriter since LimeSurvey 3): one sheet named after the survey title (the characters
-    * : / \\ ? [ ] removed, cut at 31 characters), the header row first, then one row per response; XLSXWriter
-    writes a numeric-looking string as a number (ids, postal codes, seeds) and everything else as text.
+  - `ExcelWriter.php` (XLSXWriter in current versions; older ones wrote .xls): one sheet named after the survey
+    title (the characters * : / \\ ? [ ] removed, cut at 31 characters), the header row first, then one row per
+    response; XLSXWriter writes a numeric-looking string as a number (ids, postal codes, seeds), the rest as text.
 Google Forms, "Download responses (.csv)" of the Responses tab: the first column is the timestamp ("Horodateur" on
   a French form, "Timestamp" on an English one) written `2026/03/15 10:23:45 AM UTC+1`, then one column per
   question headed by the full question text; a (multiple-choice or checkbox) grid gives one column per row headed
@@ -34,6 +35,12 @@ A market-research firm's XLSX (as survey firms deliver SPSS data saved to Excel)
   pas" on 1-4 scales, an empty cell for a question not asked), a POIDS column of calibration weights with many
   decimals (mean 1), and a second sheet, the codebook, giving each variable's label and each code's meaning.
   No single public source: this is the usual layout of such deliveries, described in the firm's codebook.
+
+Not confirmed from a source, and chosen here: the French interface's names of LimeSurvey's standard columns in
+`codetext` headings (LIMESURVEY_STANDARD_TEXTS, from the English strings of `createFieldMap`); Google's record
+separator (CRLF written here; readers take both) and its joining of checkbox answers with ", " (what the responses
+spreadsheet shows); the answer code "NSP" of LimeSurvey's "Ne sait pas" option and the firm's codes (each survey
+defines its own: the mappings say them).
 
 The answers are drawn once per population (profile, commune, weight, latent opinions) and only then written, so
 every format of a population holds the same points: the equivalence tests compare each wide file with the
