@@ -1,19 +1,24 @@
-"""Reading uploaded CSV/JSON files and writing CSV exports, shared by every import and export of the API.
+"""Reading uploaded CSV/JSON/XLSX files and writing CSV exports, shared by every import and export of the API.
 
 Uploads come from French spreadsheets as often as from scripts: UTF-8 with or without BOM or Windows-1252,
-comma or semicolon separators, French or English headers. Everything here reports problems with the line (CSV)
-or record number (JSON) and column, so the caller can refuse the whole file with every problem listed.
+comma or semicolon separators, French or English headers. `read_upload` reads files of known columns into rows keyed
+by canonical names; `read_table` reads a survey tool's wide export (CSV or an XLSX workbook, whatever its headers)
+into its headers and raw rows. Everything here reports problems with the line (CSV), sheet row (XLSX) or record
+number (JSON) and column, so the caller can refuse the whole file with every problem listed.
 """
 
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.jsonlimits import NUL, JSONLimitError, json_decode
@@ -141,10 +146,14 @@ def read_upload(
     return rows
 
 
-def _read_csv(text: str, columns: list[Column]) -> list[Row]:
+def _csv_reader(text: str):
     first_line = text.splitlines()[0]
     delimiter = max(CSV_DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _read_csv(text: str, columns: list[Column]) -> list[Row]:
+    reader = _csv_reader(text)
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -191,6 +200,198 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
     if errors:
         raise InvalidInput(errors, message=f"{len(errors)} line(s) are malformed; nothing was written.")
     return rows
+
+
+@dataclass(frozen=True)
+class Table:
+    """A wide file as it came: its headers (whitespace collapsed) and its data rows, each (line, cells by position).
+
+    CSV cells are stripped text; XLSX cells keep their type (numbers stay numbers, dates are dates, text is
+    stripped). Every row has one cell per header (short rows padded with None); blank rows are skipped.
+    """
+
+    headers: list[str]
+    rows: list[tuple[int, list]]
+    sheet: str | None = None
+
+
+def header_text(value) -> str:
+    """A header as compared and shown: line breaks and runs of spaces of long question texts become one space."""
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def cell_text(value) -> str:
+    """A cell of `read_table` as text: a workbook's whole numbers without their `.0` (an INSEE code or a respondent
+    id typed as a number), dates in ISO format."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def column_letter(position: int) -> str:
+    """1 -> 'A', 27 -> 'AA': how a spreadsheet names the column at `position`."""
+    letters = ""
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def column_label(position: int, header: str | None = None) -> str:
+    """'column 7 (G)', or 'column 7 (G) « Vous êtes : »' when the header is worth naming."""
+    label = f"column {position} ({column_letter(position)})"
+    if header:
+        shown = header if len(header) <= 60 else header[:57] + "..."
+        label += f" « {shown} »"
+    return label
+
+
+def read_table(
+    *,
+    content: bytes,
+    filename: str | None = None,
+    sheet: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_columns: int = 500,
+    max_cells: int = 3_000_000,
+) -> Table:
+    """Read a wide file (one row per respondent): a CSV (any encoding and separator `read_upload` reads) or an XLSX
+    workbook (its first sheet, or `sheet` by name), the first row holding the headers.
+
+    Raises PayloadTooLarge past `max_bytes`, `max_rows` data rows, `max_columns` columns or `max_cells` cells, and
+    InvalidInput listing every structural problem: a blank header (an empty or merged cell) among named ones, two
+    columns with the same header (both positions named), a row with more cells than headers, an empty file.
+    """
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(f"The file is {len(content):,} bytes; the limit is {max_bytes:,} bytes.")
+    caps = {"max_rows": max_rows, "max_columns": max_columns, "max_cells": max_cells}
+    if content.startswith(b"PK\x03\x04") or (filename or "").lower().endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(content, sheet=sheet, max_bytes=max_bytes, **caps)
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        message = "An Excel 97-2003 workbook (.xls) cannot be read: save it as .xlsx or export it as CSV."
+        raise InvalidInput([ErrorItem(code="unsupported_format", message=message)])
+    if sheet:
+        message = "A sheet is named, but the file is CSV (sheets are for XLSX workbooks)."
+        raise InvalidInput([ErrorItem(field="sheet", code="invalid", message=message)])
+    text = _decode(content).lstrip(_BOM)
+    if not text.strip():
+        raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
+    reader = _csv_reader(text)
+    try:
+        return _table_build(
+            ((reader.line_num, [cell.strip() for cell in record]) for record in reader), sheet=None, **caps
+        )
+    except csv.Error as exc:
+        message = f"Unreadable CSV: {exc}."
+        raise InvalidInput([ErrorItem(line=reader.line_num, code="invalid_csv", message=message)]) from exc
+
+
+# An XLSX is a zip: past this ratio of its size once uncompressed, it is refused before it is parsed (a zip bomb).
+XLSX_MAX_EXPANSION = 40
+
+
+def _read_xlsx(content: bytes, *, sheet: str | None, max_bytes: int, **caps) -> Table:
+    unreadable = "The file is not a readable XLSX workbook ({}): save it again as .xlsx, or export it as CSV."
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput([ErrorItem(code="invalid_xlsx", message=unreadable.format(exc))]) from exc
+    if expanded > max_bytes * XLSX_MAX_EXPANSION:
+        raise PayloadTooLarge(
+            f"The workbook expands to {expanded:,} bytes; the limit is {max_bytes * XLSX_MAX_EXPANSION:,} bytes."
+        )
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InvalidInput([ErrorItem(code="invalid_xlsx", message=unreadable.format(exc))]) from exc
+    try:
+        if sheet:
+            if sheet not in workbook.sheetnames:
+                names = ", ".join(repr(name) for name in workbook.sheetnames)
+                message = f"The workbook has no sheet {sheet!r} (its sheets: {names})."
+                raise InvalidInput([ErrorItem(field="sheet", code="unknown_sheet", message=message)])
+            worksheet = workbook[sheet]
+        else:
+            worksheet = workbook.worksheets[0]
+        # A workbook's declared dimensions may be wrong (some exporters write A1): read the rows as they are.
+        worksheet.reset_dimensions()
+        records = (
+            (line, [value.strip() if isinstance(value, str) else value for value in record])
+            for line, record in enumerate(worksheet.iter_rows(values_only=True), start=1)
+        )
+        return _table_build(records, sheet=worksheet.title, **caps)
+    finally:
+        workbook.close()
+
+
+def _blank_cell(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _table_build(records, *, sheet: str | None, max_rows: int, max_columns: int, max_cells: int) -> Table:
+    first = next(records, None)
+    if first is None:
+        raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
+    header_line, raw_headers = first
+    headers = [header_text(value) for value in raw_headers]
+    while headers and not headers[-1]:
+        headers.pop()
+    if not headers:
+        raise InvalidInput([ErrorItem(line=header_line, code="empty", message="The first row holds no header.")])
+    if len(headers) > max_columns:
+        raise PayloadTooLarge(f"The file has {len(headers):,} columns; the limit is {max_columns:,}.")
+    errors: list[ErrorItem] = []
+    positions: dict[str, int] = {}
+    for position, header in enumerate(headers, start=1):
+        if not header:
+            message = f"The header of {column_label(position)} is blank (an empty or merged cell): name the column."
+            errors.append(ErrorItem(line=header_line, code="blank_header", message=message))
+        elif NUL in header:
+            errors.append(_nul_error(line=header_line, field=header.replace(NUL, "\\u0000")))
+        elif header in positions:
+            message = (
+                f"{column_label(positions[header], header)} and {column_label(position, header)} have the same "
+                "header: rename one (every column must be told apart)."
+            )
+            errors.append(ErrorItem(line=header_line, field=header, code="duplicate_column", message=message))
+        else:
+            positions[header] = position
+    if errors:
+        raise InvalidInput(errors, message="The file's header is invalid; nothing was written.")
+
+    width = len(headers)
+    rows: list[tuple[int, list]] = []
+    for line, record in records:
+        if not any(not _blank_cell(cell) for cell in record):
+            continue
+        if len(rows) >= max_rows:
+            raise PayloadTooLarge(f"The file has more than {max_rows:,} rows; the limit is {max_rows:,} per upload.")
+        if (len(rows) + 1) * width > max_cells:
+            raise PayloadTooLarge(
+                f"The file has more than {max_cells:,} cells ({width} columns x {len(rows) + 1:,} rows so far); "
+                f"the limit is {max_cells:,} per upload."
+            )
+        cells = list(record[:width])
+        extra = record[width:]
+        if any(not _blank_cell(cell) for cell in extra):
+            message = f"{len(record)} cells for {width} columns (check the separator and quotes)."
+            errors.append(ErrorItem(line=line, code="too_many_fields", message=message))
+            continue
+        if len(cells) < width:
+            cells.extend([None] * (width - len(cells)))
+        for position, cell in enumerate(cells):
+            if isinstance(cell, str) and NUL in cell:
+                errors.append(_nul_error(line=line, field=headers[position]))
+        rows.append((line, cells))
+    if errors:
+        raise InvalidInput(errors, message=f"{len(errors)} line(s) are malformed; nothing was written.")
+    if not rows:
+        raise InvalidInput([ErrorItem(code="empty", message="The file has a header but no row.")])
+    return Table(headers=headers, rows=rows, sheet=sheet)
 
 
 def _read_json(text: str, columns: list[Column], list_key: str | None) -> list[Row]:

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from api.exceptions import InvalidInput
-from api.serializers import StrictJSONTypesMixin
+from api.serializers import ErrorItemSerializer, StrictJSONTypesMixin
 from audiences import examples
 from audiences.models import NEED_STATISTICS_FIELDS, Need, Survey, SurveyItem
 from offers.models import Audience, Domain, Territory, Theme
@@ -248,3 +248,199 @@ class NeedExportRecordSerializer(serializers.Serializer):
     satisfaction_ci_low = serializers.FloatField(allow_null=True)
     satisfaction_ci_high = serializers.FloatField(allow_null=True)
     updated_at = serializers.DateTimeField()
+
+
+# Wide survey files: the mapping (schema of the JSON the service validates whole), uploads and their answers. ------
+
+
+class SurveyMappingColumnSerializer(serializers.Serializer):
+    column = serializers.CharField(help_text="The header of a column of the file.")
+
+
+class SurveyMappingAudienceSerializer(serializers.Serializer):
+    column = serializers.CharField(required=False, help_text="The profile question giving the audience.")
+    values = serializers.DictField(
+        child=serializers.CharField(allow_null=True),
+        required=False,
+        help_text="Each answer of that column (compared without case or accents) -> an audience code.",
+    )
+    code = serializers.CharField(required=False, help_text="Instead of a column: the one audience of the whole file.")
+
+
+class SurveyMappingCommuneSerializer(serializers.Serializer):
+    column = serializers.CharField(help_text="The column giving the respondent's commune.")
+    kind = serializers.ChoiceField(
+        choices=["auto", "insee", "postal_code", "name"],
+        required=False,
+        default="auto",
+        help_text="How to read it: INSEE code, postal code, name, or `auto` (each in turn).",
+    )
+
+
+SCALE_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "enum": ["auto"], "description": "A French Likert scale recognised from the labels."},
+        {
+            "type": "object",
+            "properties": {
+                "points": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 1000},
+                    "description": "Answer label (or code, such as LimeSurvey's A1) -> point.",
+                },
+                "missing": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Labels meaning no answer (« Ne sait pas », « Non concerné » always do).",
+                },
+                "min": {"type": "integer", "description": "Lowest point of the scale (default: the lowest given)."},
+                "max": {"type": "integer", "description": "Highest point of the scale (default: the highest given)."},
+            },
+        },
+    ]
+}
+
+
+@extend_schema_field(SCALE_SCHEMA)
+class SurveyMappingScaleField(serializers.JSONField):
+    """`"auto"`, or explicit `points` (+ `missing`), or `min`/`max` for answers written as numbers (schema only)."""
+
+
+class SurveyMappingQuestionSerializer(serializers.Serializer):
+    column = serializers.CharField(help_text="The header of the question's column.")
+    item = serializers.CharField(allow_null=True, help_text="Code of the survey item (null in a suggestion: to fill).")
+    measure = serializers.ChoiceField(
+        choices=["importance", "satisfaction"], allow_null=True, help_text="What the column measures."
+    )
+    scale = SurveyMappingScaleField(required=False, help_text='The answer scale; default "auto".')
+
+
+class SurveyMappingOpenQuestionSerializer(serializers.Serializer):
+    column = serializers.CharField(help_text="The header of the open question's column.")
+    code = serializers.CharField(help_text="Code of the open question (1-64 letters, digits, '-' or '_').")
+    label = serializers.CharField(required=False, help_text="The question as asked.")
+
+
+@extend_schema_serializer(examples=examples.SURVEY_MAPPING_EXAMPLES)
+class SurveyMappingSerializer(serializers.Serializer):
+    """The mapping of a wide file onto a survey (schema only: `audiences.services.survey_mapping` validates it)."""
+
+    columns = serializers.ListField(
+        child=serializers.CharField(), help_text="Every header of the file; a file with other headers is refused."
+    )
+    respondent = SurveyMappingColumnSerializer(
+        required=False, help_text="The respondent id column (default: the file's line number)."
+    )
+    audience = SurveyMappingAudienceSerializer(required=False)
+    commune = SurveyMappingCommuneSerializer(required=False)
+    weight = SurveyMappingColumnSerializer(required=False, help_text="The respondent weight column (> 0).")
+    questions = SurveyMappingQuestionSerializer(many=True, required=False)
+    open_questions = SurveyMappingOpenQuestionSerializer(many=True, required=False)
+    ignored = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Columns read by no one (dates, tool metadata)."
+    )
+
+
+class SurveyFileSerializer(UploadSerializer):
+    file = serializers.FileField(help_text="The survey tool's export: CSV (any encoding, `,` `;` or tab) or XLSX.")
+    sheet = serializers.CharField(
+        required=False, max_length=100, help_text="XLSX only: the sheet to read (default: the first)."
+    )
+
+
+class SurveyWideUploadSerializer(SurveyFileSerializer):
+    mapping = serializers.CharField(
+        required=False,
+        help_text="The mapping as JSON text (see GET .../mapping/); omitted = the survey's stored mapping. Given to "
+        "the import, it is stored once the file is imported.",
+    )
+
+
+class SurveyWidePreviewUploadSerializer(SurveyWideUploadSerializer):
+    rows = serializers.IntegerField(
+        required=False, default=20, min_value=1, max_value=200, help_text="How many rows to show (1-200)."
+    )
+
+
+class SurveyMappingSuggestedColumnSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    position = serializers.IntegerField(help_text="1 for the first column.")
+    role = serializers.ChoiceField(
+        choices=["respondent", "audience", "commune", "weight", "question", "open_question", "ignored"]
+    )
+    distinct_values = serializers.IntegerField(help_text="How many distinct answers the column holds.")
+    values_seen = serializers.ListField(child=serializers.CharField(), help_text="The first 12, sorted.")
+    scale = serializers.CharField(required=False, help_text="The scale recognised (questions).")
+    note = serializers.CharField(help_text="What to check, or why the column was classed so.")
+
+
+@extend_schema_serializer(examples=examples.SURVEY_MAPPING_SUGGESTION_EXAMPLES)
+class SurveyMappingSuggestionSerializer(serializers.Serializer):
+    mapping = SurveyMappingSerializer(help_text="The proposed mapping: edit it (nulls to fill), then PUT it.")
+    columns = SurveyMappingSuggestedColumnSerializer(many=True)
+
+
+class SurveyWideAnswerSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    item = serializers.CharField()
+    measure = serializers.CharField()
+    value = serializers.CharField(allow_null=True, help_text="The cell as written.")
+    point = serializers.IntegerField(allow_null=True, help_text="Its point on the scale (null = no answer).")
+
+
+class SurveyWideOpenAnswerSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class SurveyWidePreviewRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line (CSV) or row (XLSX) of the file.")
+    respondent_id = serializers.CharField(allow_null=True)
+    audience = serializers.CharField(allow_null=True)
+    commune_value = serializers.CharField(allow_null=True, help_text="The commune as written.")
+    commune = serializers.CharField(allow_null=True, help_text="The territory it resolved to (`kind:code`).")
+    commune_name = serializers.CharField(allow_null=True)
+    weight = serializers.FloatField(allow_null=True)
+    answers = SurveyWideAnswerSerializer(many=True)
+    open_answers = SurveyWideOpenAnswerSerializer(many=True)
+
+
+class SurveyWideScaleSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    item = serializers.CharField()
+    measure = serializers.CharField()
+    scale = serializers.CharField(help_text="`importance-4`, `satisfaction-5`, `numeric-0-10`, `explicit`...")
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+    values = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True), help_text="Each distinct answer -> its point."
+    )
+
+
+@extend_schema_serializer(examples=examples.SURVEY_WIDE_PREVIEW_EXAMPLES)
+class SurveyWidePreviewSerializer(serializers.Serializer):
+    rows = serializers.IntegerField(help_text="Respondent rows in the file.")
+    sheet = serializers.CharField(allow_null=True, help_text="The sheet read (XLSX).")
+    valid = serializers.BooleanField(help_text="True when the import would succeed.")
+    error_count = serializers.IntegerField(help_text="Every problem of the file (the list stops at the cap).")
+    errors = ErrorItemSerializer(many=True)
+    scales = SurveyWideScaleSerializer(many=True, help_text="The scale each question column is read on.")
+    preview = SurveyWidePreviewRowSerializer(many=True)
+
+
+@extend_schema_serializer(examples=examples.SURVEY_WIDE_REPORT_EXAMPLES)
+class SurveyWideReportSerializer(serializers.Serializer):
+    rows = serializers.IntegerField(help_text="Respondent rows read.")
+    respondents = serializers.IntegerField()
+    responses_created = serializers.IntegerField(help_text="Answers (respondent x item) stored for the first time.")
+    responses_updated = serializers.IntegerField()
+    responses_unchanged = serializers.IntegerField()
+    responses_deleted = serializers.IntegerField(help_text="Stored answers the file's respondents no longer give.")
+    open_answers = serializers.IntegerField(
+        help_text="Open answers stored (those of the file's respondents replaced)."
+    )
+    mapping_stored = serializers.BooleanField(help_text="True when the request's mapping replaced the stored one.")
+    needs_created = serializers.IntegerField()
+    needs_updated = serializers.IntegerField()
+    needs_unchanged = serializers.IntegerField()
+    needs_deleted = serializers.IntegerField()

@@ -3,15 +3,18 @@
 Strategy material: analysts and admins only, for reads as for writes.
 """
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from api.exceptions import PayloadTooLarge
+from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.exports import export_format, export_response
+from api.jsonlimits import JSONLimitError, json_decode
 from api.negotiation import FileFormatNegotiation
 from api.permissions import IsAnalyst
 from api.schema import CONFLICT
@@ -26,13 +29,20 @@ from audiences.serializers import (
     NeedSerializer,
     NeedsImportReportSerializer,
     NeedsUploadSerializer,
+    SurveyFileSerializer,
+    SurveyMappingSerializer,
+    SurveyMappingSuggestionSerializer,
     SurveyResponsesReportSerializer,
     SurveySerializer,
+    SurveyWidePreviewSerializer,
+    SurveyWidePreviewUploadSerializer,
+    SurveyWideReportSerializer,
+    SurveyWideUploadSerializer,
     UploadSerializer,
 )
 from offers.selectors import audience_list
 
-UPLOAD_ACTIONS = ("import_file", "responses")
+UPLOAD_ACTIONS = ("import_file", "responses", "responses_wide", "responses_preview", "mapping_suggest")
 
 
 def _columns_doc(columns: list[Column]) -> str:
@@ -47,6 +57,28 @@ def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict,
     if upload.size > max_bytes:
         raise PayloadTooLarge(f"The file is {upload.size:,} bytes; the limit is {max_bytes:,} bytes.")
     return serializer.validated_data, upload.read()
+
+
+def _mapping_field(data: dict):
+    """The `mapping` form field of a wide upload, decoded with the limits of every JSON body; None when omitted."""
+    text = data.get("mapping")
+    if text is None or not text.strip():
+        return None
+    try:
+        return json_decode(text, max_depth=settings.JSON_MAX_DEPTH, max_digits=settings.JSON_MAX_NUMBER_DIGITS)
+    except (ValueError, JSONLimitError) as exc:
+        message = f"The mapping is not valid JSON: {exc}."
+        raise InvalidInput(
+            [ErrorItem(field="mapping", code="invalid_json", message=message)], message=message
+        ) from exc
+
+
+WIDE_UPLOAD_DOC = (
+    "The file is a survey tool's export, one row per respondent and one column per question (LimeSurvey, Google "
+    "Forms, Framaforms, a survey firm's spreadsheet): CSV (UTF-8 or Windows-1252, `,` `;` or tab) or XLSX (first "
+    f"sheet unless `sheet` names one); at most {services.WIDE_MAX_ROWS:,} rows, {services.WIDE_MAX_COLUMNS} columns, "
+    f"{services.WIDE_MAX_CELLS:,} cells and {services.WIDE_MAX_BYTES:,} bytes. See docs/survey-files.md."
+)
 
 
 class CrudViewSet(
@@ -258,3 +290,121 @@ class SurveyViewSet(CrudViewSet):
             survey=survey, content=content, filename=data["file"].name, content_type=data["file"].content_type
         )
         return Response(SurveyResponsesReportSerializer(report.as_dict()).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Upload a wide survey export (one row per respondent) and recompute the survey's needs",
+        description=WIDE_UPLOAD_DOC
+        + " The file is read through the mapping given (then stored with the survey) or the stored one, and "
+        "validated whole: a column set other than the mapping's, a label the mapping does not read, an audience "
+        "answer without an audience, a commune that does not resolve (within the survey's territory), a weight that "
+        "is not a positive number, a duplicate respondent id: every problem is listed with its line and column, and "
+        "nothing is written. Otherwise the file's respondents' responses and open answers are replaced, each "
+        "item's scale is set from its columns, and the needs are recomputed as for the long upload.",
+        request={"multipart/form-data": SurveyWideUploadSerializer},
+        responses={200: SurveyWideReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="responses/wide",
+        url_name="responses-wide",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def responses_wide(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, SurveyWideUploadSerializer, max_bytes=services.WIDE_MAX_BYTES)
+        report = services.survey_wide_import(
+            survey=survey,
+            content=content,
+            filename=data["file"].name,
+            sheet=data.get("sheet"),
+            mapping=_mapping_field(data),
+        )
+        return Response(SurveyWideReportSerializer(report.as_dict()).data)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Preview what a wide survey export would give (first rows, every problem); nothing is written",
+        description=WIDE_UPLOAD_DOC
+        + " The first `rows` rows as the import would read them (respondent, audience, commune resolved, weight, "
+        "each answer's point, open answers), the scale each question column is read on, and every problem of the "
+        "whole file (`valid` is false when the import would be refused). An invalid mapping is a 400.",
+        request={"multipart/form-data": SurveyWidePreviewUploadSerializer},
+        responses={200: SurveyWidePreviewSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="responses/preview",
+        url_name="responses-preview",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def responses_preview(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, SurveyWidePreviewUploadSerializer, max_bytes=services.WIDE_MAX_BYTES)
+        preview = services.survey_wide_preview(
+            survey=survey,
+            content=content,
+            filename=data["file"].name,
+            sheet=data.get("sheet"),
+            mapping=_mapping_field(data),
+            rows=data["rows"],
+        )
+        return Response(SurveyWidePreviewSerializer(preview).data)
+
+    @extend_schema(
+        methods=["GET"],
+        tags=["surveys"],
+        summary="Get the survey's wide-file mapping (404 when none is stored)",
+        responses={200: SurveyMappingSerializer},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        tags=["surveys"],
+        summary="Store the survey's wide-file mapping (validated whole against the survey)",
+        description="Which column gives the respondent, audience, commune and weight, which item and measure each "
+        "question column gives and on which scale, which are open questions, which are ignored. Every column of "
+        "`columns` is mapped exactly once or ignored; codes only (items, audiences), so the next wave reuses it. "
+        "See docs/survey-files.md.",
+        request=SurveyMappingSerializer,
+        responses={200: SurveyMappingSerializer},
+    )
+    @action(detail=True, methods=["get", "put"], url_path="mapping", parser_classes=[JSONParser])
+    def mapping(self, request, pk=None):
+        survey = self.get_object()
+        if request.method == "PUT":
+            survey = services.survey_mapping_set(survey=survey, mapping=request.data)
+        elif not survey.mapping:
+            raise NotFound("The survey has no mapping yet: PUT one, or ask for a suggestion from a file.")
+        return Response(survey.mapping)
+
+    @extend_schema(
+        tags=["surveys"],
+        summary="Propose a mapping from a wide survey export, for the analyst to edit and store",
+        description=WIDE_UPLOAD_DOC
+        + " Columns whose answers fit a known scale are proposed as questions (the scale's points written out; "
+        "the item guessed from `CODE[item]`, `Question [item]` headers, item codes or statements), the respondent, "
+        "weight, commune and audience columns guessed from their headers (audience answers matched to the "
+        "audiences' codes and labels), varied free text as open questions, the rest ignored. Nulls are left to "
+        "fill; each column says what to check. Nothing is stored.",
+        request={"multipart/form-data": SurveyFileSerializer},
+        responses={
+            200: SurveyMappingSuggestionSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="Too large"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="mapping/suggest",
+        url_name="mapping-suggest",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def mapping_suggest(self, request, pk=None):
+        survey = self.get_object()
+        data, content = _upload_content(request, SurveyFileSerializer, max_bytes=services.WIDE_MAX_BYTES)
+        table = services.survey_wide_read(content=content, filename=data["file"].name, sheet=data.get("sheet"))
+        return Response(
+            SurveyMappingSuggestionSerializer(services.survey_mapping_suggest(survey=survey, table=table)).data
+        )

@@ -5,6 +5,8 @@
   surveys and responses that still use one;
 - needs, needs_io: needs by hand, and their import and export;
 - surveys, responses: surveys and their items, the upload of their responses and the needs computed from them;
+- survey_mapping, survey_wide: wide exports of survey tools (one row per respondent): the mapping stored with the
+  survey (validated, proposed from a file), and the preview and import of such files through it;
 - demo: the demo survey and workshop needs.
 
 Every write validates first and writes in one transaction; uploads are refused whole, with every bad line listed.
@@ -32,6 +34,26 @@ from audiences.services.responses import (
     survey_needs_compute,
     survey_responses_import,
 )
+from audiences.services.survey_mapping import (
+    SurveyMapping,
+    survey_mapping_get,
+    survey_mapping_set,
+    survey_mapping_suggest,
+    survey_mapping_validate,
+)
+from audiences.services.survey_wide import (
+    PREVIEW_ROWS_DEFAULT,
+    PREVIEW_ROWS_MAX,
+    WIDE_MAX_BYTES,
+    WIDE_MAX_CELLS,
+    WIDE_MAX_COLUMNS,
+    WIDE_MAX_ROWS,
+    WideImportReport,
+    survey_wide_import,
+    survey_wide_preview,
+    survey_wide_read,
+    wide_parse,
+)
 from audiences.services.surveys import (
     ITEM_FIELDS,
     survey_create,
@@ -50,13 +72,21 @@ __all__ = [
     "NEED_EXPORT_HEADER",
     "NEED_EXPORT_ONLY",
     "NEED_IMPORT_MAX_ROWS",
+    "PREVIEW_ROWS_DEFAULT",
+    "PREVIEW_ROWS_MAX",
     "RESPONSES_MAX_BYTES",
     "RESPONSES_MAX_ROWS",
     "RESPONSE_COLUMNS",
+    "WIDE_MAX_BYTES",
+    "WIDE_MAX_CELLS",
+    "WIDE_MAX_COLUMNS",
+    "WIDE_MAX_ROWS",
     "DemoReport",
     "ImportReport",
     "NeedsComputeReport",
     "ResponsesReport",
+    "SurveyMapping",
+    "WideImportReport",
     "audience_create",
     "audience_delete",
     "audience_update",
@@ -69,9 +99,17 @@ __all__ = [
     "needs_import",
     "survey_create",
     "survey_delete",
+    "survey_mapping_get",
+    "survey_mapping_set",
+    "survey_mapping_suggest",
+    "survey_mapping_validate",
     "survey_needs_compute",
     "survey_responses_import",
     "survey_scale_check",
     "survey_update",
     "survey_upsert_from_definition",
+    "survey_wide_import",
+    "survey_wide_preview",
+    "survey_wide_read",
+    "wide_parse",
 ]

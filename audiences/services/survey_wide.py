@@ -1,0 +1,552 @@
+"""Wide survey files (one row per respondent, one column per question, as LimeSurvey, Google Forms, Framaforms and
+survey firms export them) read through the survey's mapping: previewed, or validated whole and stored as responses
+and open answers before the needs are recomputed.
+
+The file is read column by column: each question column's label -> point map is built once from its distinct
+values, each distinct commune is resolved once, each distinct weight parsed once, so a file of 20,000 respondents x
+60 questions costs dictionary look-ups, and a handful of bulk queries.
+"""
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from django.db import transaction
+
+from api.cells import CellError, parse_float
+from api.exceptions import ErrorItem, InvalidInput
+from api.tabular import Table, cell_text, read_table
+from audiences import selectors
+from audiences.likert import Recognised, ScaleError, explicit_values, is_blank, label_key, scale_recognise
+from audiences.models import Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
+from audiences.services.responses import RESPONSES_MAX_BYTES, survey_needs_compute
+from audiences.services.survey_mapping import SurveyMapping, survey_mapping_get, survey_mapping_validate
+from offers.models import Audience, Territory
+from offers.selectors import communes_resolve
+
+WIDE_MAX_BYTES = RESPONSES_MAX_BYTES
+WIDE_MAX_ROWS = 50_000
+WIDE_MAX_COLUMNS = 500
+WIDE_MAX_CELLS = 3_000_000
+PREVIEW_ROWS_DEFAULT = 20
+PREVIEW_ROWS_MAX = 200
+RESPONDENT_ID_MAX_LENGTH = 64
+# Lines named in one error before "and N more".
+LINES_SHOWN = 5
+WRITE_BATCH = 5000
+
+
+def _lines_text(lines: list[int]) -> str:
+    shown = ", ".join(str(line) for line in lines[:LINES_SHOWN])
+    more = f" and {len(lines) - LINES_SHOWN:,} more" if len(lines) > LINES_SHOWN else ""
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
+def _value_lines(cells: list, lines: list[int], wanted) -> dict:
+    """Each value in `wanted` -> the lines holding it, in file order."""
+    found: dict = defaultdict(list)
+    for cell, line in zip(cells, lines, strict=True):
+        if cell in wanted:
+            found[cell].append(line)
+    return found
+
+
+def survey_wide_read(*, content: bytes, filename: str | None = None, sheet: str | None = None) -> Table:
+    return read_table(
+        content=content,
+        filename=filename,
+        sheet=sheet,
+        max_bytes=WIDE_MAX_BYTES,
+        max_rows=WIDE_MAX_ROWS,
+        max_columns=WIDE_MAX_COLUMNS,
+        max_cells=WIDE_MAX_CELLS,
+    )
+
+
+@dataclass(frozen=True)
+class ColumnScale:
+    """The scale a question column was read on, and how each of its distinct values reads."""
+
+    column: str
+    item: SurveyItem
+    measure: str
+    name: str
+    scale_min: int
+    scale_max: int
+    values: dict
+
+
+@dataclass
+class WideParse:
+    """A wide file read through a mapping, column by column (index i of each list is the file's i-th row)."""
+
+    lines: list[int]
+    respondent_ids: list[str | None]
+    audiences: list[Audience | None]
+    communes: list[Territory | None]
+    commune_values: list[str | None]
+    weights: list[float | None]
+    # (item code, measure) -> the point of each row (None = no answer or unreadable).
+    points: dict[tuple[str, str], list[int | None]] = field(default_factory=dict)
+    scales: list[ColumnScale] = field(default_factory=list)
+    # Open question code -> each row's text (None = blank).
+    open_texts: dict[str, list[str | None]] = field(default_factory=dict)
+    errors: list[ErrorItem] = field(default_factory=list)
+
+
+def _column_set_errors(mapping: SurveyMapping, table: Table) -> list[ErrorItem]:
+    expected, present = set(mapping.columns), set(table.headers)
+    errors = []
+    missing = [column for column in mapping.columns if column not in present]
+    unexpected = [column for column in table.headers if column not in expected]
+    if missing:
+        errors.append(
+            ErrorItem(
+                line=1,
+                field="columns",
+                code="missing_columns",
+                message=f"The file lacks {len(missing)} column(s) of the mapping: {', '.join(map(repr, missing))}.",
+            )
+        )
+    if unexpected:
+        errors.append(
+            ErrorItem(
+                line=1,
+                field="columns",
+                code="unexpected_columns",
+                message=f"The file has {len(unexpected)} column(s) the mapping does not know: "
+                f"{', '.join(map(repr, unexpected))} (map or ignore them).",
+            )
+        )
+    return errors
+
+
+def _column_scale(question, cells: list, lines: list[int], errors: list[ErrorItem]) -> ColumnScale | None:
+    distinct = {cell for cell in cells if not is_blank(cell)}
+    if question.scale is None:
+        if not distinct:
+            return ColumnScale(question.column, question.item, question.measure, "empty", 0, 0, {})
+        try:
+            recognised: Recognised = scale_recognise(distinct)
+        except ScaleError as exc:
+            message = f"Column {question.column!r} ({question.item.code} {question.measure}): {exc}"
+            errors.append(ErrorItem(field=question.column, code="unknown_scale", message=message))
+            return None
+        return ColumnScale(
+            question.column,
+            question.item,
+            question.measure,
+            recognised.name,
+            recognised.scale_min,
+            recognised.scale_max,
+            recognised.values,
+        )
+    scale = question.scale
+    values, unknown = explicit_values(scale, distinct)
+    if unknown:
+        found = _value_lines(cells, lines, set(unknown))
+        expected = "a label of its `points`" if scale.points else f"a whole number from {scale.scale_min} to "
+        expected += "" if scale.points else str(scale.scale_max)
+        for value in unknown:
+            errors.append(
+                ErrorItem(
+                    line=found[value][0],
+                    field=question.column,
+                    code="unknown_label",
+                    message=f"The answer {cell_text(value)!r} of column {question.column!r} is not in the mapping "
+                    f"(expected {expected}, or a `missing` label): {_lines_text(found[value])}.",
+                )
+            )
+    return ColumnScale(
+        question.column, question.item, question.measure, "explicit", scale.scale_min, scale.scale_max, values
+    )
+
+
+def wide_parse(*, survey: Survey, mapping: SurveyMapping, table: Table) -> WideParse:
+    """Read every row of `table` through `mapping`, collecting every problem (with its line and column) instead of
+    stopping at the first; values that do not read are None in the result."""
+    lines = [line for line, _ in table.rows]
+    count = len(lines)
+    parsed = WideParse(
+        lines=lines,
+        respondent_ids=[str(line) for line in lines],
+        audiences=[mapping.audience] * count,
+        communes=[None] * count,
+        commune_values=[None] * count,
+        weights=[1.0] * count,
+    )
+    errors = parsed.errors
+    errors.extend(_column_set_errors(mapping, table))
+    if errors:
+        return parsed
+    position = {header: index for index, header in enumerate(table.headers)}
+
+    def column(name: str) -> list:
+        index = position[name]
+        return [row[index] for _, row in table.rows]
+
+    if mapping.respondent_column:
+        _respondents_read(parsed, mapping.respondent_column, column(mapping.respondent_column))
+    if mapping.audience_column:
+        _audiences_read(parsed, mapping, column(mapping.audience_column))
+    if mapping.commune_column:
+        _communes_read(parsed, survey, mapping, column(mapping.commune_column))
+    if mapping.weight_column:
+        _weights_read(parsed, mapping.weight_column, column(mapping.weight_column))
+    for question in mapping.questions:
+        cells = column(question.column)
+        scale = _column_scale(question, cells, lines, errors)
+        if scale is None:
+            parsed.points[(question.item.code, question.measure)] = [None] * count
+            continue
+        parsed.scales.append(scale)
+        values = scale.values
+        parsed.points[(question.item.code, question.measure)] = [
+            None if is_blank(cell) else values.get(cell) for cell in cells
+        ]
+    for question in mapping.open_questions:
+        parsed.open_texts[question.code] = [
+            None if is_blank(cell) else cell_text(cell) for cell in column(question.column)
+        ]
+    return parsed
+
+
+def _respondents_read(parsed: WideParse, name: str, cells: list) -> None:
+    first_line: dict[str, int] = {}
+    blank_lines, long_lines = [], []
+    for index, (cell, line) in enumerate(zip(cells, parsed.lines, strict=True)):
+        if is_blank(cell):
+            blank_lines.append(line)
+            parsed.respondent_ids[index] = None
+            continue
+        respondent_id = cell_text(cell)
+        parsed.respondent_ids[index] = respondent_id
+        if len(respondent_id) > RESPONDENT_ID_MAX_LENGTH:
+            long_lines.append(line)
+        elif respondent_id in first_line:
+            parsed.errors.append(
+                ErrorItem(
+                    line=line,
+                    field=name,
+                    code="duplicate_respondent",
+                    message=f"Respondent {respondent_id!r} is already on line {first_line[respondent_id]}.",
+                )
+            )
+        else:
+            first_line[respondent_id] = line
+    if blank_lines:
+        message = f"No respondent id in column {name!r}: {_lines_text(blank_lines)}."
+        parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
+    if long_lines:
+        message = f"Respondent ids of more than {RESPONDENT_ID_MAX_LENGTH} characters: {_lines_text(long_lines)}."
+        parsed.errors.append(ErrorItem(line=long_lines[0], field=name, code="invalid", message=message))
+
+
+def _audiences_read(parsed: WideParse, mapping: SurveyMapping, cells: list) -> None:
+    name = mapping.audience_column
+    by_value: dict = {}
+    for value in {cell for cell in cells if not is_blank(cell)}:
+        by_value[value] = mapping.audience_values.get(label_key(cell_text(value)))
+    parsed.audiences = [None if is_blank(cell) else by_value[cell] for cell in cells]
+    blank_lines = [line for cell, line in zip(cells, parsed.lines, strict=True) if is_blank(cell)]
+    if blank_lines:
+        message = f"No answer to the audience question {name!r}: {_lines_text(blank_lines)}."
+        parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
+    unknown = {value for value, audience in by_value.items() if audience is None}
+    found = _value_lines(cells, parsed.lines, unknown)
+    for value in sorted(unknown, key=lambda value: found[value][0]):
+        parsed.errors.append(
+            ErrorItem(
+                line=found[value][0],
+                field=name,
+                code="unknown_label",
+                message=f"The answer {cell_text(value)!r} of column {name!r} is not in the mapping's audience "
+                f"`values`: {_lines_text(found[value])}.",
+            )
+        )
+
+
+def _communes_read(parsed: WideParse, survey: Survey, mapping: SurveyMapping, cells: list) -> None:
+    name = mapping.commune_column
+    texts = {cell: cell_text(cell) for cell in {cell for cell in cells if not is_blank(cell)}}
+    resolved = communes_resolve(set(texts.values()), kind=mapping.commune_kind, within=survey.territory)
+    parsed.commune_values = [None if is_blank(cell) else texts[cell] for cell in cells]
+    parsed.communes = [
+        None if is_blank(cell) or isinstance(resolved.get(texts[cell]), str) else resolved.get(texts[cell])
+        for cell in cells
+    ]
+    unresolved = {cell for cell, text in texts.items() if not isinstance(resolved.get(text), Territory)}
+    found = _value_lines(cells, parsed.lines, unresolved)
+    for value in sorted(unresolved, key=lambda value: found[value][0]):
+        reason = resolved.get(texts[value]) or "not a commune"
+        parsed.errors.append(
+            ErrorItem(
+                line=found[value][0],
+                field=name,
+                code="unknown_commune",
+                message=f"{texts[value]!r}: {reason} ({_lines_text(found[value])}).",
+            )
+        )
+
+
+def _weights_read(parsed: WideParse, name: str, cells: list) -> None:
+    by_value: dict = {}
+    problems: dict = {}
+    for value in {cell for cell in cells if not is_blank(cell)}:
+        try:
+            weight = parse_float(value)
+        except CellError:
+            problems[value] = "is not a number"
+            continue
+        if weight <= 0:
+            problems[value] = "is not a positive number (a weight must be greater than 0)"
+        else:
+            by_value[value] = weight
+    parsed.weights = [by_value.get(cell) for cell in cells]
+    blank_lines = [line for cell, line in zip(cells, parsed.lines, strict=True) if is_blank(cell)]
+    if blank_lines:
+        message = f"No weight in column {name!r}: {_lines_text(blank_lines)}."
+        parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
+    found = _value_lines(cells, parsed.lines, set(problems))
+    for value in sorted(problems, key=lambda value: found[value][0]):
+        parsed.errors.append(
+            ErrorItem(
+                line=found[value][0],
+                field=name,
+                code="invalid_weight",
+                message=f"The weight {cell_text(value)!r} {problems[value]}: {_lines_text(found[value])}.",
+            )
+        )
+
+
+def _mapping_for(survey: Survey, mapping) -> SurveyMapping:
+    return (
+        survey_mapping_get(survey=survey)
+        if mapping is None
+        else survey_mapping_validate(survey=survey, mapping=mapping)
+    )
+
+
+def survey_wide_preview(
+    *,
+    survey: Survey,
+    content: bytes,
+    filename: str | None = None,
+    sheet: str | None = None,
+    mapping=None,
+    rows: int = PREVIEW_ROWS_DEFAULT,
+) -> dict:
+    """What importing the file would produce on its first `rows` rows, with every problem of the whole file;
+    nothing is written. The mapping is the one given, else the stored one (an invalid mapping is a 400)."""
+    table = survey_wide_read(content=content, filename=filename, sheet=sheet)
+    validated = _mapping_for(survey, mapping)
+    parsed = wide_parse(survey=survey, mapping=validated, table=table)
+    headers = {header: index for index, header in enumerate(table.headers)}
+    preview = []
+    for index in range(min(rows, len(parsed.lines))):
+        _, cells = table.rows[index]
+        commune = parsed.communes[index]
+        answers = [
+            {
+                "column": question.column,
+                "item": question.item.code,
+                "measure": question.measure,
+                "value": None
+                if is_blank(cells[headers[question.column]])
+                else cell_text(cells[headers[question.column]]),
+                "point": parsed.points[(question.item.code, question.measure)][index],
+            }
+            for question in validated.questions
+            if question.column in headers
+        ]
+        audience = parsed.audiences[index]
+        preview.append(
+            {
+                "line": parsed.lines[index],
+                "respondent_id": parsed.respondent_ids[index],
+                "audience": audience.code if audience else None,
+                "commune_value": parsed.commune_values[index],
+                "commune": commune.qualified_code if commune else None,
+                "commune_name": commune.name if commune else None,
+                "weight": parsed.weights[index],
+                "answers": answers,
+                "open_answers": [
+                    {"code": code, "text": texts[index]} for code, texts in parsed.open_texts.items() if texts[index]
+                ],
+            }
+        )
+    return {
+        "rows": len(parsed.lines),
+        "sheet": table.sheet,
+        "valid": not parsed.errors,
+        "error_count": len(parsed.errors),
+        "errors": [asdict(error) for error in parsed.errors],
+        "scales": [
+            {
+                "column": scale.column,
+                "item": scale.item.code,
+                "measure": scale.measure,
+                "scale": scale.name,
+                "min": scale.scale_min,
+                "max": scale.scale_max,
+                "values": {cell_text(value): point for value, point in scale.values.items()},
+            }
+            for scale in parsed.scales
+        ],
+        "preview": preview,
+    }
+
+
+@dataclass
+class WideImportReport:
+    rows: int
+    respondents: int = 0
+    responses_created: int = 0
+    responses_updated: int = 0
+    responses_unchanged: int = 0
+    responses_deleted: int = 0
+    open_answers: int = 0
+    mapping_stored: bool = False
+    needs_created: int = 0
+    needs_updated: int = 0
+    needs_unchanged: int = 0
+    needs_deleted: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def survey_wide_import(
+    *, survey: Survey, content: bytes, filename: str | None = None, sheet: str | None = None, mapping=None
+) -> WideImportReport:
+    """Store a wide file's responses and open answers, then recompute the survey's needs.
+
+    The file is validated whole against the mapping (the one given, then stored; else the survey's): any problem
+    and nothing is written. The file is authoritative for the respondents it holds: their responses are replaced
+    (an answer left blank is deleted), their open answers too; other respondents' are kept (a survey may arrive in
+    batches). Each item measure's scale is set from the scale its column was read on.
+    """
+    table = survey_wide_read(content=content, filename=filename, sheet=sheet)
+    validated = _mapping_for(survey, mapping)
+    parsed = wide_parse(survey=survey, mapping=validated, table=table)
+    if parsed.errors:
+        lines = len({error.line for error in parsed.errors if error.line})
+        raise InvalidInput(
+            parsed.errors,
+            message=f"{len(parsed.errors)} problem(s) in the file ({lines} line(s)); nothing was written.",
+        )
+    report = WideImportReport(rows=len(parsed.lines), respondents=len(parsed.lines))
+    with transaction.atomic():
+        if mapping is not None and survey.mapping != validated.document:
+            survey.mapping = validated.document
+            survey.save(update_fields=["mapping", "updated_at"])
+            report.mapping_stored = True
+        _item_scales_set(parsed)
+        _responses_replace(survey, validated, parsed, report)
+        report.open_answers = _open_answers_replace(survey, parsed)
+        needs = survey_needs_compute(survey=survey)
+    report.needs_created, report.needs_updated = needs.created, needs.updated
+    report.needs_unchanged, report.needs_deleted = needs.unchanged, needs.deleted
+    return report
+
+
+def _item_scales_set(parsed: WideParse) -> None:
+    changed: dict[int, SurveyItem] = {}
+    for scale in parsed.scales:
+        if scale.name == "empty":
+            continue
+        item = scale.item
+        bounds = (f"{scale.measure}_scale_min", f"{scale.measure}_scale_max")
+        if (getattr(item, bounds[0]), getattr(item, bounds[1])) != (scale.scale_min, scale.scale_max):
+            setattr(item, bounds[0], scale.scale_min)
+            setattr(item, bounds[1], scale.scale_max)
+            changed[item.pk] = item
+    SurveyItem.objects.bulk_update(
+        changed.values(),
+        ["importance_scale_min", "importance_scale_max", "satisfaction_scale_min", "satisfaction_scale_max"],
+    )
+
+
+def _batches(values: list, size: int = WRITE_BATCH):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _responses_replace(survey: Survey, mapping: SurveyMapping, parsed: WideParse, report: WideImportReport) -> None:
+    items = {question.item.code: question.item for question in mapping.questions}
+    wanted: dict[tuple[int, str], tuple] = {}
+    for code, item in items.items():
+        importance = parsed.points.get((code, "importance"))
+        satisfaction = parsed.points.get((code, "satisfaction"))
+        for index, respondent_id in enumerate(parsed.respondent_ids):
+            points = (
+                importance[index] if importance else None,
+                satisfaction[index] if satisfaction else None,
+            )
+            if points == (None, None):
+                continue
+            audience, commune = parsed.audiences[index], parsed.communes[index]
+            wanted[(item.pk, respondent_id)] = (
+                audience.pk if audience else None,
+                commune.pk if commune else None,
+                *points,
+                parsed.weights[index],
+            )
+    respondents = set(parsed.respondent_ids)
+    existing: dict[tuple[int, str], tuple[int, tuple]] = {}
+    rows = selectors.survey_responses(survey=survey).values_list(
+        "pk", "item_id", "respondent_id", "audience_id", "commune_id", "importance", "satisfaction", "weight"
+    )
+    for pk, item_id, respondent_id, *values in rows.iterator(chunk_size=10_000):
+        if respondent_id in respondents:
+            existing[(item_id, respondent_id)] = (pk, tuple(values))
+    stale = []
+    to_create = []
+    for key, values in wanted.items():
+        pk, stored = existing.pop(key, (None, None))
+        if stored == values:
+            report.responses_unchanged += 1
+            continue
+        if pk is None:
+            report.responses_created += 1
+        else:
+            stale.append(pk)
+            report.responses_updated += 1
+        audience_id, commune_id, importance, satisfaction, weight = values
+        to_create.append(
+            SurveyResponse(
+                item_id=key[0],
+                respondent_id=key[1],
+                audience_id=audience_id,
+                commune_id=commune_id,
+                importance=importance,
+                satisfaction=satisfaction,
+                weight=weight,
+            )
+        )
+    # What is left of the stored answers of the file's respondents, they no longer give.
+    report.responses_deleted = len(existing)
+    stale.extend(pk for pk, _ in existing.values())
+    for batch in _batches(stale):
+        SurveyResponse.objects.filter(pk__in=batch).delete()
+    SurveyResponse.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
+
+
+def _open_answers_replace(survey: Survey, parsed: WideParse) -> int:
+    for batch in _batches(sorted(set(parsed.respondent_ids))):
+        SurveyOpenAnswer.objects.filter(survey=survey, respondent_id__in=batch).delete()
+    answers = [
+        SurveyOpenAnswer(
+            survey=survey,
+            question=code,
+            respondent_id=parsed.respondent_ids[index],
+            text=text,
+            audience=parsed.audiences[index],
+            commune=parsed.communes[index],
+            weight=parsed.weights[index],
+        )
+        for code, texts in parsed.open_texts.items()
+        for index, text in enumerate(texts)
+        if text
+    ]
+    SurveyOpenAnswer.objects.bulk_create(answers, batch_size=WRITE_BATCH)
+    return len(answers)
