@@ -47,6 +47,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--respondents", type=int, default=RESPONDENTS)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--profile", action="store_true", help="one CSV upload under cProfile: the 25 costliest calls, then stop"
+    )
     arguments = parser.parse_args()
     print(f"start: {uptime()}", flush=True)
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -90,6 +93,14 @@ def main() -> None:
                 survey_wide_import(survey=survey, content=export.content, filename=export.filename)
                 return time.perf_counter() - start
 
+            if arguments.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.runcall(first_upload)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+                return
             baseline = [timed(parse) for _ in range(arguments.repeats)]
             first = [first_upload() for _ in range(arguments.repeats)]
             responses = SurveyResponse.objects.filter(item__survey=survey).count()
