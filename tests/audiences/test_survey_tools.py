@@ -1,18 +1,21 @@
 """End to end: the exports of the survey tools (LimeSurvey CSV and XLSX, Google Forms CSV, a survey firm's weighted
 XLSX), uploaded through the API with their mapping, give the needs of the same answers in the long format; the
-weighted file's figures equal those computed here with NumPy from the generator's raw answers.
+weighted file's figures equal those computed here with NumPy from the generator's raw answers; a few bad cells in
+those 2,400-row files are each named at their line, and nothing is written.
 
 The files are made by tests/audiences/survey_exports.py (its docstring says which documented export format each
 follows): 2,400 respondents, six items (one asked on importance only), a profile, a commune, an open question.
 """
 
 import functools
+import io
 import math
 from collections import Counter
 
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
 from scipy import stats
 
 from audiences.models import Need, SurveyItem, SurveyOpenAnswer, SurveyResponse
@@ -295,3 +298,62 @@ def test_firm_weighted_export_gives_weighted_means_intervals_and_volumes(analyst
             assert need["satisfaction"] is None, key
     # The weights vary enough that the intervals are wider than unweighted ones would be (n_eff < n).
     assert checked_effective
+
+
+def csv_corrupt(content: bytes, changes: dict[tuple[int, str], str], header: list[str]) -> tuple[bytes, dict]:
+    """A LimeSurvey CSV with cells replaced: (respondent position from 1, column) -> new text. Returns the file and
+    the line (as an editor shows it) of each changed record."""
+    text = content.decode("utf-8")
+    records = text.split("\r\n")  # LimeSurvey ends records with CRLF; a line break inside a value is a bare LF
+    lines = {}
+    for (position, column), value in changes.items():
+        cells = records[position].split(";")
+        cells[header.index(column)] = f'"{value}"'
+        records[position] = ";".join(cells)
+        lines[position] = "\r\n".join(records[:position]).count("\n") + 2
+    return "\r\n".join(records).encode("utf-8"), lines
+
+
+def test_tool_exports_with_bad_cells_are_refused_whole_with_every_problem_at_its_line(
+    analyst_client, pinned_postal_codes
+):
+    export = export_of("limesurvey_csv")
+    header = export.mapping["columns"]
+    content, lines = csv_corrupt(
+        export.content,
+        {(3, "IMP[SQ002]"): "A7", (40, "COMMUNE"): "99999", (41, "PROFIL"): "A9"},
+        header,
+    )
+    survey_id = survey_create(analyst_client, export, title="Fichier abîmé", scale_max=5)
+    response = wide_upload(
+        analyst_client, survey_id, Export(export.filename, content, export.mapping, export.population, None)
+    )
+    assert response.status_code == 400
+    problems = {(error["field"], error["code"], error["line"]) for error in response.json()["errors"]}
+    assert problems == {
+        ("IMP[SQ002]", "unknown_label", lines[3]),
+        ("COMMUNE", "unknown_commune", lines[40]),
+        ("PROFIL", "unknown_label", lines[41]),
+    }
+    assert not SurveyResponse.objects.filter(item__survey_id=survey_id).exists()
+
+    # The firm's workbook: a weight of zero, a negative one and one that is text, each named at its sheet row.
+    export = export_of("firm_xlsx")
+    workbook = load_workbook(io.BytesIO(export.content))
+    sheet = workbook["Données"]
+    weight_column = export.mapping["columns"].index("POIDS") + 1
+    for row, value in ((5, 0), (600, -1.2), (2401, "1,2 ou 1,3")):
+        sheet.cell(row=row, column=weight_column, value=value)
+    out = io.BytesIO()
+    workbook.save(out)
+    survey_id = survey_create(analyst_client, export, title="Base pondérée abîmée", scale_max=10)
+    bad = Export(export.filename, out.getvalue(), export.mapping, export.population, None, weighted=True)
+    response = wide_upload(analyst_client, survey_id, bad)
+    assert response.status_code == 400
+    problems = {(error["field"], error["code"], error["line"]) for error in response.json()["errors"]}
+    assert problems == {
+        ("POIDS", "invalid_weight", 5),
+        ("POIDS", "invalid_weight", 600),
+        ("POIDS", "invalid_weight", 2401),
+    }
+    assert not SurveyResponse.objects.filter(item__survey_id=survey_id).exists()
