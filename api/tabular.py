@@ -282,7 +282,10 @@ def read_table(
     reader = _csv_reader(text)
     try:
         return _table_build(
-            ((reader.line_num, [cell.strip() for cell in record]) for record in reader), sheet=None, **caps
+            ((reader.line_num, [cell.strip() for cell in record]) for record in reader),
+            sheet=None,
+            check_nul=NUL in text,  # looked for cell by cell only when the text holds one
+            **caps,
         )
     except csv.Error as exc:
         message = f"Unreadable CSV: {exc}."
@@ -323,7 +326,8 @@ def _read_xlsx(content: bytes, *, sheet: str | None, max_bytes: int, **caps) -> 
             (line, [value.strip() if isinstance(value, str) else value for value in record])
             for line, record in enumerate(worksheet.iter_rows(values_only=True), start=1)
         )
-        return _table_build(records, sheet=worksheet.title, **caps)
+        # XML cannot hold a NUL character: a workbook's cells never do.
+        return _table_build(records, sheet=worksheet.title, check_nul=False, **caps)
     finally:
         workbook.close()
 
@@ -332,7 +336,9 @@ def _blank_cell(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _table_build(records, *, sheet: str | None, max_rows: int, max_columns: int, max_cells: int) -> Table:
+def _table_build(
+    records, *, sheet: str | None, max_rows: int, max_columns: int, max_cells: int, check_nul: bool = True
+) -> Table:
     first = next(records, None)
     if first is None:
         raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
@@ -383,9 +389,10 @@ def _table_build(records, *, sheet: str | None, max_rows: int, max_columns: int,
             continue
         if len(cells) < width:
             cells.extend([None] * (width - len(cells)))
-        for position, cell in enumerate(cells):
-            if isinstance(cell, str) and NUL in cell:
-                errors.append(_nul_error(line=line, field=headers[position]))
+        if check_nul:
+            for position, cell in enumerate(cells):
+                if isinstance(cell, str) and NUL in cell:
+                    errors.append(_nul_error(line=line, field=headers[position]))
         rows.append((line, cells))
     if errors:
         raise InvalidInput(errors, message=f"{len(errors)} line(s) are malformed; nothing was written.")

@@ -313,6 +313,22 @@ def _points_shown(scale: Scale, answers: set, mapped: dict) -> dict[str, int]:
     return dict(sorted(shown.items(), key=lambda entry: entry[1]))
 
 
+def numeric_bounds_guess(values: Iterable) -> tuple[int, int] | None:
+    """For a column of whole numbers from 0 to 10 that `scale_recognise` cannot place (1 to 5: a 1-5, 1-7 or 1-10
+    scale?): the bounds its answers reach, lowest 0 or 1, for the analyst to confirm. None for anything else."""
+    numbers = set()
+    for value in values:
+        if is_blank(value) or _split_numbered(value)[1] in MISSING_LABELS:
+            continue
+        number = _number(value)
+        if number is None or not 0 <= number <= 10:
+            return None
+        numbers.add(number)
+    if len(numbers) < 2:
+        return None
+    return (0 if 0 in numbers else 1), max(numbers)
+
+
 def _best_candidate(candidates: list[tuple[Scale, set[int], int]], answers: set) -> Scale:
     # First the scales that give each label a point of its own, then the one whose points the answers use most
     # completely: a column using four labels that fit both the 4-point and the 5-point scale is a 4-point one (with

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
@@ -267,7 +267,8 @@ class SurveyViewSet(CrudViewSet):
     @extend_schema(
         tags=["surveys"],
         summary="Upload raw responses (CSV) and recompute the survey's needs",
-        description="One row per respondent and item. Columns (French headers accepted): "
+        description="One row per respondent and item (survey tools' exports, one row per respondent and one "
+        "column per question, go to `responses/wide/` with a mapping). Columns (French headers accepted): "
         + _columns_doc(services.RESPONSE_COLUMNS)
         + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
         "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
@@ -370,7 +371,7 @@ class SurveyViewSet(CrudViewSet):
         request=SurveyMappingSerializer,
         responses={200: SurveyMappingSerializer},
     )
-    @action(detail=True, methods=["get", "put"], url_path="mapping", parser_classes=[JSONParser])
+    @action(detail=True, methods=["get", "put"], url_path="mapping")
     def mapping(self, request, pk=None):
         survey = self.get_object()
         if request.method == "PUT":

@@ -15,7 +15,7 @@ from api.exceptions import ErrorItem, InvalidInput
 from api.tabular import Table, cell_text, header_text
 from api.text import fold_text
 from audiences import selectors
-from audiences.likert import ExplicitScale, ScaleError, label_key, scale_recognise
+from audiences.likert import ExplicitScale, Recognised, ScaleError, label_key, numeric_bounds_guess, scale_recognise
 from audiences.models import Survey, SurveyItem
 from offers.models import Audience
 from offers.selectors import COMMUNE_VALUE_KINDS
@@ -552,10 +552,18 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
         elif folded in _TOOL_HEADERS or not distinct:
             note = "Added by the survey tool." if distinct else "No answer in the file."
         else:
+            guessed = False
             try:
                 recognised = scale_recognise(distinct)
             except ScaleError as exc:
                 recognised, scale_error = None, str(exc)
+                bounds = numeric_bounds_guess(distinct)
+                if bounds is not None:
+                    # LimeSurvey's answer codes of a 5-point array are 1 to 5: propose the bounds reached.
+                    recognised = Recognised(
+                        name=f"numeric-{bounds[0]}-{bounds[1]}", scale_min=bounds[0], scale_max=bounds[1]
+                    )
+                    guessed = True
             if recognised is not None:
                 item = _item_guess(header, items)
                 measure = _measure_guess(header, recognised.name, item, taken)
@@ -573,6 +581,11 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
                 role = "question"
                 entry["scale"] = recognised.name
                 checks = [f"Recognised as {recognised.name}."]
+                if guessed:
+                    checks = [
+                        f"Numbers from {recognised.scale_min} to {recognised.scale_max}: check the scale's `min` and "
+                        "`max` (answers may not reach an end of the scale)."
+                    ]
                 if item is None:
                     checks.append("Give the item code.")
                 if measure is None:

@@ -32,7 +32,7 @@ from tests.api.authz_world import (
     survey_body,
     world_fixture,  # noqa: F401 (fixture)
 )
-from tests.audiences.factories import RESPONSES_CSV
+from tests.audiences.factories import RESPONSES_CSV, WIDE_MAPPING, wide_csv
 from tests.offers.factories import DATA_INCLUSION_SERVICES
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,22 @@ OFFER_CSV = (
     "identifiant;titre;description;domaine;thèmes;organisation;commune;gratuit;statut\n"
     "{key};Relais petite enfance;Ateliers pour les parents.;daily-life;childcare;{org};23096;oui;draft\n"
 )
+
+
+def wide_upload(*, mapping: bool = False) -> Callable[[World], dict]:
+    fields = {"mapping": json.dumps(WIDE_MAPPING)} if mapping else {}
+    return lambda w: {"file": named_file(wide_csv(), "export.csv"), **fields}
+
+
+def mapped_survey_url(suffix: str) -> Callable[[World], str]:
+    """The world's survey with a stored wide-file mapping."""
+
+    def url(w: World) -> str:
+        w.survey.mapping = WIDE_MAPPING
+        w.survey.save(update_fields=["mapping"])
+        return f"{V1}/surveys/{w.survey.pk}/{suffix}"
+
+    return url
 
 
 def offer_csv(key: str, **fields) -> Callable[[World], dict]:
@@ -465,6 +481,37 @@ CASES = [
         analysts(200),
         at(lambda w: f"{V1}/surveys/{w.survey.pk}/responses/", csv_upload(RESPONSES_CSV), "multipart"),
         writes=True,
+    ),
+    Case(
+        "POST",
+        f"{V1}/surveys/{{id}}/responses/wide/",
+        "wide file",
+        analysts(200),
+        at(lambda w: f"{V1}/surveys/{w.survey.pk}/responses/wide/", wide_upload(mapping=True), "multipart"),
+        writes=True,
+    ),
+    Case(
+        "POST",
+        f"{V1}/surveys/{{id}}/responses/preview/",
+        "wide file",
+        analysts(200),
+        at(lambda w: f"{V1}/surveys/{w.survey.pk}/responses/preview/", wide_upload(mapping=True), "multipart"),
+    ),
+    Case("GET", f"{V1}/surveys/{{id}}/mapping/", "stored", analysts(), at(mapped_survey_url("mapping/"))),
+    Case(
+        "PUT",
+        f"{V1}/surveys/{{id}}/mapping/",
+        "mapping",
+        analysts(200),
+        at(lambda w: f"{V1}/surveys/{w.survey.pk}/mapping/", lambda w: WIDE_MAPPING),
+        writes=True,
+    ),
+    Case(
+        "POST",
+        f"{V1}/surveys/{{id}}/mapping/suggest/",
+        "wide file",
+        analysts(200),
+        at(lambda w: f"{V1}/surveys/{w.survey.pk}/mapping/suggest/", wide_upload(), "multipart"),
     ),
     # Matching --------------------------------------------------------------------------------------------------
     Case("GET", f"{V1}/matching/runs/", "list", analysts(), at(lambda w: f"{V1}/matching/runs/")),

@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -102,3 +103,57 @@ def upload(client, survey, text: str, name: str = "responses.csv"):
         {"file": SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")},
         format="multipart",
     )
+
+
+# A LimeSurvey-like wide export (one row per respondent) of make_survey()'s items, and its mapping.
+WIDE_HEADER = "id;submitdate;PROFIL;COMMUNE;POIDS;IMP[creche];SAT[creche];IMP[emploi];MANQUE"
+WIDE_ROWS = [
+    "r1;2025-03-01;Famille avec enfants;23096;1,5;Très important;Plutôt insatisfait;Plutôt important;"
+    "Une crèche ouverte le samedi",
+    "r2;2025-03-01;Famille avec enfants;Ajain;0,5;Plutôt important;Très insatisfait;Très important;",
+    "r3;2025-03-02;Retraité;23008;1;Peu important;Ne sait pas;Pas du tout important;Un médecin",
+    "r4;2025-03-02;Retraité;;2;Pas du tout important;Très satisfait;;",
+]
+WIDE_MAPPING = {
+    "columns": [
+        "id",
+        "submitdate",
+        "PROFIL",
+        "COMMUNE",
+        "POIDS",
+        "IMP[creche]",
+        "SAT[creche]",
+        "IMP[emploi]",
+        "MANQUE",
+    ],
+    "respondent": {"column": "id"},
+    "audience": {"column": "PROFIL", "values": {"Famille avec enfants": "families", "Retraité": "retirees"}},
+    "commune": {"column": "COMMUNE", "kind": "auto"},
+    "weight": {"column": "POIDS"},
+    "questions": [
+        {"column": "IMP[creche]", "item": "creche", "measure": "importance", "scale": "auto"},
+        {
+            "column": "SAT[creche]",
+            "item": "creche",
+            "measure": "satisfaction",
+            "scale": {
+                "points": {"Très insatisfait": 1, "Plutôt insatisfait": 2, "Plutôt satisfait": 3, "Très satisfait": 4},
+                "missing": ["Ne sait pas"],
+            },
+        },
+        {"column": "IMP[emploi]", "item": "emploi", "measure": "importance"},
+    ],
+    "open_questions": [{"column": "MANQUE", "code": "manque", "label": "Qu'est-ce qui vous manque le plus ?"}],
+    "ignored": ["submitdate"],
+}
+
+
+def wide_csv(rows=WIDE_ROWS, header=WIDE_HEADER, encoding="latin-1") -> bytes:
+    return "\r\n".join([header, *rows, ""]).encode(encoding)
+
+
+def wide_post(client, survey, action: str, content: bytes, name: str = "export.csv", **fields):
+    """POST a wide file to a survey action (`responses/wide`, `responses/preview`, `mapping/suggest`)."""
+    data = {"file": SimpleUploadedFile(name, content)}
+    data.update({key: json.dumps(value) if key == "mapping" else value for key, value in fields.items()})
+    return client.post(f"/api/v1/surveys/{survey.pk}/{action}/", data, format="multipart")

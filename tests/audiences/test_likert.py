@@ -5,7 +5,14 @@ import sys
 
 import pytest
 
-from audiences.likert import ExplicitScale, ScaleError, explicit_values, label_key, scale_recognise
+from audiences.likert import (
+    ExplicitScale,
+    ScaleError,
+    explicit_values,
+    label_key,
+    numeric_bounds_guess,
+    scale_recognise,
+)
 
 
 def points(values) -> tuple[str, dict]:
@@ -209,3 +216,11 @@ def test_label_key():
 def test_likert_is_pure():
     code = "import sys, audiences.likert; sys.exit('django' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "bounds"),
+    [(["1", "2", "5", "NSP"], (1, 5)), ([0, 3], (0, 3)), (["A1", "A2"], None), (["3"], None), (["1", "12"], None)],
+)
+def test_numeric_bounds_guess(values, bounds):
+    assert numeric_bounds_guess(values) == bounds

@@ -11,8 +11,9 @@ from openpyxl import Workbook
 
 from api.exceptions import InvalidInput
 from audiences.services import survey_mapping_validate
-from tests.audiences.factories import make_survey
-from tests.audiences.test_wide_import import MAPPING, post, wide_csv
+from tests.audiences.factories import WIDE_MAPPING as MAPPING
+from tests.audiences.factories import make_survey, wide_csv
+from tests.audiences.factories import wide_post as post
 
 
 @pytest.fixture
@@ -212,3 +213,23 @@ def test_mapping_in_a_request_is_json_text(analyst_client, survey):
     response = analyst_client.post(f"/api/v1/surveys/{survey.pk}/responses/preview/", data, format="multipart")
     assert response.status_code == 200
     assert response.json()["valid"] is True
+
+
+def test_mapping_body_goes_through_the_json_limits(analyst_client, survey):
+    deep = ["id"]
+    for _ in range(40):
+        deep = [deep]
+    nested = {"columns": ["id"], "ignored": deep}
+    response = analyst_client.put(f"/api/v1/surveys/{survey.pk}/mapping/", nested, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "too_deep"
+
+
+def test_suggestion_for_answer_codes_written_as_numbers(analyst_client, survey):
+    content = b"id,Q1[creche]\n1,1\n2,4\n3,2\n4,NSP\n"
+    response = suggest(analyst_client, survey, content, "limesurvey.csv")
+    assert response.status_code == 200, response.json()
+    [question] = response.json()["mapping"]["questions"]
+    assert (question["item"], question["scale"]) == ("creche", {"min": 1, "max": 4})
+    [column] = [column for column in response.json()["columns"] if column["column"] == "Q1[creche]"]
+    assert "check the scale's `min` and `max`" in column["note"]

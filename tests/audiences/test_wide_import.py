@@ -10,65 +10,17 @@ explicit in the mapping: Très insatisfait 1 ... Très satisfait 4, « Ne sait p
 """
 
 import io
-import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from audiences.models import Need, SurveyItem, SurveyOpenAnswer, SurveyResponse
-from tests.audiences.factories import make_survey
-
-HEADER = "id;submitdate;PROFIL;COMMUNE;POIDS;IMP[creche];SAT[creche];IMP[emploi];MANQUE"
-ROWS = [
-    "r1;2025-03-01;Famille avec enfants;23096;1,5;Très important;Plutôt insatisfait;Plutôt important;"
-    "Une crèche ouverte le samedi",
-    "r2;2025-03-01;Famille avec enfants;Ajain;0,5;Plutôt important;Très insatisfait;Très important;",
-    "r3;2025-03-02;Retraité;23008;1;Peu important;Ne sait pas;Pas du tout important;Un médecin",
-    "r4;2025-03-02;Retraité;;2;Pas du tout important;Très satisfait;;",
-]
-MAPPING = {
-    "columns": [
-        "id",
-        "submitdate",
-        "PROFIL",
-        "COMMUNE",
-        "POIDS",
-        "IMP[creche]",
-        "SAT[creche]",
-        "IMP[emploi]",
-        "MANQUE",
-    ],
-    "respondent": {"column": "id"},
-    "audience": {"column": "PROFIL", "values": {"Famille avec enfants": "families", "Retraité": "retirees"}},
-    "commune": {"column": "COMMUNE", "kind": "auto"},
-    "weight": {"column": "POIDS"},
-    "questions": [
-        {"column": "IMP[creche]", "item": "creche", "measure": "importance", "scale": "auto"},
-        {
-            "column": "SAT[creche]",
-            "item": "creche",
-            "measure": "satisfaction",
-            "scale": {
-                "points": {"Très insatisfait": 1, "Plutôt insatisfait": 2, "Plutôt satisfait": 3, "Très satisfait": 4},
-                "missing": ["Ne sait pas"],
-            },
-        },
-        {"column": "IMP[emploi]", "item": "emploi", "measure": "importance"},
-    ],
-    "open_questions": [{"column": "MANQUE", "code": "manque", "label": "Qu'est-ce qui vous manque le plus ?"}],
-    "ignored": ["submitdate"],
-}
-
-
-def wide_csv(rows=ROWS, header=HEADER, encoding="latin-1") -> bytes:
-    return "\r\n".join([header, *rows, ""]).encode(encoding)
-
-
-def post(client, survey, action: str, content: bytes, name: str = "export.csv", **fields):
-    data = {"file": SimpleUploadedFile(name, content)}
-    data.update({key: json.dumps(value) if key == "mapping" else value for key, value in fields.items()})
-    return client.post(f"/api/v1/surveys/{survey.pk}/{action}/", data, format="multipart")
+from tests.audiences.factories import WIDE_HEADER as HEADER
+from tests.audiences.factories import WIDE_MAPPING as MAPPING
+from tests.audiences.factories import WIDE_ROWS as ROWS
+from tests.audiences.factories import make_survey, wide_csv
+from tests.audiences.factories import wide_post as post
 
 
 def stored(survey) -> dict:
@@ -315,3 +267,61 @@ def test_only_analysts_upload(anonymous_client, editor_a_client, survey):
     assert post(anonymous_client, survey, "responses/wide", wide_csv(), mapping=MAPPING).status_code == 401
     assert post(editor_a_client, survey, "responses/wide", wide_csv(), mapping=MAPPING).status_code == 403
     assert post(editor_a_client, survey, "responses/preview", wide_csv(), mapping=MAPPING).status_code == 403
+
+
+def test_google_forms_csv_utf8_bom_commas_and_multiline_headers(analyst_client, survey):
+    content = (
+        "\ufeff"
+        'Horodateur,"Quelle importance pour vous ?\n[Crèche]","Quelle importance pour vous ?\n[Emploi]"\r\n'
+        '2025/03/01 10:02:11,Très important,"Pas du tout important"\r\n'
+        "2025/03/01 10:05:40,Peu important,Plutôt important\r\n"
+        "2025/03/01 11:00:00,Ne sait pas,Très important\r\n"
+    ).encode()
+    mapping = {
+        "columns": ["Horodateur", "Quelle importance pour vous ? [Crèche]", "Quelle importance pour vous ? [Emploi]"],
+        "audience": {"code": "families"},
+        "questions": [
+            {"column": "Quelle importance pour vous ? [Crèche]", "item": "creche", "measure": "importance"},
+            {"column": "Quelle importance pour vous ? [Emploi]", "item": "emploi", "measure": "importance"},
+        ],
+        "ignored": ["Horodateur"],
+    }
+    response = post(analyst_client, survey, "responses/wide", content, mapping=mapping)
+    assert response.status_code == 200, response.json()
+    # No respondent column: respondents are the file's lines (the header's two line breaks make it lines 1-3).
+    assert stored(survey) == {
+        ("4", "creche"): ("families", None, 4, None, 1.0),
+        ("4", "emploi"): ("families", None, 1, None, 1.0),
+        ("5", "creche"): ("families", None, 2, None, 1.0),
+        ("5", "emploi"): ("families", None, 3, None, 1.0),
+        ("6", "emploi"): ("families", None, 4, None, 1.0),
+    }
+
+
+def test_blank_audience_answer_refused_unless_mapped(analyst_client, survey):
+    rows = [ROWS[0], ROWS[1].replace("Famille avec enfants", "")]
+    response = post(analyst_client, survey, "responses/wide", wide_csv(rows), mapping=MAPPING)
+    assert response.status_code == 400
+    assert [(e["field"], e["code"], e["line"]) for e in response.json()["errors"]] == [("PROFIL", "required", 3)]
+    mapping = {
+        **MAPPING,
+        "audience": {"column": "PROFIL", "values": {**MAPPING["audience"]["values"], "": "retirees"}},
+    }
+    response = post(analyst_client, survey, "responses/wide", wide_csv(rows), mapping=mapping)
+    assert response.status_code == 200, response.json()
+    assert stored(survey)[("r2", "creche")][0] == "retirees"
+
+
+def test_a_batch_on_another_scale_than_stored_answers_is_refused(analyst_client, survey):
+    assert post(analyst_client, survey, "responses/wide", wide_csv(), mapping=MAPPING).status_code == 200
+    # New respondents whose crèche importance labels are those of the 5-point scale.
+    rows = [
+        "r8;2025-04-01;Retraité;23096;1;Moyennement important;Très satisfait;Très important;",
+        "r9;2025-04-01;Retraité;23096;1;Important;Très satisfait;Peu important;",
+    ]
+    response = post(analyst_client, survey, "responses/wide", wide_csv(rows))
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("IMP[creche]", "scale_conflict")
+    assert "1-4 scale" in error["message"] and "1-5" in error["message"]
+    assert not SurveyResponse.objects.filter(respondent_id__in=["r8", "r9"]).exists()
