@@ -3,6 +3,8 @@
 Strategy material: analysts and admins only, for reads as for writes.
 """
 
+import dataclasses
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -16,6 +18,7 @@ from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
 from api.exports import export_format, export_response
 from api.jsonlimits import JSONLimitError, json_decode
 from api.negotiation import FileFormatNegotiation
+from api.parsers import json_limit_errors
 from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
@@ -66,7 +69,15 @@ def _mapping_field(data: dict):
         return None
     try:
         return json_decode(text, max_depth=settings.JSON_MAX_DEPTH, max_digits=settings.JSON_MAX_NUMBER_DIGITS)
-    except (ValueError, JSONLimitError) as exc:
+    except JSONLimitError as exc:
+        arguments = json_limit_errors(exc)
+        # Paths inside the mapping, under the form field's name.
+        arguments["errors"] = [
+            dataclasses.replace(error, field=f"mapping.{error.field}" if error.field else "mapping")
+            for error in arguments["errors"]
+        ]
+        raise InvalidInput(**arguments, message="The mapping is beyond the limits of JSON bodies.") from exc
+    except ValueError as exc:
         message = f"The mapping is not valid JSON: {exc}."
         raise InvalidInput(
             [ErrorItem(field="mapping", code="invalid_json", message=message)], message=message

@@ -346,19 +346,21 @@ def survey_wide_preview(
     for index in range(min(rows, len(parsed.lines))):
         _, cells = table.rows[index]
         commune = parsed.communes[index]
-        answers = [
-            {
-                "column": question.column,
-                "item": question.item.code,
-                "measure": question.measure,
-                "value": None
-                if is_blank(cells[headers[question.column]])
-                else cell_text(cells[headers[question.column]]),
-                "point": parsed.points[(question.item.code, question.measure)][index],
-            }
-            for question in validated.questions
-            if question.column in headers
-        ]
+        answers = []
+        for question in validated.questions:
+            if question.column not in headers:  # a column the file lacks (listed in the errors)
+                continue
+            cell = cells[headers[question.column]]
+            points = parsed.points.get((question.item.code, question.measure))
+            answers.append(
+                {
+                    "column": question.column,
+                    "item": question.item.code,
+                    "measure": question.measure,
+                    "value": None if is_blank(cell) else cell_text(cell),
+                    "point": points[index] if points else None,
+                }
+            )
         audience = parsed.audiences[index]
         preview.append(
             {
@@ -422,9 +424,9 @@ def survey_wide_import(
     """Store a wide file's responses and open answers, then recompute the survey's needs.
 
     The file is validated whole against the mapping (the one given, then stored; else the survey's): any problem
-    and nothing is written. The file is authoritative for the respondents it holds: their responses are replaced
-    (an answer left blank is deleted), their open answers too; other respondents' are kept (a survey may arrive in
-    batches). Each item measure's scale is set from the scale its column was read on.
+    and nothing is written. The file is authoritative for the respondents it holds: their responses to the mapped
+    items are replaced (an answer left blank is deleted), their open answers too; other respondents' are kept (a
+    survey may arrive in batches). Each item measure's scale is set from the scale its column was read on.
     """
     table = survey_wide_read(content=content, filename=filename, sheet=sheet)
     validated = _mapping_for(survey, mapping)
@@ -441,7 +443,8 @@ def survey_wide_import(
             survey.mapping = validated.document
             survey.save(update_fields=["mapping", "updated_at"])
             report.mapping_stored = True
-        existing, others = _responses_existing(survey, set(parsed.respondent_ids))
+        item_ids = {question.item.pk for question in validated.questions}
+        existing, others = _responses_existing(survey, item_ids, set(parsed.respondent_ids))
         conflicts = _scale_conflicts(survey, parsed, others)
         if conflicts:
             raise InvalidInput(
@@ -478,13 +481,20 @@ def _batches(values: list, size: int = WRITE_BATCH):
         yield values[start : start + size]
 
 
-def _responses_existing(survey: Survey, respondents: set[str]) -> tuple[dict, set[tuple[int, str]]]:
-    """The stored responses of the file's respondents by (item id, respondent id) -> (pk, values), and the (item id,
-    measure) pairs other respondents answered (in one read of the survey's responses)."""
+def _responses_existing(
+    survey: Survey, item_ids: set[int], respondents: set[str]
+) -> tuple[dict, set[tuple[int, str]]]:
+    """The stored responses of the file's respondents to the mapped items by (item id, respondent id) -> (pk,
+    values), and the (item id, measure) pairs other respondents answered (in one read). Items the mapping does not
+    name keep their responses: the file says nothing of them."""
     existing: dict[tuple[int, str], tuple[int, tuple]] = {}
     others: set[tuple[int, str]] = set()
-    rows = selectors.survey_responses(survey=survey).values_list(
-        "pk", "item_id", "respondent_id", "audience_id", "commune_id", "importance", "satisfaction", "weight"
+    rows = (
+        selectors.survey_responses(survey=survey)
+        .filter(item_id__in=item_ids)
+        .values_list(
+            "pk", "item_id", "respondent_id", "audience_id", "commune_id", "importance", "satisfaction", "weight"
+        )
     )
     for pk, item_id, respondent_id, *values in rows.iterator(chunk_size=10_000):
         if respondent_id in respondents:

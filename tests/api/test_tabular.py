@@ -3,7 +3,7 @@
 import pytest
 
 from api.exceptions import InvalidInput, PayloadTooLarge
-from api.tabular import Column, csv_lines, csv_safe, read_upload
+from api.tabular import Column, cell_text, column_label, csv_lines, csv_safe, read_table, read_upload
 
 COLUMNS = [
     Column("title", aliases=("titre", "intitulé"), required=True),
@@ -108,3 +108,55 @@ def test_csv_safe_neutralises_formulas(value, expected):
 def test_csv_lines_escape_and_bom():
     text = "".join(csv_lines(["title", "note"], [["Gîte, lac", "=1+1"]]))
     assert text == '\ufefftitle,note\r\n"Gîte, lac",\'=1+1\r\n'
+
+
+# read_table: wide files (one row per respondent) whatever their headers -------------------------------------------
+
+
+def table_errors(content: bytes, **kwargs) -> list[tuple[str, int | None]]:
+    with pytest.raises(InvalidInput) as caught:
+        read_table(content=content, **kwargs)
+    return [(error.code, error.line) for error in caught.value.errors]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Q1;Q2\r\nTrès bien;2\r\n".encode("cp1252"),
+        "\ufeffQ1,Q2\nTrès bien,2\n".encode(),
+        "Q1\tQ2\r\nTrès bien\t2\r\n".encode("utf-16"),
+    ],
+)
+def test_read_table_encodings_and_separators(content):
+    table = read_table(content=content)
+    assert table.headers == ["Q1", "Q2"]
+    assert table.rows == [(2, ["Très bien", "2"])]
+
+
+def test_read_table_pads_short_rows_and_skips_blank_ones():
+    table = read_table(content=b"a,b,c\n1\n,,\n4,5,\n")
+    assert table.rows == [(2, ["1", None, None]), (4, ["4", "5", ""])]
+
+
+def test_read_table_structural_errors():
+    assert table_errors(b"a,b\n1,2,3\n") == [("too_many_fields", 2)]
+    assert table_errors(b"a,b\n1,x\x00y\n") == [("null_character", 2)]
+    assert table_errors(b"a,,b\n1,2,3\n") == [("blank_header", 1)]
+    assert table_errors(b"a,b\n") == [("empty", None)]
+    assert table_errors(b"\xd0\xcf\x11\xe0" + b"\x00" * 600) == [("unsupported_format", None)]
+    assert table_errors(b"PK\x03\x04not a zip at all") == [("invalid_xlsx", None)]
+    assert table_errors(b"a\n1\n", sheet="Feuil1") == [("invalid", None)]
+
+
+def test_read_table_caps():
+    with pytest.raises(PayloadTooLarge, match="3 columns"):
+        read_table(content=b"a,b,c\n1,2,3\n", max_columns=2)
+    with pytest.raises(PayloadTooLarge, match="more than 1 rows"):
+        read_table(content=b"a\n1\n2\n", max_rows=1)
+    with pytest.raises(PayloadTooLarge, match="cells"):
+        read_table(content=b"a,b\n1,2\n3,4\n", max_cells=3)
+
+
+def test_cell_text_and_column_label():
+    assert [cell_text(value) for value in (23096.0, 1.25, "x ", 7)] == ["23096", "1.25", "x", "7"]
+    assert column_label(28, "Q") == "column 28 (AB) « Q »"

@@ -325,3 +325,37 @@ def test_a_batch_on_another_scale_than_stored_answers_is_refused(analyst_client,
     assert (error["field"], error["code"]) == ("IMP[creche]", "scale_conflict")
     assert "1-4 scale" in error["message"] and "1-5" in error["message"]
     assert not SurveyResponse.objects.filter(respondent_id__in=["r8", "r9"]).exists()
+
+
+def test_preview_of_a_file_with_another_column_set(analyst_client, survey):
+    header = HEADER.replace(";MANQUE", ";REMARQUES")
+    response = post(analyst_client, survey, "responses/preview", wide_csv(header=header), mapping=MAPPING, rows=1)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["valid"] is False
+    assert {error["code"] for error in body["errors"]} == {"missing_columns", "unexpected_columns"}
+    assert [answer["point"] for answer in body["preview"][0]["answers"]] == [None, None, None]
+
+
+def test_items_the_mapping_does_not_name_keep_their_responses(analyst_client, survey):
+    long = "respondent_id,audience,commune,item,importance,satisfaction\nr1,families,23096,emploi,2,\n"
+    data = {"file": SimpleUploadedFile("long.csv", long.encode())}
+    assert analyst_client.post(f"/api/v1/surveys/{survey.pk}/responses/", data, format="multipart").status_code == 200
+    mapping = {
+        **MAPPING,
+        "questions": MAPPING["questions"][:2],
+        "ignored": [*MAPPING["ignored"], "IMP[emploi]"],
+    }
+    response = post(analyst_client, survey, "responses/wide", wide_csv(), mapping=mapping)
+    assert response.status_code == 200, response.json()
+    assert response.json()["responses_deleted"] == 0
+    assert stored(survey)[("r1", "emploi")] == ("families", "23096", 2, None, 1.0)
+
+
+def test_mapping_field_goes_through_the_json_limits(analyst_client, survey):
+    deep = "[" * 40 + "]" * 40
+    data = {"file": SimpleUploadedFile("export.csv", wide_csv()), "mapping": '{"columns": ' + deep + "}"}
+    response = analyst_client.post(f"/api/v1/surveys/{survey.pk}/responses/preview/", data, format="multipart")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "too_deep" and error["field"].startswith("mapping")
