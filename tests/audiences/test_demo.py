@@ -9,7 +9,7 @@ from audiences.models import Need, Survey, SurveyResponse
 from audiences.services import DEMO_DIR, audiences_demo_load
 from tests.audiences.factories import RESPONSES_CSV
 
-DEMO_FILES = ("survey.json", "responses.csv", "workshop_needs.json")
+DEMO_FILES = ("survey.json", "responses.csv", "workshop_needs.json", "wide_survey.json", "wide_responses.csv")
 
 
 def small_demo(directory):
@@ -97,8 +97,21 @@ def test_real_demo_files_load_and_are_idempotent(reference):
     assert {row["domain_code"] for row in rows} == {"jobs", "housing", "culture", "tourism", "daily-life"}
     assert len({row["audience_code"] for row in rows}) >= 5
     assert {row["territory_kind"] for row in rows} >= {"departement", "epci"}
+    # The wide survey: a LimeSurvey export read through the mapping stored with it, needs per audience and EPCI.
+    wide = report.wide_responses
+    assert report.wide_survey_created and wide.mapping_stored
+    assert wide.respondents >= 300 and wide.responses_created > 1500 and wide.open_answers > 50
+    wide_survey = Survey.objects.get(reference="ENQ-LS-23-2026")
+    assert wide_survey.mapping["columns"][:2] == ["id", "submitdate"]
+    assert set(wide_survey.items.values_list("importance_scale_max", flat=True)) == {4}
+    wide_needs = Need.objects.filter(survey_item__survey=wide_survey)
+    assert wide_needs.count() == wide.needs_created > 100
+    assert len(set(wide_needs.values_list("audience__code", flat=True))) == 6
     before = snapshot()
     again = audiences_demo_load()
+    assert not again.wide_survey_created and not again.wide_responses.mapping_stored
+    assert (again.wide_responses.responses_created, again.wide_responses.responses_updated) == (0, 0)
+    assert (again.wide_responses.needs_created, again.wide_responses.needs_updated) == (0, 0)
     assert (again.responses.responses_created, again.responses.responses_updated) == (0, 0)
     assert (again.responses.needs_created, again.responses.needs_updated, again.responses.needs_deleted) == (0, 0, 0)
     assert (again.workshop_needs.created, again.workshop_needs.updated) == (0, 0)
