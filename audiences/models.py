@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from offers.models import Audience, Domain, Territory, Theme
 
@@ -11,16 +12,16 @@ UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
 
 class JourneyStage(models.TextChoices):
-    ATTRACT = "attract", "Attirer"
-    WELCOME = "welcome", "Accueillir"
-    ANCHOR = "anchor", "Ancrer"
+    ATTRACT = "attract", _("Attract")
+    WELCOME = "welcome", _("Welcome")
+    ANCHOR = "anchor", _("Anchor")
 
 
 class NeedSource(models.TextChoices):
-    SURVEY = "survey", "Enquête"
-    WORKSHOP = "workshop", "Atelier"
-    INTERVIEW = "interview", "Entretien"
-    STUDY = "study", "Étude"
+    SURVEY = "survey", _("Survey")
+    WORKSHOP = "workshop", _("Workshop")
+    INTERVIEW = "interview", _("Interview")
+    STUDY = "study", _("Study")
 
 
 class Survey(models.Model):
@@ -55,14 +56,15 @@ class Survey(models.Model):
 
     class Meta:
         ordering = ["-date", "id"]
-        verbose_name = "enquête"
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
 
     def __str__(self) -> str:
         return self.title
 
     def clean(self) -> None:
         if self.scale_max is not None and self.scale_min is not None and self.scale_max <= self.scale_min:
-            raise ValidationError({"scale_max": "scale_max must be greater than scale_min."})
+            raise ValidationError({"scale_max": _("scale_max must be greater than scale_min.")})
 
 
 class SurveyItem(models.Model):
@@ -85,7 +87,8 @@ class SurveyItem(models.Model):
 
     class Meta:
         ordering = ["survey", "code"]
-        verbose_name = "question d'enquête"
+        verbose_name = _("survey item")
+        verbose_name_plural = _("survey items")
         constraints = [models.UniqueConstraint(fields=["survey", "code"], name="survey_item_code_unique")]
 
     def __str__(self) -> str:
@@ -102,7 +105,7 @@ class SurveyItem(models.Model):
 
     def clean(self) -> None:
         if not self.measures_importance and not self.measures_satisfaction:
-            raise ValidationError("An item must measure importance, satisfaction or both.")
+            raise ValidationError(_("An item must measure importance, satisfaction or both."))
 
 
 class SurveyResponse(models.Model):
@@ -118,7 +121,8 @@ class SurveyResponse(models.Model):
 
     class Meta:
         ordering = ["item", "respondent_id"]
-        verbose_name = "réponse d'enquête"
+        verbose_name = _("survey response")
+        verbose_name_plural = _("survey responses")
         constraints = [
             models.UniqueConstraint(fields=["item", "respondent_id"], name="survey_response_unique"),
             models.CheckConstraint(condition=models.Q(weight__gt=0.0), name="survey_response_weight_positive"),
@@ -142,7 +146,8 @@ class SurveyOpenAnswer(models.Model):
 
     class Meta:
         ordering = ["survey", "question", "respondent_id"]
-        verbose_name = "réponse ouverte"
+        verbose_name = _("open answer")
+        verbose_name_plural = _("open answers")
         constraints = [
             models.UniqueConstraint(fields=["survey", "question", "respondent_id"], name="survey_open_answer_unique"),
             models.CheckConstraint(condition=models.Q(weight__gt=0.0), name="survey_open_answer_weight_positive"),
@@ -209,7 +214,8 @@ class Need(models.Model):
 
     class Meta:
         ordering = ["-importance", "id"]
-        verbose_name = "besoin"
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "external_id"],
@@ -236,9 +242,9 @@ class Need(models.Model):
 
 
 class CandidateNeedStatus(models.TextChoices):
-    PENDING = "pending", "À examiner"
-    ACCEPTED = "accepted", "Acceptée"
-    REJECTED = "rejected", "Rejetée"
+    PENDING = "pending", _("To review")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
 
 
 class CandidateNeedDecision(models.Model):
@@ -267,7 +273,8 @@ class CandidateNeedDecision(models.Model):
 
     class Meta:
         ordering = ["survey", "key"]
-        verbose_name = "décision sur un besoin candidat"
+        verbose_name = _("candidate need decision")
+        verbose_name_plural = _("candidate need decisions")
         constraints = [
             models.UniqueConstraint(fields=["survey", "key"], name="candidate_need_decision_unique"),
             models.CheckConstraint(

@@ -92,9 +92,11 @@ def gap_heatmap(
     col_labels: Sequence[str],
     values: Sequence[Sequence[float | None]],
     legend: str,
+    empty_note: str,
     fmt: str = "png",
 ) -> bytes:
-    """A heatmap of total gap: one row per first-dimension value, one column per second; None = no need (grey).
+    """A heatmap of total gap: one row per first-dimension value, one column per second; None = no need (grey,
+    explained by `empty_note` under the chart).
 
     When the second dimension has more than MAX_COLUMNS values and more than the first, the matrix is transposed:
     long lists read well down the page, not across it.
@@ -155,7 +157,7 @@ def gap_heatmap(
         figure.text(
             0.0,
             0.0,
-            "Case grise « – » : aucun besoin dans ce croisement.",
+            empty_note,
             fontsize=FONT_SIZE - 1,
             color="#555555",
         )
@@ -207,9 +209,14 @@ def ipa_scatter(
     satisfaction_cross: float,
     quadrant_labels: dict[str, str],
     crosshair_label: str,
+    satisfaction_axis: str,
+    importance_axis: str,
+    diagonal_label: str,
     fmt: str = "png",
 ) -> bytes:
-    """The classic IPA grid: satisfaction (performance) on x, importance on y, crosshairs and the four quadrants."""
+    """The classic IPA grid: satisfaction (performance) on x, importance on y, crosshairs and the four quadrants.
+
+    Every text is the caller's (the chart is drawn in the language of the request)."""
     with rc_context(_RC):
         figure = Figure(figsize=(8.5, 7.5), layout="constrained")
         axes = figure.add_subplot()
@@ -249,11 +256,9 @@ def ipa_scatter(
                       color=QUADRANT_COLOURS["low-priority"], transform=axes.transAxes, **corner)  # fmt: skip
             axes.text(0.98, 0.02, quadrant_labels["possible-overkill"], ha="right", va="bottom",
                       color=QUADRANT_COLOURS["possible-overkill"], transform=axes.transAxes, **corner)  # fmt: skip
-        axes.plot(
-            [0, 1], [0, 1], color="#bbbbbb", linewidth=0.8, linestyle=":", label="Diagonale importance = satisfaction"
-        )
-        axes.set_xlabel("Satisfaction (performance perçue, 0 à 1)")
-        axes.set_ylabel("Importance (0 à 1)")
+        axes.plot([0, 1], [0, 1], color="#bbbbbb", linewidth=0.8, linestyle=":", label=diagonal_label)
+        axes.set_xlabel(satisfaction_axis)
+        axes.set_ylabel(importance_axis)
         axes.grid(color="#eeeeee", linewidth=0.6)
         axes.set_axisbelow(True)
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, frameon=False, fontsize=FONT_SIZE)

@@ -36,6 +36,7 @@ MATCHING_RUN_EXAMPLES = [
             "url": f"https://api.ancrage.example/api/v1/matching/runs/{RUN_ID}/",
             "needs_url": f"https://api.ancrage.example/api/v1/matching/runs/{RUN_ID}/needs/",
             "status": "succeeded",
+            "status_label": "Terminé",
             "progress": {"needs_done": 64, "needs_total": 64, "chunks_done": 1, "chunks_total": 1, "percent": 100.0},
             "scope_territory": "200034825",
             "scope_audiences": ["families"],
@@ -74,15 +75,18 @@ _NEED_RESULT = {
     "gap": 0.51,
     "best_relevance": 0.62,
     "recommendation": "adjust",
+    "recommendation_label": "Adapter l'offre existante",
     "reasons": [
         {
             "code": "capacity",
-            "message": "L'offre la plus pertinente est complète : 40 places pour 120 familles.",
+            "message": "1 offre(s) pertinente(s) mais de capacité insuffisante pour la demande (120) : « Crèche "
+            "Les Lutins ». Adapter ces offres couvrirait le besoin.",
             "offers": [42],
             "constraint": "capacity",
         }
     ],
     "ipa_quadrant": "concentrate-here",
+    "ipa_quadrant_label": "Concentrer les efforts",
     "ipa_gap": 0.55,
 }
 NEED_RESULT_EXAMPLES = [response("Childcare: adjust the existing offer", _NEED_RESULT)]

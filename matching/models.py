@@ -8,31 +8,32 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Need
 from offers.models import Offer, Territory
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued", "En attente"
-    RUNNING = "running", "En cours"
-    SUCCEEDED = "succeeded", "Terminé"
-    FAILED = "failed", "Échec"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class Recommendation(models.TextChoices):
-    CREATE = "create", "Créer une offre"
-    ADJUST = "adjust", "Adapter l'offre existante"
-    PROMOTE = "promote", "Faire connaître l'offre"
-    MAINTAIN = "maintain", "Maintenir"
+    CREATE = "create", _("Create an offer")
+    ADJUST = "adjust", _("Adjust the existing offer")
+    PROMOTE = "promote", _("Make the offer known")
+    MAINTAIN = "maintain", _("Maintain")
 
 
 class IpaQuadrant(models.TextChoices):
-    CONCENTRATE_HERE = "concentrate-here", "Concentrer les efforts"
-    KEEP_UP = "keep-up-the-good-work", "Maintenir le bon travail"
-    LOW_PRIORITY = "low-priority", "Faible priorité"
-    POSSIBLE_OVERKILL = "possible-overkill", "Effort peut-être excessif"
-    NONE = "", "Non classé"
+    CONCENTRATE_HERE = "concentrate-here", _("Concentrate here")
+    KEEP_UP = "keep-up-the-good-work", _("Keep up the good work")
+    LOW_PRIORITY = "low-priority", _("Low priority")
+    POSSIBLE_OVERKILL = "possible-overkill", _("Possible overkill")
+    NONE = "", _("Unclassified")
 
 
 class MatchingRun(models.Model):
@@ -66,18 +67,18 @@ class MatchingRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "exécution d'appariement"
-        verbose_name_plural = "exécutions d'appariement"
+        verbose_name = _("matching run")
+        verbose_name_plural = _("matching runs")
 
     def __str__(self) -> str:
         return f"Run {self.id} ({self.get_status_display()})"
 
 
 class ChunkStatus(models.TextChoices):
-    QUEUED = "queued", "En attente"
-    RUNNING = "running", "En cours"
-    SUCCEEDED = "succeeded", "Terminé"
-    FAILED = "failed", "Échec"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class MatchingChunk(models.Model):
@@ -102,7 +103,8 @@ class MatchingChunk(models.Model):
 
     class Meta:
         ordering = ["run", "index"]
-        verbose_name = "lot d'appariement"
+        verbose_name = _("matching chunk")
+        verbose_name_plural = _("matching chunks")
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="matching_chunk_run_index_unique")]
         indexes = [models.Index(fields=["status", "lease_expires_at"], name="matching_chunk_lease_idx")]
 
@@ -143,13 +145,16 @@ class NeedResult(models.Model):
     gap = models.FloatField(db_index=True)
     best_relevance = models.FloatField(default=0.0)
     recommendation = models.CharField(max_length=16, choices=Recommendation.choices, db_index=True)
-    reasons = models.JSONField(default=list, help_text="Machine-readable reasons, each with a French message.")
+    reasons = models.JSONField(
+        default=list, help_text="Machine-readable reasons: codes and the parameters of their sentences."
+    )
     ipa_quadrant = models.CharField(max_length=32, choices=IpaQuadrant.choices, blank=True, db_index=True)
     ipa_gap = models.FloatField(null=True, blank=True, help_text="Importance minus satisfaction (diagonal IPA).")
 
     class Meta:
         ordering = ["-gap", "id"]
-        verbose_name = "résultat par besoin"
+        verbose_name = _("need result")
+        verbose_name_plural = _("need results")
         constraints = [models.UniqueConstraint(fields=["run", "need"], name="need_result_run_need_unique")]
 
 
@@ -172,5 +177,6 @@ class MatchedOffer(models.Model):
 
     class Meta:
         ordering = ["result", "rank"]
-        verbose_name = "offre appariée"
+        verbose_name = _("matched offer")
+        verbose_name_plural = _("matched offers")
         constraints = [models.UniqueConstraint(fields=["result", "rank"], name="matched_offer_result_rank_unique")]

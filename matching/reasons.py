@@ -1,5 +1,6 @@
 """What to do about a need and why: the recommendation and reason codes `matching.scoring.recommend` decides with,
-and the French sentences that explain them to a strategist (pure Python, no Django)."""
+and the parameters of the sentences that explain them to a strategist (pure Python, no Django: the sentences are
+`matching.labels`'s, in the reader's language)."""
 
 from __future__ import annotations
 
@@ -16,38 +17,33 @@ if TYPE_CHECKING:  # The engine and the scoring import this module.
     from matching.scoring import MatchingParameters
 
 CREATE, ADJUST, PROMOTE, MAINTAIN = "create", "adjust", "promote", "maintain"
+RECOMMENDATIONS: tuple[str, ...] = (CREATE, ADJUST, PROMOTE, MAINTAIN)
+# The French labels of the recommendations, as the CSV report's headers spell them (CSV headers are not translated;
+# every other text comes from `matching.labels` in the request's language).
 RECOMMENDATION_LABELS: dict[str, str] = {
     CREATE: "Créer une offre",
     ADJUST: "Adapter l'offre existante",
     PROMOTE: "Faire connaître l'offre",
     MAINTAIN: "Maintenir",
 }
-RECOMMENDATIONS: tuple[str, ...] = tuple(RECOMMENDATION_LABELS)
 
 # The reasons of each recommendation: create, no relevant offer; adjust, each failing constraint (in this order) or
 # a weak match; promote, a low satisfaction; maintain, covered (and the satisfaction may be unknown).
 NO_RELEVANT_OFFER = "no-relevant-offer"
-_CONSTRAINT_MESSAGES = {
-    "distance": "trop loin ou hors du territoire du besoin",
-    "audience": "réservée(s) à d'autres publics que « {audience} »",
-    "availability": "non disponible(s) au {date} (non publiée(s) ou hors de leurs dates d'ouverture)",
-    "capacity": "de capacité insuffisante pour la demande ({demand})",
-}
-CONSTRAINTS: tuple[str, ...] = tuple(_CONSTRAINT_MESSAGES)
+CONSTRAINTS: tuple[str, ...] = ("distance", "audience", "availability", "capacity")
 WEAK_MATCH = "weak-match"
 LOW_SATISFACTION = "low-satisfaction"
 COVERED = "covered"
 SATISFACTION_UNKNOWN = "satisfaction-unknown"
+# How many offer titles a reason keeps to name the offers concerned (the ids are all kept).
+TITLES_KEPT = 3
 
 
-def _titles(index: OfferIndex, positions: Sequence[int], limit: int = 3) -> str:
-    quoted = [f"« {index.offers.titles[p]} »" for p in positions[:limit]]
-    more = len(positions) - limit
-    return ", ".join(quoted) + (f" et {more} autre(s)" if more > 0 else "")
-
-
-def _number(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",")
+def _titles(index: OfferIndex, positions: Sequence[int]) -> dict[str, Any]:
+    return {
+        "offer_titles": [str(index.offers.titles[p]) for p in positions[:TITLES_KEPT]],
+        "offer_count": len(positions),
+    }
 
 
 def reasons_explain(
@@ -60,7 +56,8 @@ def reasons_explain(
     needs: NeedArrays,
     position: int,
 ) -> list[dict[str, Any]]:
-    """Turn the engine's reasons (offer positions) into JSON with offer ids and a French sentence each."""
+    """Turn the engine's reasons (offer positions) into JSON: offer ids and the parameters of the sentence that
+    explains each reason (`matching.labels.reason_message` writes it in the reader's language)."""
     # The offers behind the coverage: relevant ones with a non-zero fit, best first.
     covering = [
         offer["offer_position"]
@@ -74,44 +71,28 @@ def reasons_explain(
         item: dict[str, Any] = {"code": code}
         if code == NO_RELEVANT_OFFER:
             item["best_relevance"] = reason["best_relevance"]
-            item["message"] = (
-                "Aucune offre du catalogue ne répond à ce besoin, même sans tenir compte du lieu, du public, des "
-                f"dates ni de la capacité (meilleure pertinence {_number(reason['best_relevance'])}, seuil "
-                f"{_number(params.relevance_threshold)}) : une offre est à créer."
-            )
-        elif code in _CONSTRAINT_MESSAGES:
-            demand = needs.demand_volume[position]
-            what = _CONSTRAINT_MESSAGES[code].format(
-                audience=index.taxonomy.audience_labels[needs.audience[position]],
-                date=reference_date.strftime("%d/%m/%Y"),
-                demand="inconnue" if np.isnan(demand) else int(demand),
-            )
+            item["relevance_threshold"] = params.relevance_threshold
+        elif code in CONSTRAINTS:
             item["constraint"] = code
-            item["message"] = (
-                f"{len(positions)} offre(s) pertinente(s) mais {what} : {_titles(index, positions)}. "
-                "Adapter ces offres couvrirait le besoin."
-            )
+            item.update(_titles(index, positions))
+            if code == "audience":
+                item["audience_label"] = index.taxonomy.audience_labels[needs.audience[position]]
+            elif code == "availability":
+                item["reference_date"] = reference_date.isoformat()
+            elif code == "capacity":
+                demand = needs.demand_volume[position]
+                item["demand"] = None if np.isnan(demand) else int(demand)
         elif code == WEAK_MATCH:
-            item["message"] = (
-                "Des offres pertinentes existent mais aucune ne couvre assez le besoin, sans qu'une contrainte "
-                f"précise ne bloque : {_titles(index, positions)}."
-            )
+            item.update(_titles(index, positions))
         elif code == LOW_SATISFACTION:
             item["satisfaction"] = reason["satisfaction"]
             positions = covering
-            item["message"] = (
-                f"Le besoin est couvert ({_titles(index, covering)}) mais la satisfaction est faible "
-                f"({_number(reason['satisfaction'])}) : un problème de visibilité ou de perception, pas d'offre "
-                "manquante. Faire connaître ces offres."
-            )
+            item.update(_titles(index, covering))
         elif code == COVERED:
             positions = covering
-            item["message"] = f"Le besoin est couvert par {_titles(index, covering)}."
-        elif code == SATISFACTION_UNKNOWN:
-            item["message"] = "Satisfaction inconnue : la mesurer (enquête) dira s'il faut aussi promouvoir l'offre."
-        else:
+            item.update(_titles(index, covering))
+        elif code != SATISFACTION_UNKNOWN:
             item.update({key: value for key, value in reason.items() if key not in ("code", "offers")})
-            item["message"] = code
         item["offers"] = [int(index.offers.ids[p]) for p in positions]
         reasons.append(item)
     return reasons

@@ -7,16 +7,12 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from api.exceptions import ErrorItem, InvalidInput
-from matching import charts, reports, selectors
-from matching.models import MatchingRun
+from django.utils import formats
+from django.utils.translation import gettext
 
-CROSSHAIR_LABELS = {
-    "mean": "à la moyenne",
-    "median": "à la médiane",
-    "midpoint": "au milieu de l'échelle",
-    "given": "aux valeurs fixées",
-}
+from api.exceptions import ErrorItem, InvalidInput
+from matching import charts, labels, reports, selectors
+from matching.models import MatchingRun
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,16 +27,16 @@ class RunAnswer:
 
 
 def _run_caption(run: MatchingRun) -> str:
-    caption = f"exécution du {run.created_at:%d/%m/%Y}"
+    created = formats.date_format(run.created_at, "SHORT_DATE_FORMAT")
     if run.scope_territory_id:
-        caption += f", {run.scope_territory.name}"
-    return caption
+        return gettext("run of %(date)s, %(territory)s") % {"date": created, "territory": run.scope_territory.name}
+    return gettext("run of %(date)s") % {"date": created}
 
 
 def _dimension_title(dimension: str, territory_level: str) -> str:
-    title = reports.DIMENSION_LABELS[dimension]
+    title = labels.dimension_label(dimension)
     if dimension == "territory":
-        title += f" ({reports.TERRITORY_LEVEL_LABELS[territory_level].lower()})"
+        title += f" ({labels.territory_level_label(territory_level).lower()})"
     return title
 
 
@@ -54,16 +50,24 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
     def chart(fmt: str) -> bytes:
         row_labels, col_labels, values = reports.report_matrix(report)
         titles = [_dimension_title(dimension, territory_level) for dimension in group_by]
-        title = f"Écart pondéré par {' et '.join(t.lower() for t in titles)} ({_run_caption(run)})"
         if len(group_by) == 1:
+            title = gettext("Weighted gap by %(dimension)s (%(run)s)") % {
+                "dimension": titles[0].lower(),
+                "run": _run_caption(run),
+            }
             return charts.gap_bars(
                 title=title,
                 row_title=titles[0],
                 row_labels=row_labels,
                 values=[row[0] for row in values],
-                legend=reports.GAP_LEGEND,
+                legend=labels.gap_legend(),
                 fmt=fmt,
             )
+        title = gettext("Weighted gap by %(dimension)s and %(other)s (%(run)s)") % {
+            "dimension": titles[0].lower(),
+            "other": titles[1].lower(),
+            "run": _run_caption(run),
+        }
         return charts.gap_heatmap(
             title=title,
             row_title=titles[0],
@@ -71,7 +75,8 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
             row_labels=row_labels,
             col_labels=col_labels,
             values=values,
-            legend=reports.GAP_LEGEND,
+            legend=labels.gap_legend(),
+            empty_note=gettext("Grey cell “–”: no need in this combination."),
             fmt=fmt,
         )
 
@@ -99,7 +104,9 @@ def comparison_build(
     the per-need list."""
     run = selectors.report_run_get(run_id=run_id, user=user)
     if baseline == run.id:
-        raise InvalidInput([ErrorItem(field="baseline", code="same_run", message="The baseline must be another run.")])
+        raise InvalidInput(
+            [ErrorItem(field="baseline", code="same_run", message=gettext("The baseline must be another run."))]
+        )
     baseline_run = selectors.report_run_get(run_id=baseline, user=user, field="baseline")
     rows, baseline_rows = selectors.compare_rows(run=run, baseline=baseline_run, user=user)
     labels = selectors.report_labels(rows=rows + baseline_rows)
@@ -157,28 +164,31 @@ def ipa_build(
     run = selectors.report_run_get(run_id=run_id, user=user)
     rows = list(selectors.report_rows(run=run, user=user))
     given = (importance_cross, satisfaction_cross) if crosshair == "given" else None
-    table = reports.ipa_table(rows, rule=crosshair, given=given)
+    table = reports.ipa_table(rows, rule=crosshair, given=given, texts=labels.report_texts())
 
     def chart(fmt: str) -> bytes:
         cross = table["crosshair"]
         classified = [need for need in table["needs"] if need["quadrant"]]
         if cross["importance"] is None:
-            caption = "Aucun besoin n'a de satisfaction mesurée : pas de quadrants."
+            caption = gettext("No need has a measured satisfaction: no quadrants.")
         else:
-            caption = (
-                f"Croisement {CROSSHAIR_LABELS[cross['rule']]} : importance {cross['importance']:.2f}, "
-                f"satisfaction {cross['satisfaction']:.2f}"
-            )
+            caption = gettext("Crosshairs %(rule)s: importance %(importance).2f, satisfaction %(satisfaction).2f") % {
+                "rule": labels.crosshair_label(cross["rule"]),
+                **cross,
+            }
         nan = float("nan")
         return charts.ipa_scatter(
-            title=f"Analyse importance-performance des besoins ({_run_caption(run)})",
+            title=gettext("Importance-performance analysis of the needs (%(run)s)") % {"run": _run_caption(run)},
             importance=[need["importance"] for need in classified],
             satisfaction=[need["satisfaction"] for need in classified],
             quadrants=[need["quadrant"] for need in classified],
             importance_cross=nan if cross["importance"] is None else cross["importance"],
             satisfaction_cross=nan if cross["satisfaction"] is None else cross["satisfaction"],
-            quadrant_labels=reports.IPA_QUADRANT_LABELS,
+            quadrant_labels=labels.ipa_quadrant_labels(),
             crosshair_label=caption,
+            satisfaction_axis=gettext("Satisfaction (perceived performance, 0 to 1)"),
+            importance_axis=gettext("Importance (0 to 1)"),
+            diagonal_label=gettext("Diagonal importance = satisfaction"),
             fmt=fmt,
         )
 

@@ -12,7 +12,9 @@ Grouping rules, shared by the report and the comparison:
   (`r75/d23/e200034825/c23096/`). A need scoped to a wider area than the level (a whole département, a whole EPCI
   at commune level) is grouped under that wider territory, labelled e.g. "Creuse (tout le département)"; a need
   without territory under "Tout le territoire" (code ""). Territory codes are qualified: `epci:200034825`.
-Labels come from a `ReportLabels` (taxonomy and territory names); an unknown code is shown as itself.
+Labels come from a `ReportLabels` (taxonomy and territory names); an unknown code is shown as itself. The texts
+the report writes itself (recommendation, status and quadrant labels, "Sans thème"...) come from its `ReportTexts`:
+French by default, in the request's language from `matching.labels.report_texts()` (this module stays pure).
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ from offers.territory_paths import KIND_RANK, path_segments
 
 DIMENSIONS = ("domain", "theme", "audience", "territory")
 TERRITORY_LEVELS = ("epci", "commune")
+# The French names of the dimensions, as the CSV report writes them (CSV files are not translated).
 DIMENSION_LABELS = {
     "domain": "Domaine",
     "theme": "Thème",
     "audience": "Public cible",
     "territory": "Territoire",
 }
-TERRITORY_LEVEL_LABELS = {"epci": "Intercommunalité", "commune": "Commune"}
 NO_THEME_LABEL = "Sans thème"
 WHOLE_TERRITORY_LABEL = "Tout le territoire"
 WIDER_SCOPE_SUFFIX = {
@@ -45,19 +47,51 @@ WIDER_SCOPE_SUFFIX = {
     "departement": "tout le département",
     "epci": "toute l'intercommunalité",
 }
-GAP_LEGEND = "Écart pondéré (importance × (1 − couverture))"
 
 DECIMALS = 4
+
+COMPARE_STATUS_LABELS = {
+    "opened": "Écart apparu",
+    "closed": "Écart résorbé",
+    "grew": "Écart aggravé",
+    "shrank": "Écart réduit",
+    "unchanged": "Stable",
+    "new": "Nouveau besoin",
+    "removed": "Besoin retiré",
+    "out_of_scope": "Hors du périmètre commun",
+}
+COMPARE_STATUSES: tuple[str, ...] = tuple(COMPARE_STATUS_LABELS)
+IPA_QUADRANT_LABELS = {
+    "concentrate-here": "Concentrer les efforts",
+    "keep-up-the-good-work": "Maintenir le bon travail",
+    "low-priority": "Faible priorité",
+    "possible-overkill": "Effort peut-être excessif",
+    "": "Non classé",
+}
+
+
+@dataclass(frozen=True)
+class ReportTexts:
+    """The texts a report writes itself, by code; French by default (the Django layer passes the request's)."""
+
+    recommendation: Mapping[str, str] = field(default_factory=lambda: dict(RECOMMENDATION_LABELS))
+    compare_status: Mapping[str, str] = field(default_factory=lambda: dict(COMPARE_STATUS_LABELS))
+    ipa_quadrant: Mapping[str, str] = field(default_factory=lambda: dict(IPA_QUADRANT_LABELS))
+    no_theme: str = NO_THEME_LABEL
+    whole_territory: str = WHOLE_TERRITORY_LABEL
+    wider_scope: Mapping[str, str] = field(default_factory=lambda: dict(WIDER_SCOPE_SUFFIX))
 
 
 @dataclass(frozen=True)
 class ReportLabels:
-    """French labels by code: taxonomy (domain, theme, audience) and territory names by qualified code."""
+    """Labels by code: taxonomy (domain, theme, audience) and territory names by qualified code, and the report's
+    own texts."""
 
     domain: Mapping[str, str] = field(default_factory=dict)
     theme: Mapping[str, str] = field(default_factory=dict)
     audience: Mapping[str, str] = field(default_factory=dict)
     territory: Mapping[str, str] = field(default_factory=dict)
+    texts: ReportTexts = field(default_factory=ReportTexts)
 
 
 def _round(value: float | None) -> float | None:
@@ -85,11 +119,11 @@ def territory_group_code(row: Mapping, level: str) -> str:
 
 def territory_label(code: str, level: str, labels: ReportLabels) -> str:
     if not code:
-        return WHOLE_TERRITORY_LABEL
+        return labels.texts.whole_territory
     kind = code.split(":", 1)[0]
     name = labels.territory.get(code, code.split(":", 1)[-1])
-    if kind != level and kind in WIDER_SCOPE_SUFFIX:
-        return f"{name} ({WIDER_SCOPE_SUFFIX[kind]})"
+    if kind != level and kind in labels.texts.wider_scope:
+        return f"{name} ({labels.texts.wider_scope[kind]})"
     return name
 
 
@@ -111,7 +145,7 @@ def dimension_label(dimension: str, code: str, *, labels: ReportLabels, territor
     if dimension == "territory":
         return territory_label(code, territory_level, labels)
     if dimension == "theme" and not code:
-        return NO_THEME_LABEL
+        return labels.texts.no_theme
     return getattr(labels, dimension).get(code, code)
 
 
@@ -184,7 +218,9 @@ class _Figures:
                     "coverage": _round(row["coverage"]),
                     "importance": _round(row["importance"]),
                     "recommendation": row["recommendation"],
-                    "recommendation_label": RECOMMENDATION_LABELS.get(row["recommendation"], row["recommendation"]),
+                    "recommendation_label": labels.texts.recommendation.get(
+                        row["recommendation"], row["recommendation"]
+                    ),
                     # The same survey item yields one need per audience and EPCI: say whose need and where.
                     "audience_label": labels.audience.get(row.get("audience_code") or "", row.get("audience_code")),
                     "territory_label": _own_territory_label(row, labels),
@@ -197,7 +233,7 @@ class _Figures:
 def _own_territory_label(row: Mapping, labels: ReportLabels) -> str:
     """Name of the need's own scope (its most specific territory), or the whole-territory label."""
     code = territory_group_code(row, "commune")
-    return labels.territory.get(code, code.split(":", 1)[-1]) if code else WHOLE_TERRITORY_LABEL
+    return labels.territory.get(code, code.split(":", 1)[-1]) if code else labels.texts.whole_territory
 
 
 def _gap_order(row: Mapping):
@@ -322,17 +358,6 @@ def report_matrix(report: Mapping) -> tuple[list[str], list[str], list[list[floa
 
 # Comparison of two runs -------------------------------------------------------------------------------------------
 
-COMPARE_STATUS_LABELS = {
-    "opened": "Écart apparu",
-    "closed": "Écart résorbé",
-    "grew": "Écart aggravé",
-    "shrank": "Écart réduit",
-    "unchanged": "Stable",
-    "new": "Nouveau besoin",
-    "removed": "Besoin retiré",
-    "out_of_scope": "Hors du périmètre commun",
-}
-COMPARE_STATUSES: tuple[str, ...] = tuple(COMPARE_STATUS_LABELS)
 DEFAULT_GAP_FLOOR = 0.05
 DEFAULT_GAP_DELTA = 0.05
 
@@ -495,7 +520,7 @@ def compare_runs(
             {
                 **_need_identity(described),
                 "status": status,
-                "status_label": COMPARE_STATUS_LABELS[status],
+                "status_label": labels.texts.compare_status[status],
                 "gap_before": _round(before["gap"]) if before else None,
                 "gap_after": _round(after["gap"]) if after else None,
                 "gap_delta": _round(gap_after - gap_before),
@@ -508,8 +533,12 @@ def compare_runs(
                 "coverage_after": _round(after["coverage"]) if after else None,
                 "recommendation_before": before["recommendation"] if before else None,
                 "recommendation_after": after["recommendation"] if after else None,
-                "recommendation_before_label": RECOMMENDATION_LABELS.get(before["recommendation"]) if before else None,
-                "recommendation_after_label": RECOMMENDATION_LABELS.get(after["recommendation"]) if after else None,
+                "recommendation_before_label": (
+                    labels.texts.recommendation.get(before["recommendation"]) if before else None
+                ),
+                "recommendation_after_label": labels.texts.recommendation.get(after["recommendation"])
+                if after
+                else None,
             }
         )
     needs.sort(key=lambda need: (-abs(need["gap_delta"]), COMPARE_STATUSES.index(need["status"]), need["statement"]))
@@ -533,7 +562,7 @@ def compare_runs(
         "scopes_differ": differ,
         "summary": {
             "statuses": {status: summary.get(status, 0) for status in COMPARE_STATUSES},
-            "status_labels": dict(COMPARE_STATUS_LABELS),
+            "status_labels": dict(labels.texts.compare_status),
             "gap_before_total": _round(gap_before_total),
             "gap_after_total": _round(gap_after_total),
             "gap_delta": _round(gap_after_total - gap_before_total),
@@ -587,21 +616,20 @@ def compare_csv_rows(comparison: Mapping, labels: ReportLabels) -> Iterable[list
 
 # Importance-Performance Analysis ----------------------------------------------------------------------------------
 
-IPA_QUADRANT_LABELS = {
-    "concentrate-here": "Concentrer les efforts",
-    "keep-up-the-good-work": "Maintenir le bon travail",
-    "low-priority": "Faible priorité",
-    "possible-overkill": "Effort peut-être excessif",
-    "": "Non classé",
-}
 
-
-def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float, float] | None = None) -> dict:
+def ipa_table(
+    rows: Iterable[Mapping],
+    *,
+    rule: str = "mean",
+    given: tuple[float, float] | None = None,
+    texts: ReportTexts | None = None,
+) -> dict:
     """Each need's importance, satisfaction, IPA quadrant and diagonal gap, with crosshairs recomputed by `rule`.
 
     Importance and satisfaction are on the unit scale [0, 1] (the midpoint rule cuts at 0.5). Needs without
     satisfaction are listed with quadrant "" (Non classé) and are not used to place the crosshairs.
     """
+    quadrant_labels = (texts or ReportTexts()).ipa_quadrant
     rows = list(rows)
     importance = np.array([row["importance"] for row in rows], dtype=np.float64)
     satisfaction = np.array(
@@ -619,7 +647,7 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
             "importance": _round(row["importance"]),
             "satisfaction": _round(row.get("satisfaction")),
             "quadrant": quadrant,
-            "quadrant_label": IPA_QUADRANT_LABELS[quadrant],
+            "quadrant_label": quadrant_labels[quadrant],
             "ipa_gap": None if math.isnan(gap) else _round(float(gap)),
         }
         for row, quadrant, gap in zip(rows, quadrants, gaps, strict=True)
@@ -633,7 +661,7 @@ def ipa_table(rows: Iterable[Mapping], *, rule: str = "mean", given: tuple[float
             "satisfaction": None if math.isnan(s_cross) else _round(s_cross),
         },
         "quadrants": [
-            {"code": code, "label": IPA_QUADRANT_LABELS[code], "need_count": counts.get(code, 0)}
+            {"code": code, "label": quadrant_labels[code], "need_count": counts.get(code, 0)}
             for code in (*scoring.IPA_QUADRANTS, "")
         ],
         "needs": needs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from matching import selectors
@@ -36,12 +37,22 @@ def offer_search(
     audience_position = domain_position = None
     if audience:
         if audience not in taxonomy.audience_codes:
-            errors.append(ErrorItem(field="audience", code="not_found", message=f"Unknown audience {audience!r}."))
+            errors.append(
+                ErrorItem(
+                    field="audience",
+                    code="not_found",
+                    message=gettext("Unknown audience %(code)r.") % {"code": audience},
+                )
+            )
         else:
             audience_position = taxonomy.audience_codes.index(audience)
     if domain:
         if domain not in taxonomy.domain_codes:
-            errors.append(ErrorItem(field="domain", code="not_found", message=f"Unknown domain {domain!r}."))
+            errors.append(
+                ErrorItem(
+                    field="domain", code="not_found", message=gettext("Unknown domain %(code)r.") % {"code": domain}
+                )
+            )
         else:
             domain_position = taxonomy.domain_codes.index(domain)
     territory_path = None

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from audiences.models import Need, Survey
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
+from matching.labels import report_texts
 from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
@@ -333,13 +335,23 @@ def report_run_get(*, run_id, user, field: str | None = None) -> MatchingRun:
     if run is None:
         if field:
             raise InvalidInput(
-                [ErrorItem(field=field, code="not_found", message=f"No matching run with id {run_id}.")]
+                [
+                    ErrorItem(
+                        field=field,
+                        code="not_found",
+                        message=gettext("No matching run with id %(id)s.") % {"id": run_id},
+                    )
+                ]
             )
         get_object_or_404(run_list(user=user), id=run_id)
     if run.status != RunStatus.SUCCEEDED:
-        which = f"The {field} run" if field else "The run"
+        values = {"field": field, "id": run.id, "status": run.status, "label": run.get_status_display()}
+        if field:
+            message = gettext("The %(field)s run %(id)s is %(status)s (%(label)s); reports need a succeeded run.")
+        else:
+            message = gettext("The run %(id)s is %(status)s (%(label)s); reports need a succeeded run.")
         raise Conflict(
-            f"{which} {run.id} is {run.status} ({run.get_status_display()}); reports need a succeeded run.",
+            message % values,
             code="run_not_succeeded",
         )
     return run
@@ -387,7 +399,8 @@ def compare_rows(*, run: MatchingRun, baseline: MatchingRun, user) -> tuple[list
 
 
 def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
-    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths.
+    """Labels for every code the rows use: taxonomy labels, the names of the territories in their paths, and the
+    report's own texts in the active language.
 
     Four queries whatever the number of rows.
     """
@@ -414,4 +427,5 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
         theme=dict(Theme.objects.values_list("code", "label")),
         audience=dict(Audience.objects.values_list("code", "label")),
         territory=territory,
+        texts=report_texts(),
     )

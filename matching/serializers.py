@@ -3,6 +3,8 @@ query parameters and response shapes of the reports (report, compare, IPA)."""
 
 from collections.abc import Sequence
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -10,6 +12,7 @@ from rest_framework.reverse import reverse
 from api.serializers import StrictJSONTypesMixin
 from matching import examples
 from matching.models import NEED_SNAPSHOT_FIELDS, IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
+from matching.labels import reasons_render
 from matching.reasons import RECOMMENDATIONS
 from matching.reports import COMPARE_STATUSES, DEFAULT_GAP_DELTA, DEFAULT_GAP_FLOOR, DIMENSIONS, TERRITORY_LEVELS
 from matching.scoring import CROSSHAIR_RULES
@@ -61,6 +64,7 @@ class MatchingRunSerializer(serializers.ModelSerializer):
     launched_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Username; null once the account is gone."
     )
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -70,6 +74,7 @@ class MatchingRunSerializer(serializers.ModelSerializer):
             "url",
             "needs_url",
             "status",
+            "status_label",
             "progress",
             "scope_territory",
             "scope_audiences",
@@ -132,7 +137,7 @@ class MatchedOfferSerializer(serializers.ModelSerializer):
 
 class NeedResultReasonSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="no-relevant-offer, distance, audience, availability, capacity, ...")
-    message = serializers.CharField(help_text="The reason in French, for a strategist.")
+    message = serializers.CharField(help_text="The reason for a strategist, in the language of the request.")
     offers = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the offers concerned.")
     constraint = serializers.CharField(required=False, help_text="The failing constraint, for `adjust`.")
 
@@ -140,7 +145,9 @@ class NeedResultReasonSerializer(serializers.Serializer):
 @extend_schema_serializer(examples=examples.NEED_RESULT_EXAMPLES)
 class NeedResultSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
-    reasons = NeedResultReasonSerializer(many=True, read_only=True)
+    recommendation_label = serializers.CharField(source="get_recommendation_display", read_only=True)
+    reasons = serializers.SerializerMethodField()
+    ipa_quadrant_label = serializers.CharField(source="get_ipa_quadrant_display", read_only=True)
 
     class Meta:
         model = NeedResult
@@ -153,11 +160,17 @@ class NeedResultSerializer(serializers.ModelSerializer):
             "gap",
             "best_relevance",
             "recommendation",
+            "recommendation_label",
             "reasons",
             "ipa_quadrant",
+            "ipa_quadrant_label",
             "ipa_gap",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(NeedResultReasonSerializer(many=True))
+    def get_reasons(self, result) -> list[dict]:
+        return reasons_render(result.reasons)
 
     def get_url(self, result) -> str:
         return reverse(
@@ -202,9 +215,9 @@ class MatchingSearchRequestSerializer(StrictJSONTypesMixin, serializers.Serializ
 
     def validate(self, data):
         if "radius_km" in data and "near" not in data:
-            raise serializers.ValidationError({"radius_km": "radius_km needs near."})
+            raise serializers.ValidationError({"radius_km": gettext("radius_km needs near.")})
         if "near" in data and "territory" in data:
-            raise serializers.ValidationError({"near": "Give territory or near, not both."})
+            raise serializers.ValidationError({"near": gettext("Give territory or near, not both.")})
         return data
 
 
@@ -238,18 +251,32 @@ class MatchingSearchResponseSerializer(serializers.Serializer):
     results = MatchingSearchHitSerializer(many=True)
 
 
+_COMMA_LIST_MESSAGES = {
+    "dimension": {
+        "unknown": _("Unknown dimension %(values)s; allowed values: %(allowed)s."),
+        "twice": _("A dimension is given twice."),
+    },
+    "status": {
+        "unknown": _("Unknown status %(values)s; allowed values: %(allowed)s."),
+        "twice": _("A status is given twice."),
+    },
+}
+
+
 def _comma_list(value: str, *, allowed: tuple[str, ...], name: str, max_items: int) -> list[str]:
     items = [item.strip() for item in value.split(",") if item.strip()]
     unknown = [item for item in items if item not in allowed]
     if unknown:
         raise serializers.ValidationError(
-            f"Unknown {name} {', '.join(repr(item) for item in unknown)}; allowed values: {', '.join(allowed)}."
+            str(_COMMA_LIST_MESSAGES[name]["unknown"])
+            % {"values": ", ".join(repr(item) for item in unknown), "allowed": ", ".join(allowed)}
         )
     if len(set(items)) != len(items):
-        raise serializers.ValidationError(f"A {name} is given twice.")
+        raise serializers.ValidationError(str(_COMMA_LIST_MESSAGES[name]["twice"]))
     if not 1 <= len(items) <= max_items:
         raise serializers.ValidationError(
-            f"Give one to {max_items} comma-separated values among: {', '.join(allowed)}."
+            gettext("Give one to %(max)s comma-separated values among: %(allowed)s.")
+            % {"max": max_items, "allowed": ", ".join(allowed)}
         )
     return items
 
@@ -341,7 +368,7 @@ class IpaQuerySerializer(serializers.Serializer):
         given = "importance_cross" in attrs or "satisfaction_cross" in attrs
         if attrs["crosshair"] == "given":
             missing = {
-                name: "Required with crosshair=given."
+                name: gettext("Required with crosshair=given.")
                 for name in ("importance_cross", "satisfaction_cross")
                 if name not in attrs
             }
@@ -349,7 +376,7 @@ class IpaQuerySerializer(serializers.Serializer):
                 raise serializers.ValidationError(missing)
         elif given:
             raise serializers.ValidationError(
-                {"crosshair": "importance_cross and satisfaction_cross are only used with crosshair=given."}
+                {"crosshair": gettext("importance_cross and satisfaction_cross are only used with crosshair=given.")}
             )
         return attrs
 

@@ -13,6 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
 
@@ -65,7 +66,7 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
     """Split and check a run's parameters: the engine's (`MatchingParameters`) and the run's own (IPA crosshair
     rule, attempts, time limit). Returns the engine parameters and the complete dict stored with the run."""
     if not isinstance(parameters, dict | None):
-        raise InvalidInput([ErrorItem(field="parameters", message="parameters must be an object.")])
+        raise InvalidInput([ErrorItem(field="parameters", message=gettext("parameters must be an object."))])
     raw, run_own = _parameters_split(parameters or {})
     # JSON reads 1e400 as infinity and a 400-digit integer as an int no float holds: refuse both here, by key,
     # before any range check compares (inf passes `> 0`) or converts them (OverflowError).
@@ -73,7 +74,8 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
         ErrorItem(
             field=f"parameters.{key}",
             code="not_finite",
-            message=f"{key} must be a finite number that fits a 64-bit float, got {_number_repr(value)}.",
+            message=gettext("%(key)s must be a finite number that fits a 64-bit float, got %(value)s.")
+            % {"key": key, "value": _number_repr(value)},
         )
         for key, value in (parameters or {}).items()
         if _is_plain_number(value) and not _is_finite(value)
@@ -90,7 +92,10 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
         errors.append(ErrorItem(field=field, message=str(exc)))
     if run_own["ipa_rule"] not in CROSSHAIR_RULES:
         errors.append(
-            ErrorItem(field="parameters.ipa_rule", message=f"ipa_rule must be one of {', '.join(CROSSHAIR_RULES)}.")
+            ErrorItem(
+                field="parameters.ipa_rule",
+                message=gettext("ipa_rule must be one of %(allowed)s.") % {"allowed": ", ".join(CROSSHAIR_RULES)},
+            )
         )
     if run_own["ipa_rule"] == "given":
         for key in ("ipa_importance_cross", "ipa_satisfaction_cross"):
@@ -100,7 +105,8 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
             if not _is_number(value) or not 0.0 <= value <= 1.0:
                 errors.append(
                     ErrorItem(
-                        field=f"parameters.{key}", message=f"{key} must be a number in [0, 1] with ipa_rule given."
+                        field=f"parameters.{key}",
+                        message=gettext("%(key)s must be a number in [0, 1] with ipa_rule given.") % {"key": key},
                     )
                 )
     for key, low, high in (("max_attempts", 1, 10), ("chunk_time_limit_seconds", 1, 24 * 3600)):
@@ -109,10 +115,14 @@ def run_parameters_validate(*, parameters: dict[str, Any] | None) -> tuple[Match
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             errors.append(
-                ErrorItem(field=f"parameters.{key}", message=f"{key} must be an integer in [{low}, {high}].")
+                ErrorItem(
+                    field=f"parameters.{key}",
+                    message=gettext("%(key)s must be an integer in [%(low)s, %(high)s].")
+                    % {"key": key, "low": low, "high": high},
+                )
             )
     if errors:
-        raise InvalidInput(errors, message="Invalid matching parameters.")
+        raise InvalidInput(errors, message=gettext("Invalid matching parameters."))
     return engine, {**engine.to_dict(), **run_own}
 
 
@@ -133,7 +143,9 @@ def _is_number(value: Any) -> bool:
 
 def _number_repr(value: int | float) -> str:
     if isinstance(value, int):  # repr() of an int past 4,300 digits raises
-        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+        return gettext("an integer of about %(digits)s digits") % {
+            "digits": int(value.bit_length() * math.log10(2)) + 1
+        }
     return repr(value)
 
 
@@ -182,14 +194,27 @@ def run_start(
     audiences, domains = sorted(set(scope_audiences)), sorted(set(scope_domains))
     unknown = sorted(set(audiences) - set(Audience.objects.filter(code__in=audiences).values_list("code", flat=True)))
     if unknown:
-        errors.append(ErrorItem(field="scope_audiences", message=f"Unknown audience codes: {', '.join(unknown)}."))
+        errors.append(
+            ErrorItem(
+                field="scope_audiences",
+                message=gettext("Unknown audience codes: %(codes)s.") % {"codes": ", ".join(unknown)},
+            )
+        )
     unknown = sorted(set(domains) - set(Domain.objects.filter(code__in=domains).values_list("code", flat=True)))
     if unknown:
-        errors.append(ErrorItem(field="scope_domains", message=f"Unknown domain codes: {', '.join(unknown)}."))
+        errors.append(
+            ErrorItem(
+                field="scope_domains",
+                message=gettext("Unknown domain codes: %(codes)s.") % {"codes": ", ".join(unknown)},
+            )
+        )
     chunk_size = settings.MATCHING_CHUNK_SIZE if chunk_size is None else chunk_size
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         errors.append(
-            ErrorItem(field="chunk_size", message=f"chunk_size must be an integer in [1, {MAX_CHUNK_SIZE}].")
+            ErrorItem(
+                field="chunk_size",
+                message=gettext("chunk_size must be an integer in [1, %(max)s].") % {"max": MAX_CHUNK_SIZE},
+            )
         )
     if errors:
         raise InvalidInput(errors)
@@ -259,15 +284,21 @@ def _active_runs_check(*, launched_by: Any) -> None:
         mine, limit = active.filter(launched_by=launched_by).count(), settings.MAX_ACTIVE_RUNS_PER_USER
         if mine >= limit:
             raise Conflict(
-                f"You already have {mine} active matching runs (queued or running); the limit is {limit} per user "
-                "(DJANGO_MAX_ACTIVE_RUNS_PER_USER). Launch this one when one of them has finished.",
+                gettext(
+                    "You already have %(count)s active matching runs (queued or running); the limit is %(limit)s per "
+                    "user (DJANGO_MAX_ACTIVE_RUNS_PER_USER). Launch this one when one of them has finished."
+                )
+                % {"count": mine, "limit": limit},
                 code="too_many_runs",
             )
     total, limit = active.count(), settings.MAX_ACTIVE_RUNS
     if total >= limit:
         raise Conflict(
-            f"{total} matching runs are already active (queued or running); the limit is {limit} in all "
-            "(DJANGO_MAX_ACTIVE_RUNS). Launch this one when one of them has finished.",
+            gettext(
+                "%(count)s matching runs are already active (queued or running); the limit is %(limit)s in all "
+                "(DJANGO_MAX_ACTIVE_RUNS). Launch this one when one of them has finished."
+            )
+            % {"count": total, "limit": limit},
             code="too_many_runs",
         )
 
