@@ -11,7 +11,8 @@ from django.utils import formats
 from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
-from matching import charts, labels, reports, selectors
+from matching import charts, reports, selectors
+from matching import labels as texts
 from matching.models import MatchingRun
 
 
@@ -34,9 +35,9 @@ def _run_caption(run: MatchingRun) -> str:
 
 
 def _dimension_title(dimension: str, territory_level: str) -> str:
-    title = labels.dimension_label(dimension)
+    title = texts.dimension_label(dimension)
     if dimension == "territory":
-        title += f" ({labels.territory_level_label(territory_level).lower()})"
+        title += f" ({texts.territory_level_label(territory_level).lower()})"
     return title
 
 
@@ -60,7 +61,7 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
                 row_title=titles[0],
                 row_labels=row_labels,
                 values=[row[0] for row in values],
-                legend=labels.gap_legend(),
+                legend=texts.gap_legend(),
                 fmt=fmt,
             )
         title = gettext("Weighted gap by %(dimension)s and %(other)s (%(run)s)") % {
@@ -75,7 +76,7 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
             row_labels=row_labels,
             col_labels=col_labels,
             values=values,
-            legend=labels.gap_legend(),
+            legend=texts.gap_legend(),
             empty_note=gettext("Grey cell “–”: no need in this combination."),
             fmt=fmt,
         )
@@ -164,7 +165,7 @@ def ipa_build(
     run = selectors.report_run_get(run_id=run_id, user=user)
     rows = list(selectors.report_rows(run=run, user=user))
     given = (importance_cross, satisfaction_cross) if crosshair == "given" else None
-    table = reports.ipa_table(rows, rule=crosshair, given=given, texts=labels.report_texts())
+    table = reports.ipa_table(rows, rule=crosshair, given=given, texts=texts.report_texts())
 
     def chart(fmt: str) -> bytes:
         cross = table["crosshair"]
@@ -173,7 +174,7 @@ def ipa_build(
             caption = gettext("No need has a measured satisfaction: no quadrants.")
         else:
             caption = gettext("Crosshairs %(rule)s: importance %(importance).2f, satisfaction %(satisfaction).2f") % {
-                "rule": labels.crosshair_label(cross["rule"]),
+                "rule": texts.crosshair_label(cross["rule"]),
                 **cross,
             }
         nan = float("nan")
@@ -184,7 +185,7 @@ def ipa_build(
             quadrants=[need["quadrant"] for need in classified],
             importance_cross=nan if cross["importance"] is None else cross["importance"],
             satisfaction_cross=nan if cross["satisfaction"] is None else cross["satisfaction"],
-            quadrant_labels=labels.ipa_quadrant_labels(),
+            quadrant_labels=texts.ipa_quadrant_labels(),
             crosshair_label=caption,
             satisfaction_axis=gettext("Satisfaction (perceived performance, 0 to 1)"),
             importance_axis=gettext("Importance (0 to 1)"),

@@ -285,11 +285,16 @@ def test_reports_module_does_not_import_django():
 
 
 def test_pure_labels_agree_with_the_model_choices():
-    # The reports and the scoring cannot import the models: their codes and labels are kept in step here.
-    from matching.models import IpaQuadrant, Recommendation
+    # The reports and the scoring cannot import the models: their codes and French labels (the pure modules'
+    # defaults, and the CSV headers) are kept in step here with the models' choices translated into French.
+    from django.utils import translation
+
+    from matching import labels
     from matching.reasons import RECOMMENDATION_LABELS
     from matching.scoring import IPA_QUADRANTS
 
-    assert dict(Recommendation.choices) == RECOMMENDATION_LABELS
-    assert dict(IpaQuadrant.choices) == reports.IPA_QUADRANT_LABELS
+    with translation.override("fr"):
+        assert labels.recommendation_labels() == RECOMMENDATION_LABELS
+        assert labels.ipa_quadrant_labels() == reports.IPA_QUADRANT_LABELS
+        assert labels.report_texts() == reports.ReportTexts()
     assert list(reports.IPA_QUADRANT_LABELS) == [*IPA_QUADRANTS, ""]

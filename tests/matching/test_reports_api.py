@@ -14,6 +14,8 @@ from tests.conftest import client_for, make_user
 from tests.matching.factories import make_need_result, make_report_need, make_run
 
 pytestmark = pytest.mark.django_db
+# Tests marked i18n check the texts as a French strategist reads them (the default language).
+french = pytest.mark.i18n
 
 GUERET = "r75/d23/e200034825/c23096/"
 AHUN = "r75/d23/e200067189/c23001/"
@@ -67,6 +69,7 @@ def test_report_json_by_domain(analyst_client, run):
     assert body["totals"]["gap_total"] == pytest.approx(1.1)
 
 
+@french
 def test_report_territory_labels_come_from_the_territories(analyst_client, run):
     body = analyst_client.get(url(run, group_by="territory,audience", territory_level="epci")).json()
     labels = {tuple(value["label"] for value in group["dimensions"]) for group in body["groups"]}
@@ -136,6 +139,7 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
+@french
 def test_report_csv(analyst_client, run):
     make_need_result(run, statement='=HYPERLINK("http://x") ; "quoted", comma', domain_code="culture",
                      importance=1.0, coverage=0.0)  # fmt: skip
@@ -166,6 +170,7 @@ def test_report_png_is_a_real_deterministic_image(analyst_client, run):
     assert analyst_client.get(url(run, group_by="domain,audience", format="png")).content == first.content
 
 
+@french
 def test_report_svg_has_french_labels_and_is_deterministic(analyst_client, run):
     first = analyst_client.get(url(run, group_by="domain,audience", format="svg"))
     assert first.status_code == 200 and first["Content-Type"] == "image/svg+xml"
@@ -204,6 +209,7 @@ def run_pair(reference):
     return current, baseline, needs
 
 
+@french
 def test_compare_statuses_on_a_pair_of_runs(analyst_client, run_pair):
     current, baseline, needs = run_pair
     response = analyst_client.get(url(current, "compare", baseline=baseline.id))
@@ -240,6 +246,7 @@ def test_compare_status_filter_and_thresholds(analyst_client, run_pair):
     assert statuses["grew"] == "unchanged" and statuses["shrank"] == "unchanged"
 
 
+@french
 def test_compare_csv(analyst_client, run_pair):
     current, baseline, _ = run_pair
     response = analyst_client.get(url(current, "compare", baseline=baseline.id, format="csv"))
@@ -251,6 +258,7 @@ def test_compare_csv(analyst_client, run_pair):
     assert new[2:6] == ["Emploi et activité", "Familles avec enfants", "new", "Nouveau besoin"]
 
 
+@french
 def test_compare_of_runs_of_different_scopes_says_so(analyst_client, reference):
     """A baseline on every need, a run on the housing needs of the Grand Guéret: the needs the run could not see are
     `out_of_scope`, apart from those truly gone (`removed`), and the totals compare the common scope only."""
@@ -307,6 +315,7 @@ def test_compare_errors(analyst_client, run_pair):
 # IPA --------------------------------------------------------------------------------------------------------------
 
 
+@french
 def test_ipa_json_with_each_rule(analyst_client, run):
     body = analyst_client.get(url(run, "ipa")).json()
     # Two needs have a satisfaction: importance (0.8 + 1.0) / 2, satisfaction (0.3 + 0.9) / 2.
@@ -334,6 +343,7 @@ def test_ipa_given_needs_both_values(analyst_client, run):
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "crosshair"
 
 
+@french
 def test_ipa_images_and_csv(analyst_client, run):
     png = analyst_client.get(url(run, "ipa", format="png"))
     assert png.content.startswith(b"\x89PNG") and Image.open(io.BytesIO(png.content)).size[0] > 400

@@ -9,6 +9,7 @@ from django.utils import timezone
 from api.exceptions import InvalidInput
 from matching import services
 from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
+from matching.labels import reason_message
 from matching.services import chunks
 from offers.models import Territory
 from tests.conftest import make_user
@@ -50,13 +51,13 @@ def test_one_need_of_each_kind(catalogue):
     create = by_need[needs["create"].id]
     assert create.recommendation == "create"
     assert create.coverage == 0 and create.gap == pytest.approx(0.7)
-    assert create.reasons[0]["code"] == "no-relevant-offer" and "créer" in create.reasons[0]["message"]
+    assert create.reasons[0]["code"] == "no-relevant-offer" and "must be created" in reason_message(create.reasons[0])
 
     distance = by_need[needs["distance"].id]
     assert distance.recommendation == "adjust"
     reason = next(r for r in distance.reasons if r.get("constraint") == "distance")
     assert reason["offers"] == [offers["health"].id]
-    assert "Maison de santé" in reason["message"]
+    assert "Maison de santé" in reason["offer_titles"][0] and "Maison de santé" in reason_message(reason)
     health = distance.matched_offers.get(offer=offers["health"])
     assert 20 < health.distance_km < 45 and health.geography < 0.5 and health.theme == 1.0
 
