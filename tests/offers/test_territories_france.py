@@ -17,7 +17,7 @@ from offers.geography import FRANCE_DIR
 from offers.models import CatalogueVersion, Territory, TerritoryPostalCode
 from offers.selectors import communes_resolve
 from offers.services import territories_load_france
-from tests.offers.factories import make_organisation
+from tests.offers.factories import make_offer, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -473,3 +473,17 @@ def test_list_query_count_does_not_grow_with_the_page(slices, anonymous_client, 
         anonymous_client.get("/api/v1/territories/", {"kind": "commune", "page_size": 100, "q": "saint"})
     with django_assert_num_queries(3):
         anonymous_client.get("/api/v1/territories/", {"postal_code": "62500", "page_size": 100})
+
+
+def test_an_offer_in_a_commune_without_a_centroid_needs_its_own_position(reference):
+    territories_load_france(departements=["975"])  # Saint-Pierre-et-Miquelon: no centroid in the files
+    saint_pierre = Territory.objects.get(kind="commune", code="97502")
+    assert saint_pierre.latitude is None and saint_pierre.parent.kind == "departement"  # no EPCI either
+    organisation = make_organisation(territory_code="97502")
+    with pytest.raises(InvalidInput) as raised:
+        make_offer(organisation=organisation, commune="97502")
+    assert "Saint-Pierre has no known centre: give the offer's latitude and longitude." in [
+        error.message for error in raised.value.errors
+    ]
+    offer = make_offer(organisation=organisation, commune="97502", latitude=46.78, longitude=-56.17)
+    assert (offer.latitude, offer.commune_id) == (46.78, saint_pierre.pk)
