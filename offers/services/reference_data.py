@@ -250,15 +250,19 @@ def _upsert(report: LoadReport, model: type[models.Model], *, lookup: dict, valu
     return obj
 
 
-def _upsert_territory(report: LoadReport, *, kind, code, name, parent, latitude, longitude) -> Territory:
+def _upsert_territory(
+    report: LoadReport, *, kind, code, name, parent, latitude, longitude, path=None, area_paths=None
+) -> Territory:
     values = {
         "name": name,
         "name_folded": fold_text(name),
         "parent": parent,
-        "path": path_child(parent.path if parent else None, kind=kind, code=code),
+        "path": path or path_child(parent.path if parent else None, kind=kind, code=code),
         "latitude": latitude,
         "longitude": longitude,
     }
+    if area_paths is not None:
+        values["area_paths"] = area_paths
     return _upsert(report, Territory, lookup={"kind": kind, "code": code}, values=values, kind=kind)
 
 
@@ -316,8 +320,14 @@ def territories_load_geojson(
         epci_departements: dict[str, list[str]] = defaultdict(list)
         for row in rows:
             epci_departements[row.epci].append(row.departement)
+        # Its communes sit under their own département, so it covers one path prefix per département (as
+        # territories_load_france does).
         for code, (lat, lon) in group_centroids(lambda r: r.epci).items():
-            main_departement = max(set(epci_departements[code]), key=epci_departements[code].count)
+            main_departement = max(sorted(set(epci_departements[code])), key=epci_departements[code].count)
+            prefixes = [
+                path_child(parents[("departement", departement)].path, kind="epci", code=code)
+                for departement in sorted(set(epci_departements[code]))
+            ]
             parents[("epci", code)] = _upsert_territory(
                 report,
                 kind=TerritoryKind.EPCI,
@@ -326,8 +336,10 @@ def territories_load_geojson(
                 parent=parents[("departement", main_departement)],
                 latitude=lat,
                 longitude=lon,
+                area_paths=prefixes if len(prefixes) > 1 else [],
             )
         for row in rows:
+            above = path_child(parents[("departement", row.departement)].path, kind="epci", code=row.epci)
             _upsert_territory(
                 report,
                 kind=TerritoryKind.COMMUNE,
@@ -336,6 +348,7 @@ def territories_load_geojson(
                 parent=parents[("epci", row.epci)],
                 latitude=row.latitude,
                 longitude=row.longitude,
+                path=path_child(above, kind="commune", code=row.code),
             )
     return report
 
