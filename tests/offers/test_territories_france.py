@@ -4,6 +4,7 @@ and on small files written here (renames, merges, bad rows), the load_territorie
 
 import csv
 import gzip
+import json
 from io import StringIO
 
 import pytest
@@ -17,6 +18,7 @@ from offers.geography import FRANCE_DIR
 from offers.models import CatalogueVersion, Territory, TerritoryPostalCode
 from offers.selectors import communes_resolve
 from offers.services import territories_load_france
+from tests.api.test_settings import load_settings
 from tests.offers.factories import make_offer, make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -376,6 +378,18 @@ def test_command_merges_option(reference, tmp_path):
     )  # fmt: skip
     assert "commune: 0 created, 0 updated, 2 unchanged, 1 retired" in out.getvalue()
     assert Territory.objects.get(kind="commune", code="2A017").successor.code == "2A004"
+
+
+def test_the_setting_reads_djangos_territories_from_the_environment():
+    show = "print(json.dumps(s.ANCRAGE_TERRITORIES))"
+    assert json.loads(load_settings(show=show, DJANGO_DEBUG="true").stdout) == ["departement:23"]
+    chosen = load_settings(show=show, DJANGO_DEBUG="true", DJANGO_TERRITORIES=f"region:32, epci:{QUIMPER_AGGLO}")
+    assert json.loads(chosen.stdout) == ["region:32", f"epci:{QUIMPER_AGGLO}"]
+    refused = load_settings(show=show, DJANGO_DEBUG="true", DJANGO_TERRITORIES="commune:62765")
+    assert refused.returncode != 0
+    assert "DJANGO_TERRITORIES: 'commune:62765' is not region:CODE, departement:CODE, epci:SIREN or all." in (
+        refused.stderr
+    )
 
 
 @override_settings(ANCRAGE_TERRITORIES=[f"epci:{QUIMPER_AGGLO}"])
