@@ -501,3 +501,22 @@ def test_an_offer_in_a_commune_without_a_centroid_needs_its_own_position(referen
     ]
     offer = make_offer(organisation=organisation, commune="97502", latitude=46.78, longitude=-56.17)
     assert (offer.latitude, offer.commune_id) == (46.78, saint_pierre.pk)
+
+
+def test_an_empty_selection_is_refused_not_replaced_by_the_default(reference):
+    with pytest.raises(CommandError, match="Nothing to load"):
+        call_command("load_territories", "--epci", " , ", stdout=StringIO())
+
+
+def test_missing_or_unreadable_files_are_errors_not_tracebacks(reference, tmp_path):
+    with pytest.raises(CommandError, match=r"regions.csv \(or regions.csv.gz\) does not exist"):
+        call_command("load_territories", "--all", "--source", str(tmp_path / "nowhere"), stdout=StringIO())
+    source = write_geography(tmp_path / "broken")
+    (source / "communes.csv").unlink()
+    (source / "communes.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(CommandError, match="cannot read communes.csv.gz"):
+        call_command("load_territories", "--all", "--source", str(source), stdout=StringIO())
+    with pytest.raises(CommandError, match="The merges file cannot be read"):
+        call_command(
+            "load_territories", "--epci", QUIMPER_AGGLO, "--merges", str(tmp_path / "no.csv"), stdout=StringIO()
+        )
