@@ -520,3 +520,28 @@ def test_missing_or_unreadable_files_are_errors_not_tracebacks(reference, tmp_pa
         call_command(
             "load_territories", "--epci", QUIMPER_AGGLO, "--merges", str(tmp_path / "no.csv"), stdout=StringIO()
         )
+
+
+def test_territory_codes_in_the_api_corsica_leading_zeros_and_overseas(reference, tmp_path, anonymous_client):
+    territories_load_france(departements=["2A"], source=write_geography(tmp_path))
+    for code in ("departement:2a", "departement:2A"):
+        found = anonymous_client.get("/api/v1/territories/", {"within": code, "kind": "commune"}).json()
+        assert found["count"] == 3
+    expected = {
+        "20": "No territory has the code '20': Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976.",
+        "departement:97": "overseas départements have three digits (971 Guadeloupe ... 976 Mayotte).",
+        "3": "No territory has the code '3'.",  # no département 03 here: nothing to suggest
+    }
+    for code, message in expected.items():
+        response = anonymous_client.get("/api/v1/territories/", {"within": code})
+        assert response.status_code == 400
+        assert message in response.json()["errors"][0]["message"]
+    Territory.objects.create(kind="departement", code="03", name="Allier", path="r84/d03/")
+    response = anonymous_client.get("/api/v1/offers/", {"territory": "3"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {
+        "field": "territory",
+        "line": None,
+        "code": "not_found",
+        "message": "No territory has the code '3': département codes have two digits, departement:03 is Allier.",
+    }
