@@ -31,7 +31,7 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import common_path, path_ancestors, path_code, path_contains
+from offers.territory_paths import common_path, path_ancestors, path_code, path_contains, path_segments
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -51,17 +51,32 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
                     )
                 ]
             )
-        matches = list(Territory.objects.filter(kind=kind, code=bare))
+        matches = list(Territory.objects.filter(kind=kind, code=bare.upper()))
     else:
-        matches = list(Territory.objects.filter(code=raw))
+        matches = list(Territory.objects.filter(code=raw.upper()))  # Corsica's 2A/2B written in lower case
     if not matches:
-        raise InvalidInput([ErrorItem(field=field, code="not_found", message=f"No territory has the code {raw!r}.")])
+        message = f"No territory has the code {raw!r}" + _territory_code_hint(raw.rpartition(":")[2].upper())
+        raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
     if len(matches) > 1:
         options = ", ".join(sorted(territory.qualified_code for territory in matches))
         raise InvalidInput(
             [ErrorItem(field=field, code="ambiguous", message=f"The code {raw!r} is ambiguous: use one of {options}.")]
         )
     return matches[0]
+
+
+def _territory_code_hint(code: str) -> str:
+    """What an unknown code probably meant: a département without its leading zero, Corsica's old 20, an overseas
+    département cut short ('.' when there is nothing to say)."""
+    if code == "20":
+        return ": Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+    if code in ("97", "98"):
+        return ": overseas départements have three digits (971 Guadeloupe ... 976 Mayotte)."
+    if code.isdigit() and len(code) == 1:
+        padded = Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT, code=f"0{code}").first()
+        if padded is not None:
+            return f": département codes have two digits, {padded.qualified_code} is {padded.name}."
+    return "."
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
@@ -93,7 +108,9 @@ def territory_list(
     within: Territory | None = None,
     search: str | None = None,
 ) -> QuerySet[Territory]:
-    queryset = Territory.objects.select_related("parent")
+    queryset = Territory.objects.select_related("parent", "successor").prefetch_related(
+        Prefetch("postal_codes", queryset=TerritoryPostalCode.objects.order_by("code"))
+    )
     if kind:
         queryset = queryset.filter(kind=kind)
     if parent is not None:
@@ -152,7 +169,9 @@ def communes_resolve(
     if kind in ("auto", "postal_code"):
         codes = {code for code in cleaned.values() if _POSTAL_CODE.match(code)}
         rows = (
-            TerritoryPostalCode.objects.filter(code__in=codes, territory__in=communes, territory__successor=None)
+            TerritoryPostalCode.objects.filter(
+                code__in=codes, territory__in=communes, territory__successor=None, territory__retired=False
+            )
             .select_related("territory")
             .order_by("code", "territory__path")
         )
@@ -166,7 +185,7 @@ def communes_resolve(
             name, departement = (match["name"], match["departement"]) if match else (value, "")
             wanted_names[value] = (fold_text(name), departement.upper())
         folded = {name for name, _ in wanted_names.values()}
-        for commune in communes.filter(name_folded__in=folded, successor=None):
+        for commune in communes.filter(name_folded__in=folded, successor=None, retired=False):
             by_name[(commune.name_folded, "")].append(commune)
             by_name[(commune.name_folded, path_code(commune.path, "departement"))].append(commune)
 
@@ -180,6 +199,8 @@ def communes_resolve(
                 f"{value!r} is both the INSEE code of {insee.name} and a postal code of "
                 f"{', '.join(commune.name for commune in postal)}: map the column as 'insee' or 'postal_code'."
             )
+        elif insee is not None and insee.retired:
+            resolved[value] = f"{value!r} is the INSEE code of {insee.name}, a former commune with no known successor."
         elif insee is not None:
             resolved[value] = insee
         elif len(postal) == 1:
@@ -206,7 +227,23 @@ def communes_resolve(
 
 def _smallest_common_territory(communes: list[Territory]) -> Territory | None:
     path = common_path(commune.path for commune in communes)
-    return Territory.objects.filter(path=path).first() if path else None
+    return territories_by_path([path]).get(path) if path else None
+
+
+def territories_by_path(paths: Iterable[str]) -> dict[str, Territory]:
+    """The territory each path names, in two queries at most. A path is a territory's own path, or a prefix named by
+    its last segment: the communes of an EPCI straddling two départements sit under their own département, so
+    `r75/d23/e200066744/` names that EPCI although its own path is under the Corrèze (Territory.area_paths)."""
+    wanted = {path for path in paths if path}
+    found = {territory.path: territory for territory in Territory.objects.filter(path__in=wanted)}
+    by_segment = {path: path_segments(path)[-1] for path in wanted - found.keys() if path_segments(path)}
+    if by_segment:
+        named = {
+            (territory.kind, territory.code): territory
+            for territory in Territory.objects.filter(code__in={code for _, code in by_segment.values()})
+        }
+        found.update({path: named[key] for path, key in by_segment.items() if key in named})
+    return found
 
 
 def taxonomy_domains() -> QuerySet[Domain]:
