@@ -11,8 +11,8 @@ from rest_framework.reverse import reverse
 
 from api.serializers import StrictJSONTypesMixin
 from matching import examples
-from matching.models import NEED_SNAPSHOT_FIELDS, IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
 from matching.labels import reasons_render
+from matching.models import NEED_SNAPSHOT_FIELDS, IpaQuadrant, MatchedOffer, MatchingRun, NeedResult, Recommendation
 from matching.reasons import RECOMMENDATIONS
 from matching.reports import COMPARE_STATUSES, DEFAULT_GAP_DELTA, DEFAULT_GAP_FLOOR, DIMENSIONS, TERRITORY_LEVELS
 from matching.scoring import CROSSHAIR_RULES

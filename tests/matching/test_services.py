@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from api.exceptions import InvalidInput
 from matching import services
-from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
 from matching.labels import reason_message
+from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
 from matching.services import chunks
 from offers.models import Territory
 from tests.conftest import make_user
