@@ -3,6 +3,7 @@
 import django_filters
 from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -67,7 +68,9 @@ class NeedFilterSet(filters.FilterSet):
 
     def filter_min_importance(self, queryset, name, value):
         if not 0 <= value <= 1:
-            raise InvalidInput([ErrorItem(field=name, code="out_of_range", message="min_importance is from 0 to 1.")])
+            raise InvalidInput(
+                [ErrorItem(field=name, code="out_of_range", message=gettext("min_importance is from 0 to 1."))]
+            )
         return queryset.filter(importance__gte=value)
 
     def filter_q(self, queryset, name, value):

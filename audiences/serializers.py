@@ -1,5 +1,6 @@
 """Serializers of the audiences app (shape and field validation only; writes go through services)."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -16,7 +17,7 @@ from offers.selectors import territory_resolve
 class TerritoryCodeField(serializers.Field):
     """A territory by official code on input (`23096`, `200034825`, `departement:23`); `kind:code` on output."""
 
-    default_error_messages = {"invalid": "Expected a territory code."}
+    default_error_messages = {"invalid": _("Expected a territory code.")}
 
     def to_representation(self, value: Territory) -> str:
         return value.qualified_code

@@ -6,6 +6,8 @@ Strategy material: analysts and admins only, for reads as for writes.
 import dataclasses
 
 from django.conf import settings
+from django.utils import formats
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -79,7 +81,13 @@ def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict,
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
     if upload.size > max_bytes:
-        raise PayloadTooLarge(f"The file is {upload.size:,} bytes; the limit is {max_bytes:,} bytes.")
+        raise PayloadTooLarge(
+            gettext("The file is %(size)s bytes; the limit is %(limit)s bytes.")
+            % {
+                "size": formats.number_format(upload.size, force_grouping=True),
+                "limit": formats.number_format(max_bytes, force_grouping=True),
+            }
+        )
     return serializer.validated_data, upload.read()
 
 
@@ -97,9 +105,9 @@ def _mapping_field(data: dict):
             dataclasses.replace(error, field=f"mapping.{error.field}" if error.field else "mapping")
             for error in arguments["errors"]
         ]
-        raise InvalidInput(**arguments, message="The mapping is beyond the limits of JSON bodies.") from exc
+        raise InvalidInput(**arguments, message=gettext("The mapping is beyond the limits of JSON bodies.")) from exc
     except ValueError as exc:
-        message = f"The mapping is not valid JSON: {exc}."
+        message = gettext("The mapping is not valid JSON: %(error)s.") % {"error": exc}
         raise InvalidInput(
             [ErrorItem(field="mapping", code="invalid_json", message=message)], message=message
         ) from exc
@@ -576,7 +584,7 @@ class SurveyViewSet(CrudViewSet):
         if request.method == "PUT":
             survey = services.survey_mapping_set(survey=survey, mapping=request.data)
         elif not survey.mapping:
-            raise NotFound("The survey has no mapping yet: PUT one, or ask for a suggestion from a file.")
+            raise NotFound(gettext("The survey has no mapping yet: PUT one, or ask for a suggestion from a file."))
         return Response(survey.mapping)
 
     @extend_schema(

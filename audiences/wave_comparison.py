@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from audiences import selectors, statistics
@@ -49,19 +50,26 @@ def survey_wave_baseline(
     if baseline_id is None:
         if not earlier:
             raise InvalidInput(
-                [ErrorItem(field="with", code="no_previous_wave", message="This survey has no previous wave.")]
+                [
+                    ErrorItem(
+                        field="with", code="no_previous_wave", message=gettext("This survey has no previous wave.")
+                    )
+                ]
             )
         return earlier[0]
     for wave in earlier:
         if wave.pk == baseline_id:
             return wave
-    known = ", ".join(str(wave.pk) for wave in earlier) or "none"
+    known = ", ".join(str(wave.pk) for wave in earlier) or gettext("none")
     raise InvalidInput(
         [
             ErrorItem(
                 field="with",
                 code="not_an_earlier_wave",
-                message=f"Survey {baseline_id} is not an earlier wave of survey {survey.pk} (earlier waves: {known}).",
+                message=gettext(
+                    "Survey %(baseline)s is not an earlier wave of survey %(survey)s (earlier waves: %(known)s)."
+                )
+                % {"baseline": baseline_id, "survey": survey.pk, "known": known},
             )
         ]
     )

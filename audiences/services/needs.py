@@ -1,6 +1,7 @@
 """Needs written by hand through the API: created, changed and deleted; needs computed from a survey are read-only."""
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.model_update import model_full_clean, model_update
@@ -30,7 +31,8 @@ def _need_save(need: Need, *, themes: list[Theme] | None) -> Need:
                     ErrorItem(
                         field="themes",
                         code="invalid_theme",
-                        message=f"Theme(s) {', '.join(foreign)} do not belong to the domain {need.domain.code!r}.",
+                        message=gettext("Theme(s) %(themes)s do not belong to the domain %(domain)r.")
+                        % {"themes": ", ".join(foreign), "domain": need.domain.code},
                     )
                 ]
             )
@@ -44,7 +46,9 @@ def _need_save(need: Need, *, themes: list[Theme] | None) -> Need:
 def _computed_guard(need: Need) -> None:
     if need.survey_item_id:
         raise Conflict(
-            "This need is computed from survey responses; change the survey or upload its responses again instead."
+            gettext(
+                "This need is computed from survey responses; change the survey or upload its responses again instead."
+            )
         )
 
 

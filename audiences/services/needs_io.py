@@ -1,11 +1,15 @@
 """Needs in files: the CSV/JSON import (validated whole, then upserted by source and external id, or nothing) and
 the export, whose rows re-import as they are."""
 
+import functools
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext
 
 from api.cells import CellError, parse_choice, parse_date, parse_float, parse_int, parse_list, parse_text
 from api.exceptions import ErrorItem, InvalidInput
@@ -54,6 +58,16 @@ class _NeedRow:
     themes: list[Theme]
 
 
+@functools.cache
+def _label_aliases(choices: type[models.TextChoices]) -> dict[str, str]:
+    """Every language's label of each choice: a file says `Accueillir` or `Welcome` whatever the request's language."""
+    aliases = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            aliases.update({str(label): code for code, label in choices.choices})
+    return aliases
+
+
 def _need_row_parse(
     row: Row, lookups: CodeLookups, errors: list[ErrorItem], scope: AnalystScope | None = None
 ) -> _NeedRow | None:
@@ -98,16 +112,16 @@ def _need_row_parse(
         except InvalidInput as exc:
             problems.append(("territory", exc.errors[0].message))
     for name, choices, default in (
-        ("stage", JourneyStage.choices, JourneyStage.ANCHOR),
-        ("source", NeedSource.choices, None),
+        ("stage", JourneyStage, JourneyStage.ANCHOR),
+        ("source", NeedSource, None),
     ):
         try:
-            values[name] = parse_choice(raw.get(name), choices) or default
+            values[name] = parse_choice(raw.get(name), choices.choices, aliases=_label_aliases(choices)) or default
         except CellError as exc:
             problems.append((name, str(exc)))
             continue
         if values[name] is None:
-            problems.append((name, f"required: one of {', '.join(value for value, _ in choices)}"))
+            problems.append((name, gettext("required: one of %(codes)s") % {"codes": ", ".join(choices.values)}))
     for name, parse, required in (
         ("importance", parse_float, True),
         ("satisfaction", parse_float, False),
@@ -116,20 +130,25 @@ def _need_row_parse(
         try:
             values[name] = parse(raw.get(name))
         except CellError:
-            expected = "a whole number" if parse is parse_int else "a number (decimal point or comma)"
-            problems.append((name, f"{raw.get(name)!r} is not {expected}"))
+            if parse is parse_int:
+                message = gettext("%(value)r is not a whole number")
+            else:
+                message = gettext("%(value)r is not a number (decimal point or comma)")
+            problems.append((name, message % {"value": raw.get(name)}))
             continue
         if values[name] is None and required:
-            problems.append((name, "required"))
+            problems.append((name, gettext("required")))
         elif values[name] is not None and parse is parse_float and not 0 <= values[name] <= 1:
-            problems.append((name, f"{values[name]} is outside 0-1"))
+            problems.append((name, gettext("%(value)s is outside 0-1") % {"value": values[name]}))
         elif values[name] is not None and parse is parse_int and values[name] < 0:
-            problems.append((name, "must be positive or zero"))
+            problems.append((name, gettext("must be positive or zero")))
     date_text = parse_text(raw.get("source_date"))
     try:
         values["source_date"] = parse_date(date_text)
     except CellError:
-        problems.append(("source_date", f"{date_text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)"))
+        problems.append(
+            ("source_date", gettext("%(value)r is not a date (YYYY-MM-DD or DD/MM/YYYY)") % {"value": date_text})
+        )
     if not problems:
         candidate = Need(**values)
         candidate.search_text = fold_text(values["statement"])
@@ -198,8 +217,8 @@ def needs_import(
                     line=row.line,
                     field="external_id",
                     code="duplicate",
-                    message=f"{need_row.key[1]!r} (source {need_row.key[0]}) already appears on line "
-                    f"{first_line[need_row.key]}.",
+                    message=gettext("%(id)r (source %(source)s) already appears on line %(line)s.")
+                    % {"id": need_row.key[1], "source": need_row.key[0], "line": first_line[need_row.key]},
                 )
             )
             continue
@@ -208,7 +227,9 @@ def needs_import(
     if scope is not None:
         errors.extend(_hidden_keys_errors(need_rows, user=user))
     if errors:
-        raise InvalidInput(errors, message=f"{len(errors)} problem(s) in the file; nothing was written.")
+        raise InvalidInput(
+            errors, message=gettext("%(count)s problem(s) in the file; nothing was written.") % {"count": len(errors)}
+        )
 
     report = ImportReport(dry_run=dry_run, rows=len(parsed))
     try:
@@ -236,8 +257,10 @@ def _hidden_keys_errors(need_rows: list[_NeedRow], *, user) -> list[ErrorItem]:
             line=row.line,
             field="external_id",
             code="outside_territories",
-            message=f"{row.key[1]!r} (source {row.key[0]}) identifies a need outside your territories: "
-            "use another identifier.",
+            message=gettext(
+                "%(id)r (source %(source)s) identifies a need outside your territories: use another identifier."
+            )
+            % {"id": row.key[1], "source": row.key[0]},
         )
         for row in need_rows
         if row.key in hidden

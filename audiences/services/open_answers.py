@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 from rest_framework.exceptions import NotFound
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
@@ -85,19 +86,33 @@ def open_answers_replace(*, survey: Survey, answers: Iterable[Mapping[str, Any]]
         weight = answer.get("weight", 1.0)
         for field, value in (("question", question), ("respondent_id", respondent)):
             if not value:
-                errors.append(ErrorItem(field=field, line=line, code="required", message=f"The {field} is missing."))
+                errors.append(
+                    ErrorItem(
+                        field=field,
+                        line=line,
+                        code="required",
+                        message=(gettext("The %(field)s is missing.") % {"field": field}),
+                    )
+                )
             elif len(value) > OPEN_ANSWER_KEY_MAX:
                 errors.append(
                     ErrorItem(
                         field=field,
                         line=line,
                         code="max_length",
-                        message=f"The {field} has {len(value)} characters; at most {OPEN_ANSWER_KEY_MAX}.",
+                        message=(
+                            gettext("The %(field)s has %(count)s characters; at most %(open_answer_key_max)s.")
+                            % {"field": field, "count": len(value), "open_answer_key_max": OPEN_ANSWER_KEY_MAX}
+                        ),
                     )
                 )
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < float("inf"):
             errors.append(
-                ErrorItem(field="weight", line=line, message=f"The weight must be a number above 0, not {weight!r}.")
+                ErrorItem(
+                    field="weight",
+                    line=line,
+                    message=(gettext("The weight must be a number above 0, not %(weight)r.") % {"weight": weight}),
+                )
             )
             weight = 1.0
         if (question, respondent) in seen:
@@ -106,7 +121,10 @@ def open_answers_replace(*, survey: Survey, answers: Iterable[Mapping[str, Any]]
                     field="respondent_id",
                     line=line,
                     code="duplicate",
-                    message=f"Respondent {respondent!r} answers question {question!r} twice.",
+                    message=(
+                        gettext("Respondent %(respondent)r answers question %(question)r twice.")
+                        % {"respondent": respondent, "question": question}
+                    ),
                 )
             )
         seen.add((question, respondent))
@@ -232,7 +250,13 @@ def open_answer_list(*, survey: Survey, question: str | None = None, theme: str 
     classified = open_answers_classify(survey=survey)
     themes = classified.themes
     if theme is not None and theme != UNCLASSIFIED and theme not in {info.code for info in themes}:
-        raise InvalidInput([ErrorItem(field="theme", code="not_found", message=f"Unknown theme {theme!r}.")])
+        raise InvalidInput(
+            [
+                ErrorItem(
+                    field="theme", code="not_found", message=(gettext("Unknown theme %(theme)r.") % {"theme": theme})
+                )
+            ]
+        )
     answers = []
     for row, found in zip(classified.rows, classified.found, strict=True):
         codes = [themes[score.theme].code for score in found]
@@ -435,7 +459,7 @@ def candidate_need_get(*, survey: Survey, key: str) -> CandidateNeed:
     for candidate in candidate_needs_build(survey=survey).candidates:
         if candidate.key == key:
             return candidate
-    raise NotFound(f"No candidate need {key!r} in this survey's open answers.")
+    raise NotFound(gettext("No candidate need %(key)r in this survey's open answers.") % {"key": key})
 
 
 # ---------------------------------------------------------------------------
@@ -467,7 +491,9 @@ def _decision_record(
                 },
             )
     except IntegrityError as exc:  # a concurrent decision on the same candidate won
-        raise Conflict(f"Candidate {candidate.key!r} was decided meanwhile; reload it.") from exc
+        raise Conflict(
+            gettext("Candidate %(key)r was decided meanwhile; reload it.") % {"key": candidate.key}
+        ) from exc
     candidate.status = status
     candidate.need_id = need.pk if need else None
     candidate.decided_at = decision.decided_at
@@ -487,12 +513,12 @@ def _edited_values(*, survey: Survey, candidate: CandidateNeed, edits: Mapping[s
             ErrorItem(
                 field="audience",
                 code="required",
-                message="These answers have no audience and the survey targets several: give the audience.",
+                message=gettext("These answers have no audience and the survey targets several: give the audience."),
             )
         )
     themes = list(edits["themes"]) if "themes" in edits else list(Theme.objects.filter(code=candidate.theme.code))
     if not themes:
-        errors.append(ErrorItem(field="themes", code="required", message="A need has at least one theme."))
+        errors.append(ErrorItem(field="themes", code="required", message=gettext("A need has at least one theme.")))
     territory = edits.get("territory", survey.territory)
     if survey.territory is not None and (
         territory is None or not any(path_contains(outer, territory.path) for outer in survey.territory.paths)
@@ -501,7 +527,10 @@ def _edited_values(*, survey: Survey, candidate: CandidateNeed, edits: Mapping[s
             ErrorItem(
                 field="territory",
                 code="outside_survey",
-                message=f"The survey covers {survey.territory.name}: the need's territory must lie inside it.",
+                message=(
+                    gettext("The survey covers %(name)s: the need's territory must lie inside it.")
+                    % {"name": survey.territory.name}
+                ),
             )
         )
     if errors:
@@ -528,7 +557,10 @@ def candidate_need_accept(*, survey: Survey, key: str, edits: Mapping[str, Any],
     candidate is already accepted (for the same answers)."""
     candidate = _locked_candidate(survey, key)
     if candidate.status == CandidateNeedStatus.ACCEPTED:
-        raise Conflict(f"Candidate {key!r} is already accepted (need {candidate.need_id}).")
+        raise Conflict(
+            gettext("Candidate %(key)r is already accepted (need %(need_id)s).")
+            % {"key": key, "need_id": candidate.need_id}
+        )
     values, themes = _edited_values(survey=survey, candidate=candidate, edits=edits)
     need = need_create(values=values, themes=themes)
     _decision_record(survey=survey, candidate=candidate, status=CandidateNeedStatus.ACCEPTED, need=need, user=user)
@@ -541,8 +573,11 @@ def candidate_need_reject(*, survey: Survey, key: str, user=None) -> CandidateNe
     one has its need: delete the need instead)."""
     candidate = _locked_candidate(survey, key)
     if candidate.status == CandidateNeedStatus.ACCEPTED:
-        raise Conflict(f"Candidate {key!r} is accepted (need {candidate.need_id}); delete that need instead.")
+        raise Conflict(
+            gettext("Candidate %(key)r is accepted (need %(need_id)s); delete that need instead.")
+            % {"key": key, "need_id": candidate.need_id}
+        )
     if candidate.status == CandidateNeedStatus.REJECTED:
-        raise Conflict(f"Candidate {key!r} is already rejected.")
+        raise Conflict(gettext("Candidate %(key)r is already rejected.") % {"key": key})
     _decision_record(survey=survey, candidate=candidate, status=CandidateNeedStatus.REJECTED, need=None, user=user)
     return candidate

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from api.cells import CellError, parse_int, parse_text
 from api.exceptions import ErrorItem, InvalidInput
@@ -77,24 +78,32 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
         problems: list[tuple[str, str, str]] = []
         respondent_id = parse_text(row.values.get("respondent_id"))
         if not respondent_id:
-            problems.append(("respondent_id", "required", "required"))
+            problems.append(("respondent_id", "required", gettext("required")))
         elif len(respondent_id) > 64:
-            problems.append(("respondent_id", "invalid", "at most 64 characters"))
+            problems.append(("respondent_id", "invalid", gettext("at most 64 characters")))
         item_code = parse_text(row.values.get("item"))
         item = items.get(item_code)
         if item is None:
-            known = ", ".join(sorted(items)) or "none yet"
-            message = f"unknown item {item_code!r} (items of this survey: {known})" if item_code else "required"
+            known = ", ".join(sorted(items)) or gettext("none yet")
+            message = (
+                gettext("unknown item %(code)r (items of this survey: %(known)s)")
+                % {"code": item_code, "known": known}
+                if item_code
+                else gettext("required")
+            )
             problems.append(("item", "unknown_item" if item_code else "required", message))
         audience_code = parse_text(row.values.get("audience"))
         audience = audiences.get(audience_code) if audience_code else None
         if audience_code and audience is None:
-            where = "targeted by this survey" if allowed else "known"
+            if allowed:
+                message = gettext("unknown audience %(code)r (audiences targeted by this survey: %(known)s)")
+            else:
+                message = gettext("unknown audience %(code)r (audiences known: %(known)s)")
             problems.append(
                 (
                     "audience",
                     "unknown_audience",
-                    f"unknown audience {audience_code!r} (audiences {where}: {', '.join(sorted(audiences))})",
+                    message % {"code": audience_code, "known": ", ".join(sorted(audiences))},
                 )
             )
         elif not audience_code:
@@ -102,12 +111,18 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
                 audience = survey_audiences[0]
             else:
                 problems.append(
-                    ("audience", "required", "required: the survey does not target exactly one audience to default to")
+                    (
+                        "audience",
+                        "required",
+                        gettext("required: the survey does not target exactly one audience to default to"),
+                    )
                 )
         commune_code = parse_text(row.values.get("commune"))
         commune = communes.get(commune_code) if commune_code else None
         if commune_code and commune is None:
-            problems.append(("commune", "unknown_commune", f"unknown commune INSEE code {commune_code!r}"))
+            problems.append(
+                ("commune", "unknown_commune", gettext("unknown commune INSEE code %(code)r") % {"code": commune_code})
+            )
         scores: dict[str, int | None] = {}
         for name in ("importance", "satisfaction"):
             raw = row.values.get(name)
@@ -117,14 +132,33 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
             try:
                 scores[name] = parse_int(raw)
             except CellError:
-                problems.append((name, "not_integer", f"{raw!r} is not a whole number of the {scale} scale"))
+                problems.append(
+                    (
+                        name,
+                        "not_integer",
+                        gettext("%(value)r is not a whole number of the %(scale)s scale")
+                        % {"value": raw, "scale": scale},
+                    )
+                )
                 continue
             if scores[name] is None:
                 continue
             if not low <= scores[name] <= high:
-                problems.append((name, "out_of_scale", f"{scores[name]} is outside the {scale} scale"))
+                problems.append(
+                    (
+                        name,
+                        "out_of_scale",
+                        gettext("%(value)s is outside the %(scale)s scale") % {"value": scores[name], "scale": scale},
+                    )
+                )
             elif item is not None and not getattr(item, f"measures_{name}"):
-                problems.append((name, "not_measured", f"item {item.code!r} does not measure {name}"))
+                problems.append(
+                    (
+                        name,
+                        "not_measured",
+                        gettext("item %(code)r does not measure %(measure)s") % {"code": item.code, "measure": name},
+                    )
+                )
         if respondent_id and item is not None:
             key = (respondent_id, item.code)
             if key in seen:
@@ -132,7 +166,8 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
                     (
                         "item",
                         "duplicate",
-                        f"respondent {respondent_id!r} already answered {item.code!r} on line {seen[key]}",
+                        gettext("respondent %(respondent)r already answered %(item)r on line %(line)s")
+                        % {"respondent": respondent_id, "item": item.code, "line": seen[key]},
                     )
                 )
             else:
@@ -144,8 +179,12 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
                     (
                         "audience",
                         "inconsistent",
-                        f"respondent {respondent_id!r} had audience "
-                        f"{first[1].code if first[1] else None!r} on line {first[0]}",
+                        gettext("respondent %(respondent)r had audience %(value)r on line %(line)s")
+                        % {
+                            "respondent": respondent_id,
+                            "value": first[1].code if first[1] else None,
+                            "line": first[0],
+                        },
                     )
                 )
             if first[2] != commune:
@@ -153,8 +192,12 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
                     (
                         "commune",
                         "inconsistent",
-                        f"respondent {respondent_id!r} had commune "
-                        f"{first[2].code if first[2] else None!r} on line {first[0]}",
+                        gettext("respondent %(respondent)r had commune %(value)r on line %(line)s")
+                        % {
+                            "respondent": respondent_id,
+                            "value": first[2].code if first[2] else None,
+                            "line": first[0],
+                        },
                     )
                 )
         if problems:
@@ -175,7 +218,10 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
         )
     if errors:
         lines = len({error.line for error in errors})
-        raise InvalidInput(errors, message=f"{lines} line(s) of the file are invalid; nothing was written.")
+        raise InvalidInput(
+            errors,
+            message=gettext("%(count)s line(s) of the file are invalid; nothing was written.") % {"count": lines},
+        )
     return result
 
 

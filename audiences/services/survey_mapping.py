@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.tabular import Table, cell_text, header_text
@@ -79,17 +80,21 @@ def _text(value) -> str | None:
 def _column_of(errors: _Errors, section: dict, path: str) -> str | None:
     column = _text(section.get("column"))
     if column is None:
-        errors.add(f"{path}.column", "Expected the header of a column of the file.", "required")
+        errors.add(f"{path}.column", gettext("Expected the header of a column of the file."), "required")
     return column
 
 
 def _object(errors: _Errors, value, path: str, allowed: tuple[str, ...]) -> dict | None:
     if not isinstance(value, dict):
-        errors.add(path, "Expected an object.")
+        errors.add(path, gettext("Expected an object."))
         return None
     for key in value:
         if key not in allowed:
-            errors.add(f"{path}.{key}", f"Unknown key (expected: {', '.join(allowed)}).", "unknown_field")
+            errors.add(
+                f"{path}.{key}",
+                (gettext("Unknown key (expected: %(allowed)s).") % {"allowed": ", ".join(allowed)}),
+                "unknown_field",
+            )
     return value
 
 
@@ -103,49 +108,83 @@ def _scale_parse(errors: _Errors, value, path: str) -> ExplicitScale | None:
     count = len(errors.items)
     points = scale.get("points", {})
     if not isinstance(points, dict):
-        errors.add(f"{path}.points", "Expected an object: answer label -> point.")
+        errors.add(f"{path}.points", gettext("Expected an object: answer label -> point."))
         points = {}
     seen: dict[str, tuple[str, int]] = {}
     for label, point in points.items():
         if not isinstance(point, int) or isinstance(point, bool) or not 0 <= point <= SCALE_MAX_POINT:
-            errors.add(f"{path}.points.{label}", f"Expected a whole number from 0 to {SCALE_MAX_POINT}.")
+            errors.add(
+                f"{path}.points.{label}",
+                (
+                    gettext("Expected a whole number from 0 to %(scale_max_point)s.")
+                    % {"scale_max_point": SCALE_MAX_POINT}
+                ),
+            )
             continue
         key = label_key(label)
         if not key:
-            errors.add(f"{path}.points", f"The label {label!r} is blank once case, accents and punctuation go.")
+            errors.add(
+                f"{path}.points",
+                (gettext("The label %(label)r is blank once case, accents and punctuation go.") % {"label": label}),
+            )
         elif key in seen and seen[key][1] != point:
             errors.add(
                 f"{path}.points.{label}",
-                f"{label!r} and {seen[key][0]!r} read as the same label but give different points.",
+                (
+                    gettext("%(label)r and %(seen)r read as the same label but give different points.")
+                    % {"label": label, "seen": seen[key][0]}
+                ),
                 "conflict",
             )
         seen.setdefault(key, (label, point))
     missing = scale.get("missing", [])
     if not isinstance(missing, list) or not all(isinstance(label, str) for label in missing):
-        errors.add(f"{path}.missing", "Expected a list of answer labels meaning no answer.")
+        errors.add(f"{path}.missing", gettext("Expected a list of answer labels meaning no answer."))
         missing = []
     for label in missing:
         if label_key(label) in seen:
-            errors.add(f"{path}.missing", f"{label!r} is both a point and a missing answer.", "conflict")
+            errors.add(
+                f"{path}.missing",
+                (gettext("%(label)r is both a point and a missing answer.") % {"label": label}),
+                "conflict",
+            )
     bounds = {}
     for name in ("min", "max"):
         bound = scale.get(name)
         if bound is not None and (not isinstance(bound, int) or isinstance(bound, bool) or not 0 <= bound <= 1000):
-            errors.add(f"{path}.{name}", f"Expected a whole number from 0 to {SCALE_MAX_POINT}.")
+            errors.add(
+                f"{path}.{name}",
+                (
+                    gettext("Expected a whole number from 0 to %(scale_max_point)s.")
+                    % {"scale_max_point": SCALE_MAX_POINT}
+                ),
+            )
             bound = None
         bounds[name] = bound
     values = [point for _, point in seen.values()]
     scale_min = bounds["min"] if bounds["min"] is not None else min(values, default=None)
     scale_max = bounds["max"] if bounds["max"] is not None else max(values, default=None)
     if scale_min is None or scale_max is None:
-        errors.add(path, "Give the scale's `points` (answer label -> point), or its `min` and `max` for numbers.")
+        errors.add(
+            path, gettext("Give the scale's `points` (answer label -> point), or its `min` and `max` for numbers.")
+        )
         return None
     if scale_max <= scale_min:
-        errors.add(path, f"The scale goes from {scale_min} to {scale_max}: max must be greater than min.")
+        errors.add(
+            path,
+            (
+                gettext("The scale goes from %(scale_min)s to %(scale_max)s: max must be greater than min.")
+                % {"scale_min": scale_min, "scale_max": scale_max}
+            ),
+        )
     outside = sorted(label for label, point in seen.values() if not scale_min <= point <= scale_max)
     if outside:
         errors.add(
-            f"{path}.points", f"{', '.join(map(repr, outside))} fall outside the {scale_min}-{scale_max} scale."
+            f"{path}.points",
+            (
+                gettext("%(values)s fall outside the %(scale_min)s-%(scale_max)s scale.")
+                % {"values": ", ".join(map(repr, outside)), "scale_min": scale_min, "scale_max": scale_max}
+            ),
         )
     if len(errors.items) > count:
         return None
@@ -165,21 +204,29 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
     errors = _Errors()
     mapping = _object(errors, mapping, "mapping", MAPPING_KEYS)
     if mapping is None:
-        raise InvalidInput(errors.items, message="The mapping is invalid.")
+        raise InvalidInput(errors.items, message=gettext("The mapping is invalid."))
     raw_columns = mapping.get("columns")
     if not isinstance(raw_columns, list) or not raw_columns:
-        errors.add("columns", "Expected the list of the file's column headers.", "required")
+        errors.add("columns", gettext("Expected the list of the file's column headers."), "required")
         raw_columns = []
     if len(raw_columns) > MAPPING_MAX_COLUMNS:
-        errors.add("columns", f"{len(raw_columns):,} columns; the limit is {MAPPING_MAX_COLUMNS:,}.")
+        errors.add(
+            "columns",
+            (
+                gettext("%(count)s columns; the limit is %(mapping_max_columns)s.")
+                % {"count": format(len(raw_columns), ","), "mapping_max_columns": format(MAPPING_MAX_COLUMNS, ",")}
+            ),
+        )
         raw_columns = []
     columns: list[str] = []
     for index, value in enumerate(raw_columns):
         column = _text(value)
         if column is None:
-            errors.add(f"columns.{index}", "Expected a non-blank header.")
+            errors.add(f"columns.{index}", gettext("Expected a non-blank header."))
         elif column in columns:
-            errors.add(f"columns.{index}", f"{column!r} is listed twice.", "duplicate_column")
+            errors.add(
+                f"columns.{index}", (gettext("%(column)r is listed twice.") % {"column": column}), "duplicate_column"
+            )
         else:
             columns.append(column)
     known_columns = set(columns)
@@ -190,9 +237,20 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
         if column is None:
             return
         if column not in known_columns and raw_columns:
-            errors.add(path, f"{column!r} is not in `columns` (the file's headers).", "unknown_column")
+            errors.add(
+                path,
+                (gettext("%(column)r is not in `columns` (the file's headers).") % {"column": column}),
+                "unknown_column",
+            )
         elif column in uses:
-            errors.add(path, f"The column {column!r} is mapped twice: here and at {uses[column]}.", "mapped_twice")
+            errors.add(
+                path,
+                (
+                    gettext("The column %(column)r is mapped twice: here and at %(uses)s.")
+                    % {"column": column, "uses": uses[column]}
+                ),
+                "mapped_twice",
+            )
         uses.setdefault(column, path)
 
     respondent_column = None
@@ -204,13 +262,20 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
 
     survey_audiences = {audience.code: audience for audience in survey.audiences.all()}
     audiences = survey_audiences or {audience.code: audience for audience in Audience.objects.all()}
-    where = "targeted by this survey" if survey_audiences else "known"
+    where = gettext("targeted by this survey") if survey_audiences else gettext("known")
 
     def audience_get(code, path: str) -> Audience | None:
         audience = audiences.get(code) if isinstance(code, str) else None
         if audience is None:
-            known = ", ".join(sorted(audiences)) or "none"
-            errors.add(path, f"Unknown audience {code!r} (audiences {where}: {known}).", "unknown_audience")
+            known = ", ".join(sorted(audiences)) or gettext("none")
+            errors.add(
+                path,
+                (
+                    gettext("Unknown audience %(code)r (audiences %(where)s: %(known)s).")
+                    % {"code": code, "where": where, "known": known}
+                ),
+                "unknown_audience",
+            )
         return audience
 
     audience_column, audience_values, audience = None, {}, None
@@ -221,28 +286,34 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
         else:
             errors.add(
                 "audience",
-                'Say which column gives the audience ({"column", "values"}) or the one audience of the whole file '
-                '({"code"}): the survey does not target exactly one audience to default to.',
+                gettext(
+                    'Say which column gives the audience ({"column", "values"}) or the one audience of the whole file '
+                    '({"code"}): the survey does not target exactly one audience to default to.'
+                ),
                 "required",
             )
     else:
         section = _object(errors, section, "audience", ("column", "values", "code"))
         if section is not None and "code" in section:
             if "column" in section or "values" in section:
-                errors.add("audience", 'Give either "code" or "column" with "values", not both.')
+                errors.add("audience", gettext('Give either "code" or "column" with "values", not both.'))
             audience = audience_get(section["code"], "audience.code")
         elif section is not None:
             audience_column = _column_of(errors, section, "audience")
             use(audience_column, "audience.column")
             values = section.get("values")
             if not isinstance(values, dict) or not values:
-                errors.add("audience.values", "Expected an object: answer label -> audience code.", "required")
+                errors.add(
+                    "audience.values", gettext("Expected an object: answer label -> audience code."), "required"
+                )
                 values = {}
             for label, code in values.items():
                 found = audience_get(code, f"audience.values.{label}")
                 key = label_key(label)
                 if found is not None and audience_values.get(key, found) != found:
-                    errors.add(f"audience.values.{label}", "Two labels that read the same give different audiences.")
+                    errors.add(
+                        f"audience.values.{label}", gettext("Two labels that read the same give different audiences.")
+                    )
                 if found is not None:
                     audience_values[key] = found
 
@@ -254,7 +325,13 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
             use(commune_column, "commune.column")
             commune_kind = section.get("kind", "auto")
             if commune_kind not in COMMUNE_VALUE_KINDS:
-                errors.add("commune.kind", f"Expected one of {', '.join(COMMUNE_VALUE_KINDS)}.")
+                errors.add(
+                    "commune.kind",
+                    (
+                        gettext("Expected one of %(commune_value_kinds)s.")
+                        % {"commune_value_kinds": ", ".join(COMMUNE_VALUE_KINDS)}
+                    ),
+                )
 
     weight_column = None
     if mapping.get("weight") is not None:
@@ -268,7 +345,7 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
     measured: dict[tuple[str, str], str] = {}
     raw_questions = mapping.get("questions", [])
     if not isinstance(raw_questions, list):
-        errors.add("questions", "Expected a list of {column, item, measure, scale}.")
+        errors.add("questions", gettext("Expected a list of {column, item, measure, scale}."))
         raw_questions = []
     for index, value in enumerate(raw_questions):
         path = f"questions.{index}"
@@ -281,21 +358,34 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
         if item is None:
             known = ", ".join(sorted(items)) or "none yet"
             code = section.get("item")
-            message = f"Unknown item {code!r} (items of this survey: {known})." if code else "Expected an item code."
+            message = (
+                (gettext("Unknown item %(code)r (items of this survey: %(known)s).") % {"code": code, "known": known})
+                if code
+                else gettext("Expected an item code.")
+            )
             errors.add(f"{path}.item", message, "unknown_item" if code else "required")
         measure = section.get("measure")
         if measure not in MEASURES:
             errors.add(
-                f"{path}.measure", "Expected importance or satisfaction.", "required" if not measure else "invalid"
+                f"{path}.measure",
+                gettext("Expected importance or satisfaction."),
+                "required" if not measure else "invalid",
             )
             measure = None
         if item is not None and measure is not None:
             if not getattr(item, f"measures_{measure}"):
-                errors.add(f"{path}.measure", f"Item {item.code!r} does not measure {measure}.", "not_measured")
+                errors.add(
+                    f"{path}.measure",
+                    (gettext("Item %(code)r does not measure %(measure)s.") % {"code": item.code, "measure": measure}),
+                    "not_measured",
+                )
             elif (item.code, measure) in measured:
                 errors.add(
                     f"{path}.item",
-                    f"The {measure} of {item.code!r} is already given by {measured[(item.code, measure)]}.",
+                    (
+                        gettext("The %(measure)s of %(code)r is already given by %(measured)s.")
+                        % {"measure": measure, "code": item.code, "measured": measured[(item.code, measure)]}
+                    ),
                     "duplicate",
                 )
             measured.setdefault((item.code, measure), f"{path} ({column!r})")
@@ -307,7 +397,7 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
     codes: set[str] = set()
     raw_open = mapping.get("open_questions", [])
     if not isinstance(raw_open, list):
-        errors.add("open_questions", "Expected a list of {column, code, label}.")
+        errors.add("open_questions", gettext("Expected a list of {column, code, label}."))
         raw_open = []
     for index, value in enumerate(raw_open):
         path = f"open_questions.{index}"
@@ -318,26 +408,30 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
         use(column, f"{path}.column")
         code = section.get("code")
         if not isinstance(code, str) or not OPEN_QUESTION_CODE.match(code):
-            errors.add(f"{path}.code", "Expected a code of 1 to 64 letters, digits, '-' or '_'.", "required")
+            errors.add(f"{path}.code", gettext("Expected a code of 1 to 64 letters, digits, '-' or '_'."), "required")
         elif code in codes:
-            errors.add(f"{path}.code", f"The open question code {code!r} is given twice.", "duplicate")
+            errors.add(
+                f"{path}.code",
+                (gettext("The open question code %(code)r is given twice.") % {"code": code}),
+                "duplicate",
+            )
         else:
             codes.add(code)
         label = section.get("label", "")
         if not isinstance(label, str):
-            errors.add(f"{path}.label", "Expected text.")
+            errors.add(f"{path}.label", gettext("Expected text."))
         elif column and isinstance(code, str) and OPEN_QUESTION_CODE.match(code):
             open_questions.append(OpenQuestionMapping(column=column, code=code, label=label or column))
 
     ignored: list[str] = []
     raw_ignored = mapping.get("ignored", [])
     if not isinstance(raw_ignored, list):
-        errors.add("ignored", "Expected a list of column headers.")
+        errors.add("ignored", gettext("Expected a list of column headers."))
         raw_ignored = []
     for index, value in enumerate(raw_ignored):
         column = _text(value)
         if column is None:
-            errors.add(f"ignored.{index}", "Expected a non-blank header.")
+            errors.add(f"ignored.{index}", gettext("Expected a non-blank header."))
             continue
         use(column, f"ignored.{index}")
         ignored.append(column)
@@ -352,10 +446,15 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
             "unmapped_column",
         )
     if not questions and not open_questions and not errors.items:
-        errors.add("questions", "The mapping reads no question: map at least one column to an item.", "required")
+        errors.add(
+            "questions", gettext("The mapping reads no question: map at least one column to an item."), "required"
+        )
     if errors.items:
         raise InvalidInput(
-            errors.items, message=f"The mapping has {len(errors.items)} problem(s); nothing was stored."
+            errors.items,
+            message=(
+                gettext("The mapping has %(count)s problem(s); nothing was stored.") % {"count": len(errors.items)}
+            ),
         )
     document = {key: mapping[key] for key in MAPPING_KEYS if key in mapping}
     document["columns"] = columns
@@ -378,7 +477,7 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
 def survey_mapping_get(*, survey: Survey) -> SurveyMapping:
     """The survey's stored mapping, validated again (its items or audiences may have changed since)."""
     if not survey.mapping:
-        message = "The survey has no stored mapping: PUT one to /mapping/ (or give one with the file)."
+        message = gettext("The survey has no stored mapping: PUT one to /mapping/ (or give one with the file).")
         raise InvalidInput([ErrorItem(field="mapping", code="required", message=message)], message=message)
     return survey_mapping_validate(survey=survey, mapping=survey.mapping)
 

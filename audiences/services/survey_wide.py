@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from django.db import connection, transaction
+from django.utils import formats
+from django.utils.translation import gettext, ngettext
 
 from api.cells import CellError, parse_float
 from api.exceptions import ErrorItem, InvalidInput, errors_capped
@@ -37,8 +39,13 @@ WRITE_BATCH = 5000
 
 def _lines_text(lines: list[int]) -> str:
     shown = ", ".join(str(line) for line in lines[:LINES_SHOWN])
-    more = f" and {len(lines) - LINES_SHOWN:,} more" if len(lines) > LINES_SHOWN else ""
-    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
+    if len(lines) > LINES_SHOWN:
+        more = len(lines) - LINES_SHOWN
+        return gettext("lines %(lines)s and %(count)s more") % {
+            "lines": shown,
+            "count": formats.number_format(more, force_grouping=True),
+        }
+    return ngettext("line %(lines)s", "lines %(lines)s", len(lines)) % {"lines": shown}
 
 
 def _value_lines(cells: list, lines: list[int], wanted) -> dict:
@@ -104,7 +111,10 @@ def _column_set_errors(mapping: SurveyMapping, table: Table) -> list[ErrorItem]:
                 line=1,
                 field="columns",
                 code="missing_columns",
-                message=f"The file lacks {len(missing)} column(s) of the mapping: {', '.join(map(repr, missing))}.",
+                message=(
+                    gettext("The file lacks %(count)s column(s) of the mapping: %(values)s.")
+                    % {"count": len(missing), "values": ", ".join(map(repr, missing))}
+                ),
             )
         )
     if unexpected:
@@ -113,8 +123,12 @@ def _column_set_errors(mapping: SurveyMapping, table: Table) -> list[ErrorItem]:
                 line=1,
                 field="columns",
                 code="unexpected_columns",
-                message=f"The file has {len(unexpected)} column(s) the mapping does not know: "
-                f"{', '.join(map(repr, unexpected))} (map or ignore them).",
+                message=(
+                    gettext(
+                        "The file has %(count)s column(s) the mapping does not know: %(values)s (map or ignore them)."
+                    )
+                    % {"count": len(unexpected), "values": ", ".join(map(repr, unexpected))}
+                ),
             )
         )
     return errors
@@ -128,7 +142,12 @@ def _column_scale(question, cells: list, lines: list[int], errors: list[ErrorIte
         try:
             recognised: Recognised = scale_recognise(distinct)
         except ScaleError as exc:
-            message = f"Column {question.column!r} ({question.item.code} {question.measure}): {exc}"
+            message = gettext("Column %(column)r (%(code)s %(measure)s): %(exc)s") % {
+                "column": question.column,
+                "code": question.item.code,
+                "measure": question.measure,
+                "exc": exc,
+            }
             errors.append(ErrorItem(field=question.column, code="unknown_scale", message=message))
             return None
         return ColumnScale(
@@ -144,16 +163,31 @@ def _column_scale(question, cells: list, lines: list[int], errors: list[ErrorIte
     values, unknown = explicit_values(scale, distinct)
     if unknown:
         found = _value_lines(cells, lines, set(unknown))
-        expected = "a label of its `points`" if scale.points else f"a whole number from {scale.scale_min} to "
-        expected += "" if scale.points else str(scale.scale_max)
+        if scale.points:
+            expected = gettext("a label of its `points`")
+        else:
+            expected = gettext("a whole number from %(min)s to %(max)s") % {
+                "min": scale.scale_min,
+                "max": scale.scale_max,
+            }
         for value in unknown:
             errors.append(
                 ErrorItem(
                     line=found[value][0],
                     field=question.column,
                     code="unknown_label",
-                    message=f"The answer {cell_text(value)!r} of column {question.column!r} is not in the mapping "
-                    f"(expected {expected}, or a `missing` label): {_lines_text(found[value])}.",
+                    message=(
+                        gettext(
+                            "The answer %(value)r of column %(column)r is not in the mapping (expected %(expected)s, "
+                            "or a `missing` label): %(lines)s."
+                        )
+                        % {
+                            "value": cell_text(value),
+                            "column": question.column,
+                            "expected": expected,
+                            "lines": _lines_text(found[value]),
+                        }
+                    ),
                 )
             )
     return ColumnScale(
@@ -227,16 +261,25 @@ def _respondents_read(parsed: WideParse, name: str, cells: list) -> None:
                     line=line,
                     field=name,
                     code="duplicate_respondent",
-                    message=f"Respondent {respondent_id!r} is already on line {first_line[respondent_id]}.",
+                    message=(
+                        gettext("Respondent %(respondent_id)r is already on line %(first_line)s.")
+                        % {"respondent_id": respondent_id, "first_line": first_line[respondent_id]}
+                    ),
                 )
             )
         else:
             first_line[respondent_id] = line
     if blank_lines:
-        message = f"No respondent id in column {name!r}: {_lines_text(blank_lines)}."
+        message = gettext("No respondent id in column %(name)r: %(lines)s.") % {
+            "name": name,
+            "lines": _lines_text(blank_lines),
+        }
         parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
     if long_lines:
-        message = f"Respondent ids of more than {RESPONDENT_ID_MAX_LENGTH} characters: {_lines_text(long_lines)}."
+        message = gettext("Respondent ids of more than %(respondent_id_max_length)s characters: %(lines)s.") % {
+            "respondent_id_max_length": RESPONDENT_ID_MAX_LENGTH,
+            "lines": _lines_text(long_lines),
+        }
         parsed.errors.append(ErrorItem(line=long_lines[0], field=name, code="invalid", message=message))
 
 
@@ -250,7 +293,10 @@ def _audiences_read(parsed: WideParse, mapping: SurveyMapping, cells: list) -> N
     parsed.audiences = [unanswered if is_blank(cell) else by_value[cell] for cell in cells]
     blank_lines = [line for cell, line in zip(cells, parsed.lines, strict=True) if is_blank(cell)]
     if blank_lines and unanswered is None:
-        message = f"No answer to the audience question {name!r}: {_lines_text(blank_lines)}."
+        message = gettext("No answer to the audience question %(name)r: %(lines)s.") % {
+            "name": name,
+            "lines": _lines_text(blank_lines),
+        }
         parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
     unknown = {value for value, audience in by_value.items() if audience is None}
     found = _value_lines(cells, parsed.lines, unknown)
@@ -260,8 +306,12 @@ def _audiences_read(parsed: WideParse, mapping: SurveyMapping, cells: list) -> N
                 line=found[value][0],
                 field=name,
                 code="unknown_label",
-                message=f"The answer {cell_text(value)!r} of column {name!r} is not in the mapping's audience "
-                f"`values`: {_lines_text(found[value])}.",
+                message=(
+                    gettext(
+                        "The answer %(value)r of column %(name)r is not in the mapping's audience `values`: %(lines)s."
+                    )
+                    % {"value": cell_text(value), "name": name, "lines": _lines_text(found[value])}
+                ),
             )
         )
 
@@ -278,13 +328,16 @@ def _communes_read(parsed: WideParse, survey: Survey, mapping: SurveyMapping, ce
     unresolved = {cell for cell, text in texts.items() if not isinstance(resolved.get(text), Territory)}
     found = _value_lines(cells, parsed.lines, unresolved)
     for value in sorted(unresolved, key=lambda value: found[value][0]):
-        reason = resolved.get(texts[value]) or "not a commune"
+        reason = resolved.get(texts[value]) or gettext("not a commune")
         parsed.errors.append(
             ErrorItem(
                 line=found[value][0],
                 field=name,
                 code="unknown_commune",
-                message=f"{texts[value]!r}: {reason} ({_lines_text(found[value])}).",
+                message=(
+                    gettext("%(texts)r: %(reason)s (%(lines)s).")
+                    % {"texts": texts[value], "reason": reason, "lines": _lines_text(found[value])}
+                ),
             )
         )
 
@@ -296,16 +349,21 @@ def _weights_read(parsed: WideParse, name: str, cells: list) -> None:
         try:
             weight = parse_float(value)
         except CellError:
-            problems[value] = "is not a number"
+            problems[value] = gettext("The weight %(value)r is not a number: %(lines)s.")
             continue
         if weight <= 0:
-            problems[value] = "is not a positive number (a weight must be greater than 0)"
+            problems[value] = gettext(
+                "The weight %(value)r is not a positive number (a weight must be greater than 0): %(lines)s."
+            )
         else:
             by_value[value] = weight
     parsed.weights = [by_value.get(cell) for cell in cells]
     blank_lines = [line for cell, line in zip(cells, parsed.lines, strict=True) if is_blank(cell)]
     if blank_lines:
-        message = f"No weight in column {name!r}: {_lines_text(blank_lines)}."
+        message = gettext("No weight in column %(name)r: %(lines)s.") % {
+            "name": name,
+            "lines": _lines_text(blank_lines),
+        }
         parsed.errors.append(ErrorItem(line=blank_lines[0], field=name, code="required", message=message))
     found = _value_lines(cells, parsed.lines, set(problems))
     for value in sorted(problems, key=lambda value: found[value][0]):
@@ -314,7 +372,7 @@ def _weights_read(parsed: WideParse, name: str, cells: list) -> None:
                 line=found[value][0],
                 field=name,
                 code="invalid_weight",
-                message=f"The weight {cell_text(value)!r} {problems[value]}: {_lines_text(found[value])}.",
+                message=(problems[value] % {"value": cell_text(value), "lines": _lines_text(found[value])}),
             )
         )
 
@@ -435,7 +493,10 @@ def survey_wide_import(
         lines = len({error.line for error in parsed.errors if error.line})
         raise InvalidInput(
             parsed.errors,
-            message=f"{len(parsed.errors)} problem(s) in the file ({lines} line(s)); nothing was written.",
+            message=(
+                gettext("%(count)s problem(s) in the file (%(lines)s line(s)); nothing was written.")
+                % {"count": len(parsed.errors), "lines": lines}
+            ),
         )
     report = WideImportReport(rows=len(parsed.lines), respondents=len(parsed.lines))
     with transaction.atomic():
@@ -448,7 +509,11 @@ def survey_wide_import(
         conflicts = _scale_conflicts(survey, parsed, others)
         if conflicts:
             raise InvalidInput(
-                conflicts, message=f"{len(conflicts)} scale(s) differ from stored answers; nothing was written."
+                conflicts,
+                message=(
+                    gettext("%(count)s scale(s) differ from stored answers; nothing was written.")
+                    % {"count": len(conflicts)}
+                ),
             )
         _item_scales_set(parsed)
         _responses_replace(validated, parsed, existing, report)
@@ -526,9 +591,23 @@ def _scale_conflicts(survey: Survey, parsed: WideParse, others: set[tuple[int, s
                 ErrorItem(
                     field=scale.column,
                     code="scale_conflict",
-                    message=f"The {measure} of {item.code!r} is stored on a {stored[0]}-{stored[1]} scale for "
-                    f"respondents not in this file; column {scale.column!r} reads it on {scale.scale_min}-"
-                    f"{scale.scale_max} ({scale.name}): give the column's scale explicitly with those bounds.",
+                    message=(
+                        gettext(
+                            "The %(measure)s of %(code)r is stored on a %(stored)s-%(stored2)s scale for respondents "
+                            "not in this file; column %(column)r reads it on %(scale_min)s-%(scale_max)s (%(name)s): "
+                            "give the column's scale explicitly with those bounds."
+                        )
+                        % {
+                            "measure": measure,
+                            "code": item.code,
+                            "stored": stored[0],
+                            "stored2": stored[1],
+                            "column": scale.column,
+                            "scale_min": scale.scale_min,
+                            "scale_max": scale.scale_max,
+                            "name": scale.name,
+                        }
+                    ),
                 )
             )
     return errors

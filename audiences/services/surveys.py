@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.model_update import model_full_clean, model_update, validation_messages
@@ -30,11 +31,17 @@ def _survey_items_validate(survey: Survey, items: list[dict]) -> list[tuple[Surv
     for index, data in enumerate(items):
         code = data.get("code")
         if not code:
-            errors.append(ErrorItem(field=f"items.{index}.code", code="required", message="Every item needs a code."))
+            errors.append(
+                ErrorItem(field=f"items.{index}.code", code="required", message=gettext("Every item needs a code."))
+            )
             continue
         if code in seen:
             errors.append(
-                ErrorItem(field=f"items.{index}.code", code="duplicate", message=f"Item {code!r} is given twice.")
+                ErrorItem(
+                    field=f"items.{index}.code",
+                    code="duplicate",
+                    message=(gettext("Item %(code)r is given twice.") % {"code": code}),
+                )
             )
             continue
         seen[code] = index
@@ -55,7 +62,8 @@ def _survey_items_validate(survey: Survey, items: list[dict]) -> list[tuple[Surv
                     ErrorItem(
                         field=f"items.{index}.themes",
                         code="invalid_theme",
-                        message=f"Theme(s) {', '.join(foreign)} do not belong to the domain {item.domain.code!r}.",
+                        message=gettext("Theme(s) %(themes)s do not belong to the domain %(domain)r.")
+                        % {"themes": ", ".join(foreign), "domain": item.domain.code},
                     )
                 )
         validated.append((item, data))
@@ -104,7 +112,7 @@ def survey_scale_check(*, survey: Survey, values: dict) -> list[ErrorItem]:
         ErrorItem(
             field=name,
             code="has_responses",
-            message="The scale cannot change once responses are stored: scores would change meaning.",
+            message=gettext("The scale cannot change once responses are stored: scores would change meaning."),
         )
         for name in changed
     ]
@@ -156,7 +164,11 @@ def survey_upsert_from_definition(*, definition: dict) -> tuple[Survey, bool]:
         code = segment.get("audience") if isinstance(segment, dict) else segment
         if code not in lookups.audiences:
             errors.append(
-                ErrorItem(field=f"segments.{index}", code="not_found", message=f"Unknown audience {code!r}.")
+                ErrorItem(
+                    field=f"segments.{index}",
+                    code="not_found",
+                    message=(gettext("Unknown audience %(code)r.") % {"code": code}),
+                )
             )
         else:
             audiences.append(lookups.audiences[code])
@@ -164,12 +176,21 @@ def survey_upsert_from_definition(*, definition: dict) -> tuple[Survey, bool]:
     for index, raw in enumerate(definition.get("items") or []):
         domain = lookups.domains.get(raw.get("domain"))
         if domain is None:
-            errors.append(ErrorItem(field=f"items.{index}.domain", message=f"Unknown domain {raw.get('domain')!r}."))
+            errors.append(
+                ErrorItem(
+                    field=f"items.{index}.domain",
+                    message=(gettext("Unknown domain %(code)r.") % {"code": raw.get("domain")}),
+                )
+            )
             continue
         themes = []
         for code in raw.get("themes") or []:
             if code not in lookups.themes:
-                errors.append(ErrorItem(field=f"items.{index}.themes", message=f"Unknown theme {code!r}."))
+                errors.append(
+                    ErrorItem(
+                        field=f"items.{index}.themes", message=(gettext("Unknown theme %(code)r.") % {"code": code})
+                    )
+                )
             else:
                 themes.append(lookups.themes[code])
         measures = raw.get("measures", "both")
@@ -186,18 +207,25 @@ def survey_upsert_from_definition(*, definition: dict) -> tuple[Survey, bool]:
         )
     values = {"title": definition.get("title"), "reference": definition.get("reference") or ""}
     if not isinstance(values["title"], str) or not values["title"].strip():
-        errors.append(ErrorItem(field="title", code="required", message="The survey needs a title."))
+        errors.append(ErrorItem(field="title", code="required", message=gettext("The survey needs a title.")))
     try:
         values["date"] = datetime.date.fromisoformat(str(definition.get("date")))
     except ValueError:
-        errors.append(ErrorItem(field="date", message=f"Expected a YYYY-MM-DD date, not {definition.get('date')!r}."))
+        errors.append(
+            ErrorItem(
+                field="date",
+                message=(gettext("Expected a YYYY-MM-DD date, not %(value)r.") % {"value": definition.get("date")}),
+            )
+        )
     for name, default in (("scale_min", 1), ("scale_max", 5)):
         value = definition.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            errors.append(ErrorItem(field=name, message=f"Expected a whole number, not {value!r}."))
+            errors.append(
+                ErrorItem(field=name, message=(gettext("Expected a whole number, not %(value)r.") % {"value": value}))
+            )
         values[name] = value
     if errors:
-        raise InvalidInput(errors, message="The survey definition is invalid; nothing was loaded.")
+        raise InvalidInput(errors, message=gettext("The survey definition is invalid; nothing was loaded."))
     lookup = {"reference": values["reference"]} if values["reference"] else {"title": values["title"]}
     survey = Survey.objects.filter(**lookup).first()
     if survey is None:

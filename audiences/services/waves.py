@@ -4,6 +4,7 @@ wide-file mapping, so the analyst only uploads the new file."""
 import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.model_update import model_full_clean
@@ -36,7 +37,8 @@ def survey_wave_create(
                 ErrorItem(
                     field="date",
                     code="not_after_previous_wave",
-                    message=f"The next wave must be dated after the previous one ({survey.date.isoformat()}).",
+                    message=gettext("The next wave must be dated after the previous one (%(date)s).")
+                    % {"date": survey.date.isoformat()},
                 )
             ]
         )
