@@ -184,7 +184,28 @@ class Recognised:
 
 
 class ScaleError(ValueError):
-    """The values of a column fit no known scale (or several); the message says which values and why."""
+    """The values of a column fit no known scale (or several); the message says which values and why.
+
+    `code` and `params` (the values shown, bounds, scale names) let the Django layer say it in the reader's
+    language (`audiences.services.survey_mapping.scale_error_message`); str() is the English message."""
+
+    MESSAGES = {
+        "no_answer": "The column has no answer to recognise a scale from.",
+        "unreadable": "%(values)s is not a label of a known French scale (importance, satisfaction or agreement, 4, 5 "
+        "or 7 points) nor a number: give the scale's `points`.",
+        "unreadable_many": "%(values)s are not a label of a known French scale (importance, satisfaction or agreement, "
+        "4, 5 or 7 points) nor a number: give the scale's `points`.",
+        "above_ten": "Answers go up to %(high)s: numeric scales are recognised up to 10; give `min` and `max`.",
+        "ambiguous_numbers": "Numbers from %(low)s to %(high)s fit several scales (1-5, 1-7, 1-10...): give the "
+        "scale's `min` and `max`.",
+        "ambiguous_labels": "The labels %(values)s fit several scales (%(names)s) that give them different points: "
+        "give the scale's `points`.",
+    }
+
+    def __init__(self, code: str, **params) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.MESSAGES[code] % params)
 
 
 def is_blank(value) -> bool:
@@ -218,10 +239,12 @@ def _split_numbered(value) -> tuple[int | None, str]:
     return None, label_key(text)
 
 
-def _shown(values: Iterable) -> str:
+def _shown(values: Iterable) -> dict:
+    """The values a message shows (at most 8, quoted) and how many more there are (`more`, 0 when none)."""
     listed = sorted({str(value) for value in values})
     shown = ", ".join(repr(value) for value in listed[:8])
-    return shown + (f" and {len(listed) - 8} more" if len(listed) > 8 else "")
+    more = max(len(listed) - 8, 0)
+    return {"values": shown + (f" and {more} more" if more else ""), "shown": shown, "more": more}
 
 
 def scale_candidates(values: Iterable) -> list[tuple[Scale, set[int], int]]:
@@ -257,7 +280,7 @@ def scale_recognise(values: Iterable) -> Recognised:
     missing = {value for value in distinct if _split_numbered(value)[1] in MISSING_LABELS}
     answers = distinct - missing
     if not answers:
-        raise ScaleError("The column has no answer to recognise a scale from.")
+        raise ScaleError("no_answer")
     candidates = scale_candidates(answers)
     if candidates:
         scale = _best_candidate(candidates, answers)
@@ -275,21 +298,16 @@ def scale_recognise(values: Iterable) -> Recognised:
     numbers = {value: _number(value) if _number(value) is not None else _split_numbered(value)[0] for value in answers}
     unreadable = [value for value, number in numbers.items() if number is None]
     if unreadable:
-        raise ScaleError(
-            f"{_shown(unreadable)} {'is' if len(unreadable) == 1 else 'are'} not a label of a known French scale "
-            "(importance, satisfaction or agreement, 4, 5 or 7 points) nor a number: give the scale's `points`."
-        )
+        raise ScaleError("unreadable" if len(unreadable) == 1 else "unreadable_many", **_shown(unreadable))
     low, high = min(numbers.values()), max(numbers.values())
     if high > 10:
-        raise ScaleError(f"Answers go up to {high}: numeric scales are recognised up to 10; give `min` and `max`.")
+        raise ScaleError("above_ten", high=high)
     if low == 0:
         scale_min = 0
     elif high >= 8:
         scale_min = 1
     else:
-        raise ScaleError(
-            f"Numbers from {low} to {high} fit several scales (1-5, 1-7, 1-10...): give the scale's `min` and `max`."
-        )
+        raise ScaleError("ambiguous_numbers", low=low, high=high)
     mapped = {value: number for value, number in numbers.items()}
     mapped.update(dict.fromkeys(missing))
     return Recognised(
@@ -342,10 +360,7 @@ def _best_candidate(candidates: list[tuple[Scale, set[int], int]], answers: set)
     readings = {(*sorted(used), scale.size) for scale, used, _ in kept}
     if len(readings) > 1:
         names = ", ".join(scale.name for scale, _, _ in kept)
-        raise ScaleError(
-            f"The labels {_shown(answers)} fit several scales ({names}) that give them different points: "
-            "give the scale's `points`."
-        )
+        raise ScaleError("ambiguous_labels", names=names, **_shown(answers))
     return kept[0][0]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.tabular import Table, cell_text, header_text
@@ -71,6 +72,39 @@ class _Errors:
 
     def add(self, path: str | None, message: str, code: str = "invalid") -> None:
         self.items.append(ErrorItem(field=path, code=code, message=message))
+
+
+# The messages of `audiences.likert.ScaleError` (a pure module) by code, with the same English text and parameters.
+_SCALE_ERROR_MESSAGES = {
+    "no_answer": _("The column has no answer to recognise a scale from."),
+    "unreadable": _(
+        "%(values)s is not a label of a known French scale (importance, satisfaction or agreement, 4, 5 or 7 points) "
+        "nor a number: give the scale's `points`."
+    ),
+    "unreadable_many": _(
+        "%(values)s are not a label of a known French scale (importance, satisfaction or agreement, 4, 5 or 7 points) "
+        "nor a number: give the scale's `points`."
+    ),
+    "above_ten": _("Answers go up to %(high)s: numeric scales are recognised up to 10; give `min` and `max`."),
+    "ambiguous_numbers": _(
+        "Numbers from %(low)s to %(high)s fit several scales (1-5, 1-7, 1-10...): give the scale's `min` and `max`."
+    ),
+    "ambiguous_labels": _(
+        "The labels %(values)s fit several scales (%(names)s) that give them different points: give the scale's "
+        "`points`."
+    ),
+}
+
+
+def scale_error_message(exc: ScaleError) -> str:
+    """Why a column fits no scale, in the active language."""
+    params = dict(exc.params)
+    if params.get("more"):
+        params["values"] = gettext("%(values)s and %(count)s more") % {
+            "values": params["shown"],
+            "count": params["more"],
+        }
+    return str(_SCALE_ERROR_MESSAGES[exc.code]) % params
 
 
 def _text(value) -> str | None:
@@ -628,7 +662,7 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
         elif "commune" not in mapping and _words_in(folded, _COMMUNE_WORDS):
             kind = "postal_code" if _words_in(folded, _POSTAL_WORDS) else "auto"
             mapping["commune"] = {"column": header, "kind": kind}
-            role, note = "commune", "Values are resolved as INSEE codes, postal codes or names (`kind`)."
+            role, note = "commune", gettext("Values are resolved as INSEE codes, postal codes or names (`kind`).")
         elif "audience" not in mapping and _words_in(folded, _AUDIENCE_WORDS) and len(distinct) <= 30:
             values = {}
             for value in seen_values:
@@ -647,15 +681,15 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
             role = "audience"
             unmatched = [value for value, code in values.items() if code is None]
             if unmatched:
-                note = f"Give an audience code for {', '.join(map(repr, unmatched))}."
+                note = gettext("Give an audience code for %(values)s.") % {"values": ", ".join(map(repr, unmatched))}
         elif folded in _TOOL_HEADERS or not distinct:
-            note = "Added by the survey tool." if distinct else "No answer in the file."
+            note = gettext("Added by the survey tool.") if distinct else gettext("No answer in the file.")
         else:
             guessed = False
             try:
                 recognised = scale_recognise(distinct)
             except ScaleError as exc:
-                recognised, scale_error = None, str(exc)
+                recognised, scale_error = None, scale_error_message(exc)
                 bounds = numeric_bounds_guess(distinct)
                 if bounds is not None:
                     # LimeSurvey's answer codes of a 5-point array are 1 to 5: propose the bounds reached.
@@ -679,16 +713,19 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
                 )
                 role = "question"
                 entry["scale"] = recognised.name
-                checks = [f"Recognised as {recognised.name}."]
+                checks = [gettext("Recognised as %(scale)s.") % {"scale": recognised.name}]
                 if guessed:
                     checks = [
-                        f"Numbers from {recognised.scale_min} to {recognised.scale_max}: check the scale's `min` and "
-                        "`max` (answers may not reach an end of the scale)."
+                        gettext(
+                            "Numbers from %(min)s to %(max)s: check the scale's `min` and `max` (answers may not "
+                            "reach an end of the scale)."
+                        )
+                        % {"min": recognised.scale_min, "max": recognised.scale_max}
                     ]
                 if item is None:
-                    checks.append("Give the item code.")
+                    checks.append(gettext("Give the item code."))
                 if measure is None:
-                    checks.append("Give the measure (importance or satisfaction).")
+                    checks.append(gettext("Give the measure (importance or satisfaction)."))
                 note = " ".join(checks)
             elif len(distinct) >= OPEN_ANSWER_MIN_DISTINCT or any(len(cell_text(v)) > 60 for v in distinct):
                 code = _slug(_SUBQUESTION.sub(r"\g<question> \g<sub>", header))
@@ -696,9 +733,9 @@ def survey_mapping_suggest(*, survey: Survey, table: Table) -> dict:
                     code = f"{code[:60]}-{len(open_codes)}"
                 open_codes.add(code)
                 mapping["open_questions"].append({"column": header, "code": code, "label": header})
-                role, note = "open_question", "Varied free-text answers."
+                role, note = "open_question", gettext("Varied free-text answers.")
             else:
-                note = f"Not recognised as a question: {scale_error}"
+                note = gettext("Not recognised as a question: %(error)s") % {"error": scale_error}
         if role == "ignored":
             mapping["ignored"].append(header)
         entry["role"], entry["note"] = role, note

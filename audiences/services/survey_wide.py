@@ -21,7 +21,12 @@ from audiences import selectors
 from audiences.likert import Recognised, ScaleError, explicit_values, is_blank, label_key, scale_recognise
 from audiences.models import Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
 from audiences.services.responses import RESPONSES_MAX_BYTES, survey_needs_compute
-from audiences.services.survey_mapping import SurveyMapping, survey_mapping_get, survey_mapping_validate
+from audiences.services.survey_mapping import (
+    SurveyMapping,
+    scale_error_message,
+    survey_mapping_get,
+    survey_mapping_validate,
+)
 from offers.models import Audience, Territory
 from offers.selectors import communes_resolve
 
@@ -142,11 +147,11 @@ def _column_scale(question, cells: list, lines: list[int], errors: list[ErrorIte
         try:
             recognised: Recognised = scale_recognise(distinct)
         except ScaleError as exc:
-            message = gettext("Column %(column)r (%(code)s %(measure)s): %(exc)s") % {
+            message = gettext("Column %(column)r (%(code)s %(measure)s): %(error)s") % {
                 "column": question.column,
                 "code": question.item.code,
                 "measure": question.measure,
-                "exc": exc,
+                "error": scale_error_message(exc),
             }
             errors.append(ErrorItem(field=question.column, code="unknown_scale", message=message))
             return None
