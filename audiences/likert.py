@@ -193,8 +193,8 @@ class ScaleError(ValueError):
         "no_answer": "The column has no answer to recognise a scale from.",
         "unreadable": "%(values)s is not a label of a known French scale (importance, satisfaction or agreement, 4, 5 "
         "or 7 points) nor a number: give the scale's `points`.",
-        "unreadable_many": "%(values)s are not a label of a known French scale (importance, satisfaction or agreement, "
-        "4, 5 or 7 points) nor a number: give the scale's `points`.",
+        "unreadable_many": "%(values)s are not a label of a known French scale (importance, satisfaction or "
+        "agreement, 4, 5 or 7 points) nor a number: give the scale's `points`.",
         "above_ten": "Answers go up to %(high)s: numeric scales are recognised up to 10; give `min` and `max`.",
         "ambiguous_numbers": "Numbers from %(low)s to %(high)s fit several scales (1-5, 1-7, 1-10...): give the "
         "scale's `min` and `max`.",
