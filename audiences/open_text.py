@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,19 +44,24 @@ _CIVILITY_NAME = re.compile(
 )
 
 
-def personal_data_mask(text: str, *, markers: bool = True) -> str:
+MASK_MARKERS = {"email": EMAIL_MARKER, "phone": PHONE_MARKER, "url": URL_MARKER, "name": NAME_MARKER}
+
+
+def personal_data_mask(text: str, *, markers: bool | Mapping[str, str] = True) -> str:
     """`text` with e-mail addresses, French phone numbers, links and names after a civility replaced by a marker
-    ("[téléphone masqué]"), or removed when `markers` is False (what the classifier reads)."""
+    ("[téléphone masqué]"; the caller may give its own, by kind as in MASK_MARKERS, such as in the reader's
+    language), or removed when `markers` is False (what the classifier reads)."""
     if not text:
         return ""
+    shown = MASK_MARKERS if markers is True else markers or {}
 
-    def marker(value: str):
-        return value if markers else ""
+    def marker(kind: str) -> str:
+        return shown.get(kind, "")
 
-    masked = _EMAIL.sub(marker(EMAIL_MARKER), text)
-    masked = _URL.sub(marker(URL_MARKER), masked)
-    masked = _PHONE.sub(marker(PHONE_MARKER), masked)
-    masked = _CIVILITY_NAME.sub(lambda match: match.group(1) + match.group(2) + marker(NAME_MARKER), masked)
+    masked = _EMAIL.sub(marker("email"), text)
+    masked = _URL.sub(marker("url"), masked)
+    masked = _PHONE.sub(marker("phone"), masked)
+    masked = _CIVILITY_NAME.sub(lambda match: match.group(1) + match.group(2) + marker("name"), masked)
     return masked if markers else re.sub(r"\s{2,}", " ", masked).strip()
 
 
@@ -216,12 +221,13 @@ class AnswerGroup:
         self.audiences[row.audience] = (count + 1, weight + row.weight)
         self.scored.append((score, row))
 
-    def quotes(self, limit: int) -> list[Quote]:
-        """The most representative answers first (highest score, then shortest), masked, each text once."""
+    def quotes(self, limit: int, *, markers: bool | Mapping[str, str] = True) -> list[Quote]:
+        """The most representative answers first (highest score, then shortest), masked (`markers` as in
+        `personal_data_mask`), each text once."""
         seen: set[str] = set()
         quotes = []
         for score, row in sorted(self.scored, key=lambda item: (-item[0], len(item[1].text), item[1].id)):
-            masked = personal_data_mask(row.text.strip())
+            masked = personal_data_mask(row.text.strip(), markers=markers)
             folded = fold_text(masked)
             if folded in seen:
                 continue

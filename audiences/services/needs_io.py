@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from api.cells import CellError, parse_choice, parse_date, parse_float, parse_int, parse_list, parse_text
 from api.exceptions import ErrorItem, InvalidInput
@@ -58,6 +59,10 @@ class _NeedRow:
     themes: list[Theme]
 
 
+_UNKNOWN_AUDIENCE = _("unknown audience code %(code)r")
+_UNKNOWN_DOMAIN = _("unknown domain code %(code)r")
+
+
 @functools.cache
 def _label_aliases(choices: type[models.TextChoices]) -> dict[str, str]:
     """Every language's label of each choice: a file says `Accueillir` or `Welcome` whatever the request's language."""
@@ -77,26 +82,35 @@ def _need_row_parse(
     for name in ("external_id", "statement", "source_reference"):
         values[name] = parse_text(raw.get(name))
     if not values["external_id"]:
-        problems.append(("external_id", "required: the stable identifier of the need in your file"))
+        problems.append(("external_id", gettext("required: the stable identifier of the need in your file")))
     elif len(values["external_id"]) > 128:
-        problems.append(("external_id", "at most 128 characters"))
+        problems.append(("external_id", gettext("at most 128 characters")))
     if not values["statement"]:
-        problems.append(("statement", "required"))
-    for name, mapping in (("audience", lookups.audiences), ("domain", lookups.domains)):
+        problems.append(("statement", gettext("required")))
+    for name, mapping, unknown in (
+        ("audience", lookups.audiences, _UNKNOWN_AUDIENCE),
+        ("domain", lookups.domains, _UNKNOWN_DOMAIN),
+    ):
         code = parse_text(raw.get(name))
         values[name] = mapping.get(code)
         if values[name] is None:
-            problems.append((name, f"unknown {name} code {code!r}" if code else "required"))
+            problems.append((name, (str(unknown) % {"code": code} if code else gettext("required"))))
     themes: list[Theme] = []
     for code in parse_list(raw.get("themes")):
         if code in lookups.themes:
             themes.append(lookups.themes[code])
         else:
-            problems.append(("themes", f"unknown theme code {code!r}"))
+            problems.append(("themes", (gettext("unknown theme code %(code)r") % {"code": code})))
     foreign = need_themes_check(domain=values["domain"], themes=themes)
     if foreign:
         problems.append(
-            ("themes", f"theme(s) {', '.join(foreign)} do not belong to the domain {values['domain'].code!r}")
+            (
+                "themes",
+                (
+                    gettext("theme(s) %(foreign)s do not belong to the domain %(code)r")
+                    % {"foreign": ", ".join(foreign), "code": values["domain"].code}
+                ),
+            )
         )
     territory_code = parse_text(raw.get("territory"))
     values["territory"] = None

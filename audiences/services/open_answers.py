@@ -225,6 +225,16 @@ def open_answers_cache_clear() -> None:
 # ---------------------------------------------------------------------------
 
 
+def mask_markers() -> dict[str, str]:
+    """What replaces personal data in the answers shown, in the active language (`open_text.MASK_MARKERS` kinds)."""
+    return {
+        "email": gettext("[e-mail hidden]"),
+        "phone": gettext("[phone number hidden]"),
+        "url": gettext("[link hidden]"),
+        "name": gettext("[name hidden]"),
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class OpenAnswerItem:
     """One answer as the API lists it; the text is masked when read, so a page of a large survey masks only its
@@ -242,7 +252,7 @@ class OpenAnswerItem:
 
     @property
     def text(self) -> str:
-        return personal_data_mask(self.row.text)
+        return personal_data_mask(self.row.text, markers=mask_markers())
 
 
 def open_answer_list(*, survey: Survey, question: str | None = None, theme: str | None = None) -> list[OpenAnswerItem]:
@@ -358,7 +368,10 @@ def proposed_importance(*, share: float, count: int) -> float:
 
 
 def _statement(theme: ThemeInfo, question_label: str) -> str:
-    return f"{theme.label} (cité en réponse à « {question_label} »)"
+    return gettext("%(theme)s (cited in answer to “%(question)s”)") % {
+        "theme": theme.label,
+        "question": question_label,
+    }
 
 
 def candidate_needs_build(*, survey: Survey) -> CandidateNeedsReport:
@@ -387,7 +400,7 @@ def candidate_needs_build(*, survey: Survey) -> CandidateNeedsReport:
                 "weighted_count": round(group.weighted_count, 6),
                 "share": round(group.weighted_count / total, 6),
                 "audiences": _audience_breakdown(group),
-                "quotes": group.quotes(QUOTES_PER_GROUP),
+                "quotes": group.quotes(QUOTES_PER_GROUP, markers=mask_markers()),
             }
             if theme is None:
                 unclassified = summary
@@ -434,7 +447,7 @@ def candidate_needs_build(*, survey: Survey) -> CandidateNeedsReport:
             weighted_count=round(group.weighted_count, 6),
             respondents=round(respondents, 6),
             share=round(share, 6),
-            quotes=group.quotes(QUOTES_PER_GROUP),
+            quotes=group.quotes(QUOTES_PER_GROUP, markers=mask_markers()),
             fingerprint=fingerprint,
         )
         decision = decisions.get(candidate.key)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from matching import selectors
 from matching.arrays import NeedArrays
@@ -95,7 +96,8 @@ def chunk_score(*, chunk_id: int) -> str:
         if now > deadline:
             limit = run.parameters["chunk_time_limit_seconds"]
             raise ChunkTimeLimitExceeded(
-                f"Le lot n°{chunk.index} a dépassé sa limite de temps ({limit} s) pendant la phase « {phase} »."
+                gettext("Chunk %(index)s went past its time limit (%(limit)s s) during the “%(phase)s” phase.")
+                % {"index": chunk.index, "limit": limit, "phase": phase}
             )
 
     try:
@@ -271,4 +273,8 @@ def chunk_fail(*, chunk_id: int, attempt: int, reason: str, retry: bool) -> None
             status=ChunkStatus.FAILED, error=reason, lease_expires_at=None, finished_at=timezone.now()
         )
         if updated:
-            run_fail(run_id=run.id, reason=f"Lot n°{chunk.index}, tentative {attempt}/{max_attempts} : {reason}")
+            run_fail(
+                run_id=run.id,
+                reason=gettext("Chunk %(index)s, attempt %(attempt)s/%(max_attempts)s: %(reason)s")
+                % {"index": chunk.index, "attempt": attempt, "max_attempts": max_attempts, "reason": reason},
+            )

@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django_tasks.base import TaskResultStatus
 from django_tasks.exceptions import TaskResultDoesNotExist
 
@@ -327,16 +327,25 @@ def run_recover(*, run_id: Any) -> dict[str, int]:
     max_attempts = run_max_attempts(run=run)
     expired = MatchingChunk.objects.filter(run=run, status=ChunkStatus.RUNNING, lease_expires_at__lt=now)
     for chunk in expired:
-        reason = (
-            f"Le processus de calcul du lot n°{chunk.index} ne répond plus (bail expiré à "
-            f"{timezone.localtime(chunk.lease_expires_at):%H:%M:%S}, travailleur {chunk.worker or 'inconnu'})."
-        )
+        reason = gettext(
+            "The process computing chunk %(index)s no longer answers (lease expired at %(time)s, worker %(worker)s)."
+        ) % {
+            "index": chunk.index,
+            "time": f"{timezone.localtime(chunk.lease_expires_at):%H:%M:%S}",
+            "worker": chunk.worker or pgettext("worker", "unknown"),
+        }
         with transaction.atomic():
             if chunk.attempt >= max_attempts:
                 if MatchingChunk.objects.filter(id=chunk.id, status=ChunkStatus.RUNNING, attempt=chunk.attempt).update(
                     status=ChunkStatus.FAILED, error=reason, finished_at=now, lease_expires_at=None
                 ):
-                    run_fail(run_id=run.id, reason=f"{reason} Abandon après {chunk.attempt} tentatives.")
+                    run_fail(
+                        run_id=run.id,
+                        reason=(
+                            gettext("%(reason)s Given up after %(count)s attempts.")
+                            % {"reason": reason, "count": chunk.attempt}
+                        ),
+                    )
                     counts["failed"] += 1
                 continue
             if MatchingChunk.objects.filter(id=chunk.id, status=ChunkStatus.RUNNING, attempt=chunk.attempt).update(

@@ -156,7 +156,7 @@ def test_failure_is_retried_then_recorded_with_its_reason(catalogue, monkeypatch
     chunk = MatchingChunk.objects.get(run=run)
     assert chunk.attempt == 2 and chunk.status == ChunkStatus.FAILED
     assert run.status == RunStatus.FAILED
-    assert "disque plein" in run.error and "tentative 2/2" in run.error
+    assert "disque plein" in run.error and "attempt 2/2" in run.error
     assert not NeedResult.objects.filter(run=run).exists()
 
 
@@ -220,7 +220,7 @@ def test_watchdog_requeues_expired_leases_and_gives_up_after_max_attempts(catalo
     MatchingChunk.objects.filter(id=chunk.id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert services.run_recover(run_id=run.id)["failed"] == 1
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED and "ne répond plus" in run.error and "2 tentatives" in run.error
+    assert run.status == RunStatus.FAILED and "no longer answers" in run.error and "2 attempts" in run.error
 
 
 def test_recover_reenqueues_a_lost_task(catalogue):
