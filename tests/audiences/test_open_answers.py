@@ -88,6 +88,7 @@ def _reject(client, survey, key):
 # Listing ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.i18n  # French masking markers and candidate statements (the default language)
 def test_answers_are_listed_masked_with_their_themes(analyst_client, survey):
     response = analyst_client.get(f"/api/v1/surveys/{survey.pk}/open-answers/")
     assert response.status_code == 200
@@ -118,6 +119,7 @@ def test_answers_filtered_by_theme_unclassified_and_question(analyst_client, sur
 # Groups and candidates --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.i18n  # French masking markers and candidate statements (the default language)
 def test_groups_count_every_answer_with_weights_shares_audiences_and_masked_quotes(analyst_client, survey):
     body = _candidates(analyst_client, survey)
     assert body["threshold"] == 0.12
@@ -146,6 +148,7 @@ def test_groups_count_every_answer_with_weights_shares_audiences_and_masked_quot
     assert len(counted | {q["answer_id"] for q in unclassified["quotes"]}) == 10
 
 
+@pytest.mark.i18n  # French masking markers and candidate statements (the default language)
 def test_one_candidate_per_question_theme_and_audience_with_the_importance_rule(analyst_client, survey):
     candidates = _by_key(_candidates(analyst_client, survey))
     assert set(candidates) == {

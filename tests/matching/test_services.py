@@ -166,7 +166,7 @@ def test_time_limit_fails_with_a_clear_reason(catalogue, settings):
     run_chunks(run)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
-    assert "limite de temps (1 s)" in run.error
+    assert "time limit (1 s)" in run.error
     assert not NeedResult.objects.filter(run=run).exists()
 
 
@@ -211,7 +211,7 @@ def test_watchdog_requeues_expired_leases_and_gives_up_after_max_attempts(catalo
     tasks_before = DBTaskResult.objects.count()
     assert services.run_watch(run_id=run.id) == {"requeued": 1, "reenqueued": 0, "failed": 0}
     chunk.refresh_from_db()
-    assert chunk.status == ChunkStatus.QUEUED and "ne répond plus" in chunk.error
+    assert chunk.status == ChunkStatus.QUEUED and "no longer answers" in chunk.error
     # One new chunk task plus the watchdog's next look.
     assert DBTaskResult.objects.count() == tasks_before + 2
     assert DBTaskResult.objects.filter(task_path__endswith="run_watchdog_task", run_after__isnull=False).exists()
