@@ -174,8 +174,8 @@ def ipa_build(
             caption = gettext("No need has a measured satisfaction: no quadrants.")
         else:
             caption = gettext("Crosshairs %(rule)s: importance %(importance).2f, satisfaction %(satisfaction).2f") % {
-                "rule": texts.crosshair_label(cross["rule"]),
                 **cross,
+                "rule": texts.crosshair_label(cross["rule"]),
             }
         nan = float("nan")
         return charts.ipa_scatter(
