@@ -191,7 +191,7 @@ class NeedViewSet(CrudViewSet):
             OpenApiParameter(
                 "format",
                 str,
-                enum=list(EXPORT_FORMATS),
+                enum=[*EXPORT_FORMATS],
                 default="csv",
                 description="File format (default csv); `xlsx`: typed cells and a sheet describing the columns.",
             )

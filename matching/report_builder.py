@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from api.exceptions import ErrorItem, InvalidInput
-from matching import charts, reports, selectors
+from api.spreadsheets import SpreadsheetTable
+from matching import charts, report_sheets, reports, selectors
 from matching.models import MatchingRun
 
 CROSSHAIR_LABELS = {
@@ -28,6 +29,7 @@ class RunAnswer:
     csv_header: Sequence[str]
     csv_rows: Callable[[], Iterable[list]]  # Called only for a CSV: some need labels the JSON does not.
     chart: Callable[[str], bytes] | None = None  # Image format ("png", "svg") -> bytes.
+    sheets: Callable[[], list[SpreadsheetTable]] | None = None  # The XLSX workbook's tables.
 
 
 def _run_caption(run: MatchingRun) -> str:
@@ -81,6 +83,7 @@ def report_build(*, run_id: Any, group_by: Sequence[str], territory_level: str, 
         csv_header=reports.REPORT_CSV_HEADER,
         csv_rows=lambda: reports.report_csv_rows(report),
         chart=chart,
+        sheets=lambda: report_sheets.report_tables(report),
     )
 
 
@@ -120,6 +123,7 @@ def comparison_build(
         filename_stem=f"comparaison-{run.id}-{baseline_run.id}",
         csv_header=reports.COMPARE_CSV_HEADER,
         csv_rows=lambda: reports.compare_csv_rows(comparison, labels),
+        sheets=lambda: report_sheets.comparison_tables(comparison, labels),
     )
 
 
@@ -183,4 +187,5 @@ def ipa_build(
         # The IPA table carries codes only; the CSV spells out the domain and audience labels.
         csv_rows=lambda: reports.ipa_csv_rows(table, selectors.report_labels(rows=[])),
         chart=chart,
+        sheets=lambda: report_sheets.ipa_tables(table, selectors.report_labels(rows=[])),
     )

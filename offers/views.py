@@ -336,7 +336,7 @@ class OfferViewSet(
                 "format",
                 str,
                 OpenApiParameter.QUERY,
-                enum=list(EXPORT_FORMATS),
+                enum=[*EXPORT_FORMATS],
                 description="File format (default csv).",
             )
         ],
