@@ -525,3 +525,13 @@ class MatchingIpaSerializer(serializers.Serializer):
     crosshair = IpaCrosshairSerializer()
     quadrants = IpaQuadrantCountSerializer(many=True)
     needs = IpaNeedSerializer(many=True, help_text="Ordered by importance minus satisfaction, largest first.")
+
+
+class MapQuerySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=("epci", "commune"),
+        default="epci",
+        help_text="`epci`: communes filled by their intercommunality's total gap, intercommunality borders drawn "
+        "thicker; `commune`: each commune filled by its own.",
+    )
+    format = serializers.ChoiceField(choices=("svg", "png"), default="svg", help_text="`svg` (default) or `png`.")

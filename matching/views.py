@@ -27,6 +27,7 @@ from matching.search import offer_search
 from matching.serializers import (
     CompareQuerySerializer,
     IpaQuerySerializer,
+    MapQuerySerializer,
     MatchingCompareSerializer,
     MatchingIpaSerializer,
     MatchingReportSerializer,
@@ -276,3 +277,29 @@ class CompareView(_ReportBaseView):
 class IpaView(_ReportBaseView):
     query_serializer_class = IpaQuerySerializer
     build = staticmethod(report_builder.ipa_build)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["matching"],
+        operation_id="matching_runs_map",
+        summary="Map of a run's total gap by intercommunality or commune (SVG or PNG)",
+        description=(
+            "Communes whose contours ship with Ancrage (the Creuse, IGN Admin Express / Etalab) are filled with "
+            "the total weighted gap of their own needs (`level=commune`) or of their intercommunality's "
+            "(`level=epci`, intercommunality borders drawn thicker); communes without needs are grey. Other "
+            "territories of the level with needs are proportional circles at their centroid, or listed under the "
+            "map as not placed when they have no centroid; needs of a wider area (a whole département) are listed "
+            "under the map. Legend (colour scale, circle sizes), scale bar in km, north arrow, title and source "
+            "line. The run must have succeeded (409 otherwise); an unknown `level` or `format` is a 400."
+        ),
+        parameters=[RUN_ID_PARAMETER, MapQuerySerializer],
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The map.")
+            for media_type in charts.FORMATS.values()
+        },
+    )
+)
+class MapView(_ReportBaseView):
+    query_serializer_class = MapQuerySerializer
+    build = staticmethod(report_builder.map_build)
