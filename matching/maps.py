@@ -142,8 +142,8 @@ def gap_map(*, areas: Sequence[MapArea], texts: MapTexts, fmt: str = "png", deci
             (x_min, y_min), (x_max, y_max) = projected.min(axis=0), projected.max(axis=0)
             pad = max(x_max - x_min, y_max - y_min, 0.05) * 0.06
             axes.set_xlim(x_min - pad, x_max + pad)
-            axes.set_ylim(y_min - pad * 2.5, y_max + pad)
-            _scale_bar(axes, x_min, y_min - pad * 1.6, (x_max - x_min) * KM_PER_DEGREE, texts.scale)
+            axes.set_ylim(y_min - pad * 1.8, y_max + pad)
+            _scale_bar(axes, x_min, y_min - pad * 1.2, (x_max - x_min) * KM_PER_DEGREE, texts.scale)
             _north_arrow(axes, x_max, y_max, pad, texts.north)
         else:
             axes.set_xlim(0, 1)
