@@ -190,26 +190,28 @@ def _header_cell(sheet, value: str) -> WriteOnlyCell:
 
 def _row_writer(sheet, columns: Sequence[SpreadsheetColumn]) -> Callable[[Sequence[Any]], list]:
     """A function from one row of raw values to the cells written: typed values; formatted cells where a number
-    format applies; text starting with = + - @ kept as text (openpyxl would store "=..." as a formula)."""
+    format applies; text starting with = kept as text (openpyxl would store "=..." as a formula).
+
+    One cell per column is reused from row to row: a write-only sheet serialises each row as it is appended, and
+    styling a new cell for every value would cost more than writing it."""
     kinds = [column.kind for column in columns]
-    formats = [column.number_format for column in columns]
+    formatted = [column.number_format is not None for column in columns]
+    prototypes = [WriteOnlyCell(sheet) for _column in columns]  # one per column: a row holds each once
+    for column, cell in zip(columns, prototypes, strict=True):
+        if column.number_format is not None:
+            cell.number_format = column.number_format
 
     def cells(row: Sequence[Any]) -> list:
         written: list = []
-        for value, kind, number_format in zip(row, kinds, formats, strict=True):
+        for value, kind, has_format, cell in zip(row, kinds, formatted, prototypes, strict=True):
             value = typed_value(value, kind)
-            if value is None:
-                written.append(None)
-            elif number_format is not None:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
-                written.append(cell)
-            elif kind == TEXT and value[:1] == "=":
-                cell = WriteOnlyCell(sheet, value=value)
+            if value is None or not (has_format or (kind == TEXT and value[:1] == "=")):
+                written.append(value)  # plain values: openpyxl's own unstyled cell is cheaper
+                continue
+            cell.value = value
+            if kind == TEXT:
                 cell.data_type = "s"
-                written.append(cell)
-            else:
-                written.append(value)
+            written.append(cell)
         return written
 
     return cells

@@ -65,11 +65,14 @@ def test_cells_are_typed_with_number_formats():
 
 
 def test_text_never_becomes_a_formula_and_control_characters_are_dropped():
-    rows = [['=HYPERLINK("http://evil")'], ["+33 5 55"], ["bell\x07 here"]]
-    sheet = written([SpreadsheetTable("T", [SpreadsheetColumn("=Titre")], rows)])["T"]
+    rows = [['=HYPERLINK("http://evil")', "=1+1"], ["+33 5 55", "=2"], ["bell\x07 here", "ok"]]
+    columns = [SpreadsheetColumn("=Titre"), SpreadsheetColumn("Autre")]
+    sheet = written([SpreadsheetTable("T", columns, rows)])["T"]
     cells = [row[0] for row in sheet.iter_rows()]
     assert [cell.data_type for cell in cells] == ["s", "s", "s", "s"]
     assert [cell.value for cell in cells] == ["=Titre", '=HYPERLINK("http://evil")', "+33 5 55", "bell here"]
+    assert [row[1].value for row in sheet.iter_rows(min_row=2)] == ["=1+1", "=2", "ok"]
+    assert {row[1].data_type for row in sheet.iter_rows()} == {"s"}
 
 
 def test_numbers_never_land_as_text():
