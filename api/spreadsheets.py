@@ -13,6 +13,7 @@ whole before the answer starts, so a failure is still a JSON error with its stat
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import decimal
@@ -246,8 +247,12 @@ def workbook_write(tables: Sequence[SpreadsheetTable], file) -> None:
     workbook = Workbook(write_only=True)
     taken: set[str] = set()
     titles = [sheet_title(table.title, taken) for table in tables]
-    for table, title in zip(tables, titles, strict=True):
-        _table_write(workbook, table, title)
+    try:
+        for table, title in zip(tables, titles, strict=True):
+            _table_write(workbook, table, title)
+    except BaseException:
+        _abandon(workbook)
+        raise
     descriptions = [
         (title, column.header, column.description, column.unit)
         for table, title in zip(tables, titles, strict=True)
@@ -268,6 +273,20 @@ def workbook_write(tables: Sequence[SpreadsheetTable], file) -> None:
         description_sheet.append(row)
     description_sheet.auto_filter.ref = f"A1:D{len(descriptions) + 1}"
     workbook.save(file)
+
+
+def _abandon(workbook: Workbook) -> None:
+    """Close and delete the temporary files of a workbook that will not be saved (its rows failed): openpyxl only
+    deletes them on save, or when the process exits."""
+    for sheet in workbook.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):
+            if sheet._rows is not None:
+                sheet._rows.close()
+            writer.close()
+            writer.cleanup()
 
 
 def xlsx_response(*, tables: Sequence[SpreadsheetTable], filename: str) -> FileResponse:

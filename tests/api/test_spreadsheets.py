@@ -114,3 +114,16 @@ def test_sheet_titles_are_valid_excel_names():
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="kind must be one of"):
         SpreadsheetColumn("x", kind="money")
+
+
+def test_rows_that_fail_leave_no_temporary_file():
+    from openpyxl.worksheet import _writer
+
+    def failing_rows():
+        yield ["a"]
+        raise RuntimeError("the database went away")
+
+    before = list(_writer.ALL_TEMP_FILES)
+    with pytest.raises(RuntimeError, match="went away"):
+        workbook_write([SpreadsheetTable("T", [SpreadsheetColumn("x")], failing_rows())], io.BytesIO())
+    assert before == _writer.ALL_TEMP_FILES
