@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.tabular import csv_lines, json_lines
@@ -23,7 +24,7 @@ def export_format(params) -> str:
     """The `format` query parameter: csv (the default) or json; anything else is a 400 naming it."""
     file_format = params.get("format") or "csv"
     if file_format not in EXPORT_FORMATS:
-        raise InvalidInput([ErrorItem(field="format", message="format must be csv or json.")])
+        raise InvalidInput([ErrorItem(field="format", message=gettext("format must be csv or json."))])
     return file_format
 
 
