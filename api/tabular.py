@@ -139,7 +139,7 @@ def read_upload(
     caller's, with the row's `line`.
     """
     if len(content) > max_bytes:
-        raise PayloadTooLarge(_file_too_large(len(content), max_bytes))
+        raise PayloadTooLarge(file_too_large_message(len(content), max_bytes))
     # Any number of byte-order marks (a file saved twice with one) is not content.
     text = _decode(content).lstrip(_BOM)
     if not text.strip():
@@ -296,7 +296,7 @@ def read_table(
     columns with the same header (both positions named), a row with more cells than headers, an empty file.
     """
     if len(content) > max_bytes:
-        raise PayloadTooLarge(_file_too_large(len(content), max_bytes))
+        raise PayloadTooLarge(file_too_large_message(len(content), max_bytes))
     caps = {"max_rows": max_rows, "max_columns": max_columns, "max_cells": max_cells}
     if content.startswith(b"PK\x03\x04") or (filename or "").lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(content, sheet=sheet, max_bytes=max_bytes, **caps)
@@ -586,7 +586,7 @@ def json_lines(records: Iterable[dict]) -> Iterator[str]:
     yield "\n]\n"
 
 
-def _file_too_large(size: int, limit: int) -> str:
+def file_too_large_message(size: int, limit: int) -> str:
     return gettext("The file is %(size)s bytes; the limit is %(limit)s bytes.") % {
         "size": grouped_number(size),
         "limit": grouped_number(limit),
