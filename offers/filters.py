@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -246,17 +247,21 @@ class OfferFilterSet(filters.FilterSet):
         if not near or radius is None:
             missing = "radius_km" if near else "near"
             raise InvalidInput(
-                [ErrorItem(field=missing, code="required", message="near and radius_km go together: give both.")]
+                [
+                    ErrorItem(
+                        field=missing, code="required", message=gettext("near and radius_km go together: give both.")
+                    )
+                ]
             )
         try:
             latitude, longitude = (float(part) for part in near.split(","))
         except ValueError:
             raise InvalidInput(
-                [ErrorItem(field="near", message="near must be `latitude,longitude`, e.g. `46.17,1.87`.")]
+                [ErrorItem(field="near", message=gettext("near must be `latitude,longitude`, e.g. `46.17,1.87`."))]
             ) from None
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise InvalidInput(
-                [ErrorItem(field="near", code="out_of_range", message="Latitude or longitude out of range.")]
+                [ErrorItem(field="near", code="out_of_range", message=gettext("Latitude or longitude out of range."))]
             )
         if not 0 < radius <= MAX_RADIUS_KM:
             raise InvalidInput(
@@ -264,7 +269,8 @@ class OfferFilterSet(filters.FilterSet):
                     ErrorItem(
                         field="radius_km",
                         code="out_of_range",
-                        message=f"radius_km must be greater than 0 and at most {MAX_RADIUS_KM:g}.",
+                        message=gettext("radius_km must be greater than 0 and at most %(limit)s.")
+                        % {"limit": f"{MAX_RADIUS_KM:g}"},
                     )
                 ]
             )
@@ -297,9 +303,11 @@ class OfferFilterSet(filters.FilterSet):
             queryset = self._search(queryset, q)
         ordering = self.form.cleaned_data.get("ordering") or ("relevance" if q else "distance" if near else "title")
         if ordering == "distance" and near is None:
-            raise InvalidInput([ErrorItem(field="ordering", message="ordering=distance needs near and radius_km.")])
+            raise InvalidInput(
+                [ErrorItem(field="ordering", message=gettext("ordering=distance needs near and radius_km."))]
+            )
         if ordering == "relevance" and not q:
-            raise InvalidInput([ErrorItem(field="ordering", message="ordering=relevance needs q.")])
+            raise InvalidInput([ErrorItem(field="ordering", message=gettext("ordering=relevance needs q."))])
         return queryset.order_by(*_ORDERINGS[ordering])
 
 
