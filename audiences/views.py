@@ -6,7 +6,6 @@ Strategy material: analysts and admins only, for reads as for writes.
 import dataclasses
 
 from django.conf import settings
-from django.utils import formats
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -25,7 +24,7 @@ from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
 from api.spreadsheets import XLSX_MEDIA_TYPE, SpreadsheetTable, xlsx_response
-from api.tabular import DEFAULT_MAX_BYTES, Column, csv_lines
+from api.tabular import DEFAULT_MAX_BYTES, Column, csv_lines, file_too_large_message
 from api.throttling import ScopedRateThrottle
 from audiences import export_sheets, selectors, services, wave_comparison
 from audiences.filters import NeedFilterSet, SurveyFilterSet
@@ -82,13 +81,7 @@ def _upload_content(request, serializer_class, *, max_bytes: int) -> tuple[dict,
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
     if upload.size > max_bytes:
-        raise PayloadTooLarge(
-            gettext("The file is %(size)s bytes; the limit is %(limit)s bytes.")
-            % {
-                "size": formats.number_format(upload.size, force_grouping=True),
-                "limit": formats.number_format(max_bytes, force_grouping=True),
-            }
-        )
+        raise PayloadTooLarge(file_too_large_message(upload.size, max_bytes))
     return serializer.validated_data, upload.read()
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from api.exceptions import ErrorItem, InvalidInput
+from api.exceptions import ErrorItem, InvalidInput, grouped_number
 from api.tabular import Table, cell_text, header_text
 from api.text import fold_text
 from audiences import selectors
@@ -247,8 +247,8 @@ def survey_mapping_validate(*, survey: Survey, mapping) -> SurveyMapping:
         errors.add(
             "columns",
             (
-                gettext("%(count)s columns; the limit is %(mapping_max_columns)s.")
-                % {"count": format(len(raw_columns), ","), "mapping_max_columns": format(MAPPING_MAX_COLUMNS, ",")}
+                gettext("%(count)s columns; the limit is %(limit)s.")
+                % {"count": grouped_number(len(raw_columns)), "limit": grouped_number(MAPPING_MAX_COLUMNS)}
             ),
         )
         raw_columns = []

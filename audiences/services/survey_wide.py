@@ -11,11 +11,10 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from django.db import connection, transaction
-from django.utils import formats
 from django.utils.translation import gettext, ngettext
 
 from api.cells import CellError, parse_float
-from api.exceptions import ErrorItem, InvalidInput, errors_capped
+from api.exceptions import ErrorItem, InvalidInput, errors_capped, grouped_number
 from api.tabular import Table, cell_text, read_table
 from audiences import selectors
 from audiences.likert import Recognised, ScaleError, explicit_values, is_blank, label_key, scale_recognise
@@ -48,7 +47,7 @@ def _lines_text(lines: list[int]) -> str:
         more = len(lines) - LINES_SHOWN
         return gettext("lines %(lines)s and %(count)s more") % {
             "lines": shown,
-            "count": formats.number_format(more, force_grouping=True),
+            "count": grouped_number(more),
         }
     return ngettext("line %(lines)s", "lines %(lines)s", len(lines)) % {"lines": shown}
 
