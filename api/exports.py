@@ -26,11 +26,7 @@ def export_format(params) -> str:
     """The `format` query parameter: csv (the default), json or xlsx; anything else is a 400 naming it."""
     file_format = params.get("format") or "csv"
     if file_format not in EXPORT_FORMATS:
-<<<<<<< HEAD
-        raise InvalidInput([ErrorItem(field="format", message="format must be csv, json or xlsx.")])
-=======
-        raise InvalidInput([ErrorItem(field="format", message=gettext("format must be csv or json."))])
->>>>>>> wt/j-i18n
+        raise InvalidInput([ErrorItem(field="format", message=gettext("format must be csv, json or xlsx."))])
     return file_format
 
 

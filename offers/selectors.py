@@ -59,11 +59,8 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
     else:
         matches = list(Territory.objects.filter(code=raw.upper()))  # Corsica's 2A/2B written in lower case
     if not matches:
-<<<<<<< HEAD
-        message = f"No territory has the code {raw!r}" + _territory_code_hint(raw.rpartition(":")[2].upper())
-=======
-        message = gettext("No territory has the code %(code)s.") % {"code": repr(raw)}
->>>>>>> wt/j-i18n
+        hint = _territory_code_hint(raw.rpartition(":")[2].upper())
+        message = gettext("No territory has the code %(code)s") % {"code": repr(raw)} + hint
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
     if len(matches) > 1:
         options = ", ".join(sorted(territory.qualified_code for territory in matches))
@@ -203,13 +200,8 @@ def communes_resolve(
             match = _NAME_WITH_DEPARTEMENT.match(value.strip())
             name, departement = (match["name"], match["departement"]) if match else (value, "")
             wanted_names[value] = (fold_text(name), departement.upper())
-<<<<<<< HEAD
-        folded = {name for name, _ in wanted_names.values()}
-        for commune in communes.filter(name_folded__in=folded, successor=None, retired=False):
-=======
         folded = {name for name, _departement in wanted_names.values()}
-        for commune in communes.filter(name_folded__in=folded, successor=None):
->>>>>>> wt/j-i18n
+        for commune in communes.filter(name_folded__in=folded, successor=None, retired=False):
             by_name[(commune.name_folded, "")].append(commune)
             by_name[(commune.name_folded, path_code(commune.path, "departement"))].append(commune)
 
@@ -219,14 +211,6 @@ def communes_resolve(
         insee = by_insee.get(code)
         postal = by_postal.get(code, [])
         if insee is not None and postal and postal != [insee] and kind == "auto":
-<<<<<<< HEAD
-            resolved[value] = (
-                f"{value!r} is both the INSEE code of {insee.name} and a postal code of "
-                f"{', '.join(commune.name for commune in postal)}: map the column as 'insee' or 'postal_code'."
-            )
-        elif insee is not None and insee.retired:
-            resolved[value] = f"{value!r} is the INSEE code of {insee.name}, a former commune with no known successor."
-=======
             resolved[value] = gettext(
                 "%(value)s is both the INSEE code of %(commune)s and a postal code of %(communes)s: map the column "
                 "as 'insee' or 'postal_code'."
@@ -235,7 +219,10 @@ def communes_resolve(
                 "commune": insee.name,
                 "communes": ", ".join(commune.name for commune in postal),
             }
->>>>>>> wt/j-i18n
+        elif insee is not None and insee.retired:
+            resolved[value] = gettext(
+                "%(value)s is the INSEE code of %(commune)s, a former commune with no known successor."
+            ) % {"value": repr(value), "commune": insee.name}
         elif insee is not None:
             resolved[value] = insee
         elif len(postal) == 1:
