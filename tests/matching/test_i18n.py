@@ -12,6 +12,7 @@ from matching.models import RunStatus
 from tests.conftest import make_user
 from tests.matching.conftest import run_chunks
 from tests.matching.factories import make_need_result, make_report_need, make_run
+from tests.spreadsheets import records_of, rows_of, workbook_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.i18n]
 
@@ -210,3 +211,21 @@ def test_run_status_recommendations_and_reasons(analyst_client, scored_run):
     assert "réservée(s) à d'autres publics que « " in fr_reasons["audience"]["message"]
     assert fr_reasons["covered"]["message"].startswith("Le besoin est couvert par « ")
     assert en_reasons["covered"]["message"].startswith("The need is covered by “")
+
+
+def test_xlsx_sheet_names_descriptions_and_labels(analyst_client, run):
+    path = f"/api/v1/matching/runs/{run.id}/report/?group_by=domain&format=xlsx"
+    french, english = workbook_of(get(analyst_client, path)), workbook_of(get(analyst_client, path, "en"))
+    # The last sheet describes the columns (its name is api.spreadsheets').
+    assert french.sheetnames[:-1] == ["Groupes", "Principaux écarts", "Recommandations"]
+    assert english.sheetnames[:-1] == ["Groups", "Top gaps", "Recommendations"]
+    # The per-group sheet keeps the CSV's headers (the same for machines in both languages).
+    assert rows_of(french["Groupes"])[0] == rows_of(english["Groups"])[0]
+    fr_meanings = {(row[0], row[1]): row[2] for row in rows_of(french.worksheets[-1])[1:]}
+    en_meanings = {(row[0], row[1]): row[2] for row in rows_of(english.worksheets[-1])[1:]}
+    assert fr_meanings[("Groupes", "Besoins")] == "Nombre de besoins"
+    assert en_meanings[("Groups", "Besoins")] == "Number of needs"
+    fr_counts = {row["Recommandation"]: row["Libellé"] for row in records_of(french["Recommandations"])}
+    en_counts = {row["Recommendation"]: row["Label"] for row in records_of(english["Recommendations"])}
+    assert fr_counts.keys() == en_counts.keys()
+    assert (fr_counts["create"], en_counts["create"]) == ("Créer une offre", "Create an offer")

@@ -92,7 +92,7 @@ def test_compare_workbook(analyst_client, reference):
     (totals,) = records_of(totals_sheet)
     assert (totals["Total gap before"], totals["Total gap after"]) == (pytest.approx(0.62), pytest.approx(1.25))
     (housing,) = records_of(groups_sheet)
-    assert housing["Libellé 1"] == "Logement" and housing["Écart apparu"] == 1 and housing["Besoins"] == 4
+    assert housing["Libellé 1"] == "Logement" and housing["Gap opened"] == 1 and housing["Besoins"] == 4
 
 
 def test_ipa_workbook(analyst_client, run):
@@ -101,9 +101,9 @@ def test_ipa_workbook(analyst_client, run):
     assert [cell.value for cell in needs_sheet[1]] == reports.IPA_CSV_HEADER
     needs = records_of(needs_sheet)
     assert len(needs) == 3 and {need["Libellé du quadrant"] for need in needs} == {
-        "Faible priorité",
-        "Maintenir le bon travail",
-        "Non classé",
+        "Low priority",
+        "Keep up the good work",
+        "Unclassified",
     }
     assert sum(row["Besoins"] for row in records_of(quadrants_sheet)) == 3
     (cross,) = records_of(cross_sheet)
