@@ -4,7 +4,6 @@ for the API, and the rows the report, compare and IPA modules aggregate."""
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
 from offers.selectors import territory_subtree_q
-from offers.territory_paths import path_contains, path_segments
+from offers.territory_paths import area_contains, area_key, area_paths, path_segments
 
 
 def catalogue_version() -> str:
@@ -63,7 +62,9 @@ def taxonomy_arrays() -> TaxonomyArrays:
     domains = list(Domain.objects.order_by("id").values("id", "code"))
     audiences = list(Audience.objects.order_by("id").values("id", "code", "label"))
     territories = list(
-        Territory.objects.order_by("id").values("id", "path", "kind", "code", "name", "latitude", "longitude")
+        Territory.objects.order_by("id").values(
+            "id", "path", "area_paths", "kind", "code", "name", "latitude", "longitude"
+        )
     )
     domain_ids = np.array([row["id"] for row in domains], dtype=np.int64)
     return TaxonomyArrays(
@@ -84,6 +85,7 @@ def taxonomy_arrays() -> TaxonomyArrays:
         territory_names=[row["name"] for row in territories],
         territory_lat=np.array([np.nan if row["latitude"] is None else row["latitude"] for row in territories]),
         territory_lon=np.array([np.nan if row["longitude"] is None else row["longitude"] for row in territories]),
+        territory_areas=[area_key(row["area_paths"] or [row["path"]]) for row in territories],
     )
 
 
@@ -209,6 +211,7 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
             "domain_id",
             "domain__code",
             "territory__path",
+            "territory__area_paths",
             "importance",
             "satisfaction",
             "demand_volume",
@@ -241,39 +244,42 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
         themes=themes,
         theme_codes=[[taxonomy.theme_codes[t] for t in positions] for positions in theme_positions],
         territory_paths=[row[6] or "" for row in rows],
-        importance=np.array([row[7] for row in rows], dtype=np.float64),
-        satisfaction=np.array([np.nan if row[8] is None else row[8] for row in rows], dtype=np.float64),
-        demand_volume=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
-        updated_at=[row[10] for row in rows],
+        territory_areas=[area_key(row[7] or [row[6] or ""]) for row in rows],
+        importance=np.array([row[8] for row in rows], dtype=np.float64),
+        satisfaction=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
+        demand_volume=np.array([np.nan if row[10] is None else row[10] for row in rows], dtype=np.float64),
+        updated_at=[row[11] for row in rows],
     )
 
 
 def commune_centroids(*, paths: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each territory path, the centroids of its communes (the territory's own centroid if it has none)."""
-    result: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    """For each area key (a territory path, or the prefixes of a straddling EPCI or a custom territory), the
+    centroids of its communes; the territories' own centroids when none of its communes has one; empty arrays
+    when nothing is known (the engine then treats the distance as unknown: the neutral factor)."""
     wanted = sorted(set(paths) - {""})
     if not wanted:
         return {}
+    prefixes = sorted({prefix for key in wanted for prefix in area_paths(key)})
     q = Q()
-    for path in wanted:
-        q |= Q(path__startswith=path)
-    rows = Territory.objects.filter(q).exclude(latitude=None).values_list("path", "kind", "latitude", "longitude")
-    own: dict[str, tuple[float, float]] = {}
-    for territory_path, kind, lat, lon in rows:
-        if territory_path in wanted:
-            own[territory_path] = (lat, lon)
-        if kind != TerritoryKind.COMMUNE:
-            continue
-        for path in wanted:
-            if path_contains(path, territory_path):
-                result[path][0].append(lat)
-                result[path][1].append(lon)
+    for prefix in prefixes:
+        q |= Q(path__startswith=prefix)
+    rows = list(
+        Territory.objects.filter(q)
+        .exclude(latitude=None)
+        .exclude(longitude=None)
+        .values_list("path", "kind", "latitude", "longitude")
+    )
+    own = {path: (lat, lon) for path, _kind, lat, lon in rows if path in prefixes}
+    communes = [(path, lat, lon) for path, kind, lat, lon in rows if kind == TerritoryKind.COMMUNE]
     centroids = {}
-    for path in wanted:
-        lats, lons = result.get(path, ([], []))
-        if not lats and path in own:
-            lats, lons = [own[path][0]], [own[path][1]]
-        centroids[path] = (np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64))
+    for key in wanted:
+        inside = [(lat, lon) for path, lat, lon in communes if area_contains(key, path)]
+        if not inside:
+            inside = [own[prefix] for prefix in area_paths(key) if prefix in own]
+        centroids[key] = (
+            np.array([lat for lat, _lon in inside], dtype=np.float64),
+            np.array([lon for _lat, lon in inside], dtype=np.float64),
+        )
     return centroids
 
 

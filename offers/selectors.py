@@ -30,7 +30,7 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import common_path, path_ancestors, path_code
+from offers.territory_paths import area_normalise, common_path, path_code, path_segments
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -64,13 +64,40 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
-    """Q matching `territory` and every territory below it, through the relation `prefix` (e.g. "commune__")."""
-    return Q(**{f"{prefix}path__startswith": territory.path})
+    """Q matching `territory` and every territory below it, through the relation `prefix` (e.g. "commune__").
+
+    Below means under one of its path prefixes (`Territory.paths`: both sides of an EPCI straddling two
+    départements, every member of a custom territory), each an indexed `LIKE 'prefix%'`."""
+    return path_subtree_q(territory, field=f"{prefix}path")
+
+
+def path_subtree_q(territory: Territory, *, field: str) -> Q:
+    """Q matching rows whose path column `field` (a territory's path, or a copy such as a result's
+    `territory_path`) is `territory`'s own path or below one of its prefixes."""
+    q = Q(**{field: territory.path})
+    for path in area_normalise([*territory.paths, territory.path]):
+        q |= Q(**{f"{field}__startswith": path})
+    return q
 
 
 def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
-    """Q matching `territory` and every territory above it (those whose path is a prefix of its path)."""
-    return Q(**{f"{prefix}path__in": path_ancestors(territory.path)})
+    """Q matching `territory` and every territory above it: each territory named by a segment of its paths
+    (kind and code, so an EPCI straddling two départements is above its communes on both sides), and the custom
+    territories having one of those as a member."""
+    codes_by_kind: dict[str, set[str]] = defaultdict(set)
+    for path in [*territory.paths, territory.path]:
+        for kind, code in path_segments(path):
+            codes_by_kind[kind].add(code)
+    q = Q(**{f"{prefix}pk": territory.pk})
+    named = Q()
+    for kind, codes in sorted(codes_by_kind.items()):
+        q |= Q(**{f"{prefix}kind": kind, f"{prefix}code__in": sorted(codes)})
+        named |= Q(kind=kind, code__in=sorted(codes))
+    if codes_by_kind:
+        members = Territory.objects.filter(named).values("id")
+        customs = Territory.members.through.objects.filter(to_territory_id__in=members).values("from_territory_id")
+        q |= Q(**{f"{prefix}id__in": customs})
+    return q
 
 
 def territory_list(
