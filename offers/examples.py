@@ -14,8 +14,24 @@ TERRITORY_EXAMPLES = [
             "parent_code": "epci:200034825",
             "latitude": 46.1697,
             "longitude": 1.8708,
+            "members": [],
         },
     )
+]
+
+# Custom territories ------------------------------------------------------------------------------------------------
+
+CUSTOM_TERRITORY_WRITE_EXAMPLES = [
+    request(
+        "Two EPCIs promoting together",
+        {
+            "kind": "custom",
+            "code": "gueret-sud-ouest",
+            "name": "Grand Guéret et Creuse Sud Ouest",
+            "members": ["epci:200034825", "epci:200067189"],
+        },
+    ),
+    request("Add a commune", {"members": ["epci:200034825", "epci:200067189", "23176"]}, name="add-a-commune"),
 ]
 
 TAXONOMY_EXAMPLES = [

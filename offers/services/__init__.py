@@ -10,6 +10,7 @@
 
 from offers.services.custom_territories import (
     CUSTOM_TERRITORY_CODE,
+    custom_territory_check,
     custom_territory_create,
     custom_territory_delete,
     custom_territory_figures,
@@ -72,6 +73,7 @@ from offers.services.reference_data import (
 __all__ = [
     "COMMUNE_CODE",
     "CUSTOM_TERRITORY_CODE",
+    "custom_territory_check",
     "custom_territory_create",
     "custom_territory_delete",
     "custom_territory_figures",

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from rest_framework.exceptions import PermissionDenied
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.text import fold_text
@@ -186,26 +187,20 @@ def custom_territory_create(*, code: Any, name: Any, members: Any, created_by=No
     return territory
 
 
-def _custom_only(territory: Territory) -> None:
+def custom_territory_check(*, territory: Territory) -> None:
+    """403 unless `territory` is a custom territory (the others are loaded, never written by callers)."""
     if territory.kind != TerritoryKind.CUSTOM:
-        raise InvalidInput(
-            [
-                ErrorItem(
-                    field="code",
-                    code="not_custom",
-                    message=(
-                        f"{territory.qualified_code} ({territory.name}) is administrative reference data, loaded by "
-                        "`manage.py load_territories`: only custom territories are written through the API."
-                    ),
-                )
-            ]
+        raise PermissionDenied(
+            f"{territory.qualified_code} ({territory.name}) is administrative reference data, loaded by "
+            "`manage.py load_territories`: only custom territories are changed through the API.",
+            code="read_only_territory",
         )
 
 
 @transaction.atomic
 def custom_territory_update(*, territory: Territory, values: dict[str, Any]) -> Territory:
     """Rename a custom territory and/or replace its members (`name`, `members`); its code is stable."""
-    _custom_only(territory)
+    custom_territory_check(territory=territory)
     errors: list[ErrorItem] = []
     if "code" in values and values["code"] != territory.code:
         errors.append(
@@ -271,7 +266,7 @@ def custom_territory_usage(*, territory: Territory) -> dict[str, int]:
 @transaction.atomic
 def custom_territory_delete(*, territory: Territory) -> None:
     """Delete a custom territory nothing uses; otherwise 409 with what still uses it (reassign them first)."""
-    _custom_only(territory)
+    custom_territory_check(territory=territory)
     usage = custom_territory_usage(territory=territory)
     if usage:
         details = ", ".join(f"{count} {what}" for what, count in sorted(usage.items()))
