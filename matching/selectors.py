@@ -332,12 +332,16 @@ def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict]
     return list(report_rows(run=run)), list(report_rows(run=baseline))
 
 
-def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
-    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths.
+def report_labels(*, rows: Iterable[dict], scope: Territory | None = None) -> ReportLabels:
+    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths
+    (and of the run's `scope`), with their populations and, for those covering several path prefixes (custom
+    territories, straddling EPCIs), those prefixes.
 
     Four queries whatever the number of rows.
     """
     wanted: dict[str, set[str]] = {}
+    if scope is not None:
+        wanted.setdefault(scope.kind, set()).add(scope.code)
     for row in rows:
         segments = path_segments(row.get("territory_path"))
         if row.get("epci_code"):
@@ -346,18 +350,68 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
             segments.append(("commune", row["commune_code"]))
         for kind, code in segments:
             wanted.setdefault(kind, set()).add(code)
-    territory = {}
+    territory: dict[str, str] = {}
+    areas: dict[str, list[str]] = {}
+    population: dict[str, int] = {}
     if wanted:
         query = Q()
         for kind, codes in wanted.items():
             query |= Q(kind=kind, code__in=sorted(codes))
-        territory = {
-            f"{kind}:{code}": name
-            for kind, code, name in Territory.objects.filter(query).values_list("kind", "code", "name")
-        }
+        for kind, code, name, path, paths, inhabitants in Territory.objects.filter(query).values_list(
+            "kind", "code", "name", "path", "area_paths", "population"
+        ):
+            qualified = f"{kind}:{code}"
+            territory[qualified] = name
+            if paths and list(paths) != [path]:
+                areas[qualified] = list(paths)
+            if inhabitants is not None:
+                population[qualified] = inhabitants
     return ReportLabels(
         domain=dict(Domain.objects.values_list("code", "label")),
         theme=dict(Theme.objects.values_list("code", "label")),
         audience=dict(Audience.objects.values_list("code", "label")),
         territory=territory,
+        areas=areas,
+        population=population,
     )
+
+
+def report_offer_rows(
+    *, codes: Iterable[str], scope: Territory | None, themes: bool = False, audiences: bool = False
+) -> list[dict[str, Any]]:
+    """The published offers located in the territories of these qualified codes ('' = the run's `scope`, or
+    everywhere without one), as the rows `reports.report_per_inhabitant` counts: `commune_path`, `domain_code`,
+    and the `theme_codes` / `audience_codes` asked for (empty lists otherwise). One query, plus one per M2M."""
+    wanted = set(codes)
+    published = Offer.objects.filter(status="published")
+    if "" not in wanted or scope is not None:
+        query = territory_subtree_q(scope) if "" in wanted else Q(pk__in=[])
+        named = Q(pk__in=[])
+        for code in wanted - {""}:
+            kind, _, bare = code.partition(":")
+            named |= Q(kind=kind, code=bare)
+        if wanted - {""}:
+            for territory in Territory.objects.filter(named).only("path", "area_paths"):
+                query |= territory_subtree_q(territory)
+        published = published.filter(commune_id__in=Territory.objects.filter(query).values("id"))
+    offers = list(published.order_by("id").values("id", "commune__path", "domain__code"))
+    rows = {
+        offer["id"]: {
+            "commune_path": offer["commune__path"] or "",
+            "domain_code": offer["domain__code"],
+            "theme_codes": [],
+            "audience_codes": [],
+        }
+        for offer in offers
+    }
+    if themes and rows:
+        for offer_id, code in Offer.themes.through.objects.filter(offer_id__in=list(rows)).values_list(
+            "offer_id", "theme__code"
+        ):
+            rows[offer_id]["theme_codes"].append(code)
+    if audiences and rows:
+        for offer_id, code in Offer.audiences.through.objects.filter(offer_id__in=list(rows)).values_list(
+            "offer_id", "audience__code"
+        ):
+            rows[offer_id]["audience_codes"].append(code)
+    return list(rows.values())
