@@ -100,6 +100,25 @@ def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
     return q
 
 
+def territory_paths_canonical(paths: Iterable[str]) -> dict[str, str]:
+    """Each path mapped to the path of the territory its last segment names (one query): the same for most, but
+    `r75/d87/e200000001/` (the Haute-Vienne side of an EPCI filed under the Creuse) maps to `r75/d23/e200000001/`.
+    Paths naming no territory are left out."""
+    wanted = {path for path in paths if path}
+    named = Q(pk__in=[])
+    by_segment: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in wanted:
+        segments = path_segments(path)
+        if segments:
+            by_segment[segments[-1]].append(path)
+            named |= Q(kind=segments[-1][0], code=segments[-1][1])
+    canonical = {}
+    for kind, code, path in Territory.objects.filter(named).values_list("kind", "code", "path"):
+        for given in by_segment[(kind, code)]:
+            canonical[given] = path
+    return canonical
+
+
 def territory_list(
     *,
     kind: str | None = None,

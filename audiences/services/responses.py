@@ -16,6 +16,7 @@ from audiences import selectors
 from audiences.models import NEED_STATISTICS_FIELDS, Need, NeedSource, Survey, SurveyItem, SurveyResponse
 from audiences.statistics import item_summary
 from offers.models import Audience, Territory, TerritoryKind
+from offers.selectors import territory_paths_canonical
 from offers.territory_paths import common_path, path_upto
 
 RESPONSES_MAX_ROWS = 200_000
@@ -287,10 +288,13 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
         )
     )
     area_path = common_path(path for _, _, path, _, _ in responses if path)
+    # An EPCI straddling two départements files its communes under both: group them under its one territory.
+    canonical = territory_paths_canonical({area_path, *(path_upto(path, "epci") for _, _, path, _, _ in responses)})
+    area_path = canonical.get(area_path, area_path)
     groups: dict[tuple[int, int, str | None], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for item_id, audience_id, path, importance, satisfaction in responses:
         keys = [(item_id, audience_id, area_path)]
-        epci_path = path_upto(path, "epci") if path else None
+        epci_path = canonical.get(path_upto(path, "epci")) if path else None
         if epci_path and epci_path != area_path:
             keys.append((item_id, audience_id, epci_path))
         for key in keys:
