@@ -54,6 +54,11 @@ class Territory(models.Model):
         related_name="predecessors",
         help_text="The commune this one was merged into; empty for a current territory.",
     )
+    # Gone from the official geography (merged away, or an EPCI dissolved) but kept for what points to it:
+    # resolvers and lists leave it out.
+    retired = models.BooleanField(
+        default=False, help_text="No longer in the official geography (see successor when it was merged)."
+    )
     # Custom territories only: the EPCIs and communes they are made of.
     members = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="custom_territories")
     created_by = models.ForeignKey(

@@ -185,7 +185,9 @@ def communes_resolve(
     if kind in ("auto", "postal_code"):
         codes = {code for code in cleaned.values() if _POSTAL_CODE.match(code)}
         rows = (
-            TerritoryPostalCode.objects.filter(code__in=codes, territory__in=communes, territory__successor=None)
+            TerritoryPostalCode.objects.filter(
+                code__in=codes, territory__in=communes, territory__successor=None, territory__retired=False
+            )
             .select_related("territory")
             .order_by("code", "territory__path")
         )
@@ -199,7 +201,7 @@ def communes_resolve(
             name, departement = (match["name"], match["departement"]) if match else (value, "")
             wanted_names[value] = (fold_text(name), departement.upper())
         folded = {name for name, _ in wanted_names.values()}
-        for commune in communes.filter(name_folded__in=folded, successor=None):
+        for commune in communes.filter(name_folded__in=folded, successor=None, retired=False):
             by_name[(commune.name_folded, "")].append(commune)
             by_name[(commune.name_folded, path_code(commune.path, "departement"))].append(commune)
 
@@ -213,6 +215,8 @@ def communes_resolve(
                 f"{value!r} is both the INSEE code of {insee.name} and a postal code of "
                 f"{', '.join(commune.name for commune in postal)}: map the column as 'insee' or 'postal_code'."
             )
+        elif insee is not None and insee.retired:
+            resolved[value] = f"{value!r} is the INSEE code of {insee.name}, a former commune with no known successor."
         elif insee is not None:
             resolved[value] = insee
         elif len(postal) == 1:
@@ -239,7 +243,11 @@ def communes_resolve(
 
 def _smallest_common_territory(communes: list[Territory]) -> Territory | None:
     path = common_path(commune.path for commune in communes)
-    return Territory.objects.filter(path=path).first() if path else None
+    if not path:
+        return None
+    # Named by the path's last segment: a straddling EPCI's own path is under one département only.
+    kind, code = path_segments(path)[-1]
+    return Territory.objects.filter(kind=kind, code=code).first()
 
 
 def taxonomy_domains() -> QuerySet[Domain]:

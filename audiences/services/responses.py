@@ -17,7 +17,7 @@ from audiences.models import NEED_STATISTICS_FIELDS, Need, NeedSource, Survey, S
 from audiences.statistics import item_summary
 from offers.models import Audience, Territory, TerritoryKind
 from offers.selectors import territory_paths_canonical
-from offers.territory_paths import common_path, path_upto
+from offers.territory_paths import common_path, path_segments, path_upto
 
 RESPONSES_MAX_ROWS = 200_000
 RESPONSES_MAX_BYTES = 20 * 1024 * 1024
@@ -302,10 +302,14 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
                 groups[key][0].append(importance)
             if satisfaction is not None:
                 groups[key][1].append(satisfaction)
-    territories = {
-        territory.path: territory
-        for territory in Territory.objects.filter(path__in={key[2] for key in groups} - {None})
+    # A path prefix names its territory by its last segment, which need not be that territory's own path: the
+    # communes of an EPCI straddling two départements sit under their own département (see Territory.area_paths).
+    territory_keys = {path: path_segments(path)[-1] for path in {key[2] for key in groups} - {None}}
+    found = {
+        (territory.kind, territory.code): territory
+        for territory in Territory.objects.filter(code__in={code for _, code in territory_keys.values()})
     }
+    territories = {path: found[key] for path, key in territory_keys.items()}
     source_reference = f"{survey.title} ({survey.reference})" if survey.reference else survey.title
     wanted: dict[tuple[int, int, int | None], tuple[dict, SurveyItem]] = {}
     for (item_id, audience_id, path), (importance, satisfaction) in groups.items():

@@ -60,6 +60,7 @@ from offers.services.reference_data import (
     EPCI_CODE,
     INSEE_NAMES,
     REGION_CODE,
+    LoadProgress,
     LoadReport,
     audience_create,
     audience_delete,
@@ -67,6 +68,7 @@ from offers.services.reference_data import (
     catalogue_changed,
     polygon_centroid,
     taxonomy_load,
+    territories_load_france,
     territories_load_geojson,
 )
 
@@ -102,6 +104,7 @@ __all__ = [
     "ORGANISATION_FIELDS",
     "REGION_CODE",
     "CodeLookups",
+    "LoadProgress",
     "LoadReport",
     "OfferDraft",
     "OfferImportReport",
@@ -125,5 +128,6 @@ __all__ = [
     "organisation_save",
     "polygon_centroid",
     "taxonomy_load",
+    "territories_load_france",
     "territories_load_geojson",
 ]
