@@ -106,9 +106,10 @@ def area_paths(key: str | None) -> list[str]:
 
 
 def area_normalise(paths: Iterable[str]) -> list[str]:
-    """Sorted distinct prefixes, without any that another one already covers (a commune inside a member EPCI)."""
+    """Sorted distinct prefixes, without any that another one already starts (a commune inside a member EPCI).
+    By prefix only: both sides of a straddling EPCI stay, since SQL matches prefixes, not segments."""
     distinct = sorted({path for path in paths if path})
-    return [path for path in distinct if not any(other != path and path_contains(other, path) for other in distinct)]
+    return [path for path in distinct if not any(other != path and path.startswith(other) for other in distinct)]
 
 
 def area_contains(area: str | Iterable[str], path: str) -> bool:

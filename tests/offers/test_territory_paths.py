@@ -80,6 +80,8 @@ def test_area_key_sorts_deduplicates_and_drops_covered_prefixes():
         "r75/d23/e200034825/|r75/d87/e2/"
     )
     assert area_paths("r75/d23/e200034825/|r75/d87/e2/") == ["r75/d23/e200034825/", "r75/d87/e2/"]
+    # Both sides of a straddling EPCI stay: SQL filters on prefixes.
+    assert area_paths(area_key([STRADDLING, "r75/d87/e200000001/"])) == [STRADDLING, "r75/d87/e200000001/"]
     assert area_paths("") == [] and area_paths(None) == []
 
 
