@@ -1,12 +1,13 @@
 """FilterSets of the matching app; every filter's help_text becomes its OpenAPI description."""
 
 import django_filters
+from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from api.filters import CodeFilter, TerritoryFilter
 from matching.models import IpaQuadrant, MatchingRun, NeedResult, Recommendation, RunStatus
 from offers.models import Audience, Domain, Theme
-from offers.selectors import path_subtree_q
+from offers.selectors import custom_territories_within, path_subtree_q
 
 
 class MatchingRunFilterSet(filters.FilterSet):
@@ -59,4 +60,5 @@ class NeedResultFilterSet(filters.FilterSet):
         return queryset.filter(theme_codes__icontains=f'"{value}"')
 
     def filter_territory(self, queryset, name, territory):
-        return queryset.filter(path_subtree_q(territory, field="territory_path"))
+        customs = custom_territories_within(territory).values("path")
+        return queryset.filter(path_subtree_q(territory, field="territory_path") | Q(territory_path__in=customs))

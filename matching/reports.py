@@ -520,14 +520,19 @@ def compare_status(
     return "unchanged"
 
 
-def scope_contains(scope: Mapping, row: Mapping) -> bool:
+def scope_contains(scope: Mapping, row: Mapping, areas: Mapping[str, Sequence[str]] | None = None) -> bool:
     """Whether a need (a result row) lies in a run's scope, by the rule of `selectors.need_scope_q`: under the scope's
-    `territory_path` (a need without a territory is in every scope), of its `audiences` and `domains` (empty =
-    all)."""
+    `territory_paths` (its `territory_path` alone when not given; a need without a territory is in every scope; a
+    need of a territory covering several prefixes, `areas`, when all of them are), of its `audiences` and
+    `domains` (empty = all)."""
     path, need_path = scope.get("territory_path"), row.get("territory_path")
     prefixes = scope.get("territory_paths") or ([path] if path else [])
-    if prefixes and need_path and need_path != path and not area_contains(prefixes, need_path):
-        return False
+    if prefixes and need_path and need_path != path:
+        segments = path_segments(need_path)
+        own = "{}:{}".format(*segments[-1]) if segments else ""
+        need_prefixes = (areas or {}).get(own) or [need_path]
+        if not all(area_contains(prefixes, prefix) for prefix in need_prefixes):
+            return False
     if scope.get("audiences") and row.get("audience_code") not in scope["audiences"]:
         return False
     return not scope.get("domains") or row.get("domain_code") in scope["domains"]
@@ -595,8 +600,8 @@ def compare_runs(
         status = compare_status(before, after, gap_floor=gap_floor, gap_delta=gap_delta)
         described = after or before
         if differ and (
-            (before is None and not scope_contains(baseline_scope, after))
-            or (after is None and not scope_contains(scope, before))
+            (before is None and not scope_contains(baseline_scope, after, labels.areas))
+            or (after is None and not scope_contains(scope, before, labels.areas))
         ):
             status = "out_of_scope"
         summary[status] += 1

@@ -67,8 +67,23 @@ def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
     """Q matching `territory` and every territory below it, through the relation `prefix` (e.g. "commune__").
 
     Below means under one of its path prefixes (`Territory.paths`: both sides of an EPCI straddling two
-    départements, every member of a custom territory), each an indexed `LIKE 'prefix%'`."""
-    return path_subtree_q(territory, field=f"{prefix}path")
+    départements, every member of a custom territory), each an indexed `LIKE 'prefix%'`; and the custom
+    territories whose members all lie there (a grouping of two EPCIs of the Pas-de-Calais is in the
+    Pas-de-Calais; one straddling the Nord is not), through a subquery on the small members table."""
+    customs = custom_territories_within(territory).values("id")
+    return path_subtree_q(territory, field=f"{prefix}path") | Q(**{f"{prefix}id__in": customs})
+
+
+def custom_territories_within(territory: Territory) -> QuerySet[Territory]:
+    """The custom territories (other than `territory`) whose members all lie in `territory` (a lazy subquery)."""
+    below = Territory.objects.filter(path_subtree_q(territory, field="path")).values("id")
+    outside = Territory.members.through.objects.exclude(to_territory_id__in=below).values("from_territory_id")
+    return (
+        Territory.objects.filter(kind=TerritoryKind.CUSTOM, members__isnull=False)
+        .exclude(id__in=outside)
+        .exclude(pk=territory.pk)
+        .distinct()
+    )
 
 
 def path_subtree_q(territory: Territory, *, field: str) -> Q:
@@ -398,7 +413,7 @@ def offer_territory_q(territory: Territory) -> Q:
 
     Both halves are `id IN (subquery)` on small territory sets (path prefix on the territory table), so each is
     served by an index (offers.commune_id, service_area.territory_id) instead of a join filtered on the path."""
-    communes = Territory.objects.filter(territory_subtree_q(territory)).values("id")
+    communes = Territory.objects.filter(path_subtree_q(territory, field="path")).values("id")
     areas = Territory.objects.filter(territory_subtree_q(territory) | territory_ancestors_q(territory)).values("id")
     served = Offer.service_area.through.objects.filter(territory_id__in=areas).values("offer_id")
     return Q(commune_id__in=communes) | Q(id__in=served)

@@ -92,6 +92,9 @@ def test_compare_scope_of_a_custom_territory_holds_its_members_needs():
     scope = {"territory_path": "xduo/", "territory_paths": LABELS.areas["custom:duo"]}
     assert reports.scope_contains(scope, ROWS[2]) and reports.scope_contains(scope, ROWS[4])
     assert not reports.scope_contains(scope, row(9, territory_path="r75/d87/e200000002/c87001/"))
+    # A custom territory's need is in a scope holding all its members, not in one holding only some.
+    assert reports.scope_contains({"territory_path": "r75/"}, ROWS[4], LABELS.areas)
+    assert not reports.scope_contains({"territory_path": "r75/d23/"}, ROWS[4], LABELS.areas)
 
 
 OFFERS = [

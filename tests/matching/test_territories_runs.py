@@ -242,3 +242,27 @@ def test_communes_without_a_centroid_give_the_neutral_distance(analyst_client, s
     assert outside.exists()
     for offer in outside:
         assert offer.distance_km is None and offer.geography == 1.0
+
+
+def test_a_custom_territory_inside_a_departement_is_in_its_scope(analyst_client, slice_catalogue, slice_needs):
+    from offers.services import custom_territory_create
+
+    custom_territory_create(
+        code="audomarois-laventie", name="Audomarois et Laventie", members=[SAINT_OMER_EPCI, LAVENTIE]
+    )
+    custom_territory_create(
+        code="audomarois-lys", name="Audomarois et Flandre Lys", members=[SAINT_OMER_EPCI, FLANDRE_LYS]
+    )
+    inside = make_need(statement="Attirer des médecins", themes=("health-care",), territory="audomarois-laventie")
+    straddling = make_need(statement="Attirer des infirmiers", themes=("health-care",), territory="audomarois-lys")
+
+    run = _run(analyst_client, scope_territory="departement:62")
+    needs = set(NeedResult.objects.filter(run=run).values_list("need_id", flat=True))
+    assert inside.id in needs and straddling.id not in needs
+    listed = analyst_client.get("/api/v1/needs/", {"territory": "departement:62"}).json()["results"]
+    assert inside.id in {need["id"] for need in listed}
+    results = analyst_client.get(f"{RUNS}{run.id}/needs/", {"territory": "departement:62"}).json()["results"]
+    assert inside.id in {row["need"] for row in results}
+    # At département level, the custom territory inside the Pas-de-Calais is grouped under it.
+    by_departement = _groups(_report(analyst_client, run, territory_level="departement"))
+    assert set(by_departement) == {"departement:62"}
