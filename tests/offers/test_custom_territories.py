@@ -158,3 +158,16 @@ def test_delete_refuses_a_territory_still_used(analyst_client, reference):
     assert analyst_client.delete(f"{URL}custom:duo/").status_code == 204
     assert not Territory.objects.filter(kind="custom", code="duo").exists()
     assert not Need.objects.filter(pk=need.pk).exists()
+
+
+def test_list_reads_the_members_of_the_page_in_one_query(anonymous_client, reference, django_assert_num_queries):
+    custom_territory_create(code="un", name="Un", members=[GRAND_GUERET])
+    with django_assert_num_queries(3):  # count, page, members of its custom territories
+        anonymous_client.get(URL, {"kind": "custom"})
+    custom_territory_create(code="deux", name="Deux", members=[SUD_OUEST, GUERET])
+    with django_assert_num_queries(3):
+        body = anonymous_client.get(URL, {"kind": "custom"}).json()
+    assert {row["code"]: row["members"] for row in body["results"]} == {
+        "un": [f"epci:{GRAND_GUERET}"],
+        "deux": [f"commune:{GUERET}", f"epci:{SUD_OUEST}"],
+    }

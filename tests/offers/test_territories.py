@@ -117,6 +117,7 @@ def test_detail_by_code_and_by_qualified_code(anonymous_client, reference):
         "parent_code": f"epci:{GRAND_GUERET}",
         "latitude": pytest.approx(46.16, abs=0.03),
         "longitude": pytest.approx(1.87, abs=0.03),
+        "members": [],
     }
     assert anonymous_client.get("/api/v1/territories/departement:23/").json()["name"] == "Creuse"
 
