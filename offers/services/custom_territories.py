@@ -247,7 +247,7 @@ def custom_territory_update(*, territory: Territory, values: dict[str, Any]) -> 
 
 def custom_territory_usage(*, territory: Territory) -> dict[str, int]:
     """How many rows of every app still refer to `territory` (needs, surveys, matching runs, offers' service
-    areas, organisations...), by their plural name; non-zero entries only. Read through the model's reverse
+    areas, organisations...), by their plural English name ("matching runs"); non-zero entries only. Read through the model's reverse
     relations, so offers/ counts what audiences/ and matching/ file under it without importing them."""
     usage: dict[str, int] = {}
     for relation in Territory._meta.related_objects:
@@ -258,7 +258,7 @@ def custom_territory_usage(*, territory: Territory) -> dict[str, int]:
         else:
             count = relation.related_model._default_manager.filter(**{relation.field.name: territory}).count()
         if count:
-            label = str(relation.related_model._meta.verbose_name_plural)
+            label = re.sub(r"(?<!^)(?=[A-Z])", " ", relation.related_model.__name__).lower() + "s"
             usage[label] = usage.get(label, 0) + count
     return usage
 

@@ -8,6 +8,7 @@ from offers.models import CatalogueVersion, Territory, TerritoryKind
 from offers.selectors import territory_resolve, territory_subtree_q
 from offers.services import custom_territory_create, custom_territory_figures
 from tests.audiences.factories import make_need
+from tests.matching.factories import make_run
 from tests.offers.factories import make_offer, make_organisation
 
 URL = "/api/v1/territories/"
@@ -149,12 +150,14 @@ def test_update_renames_and_replaces_members(analyst_client, populated):
 
 
 def test_delete_refuses_a_territory_still_used(analyst_client, reference):
-    custom_territory_create(code="duo", name="Duo", members=[GRAND_GUERET])
+    territory = custom_territory_create(code="duo", name="Duo", members=[GRAND_GUERET])
     need = make_need(statement="Une crèche", territory="duo")
+    run = make_run(scope_territory=territory)
     response = analyst_client.delete(f"{URL}custom:duo/")
-    assert response.status_code == 409
-    assert "1 " in response.json()["message"]
+    assert response.status_code == 409 and response.json()["code"] == "territory_in_use"
+    assert "still used by 1 matching runs, 1 needs" in response.json()["message"]
     need.delete()
+    run.delete()
     assert analyst_client.delete(f"{URL}custom:duo/").status_code == 204
     assert not Territory.objects.filter(kind="custom", code="duo").exists()
     assert not Need.objects.filter(pk=need.pk).exists()
