@@ -247,8 +247,9 @@ def custom_territory_update(*, territory: Territory, values: dict[str, Any]) -> 
 
 def custom_territory_usage(*, territory: Territory) -> dict[str, int]:
     """How many rows of every app still refer to `territory` (needs, surveys, matching runs, offers' service
-    areas, organisations...), by their plural English name ("matching runs"); non-zero entries only. Read through the model's reverse
-    relations, so offers/ counts what audiences/ and matching/ file under it without importing them."""
+    areas, organisations...), by their plural English name ("matching runs"); non-zero entries only. Read through
+    the model's reverse relations, so offers/ counts what audiences/ and matching/ file under it without importing
+    them."""
     usage: dict[str, int] = {}
     for relation in Territory._meta.related_objects:
         if relation.related_model is Territory or relation.get_accessor_name() in _OWN_RELATIONS:
