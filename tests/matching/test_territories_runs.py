@@ -266,3 +266,17 @@ def test_a_custom_territory_inside_a_departement_is_in_its_scope(analyst_client,
     # At département level, the custom territory inside the Pas-de-Calais is grouped under it.
     by_departement = _groups(_report(analyst_client, run, territory_level="departement"))
     assert set(by_departement) == {"departement:62"}
+
+
+def test_centroids_of_a_straddling_epci_cover_both_sides(hauts_de_france):
+    from matching.selectors import commune_centroids
+    from offers.territory_paths import area_key
+
+    epci = Territory.objects.get(kind="epci", code=FLANDRE_LYS)
+    key = area_key(epci.paths)
+    lats, lons = commune_centroids(paths=[key, epci.path])[key]
+    communes = Territory.objects.filter(kind="commune", parent=epci)
+    assert lats.size == communes.count() == 8  # 4 in the Nord, 4 in the Pas-de-Calais
+    for code in (MERVILLE, LAVENTIE):
+        commune = communes.get(code=code)
+        assert commune.latitude in lats.tolist() and commune.longitude in lons.tolist()
