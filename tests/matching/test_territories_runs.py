@@ -280,3 +280,27 @@ def test_centroids_of_a_straddling_epci_cover_both_sides(hauts_de_france):
     for code in (MERVILLE, LAVENTIE):
         commune = communes.get(code=code)
         assert commune.latitude in lats.tolist() and commune.longitude in lons.tolist()
+
+
+CORNOUAILLE = ["200068120", "242900645", "242900660", "242900694", "242900702", "242900710", "242900769"]
+
+
+def test_cornouaille_custom_territory_of_seven_epcis(analyst_client, anonymous_client, reference):
+    """Quimper Bretagne Occidentale and the six other intercommunalities of Cornouaille (Finistère)."""
+    territories_load_france(epcis=CORNOUAILLE)
+    response = analyst_client.post(
+        "/api/v1/territories/",
+        {"kind": "custom", "code": "cornouaille", "name": "Cornouaille", "members": CORNOUAILLE},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    cornouaille = Territory.objects.get(kind="custom", code="cornouaille")
+    communes = Territory.objects.filter(kind="commune", parent__code__in=CORNOUAILLE)
+    assert cornouaille.population == sum(commune.population for commune in communes) > 300_000
+    assert 47.5 < cornouaille.latitude < 48.3 and -4.8 < cornouaille.longitude < -3.4
+    quimper = make_offer(title="Crèche de Quimper", themes=("childcare",), commune="29232")
+    make_offer(title="Crèche de Guéret", themes=("childcare",), commune="23096")
+    listed = anonymous_client.get("/api/v1/offers/", {"territory": "cornouaille"}).json()["results"]
+    assert [offer["id"] for offer in listed] == [quimper.id]
+    within = anonymous_client.get("/api/v1/territories/", {"within": "custom:cornouaille", "kind": "epci"}).json()
+    assert sorted(row["code"] for row in within["results"]) == sorted(CORNOUAILLE)
