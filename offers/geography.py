@@ -91,10 +91,13 @@ class Geography:
     departements: dict[str, Departement]
     epcis: dict[str, Epci]
     communes: dict[str, Commune]
+    _departement_paths: dict[str, str] = field(default_factory=dict, repr=False)
 
     def departement_path(self, code: str) -> str:
-        departement = self.departements[code]
-        return path_child(path_child(None, kind="region", code=departement.region), kind="departement", code=code)
+        if code not in self._departement_paths:
+            region = path_child(None, kind="region", code=self.departements[code].region)
+            self._departement_paths[code] = path_child(region, kind="departement", code=code)
+        return self._departement_paths[code]
 
     def epci_main_departement(self) -> dict[str, str]:
         """The département of most of each EPCI's population (most communes when no population is known; then the

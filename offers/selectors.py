@@ -141,7 +141,9 @@ def territory_list(
     within: Territory | None = None,
     search: str | None = None,
 ) -> QuerySet[Territory]:
-    queryset = Territory.objects.select_related("parent")
+    queryset = Territory.objects.select_related("parent", "successor").prefetch_related(
+        Prefetch("postal_codes", queryset=TerritoryPostalCode.objects.order_by("code"))
+    )
     if kind:
         queryset = queryset.filter(kind=kind)
     if parent is not None:

@@ -250,15 +250,19 @@ def _upsert(report: LoadReport, model: type[models.Model], *, lookup: dict, valu
     return obj
 
 
-def _upsert_territory(report: LoadReport, *, kind, code, name, parent, latitude, longitude) -> Territory:
+def _upsert_territory(
+    report: LoadReport, *, kind, code, name, parent, latitude, longitude, path=None, area_paths=None
+) -> Territory:
     values = {
         "name": name,
         "name_folded": fold_text(name),
         "parent": parent,
-        "path": path_child(parent.path if parent else None, kind=kind, code=code),
+        "path": path or path_child(parent.path if parent else None, kind=kind, code=code),
         "latitude": latitude,
         "longitude": longitude,
     }
+    if area_paths is not None:
+        values["area_paths"] = area_paths
     return _upsert(report, Territory, lookup={"kind": kind, "code": code}, values=values, kind=kind)
 
 
@@ -316,8 +320,14 @@ def territories_load_geojson(
         epci_departements: dict[str, list[str]] = defaultdict(list)
         for row in rows:
             epci_departements[row.epci].append(row.departement)
+        # Its communes sit under their own département, so it covers one path prefix per département (as
+        # territories_load_france does).
         for code, (lat, lon) in group_centroids(lambda r: r.epci).items():
-            main_departement = max(set(epci_departements[code]), key=epci_departements[code].count)
+            main_departement = max(sorted(set(epci_departements[code])), key=epci_departements[code].count)
+            prefixes = [
+                path_child(parents[("departement", departement)].path, kind="epci", code=code)
+                for departement in sorted(set(epci_departements[code]))
+            ]
             parents[("epci", code)] = _upsert_territory(
                 report,
                 kind=TerritoryKind.EPCI,
@@ -326,8 +336,10 @@ def territories_load_geojson(
                 parent=parents[("departement", main_departement)],
                 latitude=lat,
                 longitude=lon,
+                area_paths=prefixes if len(prefixes) > 1 else [],
             )
         for row in rows:
+            above = path_child(parents[("departement", row.departement)].path, kind="epci", code=row.epci)
             _upsert_territory(
                 report,
                 kind=TerritoryKind.COMMUNE,
@@ -336,6 +348,7 @@ def territories_load_geojson(
                 parent=parents[("epci", row.epci)],
                 latitude=row.latitude,
                 longitude=row.longitude,
+                path=path_child(above, kind="commune", code=row.code),
             )
     return report
 
@@ -474,7 +487,7 @@ def _france_plan(geography: Geography, selection: Selection, commune_codes: set[
 
 
 def _write_level(
-    kind: str, planned: dict[str, dict], existing: dict[tuple[str, str], Territory], ids: dict, report: LoadReport
+    kind: str, planned: dict[str, dict], existing: dict[tuple[str, str], dict], ids: dict, report: LoadReport
 ) -> None:
     """Create and update the territories of one kind in bulk; record their ids for the next level's parents."""
     to_create: list[Territory] = []
@@ -484,18 +497,16 @@ def _write_level(
         parent = planned_values["parent"]
         values = {key: value for key, value in planned_values.items() if key != "parent"}
         values["parent_id"] = ids[parent] if parent else None
-        territory = existing.get((kind, code))
-        if territory is None:
+        row = existing.get((kind, code))
+        if row is None:
             to_create.append(Territory(kind=kind, code=code, **values))
             continue
-        changed = [name for name in _FRANCE_FIELDS if getattr(territory, name) != values[name]]
+        changed = [name for name in _FRANCE_FIELDS if row[name] != values[name]]
         if changed:
-            for name in changed:
-                setattr(territory, name, values[name])
-            to_update.append(territory)
+            to_update.append(Territory(pk=row["id"], kind=kind, code=code, **values))
             changed_fields.update(changed)
         else:
-            ids[(kind, code)] = territory.pk
+            ids[(kind, code)] = row["id"]
     Territory.objects.bulk_create(to_create, batch_size=_BATCH)
     if to_update:
         Territory.objects.bulk_update(to_update, sorted(changed_fields), batch_size=_BATCH)
@@ -571,19 +582,24 @@ def territories_load_france(
     )
     report = LoadReport(notes=list(selection.notes))
     with transaction.atomic():
+        # Rows, not model instances: a reload of all France compares 36,000 of them and builds none.
         existing = {
-            (territory.kind, territory.code): territory
-            for territory in Territory.objects.filter(kind__in=KINDS).iterator(chunk_size=5000)
+            (row["kind"], row["code"]): row
+            for row in Territory.objects.filter(kind__in=KINDS)
+            .values("id", "kind", "code", *_FRANCE_FIELDS)
+            .iterator(chunk_size=5000)
         }
         commune_codes = selection.communes(geography)
-        gone: dict[tuple[str, str], Territory] = {}
-        for (kind, code), territory in existing.items():
-            if kind not in ("commune", "epci") or not selection.covers_path(dict(path_segments(territory.path))):
+        gone: dict[tuple[str, str], dict] = {}
+        for (kind, code), row in existing.items():
+            if kind not in ("commune", "epci"):
+                continue
+            if not (selection.everything or selection.covers_path(dict(path_segments(row["path"])))):
                 continue
             if kind == "commune" and code in geography.communes:
                 commune_codes.add(code)  # moved out of the selection since: its new place is written
             elif code not in (geography.communes if kind == "commune" else geography.epcis):
-                gone[(kind, code)] = territory
+                gone[(kind, code)] = row
         successors = {
             key: merge_successor(key[1], merge_map, geography.communes) for key in gone if key[0] == "commune"
         }
@@ -603,14 +619,13 @@ def territories_load_france(
         say(f"postal codes synced ({time.monotonic() - started:.1f} s)")
 
         retiring: list[Territory] = []
-        for (kind, _code), territory in gone.items():
-            successor = successors.get((kind, _code))
-            successor_id = ids[("commune", successor)] if successor else territory.successor_id
-            if territory.retired and territory.successor_id == successor_id:
+        for (kind, code), row in gone.items():
+            successor = successors.get((kind, code))
+            successor_id = ids[("commune", successor)] if successor else row["successor_id"]
+            if row["retired"] and row["successor_id"] == successor_id:
                 report.count("unchanged", kind)
                 continue
-            territory.retired, territory.successor_id = True, successor_id
-            retiring.append(territory)
+            retiring.append(Territory(pk=row["id"], retired=True, successor_id=successor_id))
             report.count("retired", kind)
         Territory.objects.bulk_update(retiring, ["retired", "successor_id"], batch_size=_BATCH)
         if report.created or report.updated or report.retired or postal_changed:

@@ -165,10 +165,10 @@ def test_delete_refuses_a_territory_still_used(analyst_client, reference):
 
 def test_list_reads_the_members_of_the_page_in_one_query(anonymous_client, reference, django_assert_num_queries):
     custom_territory_create(code="un", name="Un", members=[GRAND_GUERET])
-    with django_assert_num_queries(3):  # count, page, members of its custom territories
+    with django_assert_num_queries(4):  # count, page, postal codes, members of its custom territories
         anonymous_client.get(URL, {"kind": "custom"})
     custom_territory_create(code="deux", name="Deux", members=[SUD_OUEST, GUERET])
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         body = anonymous_client.get(URL, {"kind": "custom"}).json()
     assert {row["code"]: row["members"] for row in body["results"]} == {
         "un": [f"epci:{GRAND_GUERET}"],
