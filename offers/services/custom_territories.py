@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from rest_framework.exceptions import PermissionDenied
 
@@ -173,15 +173,21 @@ def custom_territory_create(*, code: Any, name: Any, members: Any, created_by=No
         errors.extend(exc.errors)
     if errors:
         raise InvalidInput(errors)
-    territory = Territory.objects.create(
-        kind=TerritoryKind.CUSTOM,
-        code=checked["code"],
-        name=checked["name"],
-        name_folded=fold_text(checked["name"])[:150],
-        path=custom_path(checked["code"]),
-        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
-        **custom_territory_figures(resolved),
-    )
+    try:
+        with transaction.atomic():
+            territory = Territory.objects.create(
+                kind=TerritoryKind.CUSTOM,
+                code=checked["code"],
+                name=checked["name"],
+                name_folded=fold_text(checked["name"])[:150],
+                path=custom_path(checked["code"]),
+                created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+                **custom_territory_figures(resolved),
+            )
+    except IntegrityError:  # the same code created by a concurrent request since the check
+        raise InvalidInput(
+            [ErrorItem(field="code", code="invalid", message=f"A custom territory already has the code {code!r}.")]
+        ) from None
     territory.members.set(resolved)
     catalogue_changed()
     return territory
