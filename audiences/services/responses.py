@@ -291,6 +291,9 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
     # An EPCI straddling two départements files its communes under both: group them under its one territory.
     canonical = territory_paths_canonical({area_path, *(path_upto(path, "epci") for _, _, path, _, _ in responses)})
     area_path = canonical.get(area_path, area_path)
+    epci_paths = {canonical.get(path_upto(path, "epci")) for _, _, path, _, _ in responses if path}
+    if len(epci_paths) == 1 and None not in epci_paths and not (area_path or "").startswith(next(iter(epci_paths))):
+        area_path = next(iter(epci_paths))  # all in one EPCI, on both sides of a border: that EPCI, not the région
     groups: dict[tuple[int, int, str | None], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for item_id, audience_id, path, importance, satisfaction in responses:
         keys = [(item_id, audience_id, area_path)]
