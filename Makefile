@@ -82,6 +82,7 @@ BENCH_OFFERS ?= 100000
 bench: $(VENV)/.dev
 	$(PY) bench/eval_matching.py > bench/results/eval_matching.md
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_survey_upload.py
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_territories_load.py
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/offers_portal.py --offers $(BENCH_OFFERS)
 
 clean:

@@ -42,9 +42,8 @@ class TerritoryFilterSet(filters.FilterSet):
         method="filter_within",
         help_text="This territory and everything below it: a département code covers its EPCIs and communes.",
     )
-    q = django_filters.CharFilter(
+    q = SearchFilter(
         method="filter_q",
-        max_length=150,
         help_text=(
             "Name search ignoring case, accents, hyphens and apostrophes (`saint omer`, `st-omer` and `SAINT OMER` "
             "find Saint-Omer): every word must start a word of the name. Best match first: the exact name, then names "

@@ -50,17 +50,32 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
                     )
                 ]
             )
-        matches = list(Territory.objects.filter(kind=kind, code=bare))
+        matches = list(Territory.objects.filter(kind=kind, code=bare.upper()))
     else:
-        matches = list(Territory.objects.filter(code=raw))
+        matches = list(Territory.objects.filter(code=raw.upper()))  # Corsica's 2A/2B written in lower case
     if not matches:
-        raise InvalidInput([ErrorItem(field=field, code="not_found", message=f"No territory has the code {raw!r}.")])
+        message = f"No territory has the code {raw!r}" + _territory_code_hint(raw.rpartition(":")[2].upper())
+        raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
     if len(matches) > 1:
         options = ", ".join(sorted(territory.qualified_code for territory in matches))
         raise InvalidInput(
             [ErrorItem(field=field, code="ambiguous", message=f"The code {raw!r} is ambiguous: use one of {options}.")]
         )
     return matches[0]
+
+
+def _territory_code_hint(code: str) -> str:
+    """What an unknown code probably meant: a département without its leading zero, Corsica's old 20, an overseas
+    département cut short ('.' when there is nothing to say)."""
+    if code == "20":
+        return ": Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+    if code in ("97", "98"):
+        return ": overseas départements have three digits (971 Guadeloupe ... 976 Mayotte)."
+    if code.isdigit() and len(code) == 1:
+        padded = Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT, code=f"0{code}").first()
+        if padded is not None:
+            return f": département codes have two digits, {padded.qualified_code} is {padded.name}."
+    return "."
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:

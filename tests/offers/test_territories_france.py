@@ -4,6 +4,7 @@ and on small files written here (renames, merges, bad rows), the load_territorie
 
 import csv
 import gzip
+import json
 from io import StringIO
 
 import pytest
@@ -17,6 +18,7 @@ from offers.geography import FRANCE_DIR
 from offers.models import CatalogueVersion, Territory, TerritoryPostalCode
 from offers.selectors import communes_resolve
 from offers.services import territories_load_france
+from tests.api.test_settings import load_settings
 from tests.offers.factories import make_offer, make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -378,6 +380,18 @@ def test_command_merges_option(reference, tmp_path):
     assert Territory.objects.get(kind="commune", code="2A017").successor.code == "2A004"
 
 
+def test_the_setting_reads_djangos_territories_from_the_environment():
+    show = "print(json.dumps(s.ANCRAGE_TERRITORIES))"
+    assert json.loads(load_settings(show=show, DJANGO_DEBUG="true").stdout) == ["departement:23"]
+    chosen = load_settings(show=show, DJANGO_DEBUG="true", DJANGO_TERRITORIES=f"region:32, epci:{QUIMPER_AGGLO}")
+    assert json.loads(chosen.stdout) == ["region:32", f"epci:{QUIMPER_AGGLO}"]
+    refused = load_settings(show=show, DJANGO_DEBUG="true", DJANGO_TERRITORIES="commune:62765")
+    assert refused.returncode != 0
+    assert "DJANGO_TERRITORIES: 'commune:62765' is not region:CODE, departement:CODE, epci:SIREN or all." in (
+        refused.stderr
+    )
+
+
 @override_settings(ANCRAGE_TERRITORIES=[f"epci:{QUIMPER_AGGLO}"])
 def test_without_a_selection_the_command_loads_the_deployments_territories(reference):
     out = StringIO()
@@ -487,3 +501,47 @@ def test_an_offer_in_a_commune_without_a_centroid_needs_its_own_position(referen
     ]
     offer = make_offer(organisation=organisation, commune="97502", latitude=46.78, longitude=-56.17)
     assert (offer.latitude, offer.commune_id) == (46.78, saint_pierre.pk)
+
+
+def test_an_empty_selection_is_refused_not_replaced_by_the_default(reference):
+    with pytest.raises(CommandError, match="Nothing to load"):
+        call_command("load_territories", "--epci", " , ", stdout=StringIO())
+
+
+def test_missing_or_unreadable_files_are_errors_not_tracebacks(reference, tmp_path):
+    with pytest.raises(CommandError, match=r"regions.csv \(or regions.csv.gz\) does not exist"):
+        call_command("load_territories", "--all", "--source", str(tmp_path / "nowhere"), stdout=StringIO())
+    source = write_geography(tmp_path / "broken")
+    (source / "communes.csv").unlink()
+    (source / "communes.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(CommandError, match="cannot read communes.csv.gz"):
+        call_command("load_territories", "--all", "--source", str(source), stdout=StringIO())
+    with pytest.raises(CommandError, match="The merges file cannot be read"):
+        call_command(
+            "load_territories", "--epci", QUIMPER_AGGLO, "--merges", str(tmp_path / "no.csv"), stdout=StringIO()
+        )
+
+
+def test_territory_codes_in_the_api_corsica_leading_zeros_and_overseas(reference, tmp_path, anonymous_client):
+    territories_load_france(departements=["2A"], source=write_geography(tmp_path))
+    for code in ("departement:2a", "departement:2A"):
+        found = anonymous_client.get("/api/v1/territories/", {"within": code, "kind": "commune"}).json()
+        assert found["count"] == 3
+    expected = {
+        "20": "No territory has the code '20': Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976.",
+        "departement:97": "overseas départements have three digits (971 Guadeloupe ... 976 Mayotte).",
+        "3": "No territory has the code '3'.",  # no département 03 here: nothing to suggest
+    }
+    for code, message in expected.items():
+        response = anonymous_client.get("/api/v1/territories/", {"within": code})
+        assert response.status_code == 400
+        assert message in response.json()["errors"][0]["message"]
+    Territory.objects.create(kind="departement", code="03", name="Allier", path="r84/d03/")
+    response = anonymous_client.get("/api/v1/offers/", {"territory": "3"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {
+        "field": "territory",
+        "line": None,
+        "code": "not_found",
+        "message": "No territory has the code '3': département codes have two digits, departement:03 is Allier.",
+    }

@@ -66,7 +66,7 @@ class Command(BaseCommand):
             "epcis": _codes(epci),
             "everything": everything,
         }
-        chosen = any(selection.values())
+        chosen = everything or any(option is not None for option in (region, departement, epci))
         if path and (chosen or merges):
             raise CommandError("Give either a GeoJSON PATH or a selection (--region, --departement, --epci, --all).")
         try:
