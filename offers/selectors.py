@@ -50,9 +50,10 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
                     )
                 ]
             )
-        matches = list(Territory.objects.filter(kind=kind, code=bare.upper()))
+        matches = list(Territory.objects.filter(kind=kind, code__in={bare, bare.upper()}))
     else:
-        matches = list(Territory.objects.filter(code=raw.upper()))  # Corsica's 2A/2B written in lower case
+        # Corsica's 2A/2B written in lower case; custom territories' codes are lower-case slugs, kept as given.
+        matches = list(Territory.objects.filter(code__in={raw, raw.upper()}))
     if not matches:
         message = f"No territory has the code {raw!r}" + _territory_code_hint(raw.rpartition(":")[2].upper())
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
