@@ -158,6 +158,11 @@ _FIGURES = {
     "gap_mean": 0.435,
     "satisfaction_mean": 0.3,
     "recommendations": {"create": 1, "adjust": 1, "promote": 0, "maintain": 0},
+    "population": 29000,
+    "offer_count": 12,
+    "demand_volume_per_1000": 4.1379,
+    "gap_per_1000": 0.03,
+    "offers_per_10000": 4.1379,
     "top_gaps": [
         {
             "need_id": 7,

@@ -36,11 +36,22 @@ DIMENSION_LABELS = {
     "audience": _("Target audience"),
     "territory": _("Territory"),
 }
-TERRITORY_LEVEL_LABELS = {"epci": _("Intercommunality"), "commune": _("Commune")}
+TERRITORY_LEVEL_LABELS = {
+    "region": _("Region"),
+    "departement": _("Département"),
+    "epci": _("Intercommunality"),
+    "commune": _("Commune"),
+}
 WIDER_SCOPE_SUFFIX = {
     "region": _("the whole region"),
     "departement": _("the whole département"),
     "epci": _("the whole intercommunality"),
+}
+SPREAD_SUFFIX = {
+    "region": _("over several regions"),
+    "departement": _("over several départements"),
+    "epci": _("over several intercommunalities"),
+    "commune": _("over several communes"),
 }
 CROSSHAIR_LABELS = {
     "mean": _("at the mean"),
@@ -79,6 +90,8 @@ def report_texts() -> reports.ReportTexts:
         no_theme=gettext("No theme"),
         whole_territory=gettext("Whole territory"),
         wider_scope=_texts(WIDER_SCOPE_SUFFIX),
+        custom=gettext("project territory"),
+        spread=_texts(SPREAD_SUFFIX),
     )
 
 

@@ -48,8 +48,19 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
     """The gap report of a succeeded run, grouped by one or two dimensions; its chart is a heatmap (bars for one)."""
     run = selectors.report_run_get(run_id=run_id, user=user)
     rows = list(selectors.report_rows(run=run, user=user))
-    labels = selectors.report_labels(rows=rows)
+    labels = selectors.report_labels(rows=rows, scope=run.scope_territory)
     report = reports.report_aggregate(rows, group_by=group_by, labels=labels, territory_level=territory_level, top=top)
+    report = reports.report_per_inhabitant(
+        report,
+        offers=selectors.report_offer_rows(
+            codes=_report_territory_codes(report),
+            scope=run.scope_territory,
+            themes="theme" in group_by,
+            audiences="audience" in group_by,
+        ),
+        labels=labels,
+        scope_code=run.scope_territory.qualified_code if run.scope_territory_id else "",
+    )
 
     def chart(fmt: str) -> bytes:
         row_labels, col_labels, values = reports.report_matrix(report)
@@ -94,6 +105,15 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
     )
 
 
+def _report_territory_codes(report: dict[str, Any]) -> set[str]:
+    """The territories whose offers the per-inhabitant figures count ('' = the run's scope: the totals, and the
+    groups without a territory dimension or of needs without a territory)."""
+    codes = {""}
+    for group in report["groups"]:
+        codes.update(value["code"] for value in group["dimensions"] if value["dimension"] == "territory")
+    return codes
+
+
 def comparison_build(
     *,
     run_id: Any,
@@ -114,7 +134,7 @@ def comparison_build(
         )
     baseline_run = selectors.report_run_get(run_id=baseline, user=user, field="baseline")
     rows, baseline_rows = selectors.compare_rows(run=run, baseline=baseline_run, user=user)
-    labels = selectors.report_labels(rows=rows + baseline_rows)
+    labels = selectors.report_labels(rows=rows + baseline_rows, scope=run.scope_territory)
     comparison = reports.compare_runs(
         rows,
         baseline_rows,
@@ -142,6 +162,7 @@ def _run_scope(run: MatchingRun) -> dict[str, Any]:
     territory = run.scope_territory
     return {
         "territory_path": territory.path if territory else None,
+        "territory_paths": territory.paths if territory else [],
         "audiences": sorted(run.scope_audiences),
         "domains": sorted(run.scope_domains),
     }
