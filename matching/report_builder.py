@@ -234,13 +234,13 @@ MAP_LEVELS = ("epci", "commune")
 _MAP_LEVEL_TITLES = {"epci": gettext_lazy("intercommunality"), "commune": gettext_lazy("commune")}
 
 
-def map_build(*, run_id: Any, level: str) -> RunAnswer:
+def map_build(*, run_id: Any, user: Any, level: str) -> RunAnswer:
     """The map of a succeeded run's total gap by territory at `level` (`epci` or `commune`): communes whose contour
     ships with Ancrage filled by their own gap (commune level) or their EPCI's (EPCI level, EPCI borders thicker);
     other territories of the level with needs as circles at their centroid, or listed as not placed; needs of a
     wider area than the level (a whole département) listed under the map."""
-    run = selectors.report_run_get(run_id=run_id)
-    rows = list(selectors.report_rows(run=run))
+    run = selectors.report_run_get(run_id=run_id, user=user)
+    rows = list(selectors.report_rows(run=run, user=user))
     labels = selectors.report_labels(rows=rows)
     report = reports.report_aggregate(rows, group_by=["territory"], labels=labels, territory_level=level, top=0)
     values: dict[str, float] = {}

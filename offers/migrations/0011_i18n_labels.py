@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("offers", "0009_ctenancy_territory_analysts"),
+        ("offers", "0010_ctenancy_territory_analysts"),
     ]
 
     operations = [
