@@ -110,6 +110,7 @@ def run(reference):
 
 
 @pytest.mark.django_db
+@pytest.mark.i18n  # the French map (decimal commas, French texts): the default language
 def test_commune_map_svg(analyst_client, run):
     response = analyst_client.get(url(run, level="commune"))
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"

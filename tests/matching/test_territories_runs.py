@@ -101,6 +101,7 @@ def _top_offer(run, need) -> tuple[int, float]:
     return best.offer_id, best.geography
 
 
+@pytest.mark.i18n  # French territory labels (the default language)
 def test_run_scoped_to_an_epci_of_hauts_de_france(analyst_client, slice_catalogue, slice_needs):
     run = _run(analyst_client, scope_territory=SAINT_OMER_EPCI)
     needs = set(NeedResult.objects.filter(run=run).values_list("need_id", flat=True))
@@ -133,6 +134,7 @@ def test_run_scoped_to_an_epci_of_hauts_de_france(analyst_client, slice_catalogu
     assert "Offres pour 10 000 habitants" in b"".join(csv.streaming_content).decode("utf-8-sig")
 
 
+@pytest.mark.i18n  # French territory labels (the default language)
 def test_run_scoped_to_a_custom_territory_of_two_epcis_of_two_departements(
     analyst_client, slice_catalogue, slice_needs
 ):
