@@ -124,7 +124,7 @@ def test_commune_map_svg(analyst_client, run):
     assert "Limoges" in text
     assert "87001 (0,50)" in text  # no territory, no centroid: listed as not placed
     assert "Creuse (tout le département) (0,10)" in text  # a wider area
-    assert f"run #{run.id}" in text and "Admin Express" in text and "km" in text
+    assert f"exécution n°{run.id}" in text and "Admin Express" in text and "km" in text
 
 
 @pytest.mark.django_db
