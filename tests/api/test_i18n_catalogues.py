@@ -34,9 +34,7 @@ def extracted_catalogue(app: str, tmp_path) -> polib.POFile | None:
     """The app's catalogue as `make messages` would leave it: the committed one merged with what the code marks
     today (new strings untranslated, changed ones fuzzy, removed ones dropped); None when the app marks none."""
     copy = tmp_path / app
-    shutil.copytree(
-        BASE_DIR / app, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "*.pyc", "migrations")
-    )
+    shutil.copytree(BASE_DIR / app, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "*.pyc", "migrations"))
     (copy / "locale").mkdir(exist_ok=True)
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "api.settings_test"}
     result = subprocess.run(
