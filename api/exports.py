@@ -1,4 +1,5 @@
-"""Streamed file exports of the list endpoints: CSV (spreadsheet-safe) or a JSON list, one helper for every app.
+"""Streamed file exports of the list endpoints: CSV (spreadsheet-safe), a JSON list or an XLSX workbook (typed
+cells, `api.spreadsheets`), one helper for every app.
 
 An export answers an error as JSON with its status (400...) whenever the failure can still change the status: the
 first record is read before the answer starts, so the filtered query has run. A failure after that cannot change
@@ -7,24 +8,25 @@ its closing `]`), so the client sees an incomplete download instead of a short f
 
 import itertools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
+from api.spreadsheets import SpreadsheetColumn, SpreadsheetTable, xlsx_response
 from api.tabular import csv_lines, json_lines
 
 logger = logging.getLogger("api")
 
-EXPORT_FORMATS = ("csv", "json")
+EXPORT_FORMATS = ("csv", "json", "xlsx")
 
 
 def export_format(params) -> str:
-    """The `format` query parameter: csv (the default) or json; anything else is a 400 naming it."""
+    """The `format` query parameter: csv (the default), json or xlsx; anything else is a 400 naming it."""
     file_format = params.get("format") or "csv"
     if file_format not in EXPORT_FORMATS:
-        raise InvalidInput([ErrorItem(field="format", message=gettext("format must be csv or json."))])
+        raise InvalidInput([ErrorItem(field="format", message=gettext("format must be csv, json or xlsx."))])
     return file_format
 
 
@@ -59,9 +61,19 @@ def streamed_file(lines: Iterable[str], *, content_type: str, filename: str, dis
 
 
 def export_response(
-    *, file_format: str, records: Iterable[dict], columns: list[str], filename: str
-) -> StreamingHttpResponse:
-    """`records` streamed as a JSON list, or as CSV `columns` with lists joined by `|`; downloaded as `filename`."""
+    *,
+    file_format: str,
+    records: Iterable[dict],
+    columns: list[str],
+    filename: str,
+    sheet: tuple[str, Sequence[SpreadsheetColumn]] | None = None,
+):
+    """`records` streamed as a JSON list, or as CSV `columns` with lists joined by `|`; downloaded as `filename`.
+    XLSX: `sheet` is (sheet title, one SpreadsheetColumn per column, headers as the CSV's) and the cells are typed."""
+    if file_format == "xlsx":
+        title, sheet_columns = sheet or (filename, [SpreadsheetColumn(name) for name in columns])
+        rows = (_cells(record, columns) for record in records)
+        return xlsx_response(tables=[SpreadsheetTable(title, sheet_columns, rows)], filename=filename)
     records = records_started(records)
     if file_format == "json":
         return streamed_file(json_lines(records), content_type="application/json", filename=f"{filename}.json")

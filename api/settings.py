@@ -151,6 +151,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+# The territories this deployment loads from the French geography files (`manage.py load_territories` without
+# arguments, so `make run`): comma-separated `region:CODE`, `departement:CODE`, `epci:SIREN`, or `all`.
+ANCRAGE_TERRITORIES = env_list("DJANGO_TERRITORIES", "departement:23")
+for _item in ANCRAGE_TERRITORIES:
+    _kind, _, _code = _item.partition(":")
+    if _item != "all" and (_kind not in ("region", "departement", "epci") or not _code.strip()):
+        raise ImproperlyConfigured(
+            f"DJANGO_TERRITORIES: {_item!r} is not region:CODE, departement:CODE, epci:SIREN or all."
+        )
+
 # Background work (matching runs) goes through the Django tasks API; "database" is the durable queue.
 TASKS_BACKEND = os.environ.get("DJANGO_TASKS_BACKEND", "database").strip() or "database"
 _TASK_BACKENDS = {

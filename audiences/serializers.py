@@ -426,7 +426,10 @@ class SurveyCompareQuerySerializer(serializers.Serializer):
         "survey's previous wave.",
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv"), default="json", help_text="`json`, or `csv`: one line per item x audience."
+        choices=("json", "csv", "xlsx"),
+        default="json",
+        help_text="`json`, `csv`: one line per item x audience, or `xlsx`: the same lines as typed cells with a "
+        "sheet describing the columns.",
     )
 
     def get_fields(self):

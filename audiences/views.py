@@ -15,16 +15,17 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
-from api.exports import export_format, export_response, records_started, streamed_file
+from api.exports import EXPORT_FORMATS, export_format, export_response, records_started, streamed_file
 from api.jsonlimits import JSONLimitError, json_decode
 from api.negotiation import FileFormatNegotiation
 from api.parsers import json_limit_errors
 from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
+from api.spreadsheets import XLSX_MEDIA_TYPE, SpreadsheetTable, xlsx_response
 from api.tabular import DEFAULT_MAX_BYTES, Column, csv_lines
 from api.throttling import ScopedRateThrottle
-from audiences import selectors, services, wave_comparison
+from audiences import export_sheets, selectors, services, wave_comparison
 from audiences.filters import NeedFilterSet, SurveyFilterSet
 from audiences.serializers import (
     AudienceDetailSerializer,
@@ -231,15 +232,20 @@ class NeedViewSet(CrudViewSet):
 
     @extend_schema(
         tags=["needs"],
-        summary="Export the needs (same filters as the list) as CSV or JSON, in the import format",
+        summary="Export the needs (same filters as the list) as CSV, JSON or XLSX, in the import format",
         filters=True,
         parameters=[
             OpenApiParameter(
-                "format", str, enum=["csv", "json"], default="csv", description="File format (default csv)."
+                "format",
+                str,
+                enum=[*EXPORT_FORMATS],
+                default="csv",
+                description="File format (default csv); `xlsx`: typed cells and a sheet describing the columns.",
             )
         ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, formula-safe cells."),
+            (200, XLSX_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="XLSX workbook."),
             (200, "application/json"): OpenApiResponse(
                 NeedExportRecordSerializer(many=True), description="A list of records."
             ),
@@ -262,6 +268,7 @@ class NeedViewSet(CrudViewSet):
             records=(dict(zip(header, row, strict=True)) for row in rows),
             columns=header,
             filename="needs",
+            sheet=(export_sheets.NEED_SHEET_TITLE, export_sheets.NEED_SHEET_COLUMNS),
         )
 
 
@@ -469,6 +476,9 @@ class SurveyViewSet(CrudViewSet):
         responses={
             (200, "application/json"): SurveyWaveComparisonSerializer,
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one line per item x audience."),
+            (200, XLSX_MEDIA_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="XLSX: the CSV's lines as typed cells, and the columns described."
+            ),
             400: OpenApiResponse(ErrorSerializer, description="`with` is not an earlier wave, or no previous wave."),
         },
     )
@@ -481,13 +491,21 @@ class SurveyViewSet(CrudViewSet):
             survey=survey, baseline_id=query.validated_data.get("with"), visible=self.get_queryset()
         )
         comparison = wave_comparison.survey_waves_compare(survey=survey, baseline=baseline)
+        filename = f"comparaison-vagues-{survey.pk}-{baseline.pk}"
+        if query.validated_data["format"] == "xlsx":
+            columns = export_sheets.wave_comparison_sheet_columns(
+                wave_comparison.MEASURES, wave_comparison.MEASURE_FIELDS
+            )
+            rows = wave_comparison.comparison_csv_rows(comparison)
+            table = SpreadsheetTable(export_sheets.WAVE_COMPARISON_SHEET_TITLE, columns, rows)
+            return xlsx_response(tables=[table], filename=filename)
         if query.validated_data["format"] == "csv":
             return streamed_file(
                 csv_lines(
                     wave_comparison.CSV_HEADER, records_started(wave_comparison.comparison_csv_rows(comparison))
                 ),
                 content_type="text/csv; charset=utf-8",
-                filename=f"comparaison-vagues-{survey.pk}-{baseline.pk}.csv",
+                filename=f"{filename}.csv",
             )
         return Response(SurveyWaveComparisonSerializer(comparison).data)
 

@@ -3,6 +3,11 @@ the same query, in the same process, on N synthetic offers (default 100,000) in 
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ancrage_offers .venv/bin/python bench/offers_portal.py
     DATABASE_URL=sqlite:///var/bench-offers.sqlite3 .venv/bin/python bench/offers_portal.py --offers 100000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ancrage_france .venv/bin/python bench/offers_portal.py --france 32
+
+`--france REGION` loads the whole of France (every commune, EPCI, département and région) and spreads the offers
+over the communes of one région, then measures the list filtered by that région, its most populous département
+and its most populous EPCI (use a database of its own: the offers of the Creuse run and of this one differ).
 
 Refuses a database holding anything but bench offers. Writes its table to docs/benchmarks.md ("Portal queries").
 """
@@ -37,7 +42,12 @@ from api.text import fold_text  # noqa: E402
 from offers.filters import search_tokens  # noqa: E402
 from offers.models import Domain, Offer, Organisation, OrganisationKind, Territory, Theme  # noqa: E402
 from offers.selectors import offer_near, offer_territory_q, territory_resolve  # noqa: E402
-from offers.services import catalogue_changed, taxonomy_load, territories_load_geojson  # noqa: E402
+from offers.services import (  # noqa: E402
+    catalogue_changed,
+    taxonomy_load,
+    territories_load_france,
+    territories_load_geojson,
+)
 
 SOURCE = "bench"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -157,10 +167,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def ensure_reference() -> None:
-    if not Territory.objects.filter(kind="commune", code="23096").exists():
+def ensure_reference(*, france: bool = False) -> None:
+    if france:
+        started = time.perf_counter()
+        report = territories_load_france(everything=True)
+        print(f"France: {report} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    elif not Territory.objects.filter(kind="commune", code="23096").exists():
         territories_load_geojson()
+    if not Domain.objects.exists():
         taxonomy_load()
+
+
+def region_queries(region_code: str) -> list[tuple[str, dict]]:
+    """The portal list filtered by the région, its most populous département and EPCI (plain list for reference)."""
+    region = Territory.objects.get(kind="region", code=region_code)
+    below = Territory.objects.filter(path__startswith=region.path, retired=False).order_by("-population", "code")
+    departement = below.filter(kind="departement").first()
+    epci = below.filter(kind="epci").first()
+    return [
+        (f"région ({region.name}), page of 20", {"territory": region.qualified_code}),
+        (f"département ({departement.name}), page of 20", {"territory": departement.qualified_code}),
+        (f"EPCI ({epci.name}), page of 20", {"territory": epci.qualified_code}),
+        ("plain list, page of 20", {}),
+    ]
 
 
 def refuse_foreign_data() -> None:
@@ -175,17 +204,23 @@ def refuse_foreign_data() -> None:
         )
 
 
-def generate(count: int, *, seed: int = 7) -> None:
+def generate(count: int, *, seed: int = 7, region: str | None = None) -> None:
     existing = Offer.objects.filter(source=SOURCE).count()
+    region_path = Territory.objects.get(kind="region", code=region).path if region else None
+    if region_path and Offer.objects.filter(source=SOURCE).exclude(commune__path__startswith=region_path).exists():
+        existing = -1  # offers of another run (the Creuse's): regenerate them in the région
     if existing == count:
         print(f"{count:,} bench offers already there", file=sys.stderr)
         return
     if existing:
-        print(f"replacing {existing:,} bench offers", file=sys.stderr)
+        print("replacing the bench offers", file=sys.stderr)
         Offer.objects.filter(source=SOURCE).delete()
     rng = random.Random(seed)
-    communes = list(Territory.objects.filter(kind="commune"))
-    epcis = list(Territory.objects.filter(kind="epci"))
+    communes = Territory.objects.filter(kind="commune", latitude__isnull=False, retired=False)
+    epcis = Territory.objects.filter(kind="epci", retired=False)
+    if region_path:
+        communes, epcis = communes.filter(path__startswith=region_path), epcis.filter(path__startswith=region_path)
+    communes, epcis = list(communes.select_related("parent")), list(epcis)
     domains = {domain.code: domain for domain in Domain.objects.all()}
     themes = {code: list(Theme.objects.filter(domain__code=code)) for code in domains}
     audiences = list(Offer.audiences.field.related_model.objects.all())
@@ -327,13 +362,13 @@ QUERIES = [
 ]
 
 
-def measure(runs: int) -> list[dict]:
+def measure(runs: int, queries: list[tuple[str, dict]] = QUERIES) -> list[dict]:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     client = Client()
     results = []
-    for label, params in QUERIES:
+    for label, params in queries:
         api_times, cold_times, bare_times = [], [], []
         for index in range(runs + 3):
             cache.clear()  # cold: the exact count is computed, as for the first request after a catalogue change
@@ -366,9 +401,9 @@ def measure(runs: int) -> list[dict]:
     return results
 
 
-def table(results: list[dict], *, vendor: str, count: int, runs: int) -> str:
+def table(results: list[dict], *, vendor: str, count: int, runs: int, where: str = "") -> str:
     lines = [
-        f"**{vendor}, {count:,} offers** ({runs} runs after 3 warm-ups; {timezone.now():%Y-%m-%d}). API = the "
+        f"**{vendor}, {count:,} offers{where}** ({runs} runs after 3 warm-ups; {timezone.now():%Y-%m-%d}). API = the "
         "count cached for this catalogue state (every repeated query); API cold = cache cleared before the request "
         "(first request after a catalogue change, or a query nobody asked before).",
         "",
@@ -385,7 +420,7 @@ def table(results: list[dict], *, vendor: str, count: int, runs: int) -> str:
     return "\n".join(lines)
 
 
-def write_docs(block: str, vendor: str) -> None:
+def write_docs(block: str, vendor: str, key: str = "") -> None:
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
     intro = (
         "`bench/offers_portal.py` (DATABASE_URL selects the database; `--offers N`, default 100,000). The API is "
@@ -393,8 +428,8 @@ def write_docs(block: str, vendor: str) -> None:
         "ETag, serialization); the baseline is a bare `.values()` + `json.dumps` of the same filtered query, "
         "measured in the same loop."
     )
-    marker_start = f"<!-- offers-portal:{vendor} -->"
-    marker_end = f"<!-- /offers-portal:{vendor} -->"
+    marker_start = f"<!-- offers-portal:{vendor}{key} -->"
+    marker_end = f"<!-- /offers-portal:{vendor}{key} -->"
     if SECTION not in text:
         text = text.rstrip("\n") + f"\n\n{SECTION}\n\n"
     head, _, rest = text.partition(SECTION)
@@ -420,17 +455,22 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-write", action="store_true", help="Print the table without updating the docs.")
+    parser.add_argument(
+        "--france", metavar="REGION", help="Load all of France and spread the offers over this région (e.g. 32)."
+    )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     refuse_foreign_data()
-    ensure_reference()
-    generate(args.offers)
+    ensure_reference(france=bool(args.france))
+    generate(args.offers, region=args.france)
     analyze()
     vendor = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
-    block = table(measure(args.runs), vendor=vendor, count=args.offers, runs=args.runs)
+    queries = region_queries(args.france) if args.france else QUERIES
+    where = f", all of France loaded, offers over région {args.france}" if args.france else ""
+    block = table(measure(args.runs, queries), vendor=vendor, count=args.offers, runs=args.runs, where=where)
     print(block)
     if not args.no_write:
-        write_docs(block, vendor)
+        write_docs(block, vendor, key=f":france-{args.france}" if args.france else "")
 
 
 if __name__ == "__main__":

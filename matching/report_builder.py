@@ -7,9 +7,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.utils.translation import get_language, gettext, gettext_lazy
+
 from api.exceptions import ErrorItem, InvalidInput
-from matching import charts, reports, selectors
+from api.spreadsheets import SpreadsheetTable
+from matching import charts, maps, report_sheets, reports, selectors
 from matching.models import MatchingRun
+from offers.territory_paths import path_code
 
 CROSSHAIR_LABELS = {
     "mean": "à la moyenne",
@@ -28,6 +32,7 @@ class RunAnswer:
     csv_header: Sequence[str]
     csv_rows: Callable[[], Iterable[list]]  # Called only for a CSV: some need labels the JSON does not.
     chart: Callable[[str], bytes] | None = None  # Image format ("png", "svg") -> bytes.
+    sheets: Callable[[], list[SpreadsheetTable]] | None = None  # The XLSX workbook's tables.
 
 
 def _run_caption(run: MatchingRun) -> str:
@@ -81,6 +86,7 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
         csv_header=reports.REPORT_CSV_HEADER,
         csv_rows=lambda: reports.report_csv_rows(report),
         chart=chart,
+        sheets=lambda: report_sheets.report_tables(report),
     )
 
 
@@ -121,6 +127,7 @@ def comparison_build(
         filename_stem=f"comparaison-{run.id}-{baseline_run.id}",
         csv_header=reports.COMPARE_CSV_HEADER,
         csv_rows=lambda: reports.compare_csv_rows(comparison, labels),
+        sheets=lambda: report_sheets.comparison_tables(comparison, labels),
     )
 
 
@@ -189,4 +196,92 @@ def ipa_build(
         # The IPA table carries codes only; the CSV spells out the domain and audience labels.
         csv_rows=lambda: reports.ipa_csv_rows(table, selectors.report_labels(rows=[])),
         chart=chart,
+        sheets=lambda: report_sheets.ipa_tables(table, selectors.report_labels(rows=[])),
     )
+
+
+MAP_LEVELS = ("epci", "commune")
+_MAP_LEVEL_TITLES = {"epci": gettext_lazy("intercommunality"), "commune": gettext_lazy("commune")}
+
+
+def map_build(*, run_id: Any, level: str) -> RunAnswer:
+    """The map of a succeeded run's total gap by territory at `level` (`epci` or `commune`): communes whose contour
+    ships with Ancrage filled by their own gap (commune level) or their EPCI's (EPCI level, EPCI borders thicker);
+    other territories of the level with needs as circles at their centroid, or listed as not placed; needs of a
+    wider area than the level (a whole département) listed under the map."""
+    run = selectors.report_run_get(run_id=run_id)
+    rows = list(selectors.report_rows(run=run))
+    labels = selectors.report_labels(rows=rows)
+    report = reports.report_aggregate(rows, group_by=["territory"], labels=labels, territory_level=level, top=0)
+    values: dict[str, float] = {}
+    value_labels: dict[str, str] = {}
+    wider: list[str] = []
+    for group in report["groups"]:
+        (dimension,) = group["dimensions"]
+        kind, _, code = dimension["code"].partition(":")
+        if kind == level:
+            values[code], value_labels[code] = group["gap_total"], dimension["label"]
+        else:
+            wider.append(f"{dimension['label']} ({_number(group['gap_total'])})")
+
+    def chart(fmt: str) -> bytes:
+        contours = selectors.commune_contours()
+        scope = run.scope_territory
+        communes = selectors.map_territories(kind="commune", codes=contours, within=scope)
+        placed = {row["code"]: row for row in selectors.map_territories(kind=level, codes=values, within=None)}
+        areas: list[maps.MapArea] = []
+        drawn: set[str] = set()
+        for commune in communes:
+            unit = commune["code"] if level == "commune" else path_code(commune["path"], "epci")
+            drawn.add(unit)
+            areas.append(
+                maps.MapArea(
+                    code=commune["code"],
+                    label=commune["name"],
+                    value=values.get(unit),
+                    polygons=contours[commune["code"]],
+                    group=path_code(commune["path"], "epci") or commune["code"],
+                )
+            )
+        for code, value in values.items():
+            if code in drawn:
+                continue
+            territory = placed.get(code)
+            centroid = None
+            if territory and territory["latitude"] is not None and territory["longitude"] is not None:
+                centroid = (territory["longitude"], territory["latitude"])
+            areas.append(maps.MapArea(code=code, label=value_labels[code], value=value, centroid=centroid))
+        extra = [gettext("Needs of a wider area, not on the map: %(areas)s.") % {"areas": ", ".join(wider)}]
+        texts = maps.MapTexts(
+            title=gettext("Weighted gap by %(level)s (%(run)s)")
+            % {"level": _MAP_LEVEL_TITLES[level], "run": _run_caption(run)},
+            legend=reports.GAP_LEGEND,
+            circles=gettext("Gap (circle surface)"),
+            no_need=gettext("No need"),
+            not_placed=gettext("Not placed (no contour nor centroid):"),
+            source=gettext(
+                "Sources: Ancrage, run #%(run)s; contours IGN Admin Express / Etalab (Licence Ouverte 2.0)."
+            )
+            % {"run": run.id},
+            scale=gettext("{km} km"),
+            north=gettext("N"),
+            extra_lines=extra if wider else (),
+        )
+        return maps.gap_map(areas=areas, texts=texts, fmt=fmt, decimal_comma=_decimal_comma())
+
+    return RunAnswer(
+        body={},
+        filename_stem=f"carte-{level}-{run.id}",
+        csv_header=(),
+        csv_rows=lambda: (),
+        chart=chart,
+    )
+
+
+def _decimal_comma() -> bool:
+    return (get_language() or "fr").startswith("fr")
+
+
+def _number(value: float) -> str:
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if _decimal_comma() else text

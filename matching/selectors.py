@@ -3,7 +3,9 @@ for the API, and the rows the report, compare and IPA modules aggregate."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,6 +22,7 @@ from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
 from offers.selectors import analyst_scope, territory_subtree_q
+from offers.services import reference_data
 from offers.territory_paths import path_contains, path_segments
 
 
@@ -415,3 +418,28 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
         audience=dict(Audience.objects.values_list("code", "label")),
         territory=territory,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def commune_contours() -> dict[str, tuple[tuple[tuple[float, float], ...], ...]]:
+    """The outer rings (lon/lat) of every commune whose contour ships with Ancrage (`offers/data`, Admin Express
+    simplified), by INSEE code; read once per process."""
+    with open(reference_data.DEFAULT_GEOJSON, encoding="utf-8") as file:
+        collection = json.load(file)
+    contours = {}
+    for feature in collection["features"]:
+        geometry = feature["geometry"]
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        contours[feature["properties"]["code"]] = tuple(
+            tuple((float(lon), float(lat)) for lon, lat in polygon[0]) for polygon in polygons
+        )
+    return contours
+
+
+def map_territories(*, kind: str, codes: Iterable[str], within: Territory | None) -> list[dict]:
+    """Territories of `kind` among `codes` (inside `within` when given): code, name, path and centroid, as plain
+    dicts. One query."""
+    queryset = Territory.objects.filter(kind=kind, code__in=list(codes))
+    if within is not None:
+        queryset = queryset.filter(territory_subtree_q(within))
+    return list(queryset.order_by("path").values("code", "name", "path", "latitude", "longitude"))

@@ -272,10 +272,11 @@ class ReportQuerySerializer(serializers.Serializer):
         default=3, min_value=0, max_value=20, help_text="How many of the largest gaps to list per group (0 to 20)."
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "png", "svg"),
+        choices=("json", "csv", "xlsx", "png", "svg"),
         default="json",
-        help_text="`json`; `csv` (one line per group, French headers, UTF-8 with BOM); `png` or `svg`: a heatmap "
-        "of total gap by the two dimensions (a bar chart with one dimension).",
+        help_text="`json`; `csv` (one line per group, French headers, UTF-8 with BOM); `xlsx` (groups, top gaps "
+        "and recommendation counts, one sheet each, typed cells); `png` or `svg`: a heatmap of total gap by the two "
+        "dimensions (a bar chart with one dimension).",
     )
 
     def validate_group_by(self, value: str) -> list[str]:
@@ -306,9 +307,10 @@ class CompareQuerySerializer(serializers.Serializer):
         + " (the summary and groups always count every need).",
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv"),
+        choices=("json", "csv", "xlsx"),
         default="json",
-        help_text="`json`, or `csv`: one line per need (French headers, UTF-8 with BOM).",
+        help_text="`json`, `csv`: one line per need (French headers, UTF-8 with BOM), or `xlsx`: the needs, the "
+        "counts per status with the totals, and the groups, one sheet each.",
     )
 
     def validate_group_by(self, value: str) -> list[str]:
@@ -332,9 +334,10 @@ class IpaQuerySerializer(serializers.Serializer):
         required=False, min_value=0.0, max_value=1.0, help_text="Satisfaction crosshair (0-1); only with `given`."
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "png", "svg"),
+        choices=("json", "csv", "xlsx", "png", "svg"),
         default="json",
-        help_text="`json`, `csv` (one line per need), or the IPA scatter plot as `png` or `svg`.",
+        help_text="`json`, `csv` (one line per need), `xlsx` (needs, quadrant counts, crosshairs), or the IPA "
+        "scatter plot as `png` or `svg`.",
     )
 
     def validate(self, attrs):
@@ -523,3 +526,13 @@ class MatchingIpaSerializer(serializers.Serializer):
     crosshair = IpaCrosshairSerializer()
     quadrants = IpaQuadrantCountSerializer(many=True)
     needs = IpaNeedSerializer(many=True, help_text="Ordered by importance minus satisfaction, largest first.")
+
+
+class MapQuerySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=("epci", "commune"),
+        default="epci",
+        help_text="`epci`: communes filled by their intercommunality's total gap, intercommunality borders drawn "
+        "thicker; `commune`: each commune filled by its own.",
+    )
+    format = serializers.ChoiceField(choices=("svg", "png"), default="svg", help_text="`svg` (default) or `png`.")

@@ -15,5 +15,6 @@ urlpatterns = [
     path("matching/runs/<uuid:run_id>/report/", views.ReportView.as_view(), name="run-report"),
     path("matching/runs/<uuid:run_id>/compare/", views.CompareView.as_view(), name="run-compare"),
     path("matching/runs/<uuid:run_id>/ipa/", views.IpaView.as_view(), name="run-ipa"),
+    path("matching/runs/<uuid:run_id>/map/", views.MapView.as_view(), name="run-map"),
     *router.urls,
 ]

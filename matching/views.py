@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from api.exports import records_started, streamed_file
 from api.permissions import IsAnalyst
 from api.serializers import ErrorSerializer
+from api.spreadsheets import XLSX_MEDIA_TYPE, xlsx_response
 from api.tabular import csv_lines
 from api.throttling import ScopedRateThrottle
 from matching import charts, examples, report_builder, selectors, services
@@ -26,6 +27,7 @@ from matching.search import offer_search
 from matching.serializers import (
     CompareQuerySerializer,
     IpaQuerySerializer,
+    MapQuerySerializer,
     MatchingCompareSerializer,
     MatchingIpaSerializer,
     MatchingReportSerializer,
@@ -163,7 +165,7 @@ RUN_ID_PARAMETER = OpenApiParameter(
 
 
 # What each `format` of a report view answers besides JSON.
-MEDIA_TYPES = {"csv": "text/csv", **charts.FORMATS}
+MEDIA_TYPES = {"csv": "text/csv", "xlsx": XLSX_MEDIA_TYPE, **charts.FORMATS}
 
 
 def _report_schema(serializer, media_description: str, **kwargs):
@@ -205,6 +207,8 @@ class _ReportBaseView(APIView):
                 content_type="text/csv; charset=utf-8",
                 filename=f"{answer.filename_stem}.csv",
             )
+        if fmt == "xlsx":
+            return xlsx_response(tables=answer.sheets(), filename=answer.filename_stem)
         if fmt in charts.FORMATS:
             response = HttpResponse(answer.chart(fmt), content_type=charts.FORMATS[fmt])
             response["Content-Disposition"] = f'inline; filename="{answer.filename_stem}.{fmt}"'
@@ -214,7 +218,7 @@ class _ReportBaseView(APIView):
 
 @_report_schema(
     MatchingReportSerializer,
-    "CSV file or chart image.",
+    "CSV file, XLSX workbook or chart image.",
     operation_id="matching_runs_report",
     summary="Gap report of a run, grouped by one or two dimensions (JSON, CSV, PNG or SVG heatmap)",
     description=(
@@ -223,7 +227,8 @@ class _ReportBaseView(APIView):
         "known), mean coverage, total and mean gap, mean satisfaction, count per recommendation and the `top` "
         "largest gaps. A need with several themes counts in each of its themes, so theme groups add up to more "
         "than `totals`. `format=csv` gives one line per group with French headers; `format=png|svg` a heatmap "
-        "of total gap by the two dimensions (a horizontal bar chart with one dimension). The run must have "
+        "of total gap by the two dimensions (a horizontal bar chart with one dimension); `format=xlsx` a workbook "
+        "(groups, top gaps, recommendation counts, and a sheet describing the columns). The run must have "
         "succeeded (409 otherwise)."
     ),
 )
@@ -234,7 +239,7 @@ class ReportView(_ReportBaseView):
 
 @_report_schema(
     MatchingCompareSerializer,
-    "CSV file, one line per need.",
+    "CSV file (one line per need) or XLSX workbook.",
     operation_id="matching_runs_compare",
     summary="Compare a run with a baseline run: which gaps opened, closed, grew or shrank",
     description=(
@@ -248,7 +253,8 @@ class ReportView(_ReportBaseView):
         "both, changed by at least `gap_delta`), `unchanged`. A gap is open when it exceeds `gap_floor` and "
         "the recommendation is not `maintain`. Returns the count per status, gap totals before/after, the same "
         "per group (`group_by`), and each need with both gaps, coverages and recommendations. Both runs must "
-        "have succeeded (409) and differ (400). `format=csv`: one line per need."
+        "have succeeded (409) and differ (400). `format=csv`: one line per need; `format=xlsx`: the needs, the "
+        "counts per status with the gap totals, and the groups, one sheet each."
     ),
 )
 class CompareView(_ReportBaseView):
@@ -258,16 +264,43 @@ class CompareView(_ReportBaseView):
 
 @_report_schema(
     MatchingIpaSerializer,
-    "CSV file or IPA scatter plot.",
+    "CSV file, XLSX workbook or IPA scatter plot.",
     operation_id="matching_runs_ipa",
     summary="Importance-Performance Analysis of a run's needs (JSON, CSV, PNG or SVG scatter)",
     description=(
         "Each need's importance, satisfaction, quadrant and importance − satisfaction, with the crosshairs "
         "recomputed on the run's stored results by the `crosshair` rule (Martilla & James: `mean` by default). "
         "Needs without satisfaction are listed as not classified and do not move the crosshairs. "
-        "`format=png|svg`: the classic IPA grid with the crosshairs and the French quadrant names."
+        "`format=png|svg`: the classic IPA grid with the crosshairs and the French quadrant names; `format=xlsx`: "
+        "the needs, the count per quadrant and the crosshairs, one sheet each."
     ),
 )
 class IpaView(_ReportBaseView):
     query_serializer_class = IpaQuerySerializer
     build = staticmethod(report_builder.ipa_build)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["matching"],
+        operation_id="matching_runs_map",
+        summary="Map of a run's total gap by intercommunality or commune (SVG or PNG)",
+        description=(
+            "Communes whose contours ship with Ancrage (the Creuse, IGN Admin Express / Etalab) are filled with "
+            "the total weighted gap of their own needs (`level=commune`) or of their intercommunality's "
+            "(`level=epci`, intercommunality borders drawn thicker); communes without needs are grey. Other "
+            "territories of the level with needs are proportional circles at their centroid, or listed under the "
+            "map as not placed when they have no centroid; needs of a wider area (a whole département) are listed "
+            "under the map. Legend (colour scale, circle sizes), scale bar in km, north arrow, title and source "
+            "line. The run must have succeeded (409 otherwise); an unknown `level` or `format` is a 400."
+        ),
+        parameters=[RUN_ID_PARAMETER, MapQuerySerializer],
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The map.")
+            for media_type in charts.FORMATS.values()
+        },
+    )
+)
+class MapView(_ReportBaseView):
+    query_serializer_class = MapQuerySerializer
+    build = staticmethod(report_builder.map_build)

@@ -14,8 +14,28 @@ TERRITORY_EXAMPLES = [
             "parent_code": "epci:200034825",
             "latitude": 46.1697,
             "longitude": 1.8708,
+            "population": 12955,
+            "postal_codes": ["23000"],
+            "retired": False,
+            "successor_code": None,
         },
-    )
+    ),
+    response(
+        "A commune merged into another",
+        {
+            "kind": "commune",
+            "code": "23023",
+            "qualified_code": "commune:23023",
+            "name": "Blaudeix",
+            "parent_code": "epci:200067544",
+            "latitude": 46.2366,
+            "longitude": 2.0915,
+            "population": None,
+            "postal_codes": ["23140"],
+            "retired": True,
+            "successor_code": "commune:23149",
+        },
+    ),
 ]
 
 TAXONOMY_EXAMPLES = [

@@ -2,10 +2,11 @@
 
 import django_filters
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import connection
-from django.db.models import BooleanField, FloatField, Q, Value
+from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -24,6 +25,14 @@ from offers.models import (
 )
 from offers.selectors import offer_near, offer_territory_q, territory_subtree_q
 
+# Abbreviations people type in an address box, read as the word the official name spells out.
+_NAME_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+
+
+def territory_name_query(value: str) -> str:
+    """'St-Omer' -> 'saint omer': folded like Territory.name_folded (accents, case, hyphens, apostrophes)."""
+    return " ".join(_NAME_ABBREVIATIONS.get(word, word) for word in fold_text(value).split())
+
 
 class TerritoryFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=TerritoryKind.choices, help_text="Only territories of this kind.")
@@ -34,20 +43,69 @@ class TerritoryFilterSet(filters.FilterSet):
         method="filter_within",
         help_text="This territory and everything below it: a département code covers its EPCIs and communes.",
     )
-    q = django_filters.CharFilter(
-        method="filter_q", help_text="Name contains this text, ignoring case and accents (`gueret` finds Guéret)."
+    q = SearchFilter(
+        method="filter_q",
+        help_text=(
+            "Name search ignoring case, accents, hyphens and apostrophes (`saint omer`, `st-omer` and `SAINT OMER` "
+            "find Saint-Omer): every word must start a word of the name. Best match first: the exact name, then names "
+            "starting with the text, then the others; then by population, largest first."
+        ),
+    )
+    postal_code = django_filters.CharFilter(
+        method="filter_postal_code",
+        validators=[
+            RegexValidator(r"^\d{5}$", message=gettext_lazy("Enter a postal code of exactly 5 digits, e.g. 62500."))
+        ],
+        help_text="Communes with this postal code (5 digits, exact), largest population first.",
+    )
+    include_retired = StrictBooleanFilter(
+        method="filter_noop",
+        help_text=(
+            "Also list territories gone from the official geography (communes merged into another: see "
+            "`successor`), which are left out by default."
+        ),
     )
 
     class Meta:
         model = Territory
-        fields = ["kind", "parent", "within", "q"]
+        fields = ["kind", "parent", "within", "q", "postal_code", "include_retired"]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("include_retired"):
+            queryset = queryset.filter(retired=False)
+        return queryset
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # applied in filter_queryset (it also applies when the parameter is absent)
 
     def filter_within(self, queryset, name, territory):
         return queryset.filter(territory_subtree_q(territory))
 
     def filter_q(self, queryset, name, value):
-        folded = fold_text(value)
-        return queryset.filter(name_folded__contains=folded) if folded else queryset
+        phrase = territory_name_query(value)
+        if not phrase:
+            return queryset
+        words = Q()
+        for word in phrase.split():  # each word starts a word of the name ("omer" finds Saint-Omer, not Bômer)
+            words &= Q(name_folded__startswith=word) | Q(name_folded__contains=f" {word}")
+        match_rank = Case(
+            When(name_folded=phrase, then=Value(0)),
+            When(name_folded__startswith=phrase, then=Value(1)),
+            When(name_folded__contains=phrase, then=Value(2)),
+            default=Value(3),
+            output_field=IntegerField(),
+        )
+        return (
+            queryset.filter(words)
+            .annotate(match_rank=match_rank)
+            .order_by("match_rank", F("population").desc(nulls_last=True), "name", "path")
+        )
+
+    def filter_postal_code(self, queryset, name, value):
+        return queryset.filter(postal_codes__code=value).order_by(
+            F("population").desc(nulls_last=True), "name", "path"
+        )
 
 
 # Offers -------------------------------------------------------------------------------------------------------------

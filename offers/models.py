@@ -53,6 +53,11 @@ class Territory(models.Model):
         related_name="predecessors",
         help_text="The commune this one was merged into; empty for a current territory.",
     )
+    # Gone from the official geography (merged away, or an EPCI dissolved) but kept for what points to it:
+    # resolvers and lists leave it out.
+    retired = models.BooleanField(
+        default=False, help_text="No longer in the official geography (see successor when it was merged)."
+    )
     # Custom territories only: the EPCIs and communes they are made of.
     members = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="custom_territories")
     created_by = models.ForeignKey(
@@ -225,6 +230,12 @@ FRANCE_BOUNDS = (
     (2.1, 5.8, -54.7, -51.5),  # Guyane
     (-21.5, -20.8, 55.1, 55.9),  # La Réunion
     (-13.1, -12.6, 44.9, 45.4),  # Mayotte
+    # Overseas collectivities, whose communes are in the geography files too (most without a known centroid).
+    (46.7, 47.2, -56.5, -56.1),  # Saint-Pierre-et-Miquelon
+    (17.8, 18.2, -63.2, -62.7),  # Saint-Barthélemy, Saint-Martin
+    (-14.5, -13.1, -178.3, -176.0),  # Wallis-et-Futuna
+    (-28.0, -7.8, -154.8, -134.4),  # Polynésie française
+    (-23.0, -19.5, 163.5, 168.2),  # Nouvelle-Calédonie
 )
 
 

@@ -33,7 +33,7 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import common_path, path_ancestors, path_code, path_contains
+from offers.territory_paths import common_path, path_ancestors, path_code, path_contains, path_segments
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -55,11 +55,11 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
                     )
                 ]
             )
-        matches = list(Territory.objects.filter(kind=kind, code=bare))
+        matches = list(Territory.objects.filter(kind=kind, code=bare.upper()))
     else:
-        matches = list(Territory.objects.filter(code=raw))
+        matches = list(Territory.objects.filter(code=raw.upper()))  # Corsica's 2A/2B written in lower case
     if not matches:
-        message = gettext("No territory has the code %(code)s.") % {"code": repr(raw)}
+        message = _territory_unknown_message(raw, raw.rpartition(":")[2].upper())
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
     if len(matches) > 1:
         options = ", ".join(sorted(territory.qualified_code for territory in matches))
@@ -69,6 +69,34 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
         }
         raise InvalidInput([ErrorItem(field=field, code="ambiguous", message=message)])
     return matches[0]
+
+
+def _territory_unknown_message(raw: str, code: str) -> str:
+    """Why no territory has the code `raw` (`code`: its bare code, upper case), with what it probably meant: a
+    département without its leading zero, Corsica's old 20, an overseas département cut short."""
+    values = {"code": repr(raw)}
+    if code == "20":
+        return (
+            gettext(
+                "No territory has the code %(code)s: Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+            )
+            % values
+        )
+    if code in ("97", "98"):
+        return (
+            gettext(
+                "No territory has the code %(code)s: overseas départements have three digits (971 Guadeloupe ... 976 "
+                "Mayotte)."
+            )
+            % values
+        )
+    if code.isdigit() and len(code) == 1:
+        padded = Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT, code=f"0{code}").first()
+        if padded is not None:
+            return gettext(
+                "No territory has the code %(code)s: département codes have two digits, %(padded)s is %(name)s."
+            ) % {**values, "padded": padded.qualified_code, "name": padded.name}
+    return gettext("No territory has the code %(code)s.") % values
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
@@ -100,7 +128,9 @@ def territory_list(
     within: Territory | None = None,
     search: str | None = None,
 ) -> QuerySet[Territory]:
-    queryset = Territory.objects.select_related("parent")
+    queryset = Territory.objects.select_related("parent", "successor").prefetch_related(
+        Prefetch("postal_codes", queryset=TerritoryPostalCode.objects.order_by("code"))
+    )
     if kind:
         queryset = queryset.filter(kind=kind)
     if parent is not None:
@@ -168,7 +198,9 @@ def communes_resolve(
     if kind in ("auto", "postal_code"):
         codes = {code for code in cleaned.values() if _POSTAL_CODE.match(code)}
         rows = (
-            TerritoryPostalCode.objects.filter(code__in=codes, territory__in=communes, territory__successor=None)
+            TerritoryPostalCode.objects.filter(
+                code__in=codes, territory__in=communes, territory__successor=None, territory__retired=False
+            )
             .select_related("territory")
             .order_by("code", "territory__path")
         )
@@ -182,7 +214,7 @@ def communes_resolve(
             name, departement = (match["name"], match["departement"]) if match else (value, "")
             wanted_names[value] = (fold_text(name), departement.upper())
         folded = {name for name, _departement in wanted_names.values()}
-        for commune in communes.filter(name_folded__in=folded, successor=None):
+        for commune in communes.filter(name_folded__in=folded, successor=None, retired=False):
             by_name[(commune.name_folded, "")].append(commune)
             by_name[(commune.name_folded, path_code(commune.path, "departement"))].append(commune)
 
@@ -200,6 +232,10 @@ def communes_resolve(
                 "commune": insee.name,
                 "communes": ", ".join(commune.name for commune in postal),
             }
+        elif insee is not None and insee.retired:
+            resolved[value] = gettext(
+                "%(value)s is the INSEE code of %(commune)s, a former commune with no known successor."
+            ) % {"value": repr(value), "commune": insee.name}
         elif insee is not None:
             resolved[value] = insee
         elif len(postal) == 1:
@@ -234,7 +270,23 @@ def communes_resolve(
 
 def _smallest_common_territory(communes: list[Territory]) -> Territory | None:
     path = common_path(commune.path for commune in communes)
-    return Territory.objects.filter(path=path).first() if path else None
+    return territories_by_path([path]).get(path) if path else None
+
+
+def territories_by_path(paths: Iterable[str]) -> dict[str, Territory]:
+    """The territory each path names, in two queries at most. A path is a territory's own path, or a prefix named by
+    its last segment: the communes of an EPCI straddling two départements sit under their own département, so
+    `r75/d23/e200066744/` names that EPCI although its own path is under the Corrèze (Territory.area_paths)."""
+    wanted = {path for path in paths if path}
+    found = {territory.path: territory for territory in Territory.objects.filter(path__in=wanted)}
+    by_segment = {path: path_segments(path)[-1] for path in wanted - found.keys() if path_segments(path)}
+    if by_segment:
+        named = {
+            (territory.kind, territory.code): territory
+            for territory in Territory.objects.filter(code__in={code for _, code in by_segment.values()})
+        }
+        found.update({path: named[key] for path, key in by_segment.items() if key in named})
+    return found
 
 
 def taxonomy_domains() -> QuerySet[Domain]:

@@ -12,14 +12,46 @@ from offers.models import Audience, Domain, OfferStatus, Organisation, Territory
 class TerritorySerializer(serializers.ModelSerializer):
     qualified_code = serializers.CharField(read_only=True, help_text="Unambiguous `kind:code`, e.g. `epci:200034825`.")
     parent_code = serializers.SerializerMethodField(help_text="Qualified code of the parent territory, or null.")
+    postal_codes = serializers.SerializerMethodField(
+        help_text="Postal codes of a commune (a commune may have several, a code serve several communes); [] for "
+        "other kinds."
+    )
+    successor_code = serializers.SerializerMethodField(
+        help_text="For a commune merged into another: the qualified code of the commune it now belongs to; else null."
+    )
 
     class Meta:
         model = Territory
-        fields = ["kind", "code", "qualified_code", "name", "parent_code", "latitude", "longitude"]
+        fields = [
+            "kind",
+            "code",
+            "qualified_code",
+            "name",
+            "parent_code",
+            "latitude",
+            "longitude",
+            "population",
+            "postal_codes",
+            "retired",
+            "successor_code",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "latitude": {"help_text": "Centroid latitude (WGS 84); null when unknown (a few overseas communes)."},
+            "population": {
+                "help_text": "Municipal population of a commune or an EPCI, summed over the communes of a département "
+                "or a région; null when unknown."
+            },
+        }
 
     def get_parent_code(self, territory: Territory) -> str | None:
         return territory.parent.qualified_code if territory.parent_id else None
+
+    def get_postal_codes(self, territory: Territory) -> list[str]:
+        return [postal.code for postal in territory.postal_codes.all()]
+
+    def get_successor_code(self, territory: Territory) -> str | None:
+        return territory.successor.qualified_code if territory.successor_id else None
 
 
 class ThemeSerializer(serializers.ModelSerializer):

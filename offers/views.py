@@ -20,14 +20,16 @@ from rest_framework.views import APIView
 
 from api.conditional import not_modified, with_validators
 from api.exceptions import InvalidInput, PayloadTooLarge
-from api.exports import export_format, export_response
+from api.exports import EXPORT_FORMATS, export_format, export_response
 from api.negotiation import FileFormatNegotiation
 from api.pagination import KnownCountPagination
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
+from api.spreadsheets import XLSX_MEDIA_TYPE
 from api.tabular import file_too_large_message
 from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_throttles
 from offers import selectors, services
+from offers.export_sheets import OFFER_SHEET_COLUMNS, OFFER_SHEET_TITLE
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
 from offers.serializers import (
     AccountSerializer,
@@ -323,20 +325,26 @@ class OfferViewSet(
 
     @extend_schema(
         tags=["offers"],
-        summary="Export offers as CSV or JSON (same filters as the list), streamed",
+        summary="Export offers as CSV, JSON or XLSX (same filters as the list), streamed",
         description=(
             "`format=csv` (default; UTF-8 with BOM, cells starting with = + - @ are prefixed with ' so that "
-            "spreadsheets never run them) or `format=json` (a list). Lists (themes, audiences, service area) are "
-            "`|`-separated in CSV."
+            "spreadsheets never run them), `format=json` (a list) or `format=xlsx` (a workbook: typed cells, the "
+            "CSV's headers, a sheet describing the columns). Lists (themes, audiences, service area) are "
+            "`|`-separated in CSV and XLSX."
         ),
         parameters=[
             OpenApiParameter(
-                "format", str, OpenApiParameter.QUERY, enum=["csv", "json"], description="File format (default csv)."
+                "format",
+                str,
+                OpenApiParameter.QUERY,
+                enum=[*EXPORT_FORMATS],
+                description="File format (default csv).",
             )
         ],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV file."),
             (200, "application/json"): OfferSerializer(many=True),
+            (200, XLSX_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="XLSX workbook."),
         },
     )
     @action(
@@ -353,6 +361,7 @@ class OfferViewSet(
             records=(OfferSerializer(row).data for row in selectors.offer_rows_iter(queryset)),
             columns=EXPORT_COLUMNS,
             filename=f"offres-{timezone.localdate().isoformat()}",
+            sheet=(OFFER_SHEET_TITLE, OFFER_SHEET_COLUMNS),
         )
 
 

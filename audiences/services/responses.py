@@ -16,6 +16,7 @@ from api.text import fold_text
 from audiences import selectors, statistics
 from audiences.models import NEED_STATISTICS_FIELDS, Need, NeedSource, Survey, SurveyItem, SurveyResponse
 from offers.models import Audience, Territory, TerritoryKind
+from offers.selectors import territories_by_path
 from offers.territory_paths import common_path, path_upto
 
 RESPONSES_MAX_ROWS = 200_000
@@ -340,10 +341,7 @@ def survey_needs_compute(*, survey: Survey) -> NeedsComputeReport:
         )
         for measure in ("importance", "satisfaction")
     }
-    territories = {
-        territory.path: territory
-        for territory in Territory.objects.filter(path__in={path for _, _, path in described} - {None})
-    }
+    territories = territories_by_path(path for _, _, path in described)
     source_reference = f"{survey.title} ({survey.reference})" if survey.reference else survey.title
     wanted: dict[tuple[int, int, int | None], tuple[dict, SurveyItem]] = {}
     for group, (item_id, audience_id, path) in enumerate(described):

@@ -50,6 +50,7 @@ from offers.services.reference_data import (
     EPCI_CODE,
     INSEE_NAMES,
     REGION_CODE,
+    LoadProgress,
     LoadReport,
     audience_create,
     audience_delete,
@@ -57,6 +58,7 @@ from offers.services.reference_data import (
     catalogue_changed,
     polygon_centroid,
     taxonomy_load,
+    territories_load_france,
     territories_load_geojson,
 )
 
@@ -84,6 +86,7 @@ __all__ = [
     "ORGANISATION_FIELDS",
     "REGION_CODE",
     "CodeLookups",
+    "LoadProgress",
     "LoadReport",
     "OfferDraft",
     "OfferImportReport",
@@ -107,5 +110,6 @@ __all__ = [
     "organisation_save",
     "polygon_centroid",
     "taxonomy_load",
+    "territories_load_france",
     "territories_load_geojson",
 ]

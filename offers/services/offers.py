@@ -117,6 +117,10 @@ def offer_validate(
         commune = None
     if commune is not None and (offer.latitude is None or offer.longitude is None):
         if offer.latitude is None and offer.longitude is None:
+            if commune.latitude is None:  # a few overseas communes have no known centroid
+                errors["latitude"].append(
+                    f"{commune.name} has no known centre: give the offer's latitude and longitude."
+                )
             offer.latitude, offer.longitude = commune.latitude, commune.longitude
         else:
             errors["latitude"].append(

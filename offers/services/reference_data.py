@@ -6,7 +6,9 @@ offer index, cached list counts and ETags are keyed on it, so a new audience or 
 
 import json
 import re
+import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,12 +16,23 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext_lazy
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.model_update import model_full_clean, model_update
 from api.text import fold_text
-from offers.models import Audience, CatalogueVersion, Domain, Territory, TerritoryKind, Theme
-from offers.territory_paths import path_child
+from offers.geography import (
+    FRANCE_DIR,
+    Commune,
+    Geography,
+    Selection,
+    geography_read,
+    merge_successor,
+    merges_read,
+    selection_read,
+)
+from offers.models import Audience, CatalogueVersion, Domain, Territory, TerritoryKind, TerritoryPostalCode, Theme
+from offers.territory_paths import KINDS, path_child, path_segments
 from offers.validators import data_inclusion_codes_check
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -51,19 +64,39 @@ def catalogue_changed(*, public: bool = True) -> None:
 
 @dataclass
 class LoadReport:
+    """What a load did: totals, and per kind (`outcomes["commune"]["created"]`); `retired` counts territories
+    newly marked gone from the geography; `notes` say how input was read ("'1' read as 01")."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    retired: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
-    def count(self, outcome: str, kind: str = "") -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def count(self, outcome: str, kind: str = "", number: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + number)
         if kind:
-            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + number
+            per_kind = self.outcomes.setdefault(kind, {})
+            per_kind[outcome] = per_kind.get(outcome, 0) + number
 
     def __str__(self) -> str:
         kinds = ", ".join(f"{count} {kind}" for kind, count in self.by_kind.items())
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged ({kinds})"
+        retired = f", {self.retired} retired" if self.retired else ""
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged{retired} ({kinds})"
+
+    def summary_lines(self) -> list[str]:
+        """One line per kind: 'commune: 120 created, 0 updated, 3 unchanged, 1 retired'."""
+        lines = []
+        for kind, counts in self.outcomes.items():
+            shown = [outcome for outcome in _OUTCOMES if outcome in counts or outcome in _OUTCOMES[:3]]
+            lines.append(f"{kind}: " + ", ".join(f"{counts.get(outcome, 0)} {outcome}" for outcome in shown))
+        return lines + [f"note: {note}" for note in self.notes]
+
+
+_OUTCOMES = ("created", "updated", "unchanged", "retired", "deleted")
 
 
 def _ring_area_centroid(ring: list) -> tuple[float, float, float]:
@@ -218,15 +251,19 @@ def _upsert(report: LoadReport, model: type[models.Model], *, lookup: dict, valu
     return obj
 
 
-def _upsert_territory(report: LoadReport, *, kind, code, name, parent, latitude, longitude) -> Territory:
+def _upsert_territory(
+    report: LoadReport, *, kind, code, name, parent, latitude, longitude, path=None, area_paths=None
+) -> Territory:
     values = {
         "name": name,
         "name_folded": fold_text(name),
         "parent": parent,
-        "path": path_child(parent.path if parent else None, kind=kind, code=code),
+        "path": path or path_child(parent.path if parent else None, kind=kind, code=code),
         "latitude": latitude,
         "longitude": longitude,
     }
+    if area_paths is not None:
+        values["area_paths"] = area_paths
     return _upsert(report, Territory, lookup={"kind": kind, "code": code}, values=values, kind=kind)
 
 
@@ -284,8 +321,14 @@ def territories_load_geojson(
         epci_departements: dict[str, list[str]] = defaultdict(list)
         for row in rows:
             epci_departements[row.epci].append(row.departement)
+        # Its communes sit under their own département, so it covers one path prefix per département (as
+        # territories_load_france does).
         for code, (lat, lon) in group_centroids(lambda r: r.epci).items():
-            main_departement = max(set(epci_departements[code]), key=epci_departements[code].count)
+            main_departement = max(sorted(set(epci_departements[code])), key=epci_departements[code].count)
+            prefixes = [
+                path_child(parents[("departement", departement)].path, kind="epci", code=code)
+                for departement in sorted(set(epci_departements[code]))
+            ]
             parents[("epci", code)] = _upsert_territory(
                 report,
                 kind=TerritoryKind.EPCI,
@@ -294,8 +337,10 @@ def territories_load_geojson(
                 parent=parents[("departement", main_departement)],
                 latitude=lat,
                 longitude=lon,
+                area_paths=prefixes if len(prefixes) > 1 else [],
             )
         for row in rows:
+            above = path_child(parents[("departement", row.departement)].path, kind="epci", code=row.epci)
             _upsert_territory(
                 report,
                 kind=TerritoryKind.COMMUNE,
@@ -304,7 +349,289 @@ def territories_load_geojson(
                 parent=parents[("epci", row.epci)],
                 latitude=row.latitude,
                 longitude=row.longitude,
+                path=path_child(above, kind="commune", code=row.code),
             )
+    return report
+
+
+# All of France: the shipped geography files (offers/data/france/), any selection, in bulk. -----------------------
+
+LoadProgress = Callable[[str], None]
+_BATCH = 1000
+_IN_BATCH = 900  # below SQLite's bound on the parameters of one statement
+_FRANCE_FIELDS = (
+    "name",
+    "name_folded",
+    "parent_id",
+    "path",
+    "latitude",
+    "longitude",
+    "population",
+    "area_paths",
+    "successor_id",
+    "retired",
+)
+
+
+@dataclass
+class _Aggregates:
+    """Population sums and centroid means of the whole geography (not of the selection: a partial load writes
+    the same figures as a full one, so loads of neighbouring selections never undo each other)."""
+
+    population: dict[tuple[str, str], int]
+    centroid: dict[tuple[str, str], tuple[float, float]]
+
+    @classmethod
+    def of(cls, geography: Geography) -> "_Aggregates":
+        population: dict[tuple[str, str], int] = defaultdict(int)
+        positions: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        for commune in geography.communes.values():
+            keys = [("region", commune.region), ("departement", commune.departement)]
+            if commune.epci:
+                keys.append(("epci", commune.epci))
+            for key in keys:
+                if commune.population is not None:
+                    population[key] += commune.population
+                if commune.latitude is not None:
+                    positions[key].append((commune.latitude, commune.longitude))
+        centroid = {
+            key: (_mean([lat for lat, _ in points]), _mean([lon for _, lon in points]))
+            for key, points in positions.items()
+        }
+        return cls(population=dict(population), centroid=centroid)
+
+
+def _france_plan(geography: Geography, selection: Selection, commune_codes: set[str]) -> dict[str, dict[str, dict]]:
+    """The values every territory to write must have, by kind then code; parents as (kind, code) keys."""
+    aggregates = _Aggregates.of(geography)
+    main_departement = geography.epci_main_departement()
+    epci_departements = geography.epci_departements()
+    communes = [geography.communes[code] for code in commune_codes]
+    epci_codes = {commune.epci for commune in communes if commune.epci} | selection.epcis
+    departement_codes = (
+        {commune.departement for commune in communes}
+        | selection.departements
+        | {main_departement[code] for code in epci_codes}
+        | {
+            code
+            for code, row in geography.departements.items()
+            if selection.everything or row.region in selection.regions
+        }
+    )
+    region_codes = {geography.departements[code].region for code in departement_codes} | selection.regions
+    if selection.everything:
+        region_codes |= set(geography.regions)
+
+    def values(name: str, parent, path: str, population, position, area_paths=()) -> dict:
+        latitude, longitude = position if position else (None, None)
+        return {
+            "name": name,
+            "name_folded": fold_text(name),
+            "parent": parent,
+            "path": path,
+            "latitude": latitude,
+            "longitude": longitude,
+            "population": population,
+            "area_paths": list(area_paths),
+            "successor_id": None,
+            "retired": False,
+        }
+
+    plan: dict[str, dict[str, dict]] = {kind: {} for kind in KINDS}
+    for code in sorted(region_codes):
+        key = ("region", code)
+        plan["region"][code] = values(
+            geography.regions[code].name,
+            None,
+            path_child(None, kind="region", code=code),
+            aggregates.population.get(key),
+            aggregates.centroid.get(key),
+        )
+    for code in sorted(departement_codes):
+        key = ("departement", code)
+        row = geography.departements[code]
+        plan["departement"][code] = values(
+            row.name,
+            ("region", row.region),
+            geography.departement_path(code),
+            aggregates.population.get(key),
+            aggregates.centroid.get(key),
+        )
+    for code in sorted(epci_codes):
+        key = ("epci", code)
+        main = main_departement[code]
+        # Straddling EPCIs cover one path prefix per département of their communes (each commune sits under its own).
+        prefixes = [path_child(geography.departement_path(d), kind="epci", code=code) for d in epci_departements[code]]
+        plan["epci"][code] = values(
+            geography.epcis[code].name,
+            ("departement", main),
+            path_child(geography.departement_path(main), kind="epci", code=code),
+            geography.epcis[code].population,
+            aggregates.centroid.get(key),
+            prefixes if len(prefixes) > 1 else (),
+        )
+    for code in sorted(commune_codes):
+        commune = geography.communes[code]
+        above = geography.departement_path(commune.departement)
+        if commune.epci:
+            above = path_child(above, kind="epci", code=commune.epci)
+        parent = ("epci", commune.epci) if commune.epci else ("departement", commune.departement)
+        position = (commune.latitude, commune.longitude) if commune.latitude is not None else None
+        plan["commune"][code] = values(
+            commune.name,
+            parent,
+            path_child(above, kind="commune", code=code),
+            commune.population,
+            position,
+        )
+    return plan
+
+
+def _write_level(
+    kind: str, planned: dict[str, dict], existing: dict[tuple[str, str], dict], ids: dict, report: LoadReport
+) -> None:
+    """Create and update the territories of one kind in bulk; record their ids for the next level's parents."""
+    to_create: list[Territory] = []
+    to_update: list[Territory] = []
+    changed_fields: set[str] = set()
+    for code, planned_values in planned.items():
+        parent = planned_values["parent"]
+        values = {key: value for key, value in planned_values.items() if key != "parent"}
+        values["parent_id"] = ids[parent] if parent else None
+        row = existing.get((kind, code))
+        if row is None:
+            to_create.append(Territory(kind=kind, code=code, **values))
+            continue
+        changed = [name for name in _FRANCE_FIELDS if row[name] != values[name]]
+        if changed:
+            to_update.append(Territory(pk=row["id"], kind=kind, code=code, **values))
+            changed_fields.update(changed)
+        else:
+            ids[(kind, code)] = row["id"]
+    Territory.objects.bulk_create(to_create, batch_size=_BATCH)
+    if to_update:
+        Territory.objects.bulk_update(to_update, sorted(changed_fields), batch_size=_BATCH)
+    for territory in to_create + to_update:
+        ids[(kind, territory.code)] = territory.pk
+    report.count("created", kind, len(to_create))
+    report.count("updated", kind, len(to_update))
+    report.count("unchanged", kind, len(planned) - len(to_create) - len(to_update))
+
+
+def _postal_codes_sync(communes: dict[str, Commune], ids: dict, report: LoadReport) -> bool:
+    """Make the loaded communes' postal codes those of the files (others' are left alone); True if any changed."""
+    territory_codes = {ids[("commune", code)]: commune.postal_codes for code, commune in communes.items()}
+    wanted = {(postal, territory_id) for territory_id, postals in territory_codes.items() for postal in postals}
+    stale: list[int] = []
+    present: set[tuple[str, int]] = set()
+    rows = TerritoryPostalCode.objects.filter(territory__kind=TerritoryKind.COMMUNE).values_list(
+        "pk", "code", "territory_id"
+    )
+    for pk, postal, territory_id in rows.iterator(chunk_size=5000):
+        if territory_id not in territory_codes:
+            continue
+        if (postal, territory_id) in wanted:
+            present.add((postal, territory_id))
+        else:
+            stale.append(pk)
+    for start in range(0, len(stale), _IN_BATCH):
+        TerritoryPostalCode.objects.filter(pk__in=stale[start : start + _IN_BATCH]).delete()
+    TerritoryPostalCode.objects.bulk_create(
+        [TerritoryPostalCode(code=postal, territory_id=tid) for postal, tid in sorted(wanted - present)],
+        batch_size=_BATCH,
+    )
+    report.outcomes["postal code"] = {
+        "created": len(wanted - present),
+        "updated": 0,
+        "unchanged": len(present),
+        "deleted": len(stale),
+    }
+    return bool(stale or wanted - present)
+
+
+def territories_load_france(
+    *,
+    regions: Iterable[str] = (),
+    departements: Iterable[str] = (),
+    epcis: Iterable[str] = (),
+    everything: bool = False,
+    source: Path | str = FRANCE_DIR,
+    merges: Path | str | dict[str, str] | None = None,
+    progress: LoadProgress | None = None,
+) -> LoadReport:
+    """Load the régions, départements and EPCIs asked (or everything) from the geography files in `source`, with
+    every commune in them and every territory above those communes (their EPCI, département, région).
+
+    Upsert by (kind, code), so a renamed territory keeps its id; population of communes and EPCIs from the files,
+    summed over communes for départements and régions; postal codes synced. A commune (or an EPCI) of the
+    selection that the files no longer have is kept (offers, needs and responses point to it) and marked
+    `retired`, with its `successor` when `merges` ({old INSEE code: new}, or an old_code,new_code CSV) names one.
+    Everything is validated before anything is written, then written in bulk in one transaction; a reload of the
+    same files changes nothing (and does not bump the catalogue version).
+    """
+    say = progress or (lambda message: None)
+    started = time.monotonic()
+    geography = geography_read(source)
+    selection = selection_read(
+        geography, regions=regions, departements=departements, epcis=epcis, everything=everything
+    )
+    merge_map = merges if isinstance(merges, dict) else merges_read(merges) if merges is not None else {}
+    say(
+        f"read {len(geography.communes):,} communes, {len(geography.epcis):,} EPCIs, "
+        f"{len(geography.departements)} départements, {len(geography.regions)} régions "
+        f"({time.monotonic() - started:.1f} s)"
+    )
+    report = LoadReport(notes=list(selection.notes))
+    with transaction.atomic():
+        # Rows, not model instances: a reload of all France compares 36,000 of them and builds none.
+        existing = {
+            (row["kind"], row["code"]): row
+            for row in Territory.objects.filter(kind__in=KINDS)
+            .values("id", "kind", "code", *_FRANCE_FIELDS)
+            .iterator(chunk_size=5000)
+        }
+        commune_codes = selection.communes(geography)
+        gone: dict[tuple[str, str], dict] = {}
+        for (kind, code), row in existing.items():
+            if kind not in ("commune", "epci"):
+                continue
+            if not (selection.everything or selection.covers_path(dict(path_segments(row["path"])))):
+                continue
+            if kind == "commune" and code in geography.communes:
+                commune_codes.add(code)  # moved out of the selection since: its new place is written
+            elif code not in (geography.communes if kind == "commune" else geography.epcis):
+                gone[(kind, code)] = row
+        successors = {
+            key: merge_successor(key[1], merge_map, geography.communes) for key in gone if key[0] == "commune"
+        }
+        commune_codes |= {code for code in successors.values() if code}
+        plan = _france_plan(geography, selection, commune_codes)
+        say(f"selected {len(commune_codes):,} communes ({time.monotonic() - started:.1f} s)")
+
+        ids: dict[tuple[str, str], int] = {}
+        for kind in KINDS:
+            _write_level(kind, plan[kind], existing, ids, report)
+            counts = report.outcomes[kind]
+            say(
+                f"{kind}: {counts['created']:,} created, {counts['updated']:,} updated, "
+                f"{counts['unchanged']:,} unchanged ({time.monotonic() - started:.1f} s)"
+            )
+        postal_changed = _postal_codes_sync({code: geography.communes[code] for code in commune_codes}, ids, report)
+        say(f"postal codes synced ({time.monotonic() - started:.1f} s)")
+
+        retiring: list[Territory] = []
+        for (kind, code), row in gone.items():
+            successor = successors.get((kind, code))
+            successor_id = ids[("commune", successor)] if successor else row["successor_id"]
+            if row["retired"] and row["successor_id"] == successor_id:
+                report.count("unchanged", kind)
+                continue
+            retiring.append(Territory(pk=row["id"], retired=True, successor_id=successor_id))
+            report.count("retired", kind)
+        Territory.objects.bulk_update(retiring, ["retired", "successor_id"], batch_size=_BATCH)
+        if report.created or report.updated or report.retired or postal_changed:
+            catalogue_changed()
+    say(f"done: {report} ({time.monotonic() - started:.1f} s)")
     return report
 
 
@@ -440,7 +767,24 @@ def audience_delete(*, audience: Audience, usage: dict[str, int]) -> None:
     `usage` counts what refers to it, by kind (needs, surveys...: the audiences app reads it, offers never import it).
     """
     if usage:
-        details = ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in usage.items())
-        raise Conflict(f"The audience {audience.code!r} is still used by {details}; reassign or delete them first.")
+        details = ", ".join(_usage_phrase(what, count) for what, count in usage.items())
+        raise Conflict(
+            gettext("The audience %(audience)s is still used by %(details)s; reassign or delete them first.")
+            % {"audience": repr(audience.code), "details": details}
+        )
     audience.delete()
     catalogue_changed()
+
+
+# What may still use an audience (the keys of audiences.selectors.audience_usage), counted in words.
+_USAGE_PHRASES = {
+    "needs": ngettext_lazy("%(count)s need", "%(count)s needs", "count"),
+    "survey_responses": ngettext_lazy("%(count)s survey response", "%(count)s survey responses", "count"),
+    "surveys": ngettext_lazy("%(count)s survey", "%(count)s surveys", "count"),
+    "offers": ngettext_lazy("%(count)s offer", "%(count)s offers", "count"),
+}
+
+
+def _usage_phrase(what: str, count: int) -> str:
+    phrase = _USAGE_PHRASES.get(what)
+    return phrase % {"count": count} if phrase is not None else f"{count} {what.replace('_', ' ')}"

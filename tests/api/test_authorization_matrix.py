@@ -598,6 +598,7 @@ CASES = [
         at(lambda w: f"{V1}/matching/runs/{w.run.pk}/compare/?baseline={w.baseline.pk}"),
     ),
     Case("GET", f"{V1}/matching/runs/{{run_id}}/ipa/", "IPA", analysts(), at(run_url("ipa/"))),
+    Case("GET", f"{V1}/matching/runs/{{run_id}}/map/", "map", analysts(), at(run_url("map/"))),
     Case(
         "POST",
         f"{V1}/matching/search/",

@@ -100,7 +100,7 @@ def test_a_wrong_token_on_a_public_endpoint_is_a_401(anonymous_client, reference
 
 
 def test_an_unknown_export_format_is_a_400_naming_the_parameter(anonymous_client, reference):
-    assert _problem(anonymous_client.get("/api/v1/offers/export/", {"format": "xlsx"})) == (
+    assert _problem(anonymous_client.get("/api/v1/offers/export/", {"format": "ods"})) == (
         400,
         [("format", "invalid")],
     )

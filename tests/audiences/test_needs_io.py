@@ -1,13 +1,18 @@
 """Needs import (CSV/JSON, French headers, dry run, all or nothing) and export (filters, formula-safe)."""
 
 import csv
+import datetime
 import io
 import json
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from audiences import services
 from audiences.models import Need
 from tests.audiences.factories import make_need
+from tests.spreadsheets import cells_by_header, records_of, rows_of, workbook_of
 
 FRENCH_CSV = (
     "identifiant;public;domaine;thèmes;besoin;territoire;étape;importance;satisfaction;volume;source;référence;date\n"
@@ -124,7 +129,7 @@ def test_export_json_round_trips_through_import(analyst_client, reference):
 
 
 def test_export_bad_format_or_filter_is_a_json_400(analyst_client, reference):
-    for query in ("format=xlsx", "format=csv&territory=99999"):
+    for query in ("format=ods", "format=xlsx&territory=99999"):
         response = analyst_client.get(f"/api/v1/needs/export/?{query}")
         assert response.status_code == 400
         assert response.json()["status"] == 400
@@ -134,3 +139,24 @@ def test_import_too_large_is_413(analyst_client, reference):
     big = "external_id,audience\n" + "x,families\n" * 600_000
     response = post_file(analyst_client, big)
     assert response.status_code == 413
+
+
+def test_export_xlsx_has_typed_cells_and_the_csv_headers(analyst_client, reference):
+    make_need(statement='=HYPERLINK("http://evil")', external_id="X-3", importance=0.35, territory="23096")
+    response = analyst_client.get("/api/v1/needs/export/?format=xlsx")
+    workbook = workbook_of(response)
+    assert response["Content-Disposition"] == 'attachment; filename="needs.xlsx"'
+    assert response["Cache-Control"] == analyst_client.get("/api/v1/needs/export/")["Cache-Control"]
+    sheet = workbook.worksheets[0]
+    assert [cell.value for cell in sheet[1]] == services.NEED_EXPORT_HEADER
+    (record,) = records_of(sheet)
+    need = Need.objects.get(external_id="X-3")
+    assert record["statement"] == '=HYPERLINK("http://evil")'  # a text cell, never a formula
+    assert record["id"] == need.pk and isinstance(record["id"], int)
+    assert record["importance"] == pytest.approx(0.35) and isinstance(record["importance"], float)
+    assert record["territory"] == "commune:23096" and record["themes"] == "childcare"
+    (updated,) = cells_by_header(sheet, "updated_at")
+    local = timezone.localtime(need.updated_at).replace(tzinfo=None)
+    assert updated.is_date and abs(updated.value - local) < datetime.timedelta(milliseconds=2)
+    assert [cell.data_type for cell in cells_by_header(sheet, "statement")] == ["s"]
+    assert [row[1] for row in rows_of(workbook.worksheets[-1])[1:]] == services.NEED_EXPORT_HEADER

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from audiences import wave_comparison
 from audiences.models import Survey, SurveyItem, SurveyResponse
 from audiences.services import survey_needs_compute
 from offers.models import Audience, Territory, Theme
 from tests.audiences.factories import make_survey
+from tests.spreadsheets import cells_by_header, records_of, workbook_of
 
 MAPPING = {"columns": ["id", "IMP[creche]"], "respondent": {"column": "id"}}
 
@@ -294,3 +296,21 @@ def test_compare_figures_are_those_of_the_needs(analyst_client, first_wave, seco
     assert needs[first_wave.pk]["importance"] == row["importance"]["before_mean"]
     assert needs[second_wave.pk]["satisfaction"] == row["satisfaction"]["after_mean"]
     assert needs[first_wave.pk]["effective_response_count"] == row["importance"]["before_effective_response_count"]
+
+
+def test_compare_as_xlsx(analyst_client, first_wave, second_wave):
+    response = analyst_client.get(f"/api/v1/surveys/{second_wave.pk}/compare/", {"format": "xlsx"})
+    workbook = workbook_of(response)
+    assert f'filename="comparaison-vagues-{second_wave.pk}-{first_wave.pk}.xlsx"' in response["Content-Disposition"]
+    sheet = workbook.worksheets[0]
+    assert [cell.value for cell in sheet[1]] == wave_comparison.CSV_HEADER
+    json_rows = analyst_client.get(f"/api/v1/surveys/{second_wave.pk}/compare/").json()["rows"]
+    records = records_of(sheet)
+    assert [(record["item"], record["audience"]) for record in records] == [
+        (row["item"], row["audience"]) for row in json_rows
+    ]
+    families = records[1]
+    assert families["satisfaction_difference"] == pytest.approx(json_rows[1]["satisfaction"]["difference"])
+    assert families["satisfaction_significant"] is True
+    counts = [cell for cell in cells_by_header(sheet, "importance_after_response_count") if cell.value is not None]
+    assert counts and all(isinstance(cell.value, int) and cell.number_format == "#,##0" for cell in counts)

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from offers.views import EXPORT_COLUMNS
 from tests.offers.factories import make_offer
+from tests.spreadsheets import cells_by_header, records_of, workbook_of
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +57,29 @@ def test_export_rejects_bad_filters(anonymous_client, reference):
     response = anonymous_client.get("/api/v1/offers/export/", {"format": "csv", "radius_km": 3})
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "near"
+
+
+def test_xlsx_export_has_typed_cells_the_csv_headers_and_the_filters(anonymous_client, organisation_a):
+    make_offer(
+        organisation=organisation_a,
+        title='=HYPERLINK("http://evil")',
+        is_free=False,
+        price_amount="12.50",
+        capacity=12,
+    )
+    make_offer(organisation=organisation_a, title="Gîte", domain="tourism", themes=["accommodation"])
+    response = anonymous_client.get("/api/v1/offers/export/", {"format": "xlsx", "domain": "daily-life"})
+    workbook = workbook_of(response)
+    assert response.get("Cache-Control") == anonymous_client.get("/api/v1/offers/export/").get("Cache-Control")
+    sheet = workbook.worksheets[0]
+    assert [cell.value for cell in sheet[1]] == EXPORT_COLUMNS
+    (record,) = records_of(sheet)
+    assert record["title"] == '=HYPERLINK("http://evil")' and record["themes"] == "childcare"
+    assert record["price_amount"] == 12.5 and record["capacity"] == 12 and isinstance(record["id"], int)
+    assert isinstance(record["is_free"], bool)
+    assert (
+        isinstance(record["latitude"], float) and cells_by_header(sheet, "latitude")[0].number_format == "#,##0.000000"
+    )
+    assert cells_by_header(sheet, "updated_at")[0].is_date
+    assert cells_by_header(sheet, "price_amount")[0].number_format == "#,##0.00"
+    assert cells_by_header(sheet, "title")[0].data_type == "s"

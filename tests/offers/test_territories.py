@@ -117,12 +117,31 @@ def test_detail_by_code_and_by_qualified_code(anonymous_client, reference):
         "parent_code": f"epci:{GRAND_GUERET}",
         "latitude": pytest.approx(46.16, abs=0.03),
         "longitude": pytest.approx(1.87, abs=0.03),
+        "population": None,  # the Creuse contours carry no population (territories_load_france does)
+        "postal_codes": [],
+        "retired": False,
+        "successor_code": None,
     }
     assert anonymous_client.get("/api/v1/territories/departement:23/").json()["name"] == "Creuse"
 
 
 def test_list_runs_a_constant_number_of_queries(anonymous_client, reference, django_assert_num_queries):
-    with django_assert_num_queries(2):
+    # count, page, the page's postal codes
+    with django_assert_num_queries(3):
         anonymous_client.get("/api/v1/territories/", {"page_size": 1})
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         anonymous_client.get("/api/v1/territories/", {"page_size": 100})
+
+
+def test_an_epci_straddling_two_departements_in_a_geojson_covers_both(reference):
+    data = creuse()
+    grand_gueret = [f for f in data["features"] if f["properties"]["epci"] == GRAND_GUERET]
+    grand_gueret[0]["properties"]["departement"] = "19"  # as if one of its communes were in the Corrèze
+    moved = grand_gueret[0]["properties"]["code"]
+    territories_load_geojson(source=data)
+    epci = Territory.objects.get(kind="epci", code=GRAND_GUERET)
+    assert epci.path == f"r75/d23/e{GRAND_GUERET}/"  # the département of most of its communes
+    assert epci.area_paths == [f"r75/d19/e{GRAND_GUERET}/", f"r75/d23/e{GRAND_GUERET}/"]
+    commune = Territory.objects.get(kind="commune", code=moved)
+    assert commune.path == f"r75/d19/e{GRAND_GUERET}/c{moved}/" and commune.parent == epci
+    assert Territory.objects.get(kind="departement", code="19").name == "Corrèze"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("offers", "0007_territory_population_areas_postal_codes"),
+        ("offers", "0008_afrance_territory_retired"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,164 @@
+"""The gap map: the pure drawing (matching/maps.py) and `GET /api/v1/matching/runs/{id}/map/` read as a person
+would see it (the SVG's polygons, circles, legend and texts; the PNG's size)."""
+
+import io
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from PIL import Image
+
+from matching import maps
+from matching.models import RunStatus
+from offers.models import Territory
+from tests.matching.factories import make_need_result, make_run
+
+SVG = "{http://www.w3.org/2000/svg}"
+GUERET = "r75/d23/e200034825/c23096/"
+AHUN = "r75/d23/e200067189/c23001/"
+LIMOGES = "r75/d87/e248719312/c87085/"
+NOWHERE = "r75/d87/e248719312/c87001/"
+
+TEXTS = maps.MapTexts(
+    title="Écart par commune",
+    legend="Écart pondéré (importance × (1 − couverture))",
+    circles="Écart (surface des cercles)",
+    no_need="Aucun besoin",
+    not_placed="Non placés :",
+    source="Sources : Ancrage, run #7",
+)
+SQUARE = ((0.0, 46.0), (0.1, 46.0), (0.1, 46.1), (0.0, 46.1), (0.0, 46.0))
+NEXT_SQUARE = ((0.1, 46.0), (0.2, 46.0), (0.2, 46.1), (0.1, 46.1), (0.1, 46.0))
+THIRD_SQUARE = ((0.2, 46.0), (0.3, 46.0), (0.3, 46.1), (0.2, 46.1), (0.2, 46.0))
+
+
+def svg_tree(content: bytes) -> ET.Element:
+    return ET.fromstring(content)
+
+
+def svg_text(root: ET.Element) -> str:
+    return " ".join(" ".join(root.itertext()).split())
+
+
+def groups(root: ET.Element, prefix: str) -> list[ET.Element]:
+    return [element for element in root.iter(f"{SVG}g") if element.get("id", "").startswith(prefix)]
+
+
+def test_maps_module_does_not_import_django():
+    code = "import sys, matching.maps; sys.exit('django' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_group_borders_are_the_outline_of_each_group():
+    areas = [
+        maps.MapArea("a", "A", 1.0, polygons=[SQUARE], group="e1"),
+        maps.MapArea("b", "B", 1.0, polygons=[NEXT_SQUARE], group="e1"),
+        maps.MapArea("c", "C", 2.0, polygons=[THIRD_SQUARE], group="e2"),
+    ]
+    borders = {frozenset(segment) for segment in maps.group_borders(areas)}
+    # 12 edges: the a|b edge is inside group e1 (not a border); the b|c edge separates e1 from e2 (a border).
+    assert frozenset(((0.1, 46.0), (0.1, 46.1))) not in borders
+    assert frozenset(((0.2, 46.0), (0.2, 46.1))) in borders
+    assert len(borders) == 10 - 1
+
+
+def test_gap_map_svg_has_polygons_circles_legend_and_texts():
+    areas = [
+        maps.MapArea("a", "Alpha", 1.5, polygons=[SQUARE]),
+        maps.MapArea("b", "Beta", None, polygons=[NEXT_SQUARE]),
+        maps.MapArea("c", "Gamma", 3.0, centroid=(0.5, 46.05)),
+        maps.MapArea("d", "Delta", 0.25),
+    ]
+    content = maps.gap_map(areas=areas, texts=TEXTS, fmt="svg")
+    root = svg_tree(content)
+    (polygons,) = groups(root, "PolyCollection")
+    assert len(polygons.findall(f".//{SVG}path")) == 2
+    assert groups(root, "PathCollection")  # the circle and the circle legend
+    text = svg_text(root)
+    for expected in ("Écart par commune", "Aucun besoin", "Sources : Ancrage, run #7", "Gamma",
+                     "Non placés : Delta (0,25)", "Écart (surface des cercles)", "3,00", "1,50"):  # fmt: skip
+        assert expected in text
+    assert re.search(r"\b\d+ km\b", text) and " N " in f" {text} "
+    assert maps.gap_map(areas=areas, texts=TEXTS, fmt="svg") == content  # deterministic
+
+
+def test_gap_map_scale_bar_is_a_round_share_of_the_width():
+    assert maps._nice_km(120) == 20 and maps._nice_km(40) == 5 and maps._nice_km(3) == 0.5
+
+
+# The endpoint --------------------------------------------------------------------------------------------------
+
+
+def url(run, **params):
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"/api/v1/matching/runs/{run.id}/map/" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+def run(reference):
+    Territory.objects.create(kind="commune", code="87085", name="Limoges", name_folded="limoges", path=LIMOGES,
+                             latitude=45.83, longitude=1.26)  # fmt: skip
+    run = make_run()
+    make_need_result(run, statement="Crèche", territory_path=GUERET, importance=0.8, coverage=0.5)
+    make_need_result(run, statement="Logement", territory_path=AHUN, importance=0.6, coverage=0.0)
+    make_need_result(run, statement="Emploi", territory_path="r75/d23/", importance=1.0, coverage=0.9)
+    make_need_result(run, statement="Transport", territory_path=LIMOGES, importance=1.0, coverage=0.0)
+    make_need_result(run, statement="Santé", territory_path=NOWHERE, importance=0.5, coverage=0.0)
+    return run
+
+
+@pytest.mark.django_db
+def test_commune_map_svg(analyst_client, run):
+    response = analyst_client.get(url(run, level="commune"))
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert f'filename="carte-commune-{run.id}.svg"' in response["Content-Disposition"]
+    root = svg_tree(response.content)
+    (polygons,) = groups(root, "PolyCollection")
+    assert len(polygons.findall(f".//{SVG}path")) == 257  # the 256 communes of the Creuse (one in two parts)
+    assert groups(root, "LineCollection")  # borders of the EPCIs
+    assert groups(root, "PathCollection")  # Limoges' circle
+    text = svg_text(root)
+    assert "Limoges" in text
+    assert "87001 (0,50)" in text  # no territory, no centroid: listed as not placed
+    assert "Creuse (tout le département) (0,10)" in text  # a wider area
+    assert f"run #{run.id}" in text and "Admin Express" in text and "km" in text
+
+
+@pytest.mark.django_db
+def test_epci_map_png(analyst_client, run):
+    response = analyst_client.get(url(run, level="epci", format="png"))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    width, height = Image.open(io.BytesIO(response.content)).size
+    assert width > 700 and height > 700
+
+
+@pytest.mark.django_db
+def test_epci_map_fills_communes_with_their_epci_value(analyst_client, reference):
+    run = make_run()
+    make_need_result(run, statement="Crèche", territory_path=GUERET, importance=0.8, coverage=0.5)
+    root = svg_tree(analyst_client.get(url(run, level="epci")).content)
+    (polygons,) = groups(root, "PolyCollection")
+    fills = [re.search(r"fill: ?(#[0-9a-f]{6})", path.get("style", "")) for path in polygons.iter(f"{SVG}path")]
+    colours = [match.group(1) for match in fills if match]
+    grand_gueret = Territory.objects.filter(kind="commune", path__startswith="r75/d23/e200034825/").count()
+    assert grand_gueret > 1
+    # Every commune of the Grand Guéret has the one EPCI's colour; every other commune is grey (no need).
+    assert len(colours) == 257 and colours.count("#eeeeee") == 257 - grand_gueret
+    assert len(set(colours)) == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("params", "field"), [({"level": "region"}, "level"), ({"format": "pdf"}, "format")])
+def test_bad_query_is_400(analyst_client, run, params, field):
+    response = analyst_client.get(url(run, **params))
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+@pytest.mark.django_db
+def test_unfinished_run_is_409_and_editors_are_refused(analyst_client, editor_a_client, reference):
+    running = make_run(status=RunStatus.RUNNING)
+    assert analyst_client.get(url(running)).status_code == 409
+    assert editor_a_client.get(url(make_run())).status_code == 403
