@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -53,7 +53,9 @@ class TerritoryFilterSet(filters.FilterSet):
     )
     postal_code = django_filters.CharFilter(
         method="filter_postal_code",
-        validators=[RegexValidator(r"^\d{5}$", message="Enter a postal code of exactly 5 digits, e.g. 62500.")],
+        validators=[
+            RegexValidator(r"^\d{5}$", message=gettext_lazy("Enter a postal code of exactly 5 digits, e.g. 62500."))
+        ],
         help_text="Communes with this postal code (5 digits, exact), largest population first.",
     )
     include_retired = StrictBooleanFilter(

@@ -60,8 +60,7 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
         # Corsica's 2A/2B written in lower case; custom territories' codes are lower-case slugs, kept as given.
         matches = list(Territory.objects.filter(code__in={raw, raw.upper()}))
     if not matches:
-        hint = _territory_code_hint(raw.rpartition(":")[2].upper())
-        message = gettext("No territory has the code %(code)s") % {"code": repr(raw)} + hint
+        message = _territory_unknown_message(raw, raw.rpartition(":")[2].upper())
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
     if len(matches) > 1:
         options = ", ".join(sorted(territory.qualified_code for territory in matches))
@@ -73,18 +72,32 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
     return matches[0]
 
 
-def _territory_code_hint(code: str) -> str:
-    """What an unknown code probably meant: a département without its leading zero, Corsica's old 20, an overseas
-    département cut short ('.' when there is nothing to say)."""
+def _territory_unknown_message(raw: str, code: str) -> str:
+    """Why no territory has the code `raw` (`code`: its bare code, upper case), with what it probably meant: a
+    département without its leading zero, Corsica's old 20, an overseas département cut short."""
+    values = {"code": repr(raw)}
     if code == "20":
-        return ": Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+        return (
+            gettext(
+                "No territory has the code %(code)s: Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+            )
+            % values
+        )
     if code in ("97", "98"):
-        return ": overseas départements have three digits (971 Guadeloupe ... 976 Mayotte)."
+        return (
+            gettext(
+                "No territory has the code %(code)s: overseas départements have three digits (971 Guadeloupe ... 976 "
+                "Mayotte)."
+            )
+            % values
+        )
     if code.isdigit() and len(code) == 1:
         padded = Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT, code=f"0{code}").first()
         if padded is not None:
-            return f": département codes have two digits, {padded.qualified_code} is {padded.name}."
-    return "."
+            return gettext(
+                "No territory has the code %(code)s: département codes have two digits, %(padded)s is %(name)s."
+            ) % {**values, "padded": padded.qualified_code, "name": padded.name}
+    return gettext("No territory has the code %(code)s.") % values
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:

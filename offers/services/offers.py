@@ -258,7 +258,7 @@ def _offer_draft(
             if name == "organisation" and default_organisation is not None and not offer.organisation_id:
                 offer.organisation = default_organisation
             elif is_new or name in parsed:
-                error(name, "This field is required.", "required")
+                error(name, gettext("This field is required."), "required")
             continue
         try:
             setattr(offer, name, resolve(value))

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext_lazy
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.model_update import model_full_clean, model_update
@@ -766,7 +767,24 @@ def audience_delete(*, audience: Audience, usage: dict[str, int]) -> None:
     `usage` counts what refers to it, by kind (needs, surveys...: the audiences app reads it, offers never import it).
     """
     if usage:
-        details = ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in usage.items())
-        raise Conflict(f"The audience {audience.code!r} is still used by {details}; reassign or delete them first.")
+        details = ", ".join(_usage_phrase(what, count) for what, count in usage.items())
+        raise Conflict(
+            gettext("The audience %(audience)s is still used by %(details)s; reassign or delete them first.")
+            % {"audience": repr(audience.code), "details": details}
+        )
     audience.delete()
     catalogue_changed()
+
+
+# What may still use an audience (the keys of audiences.selectors.audience_usage), counted in words.
+_USAGE_PHRASES = {
+    "needs": ngettext_lazy("%(count)s need", "%(count)s needs", "count"),
+    "survey_responses": ngettext_lazy("%(count)s survey response", "%(count)s survey responses", "count"),
+    "surveys": ngettext_lazy("%(count)s survey", "%(count)s surveys", "count"),
+    "offers": ngettext_lazy("%(count)s offer", "%(count)s offers", "count"),
+}
+
+
+def _usage_phrase(what: str, count: int) -> str:
+    phrase = _USAGE_PHRASES.get(what)
+    return phrase % {"count": count} if phrase is not None else f"{count} {what.replace('_', ' ')}"
