@@ -339,3 +339,30 @@ MATCHING_IPA_EXAMPLES = [
         },
     )
 ]
+
+MATCHING_MAP_EXAMPLES = [
+    response(
+        "The gap by intercommunality of a Creuse run",
+        {
+            "run": RUN_ID,
+            "level": "epci",
+            "areas": [
+                {
+                    "code": "200034825",
+                    "label": "CA du Grand Guéret",
+                    "gap_total": 4.82,
+                    "latitude": 46.17,
+                    "longitude": 1.87,
+                },
+                {
+                    "code": "200035103",
+                    "label": "CC Creuse Sud Ouest",
+                    "gap_total": 3.1,
+                    "latitude": 45.98,
+                    "longitude": 1.78,
+                },
+            ],
+            "wider_areas": [{"code": "departement:23", "label": "Creuse", "gap_total": 1.25}],
+        },
+    )
+]

@@ -234,18 +234,19 @@ MAP_LEVELS = ("epci", "commune")
 _MAP_LEVEL_TITLES = {"epci": gettext_lazy("intercommunality"), "commune": gettext_lazy("commune")}
 
 
-def map_build(*, run_id: Any, user: Any, level: str) -> RunAnswer:
+def map_build(*, run_id: Any, level: str, user) -> RunAnswer:
     """The map of a succeeded run's total gap by territory at `level` (`epci` or `commune`): communes whose contour
     ships with Ancrage filled by their own gap (commune level) or their EPCI's (EPCI level, EPCI borders thicker);
     other territories of the level with needs as circles at their centroid, or listed as not placed; needs of a
     wider area than the level (a whole département) listed under the map."""
     run = selectors.report_run_get(run_id=run_id, user=user)
     rows = list(selectors.report_rows(run=run, user=user))
-    labels = selectors.report_labels(rows=rows)
+    labels = selectors.report_labels(rows=rows, scope=run.scope_territory)
     report = reports.report_aggregate(rows, group_by=["territory"], labels=labels, territory_level=level, top=0)
     values: dict[str, float] = {}
     value_labels: dict[str, str] = {}
     wider: list[str] = []
+    wider_areas: list[dict[str, Any]] = []
     for group in report["groups"]:
         (dimension,) = group["dimensions"]
         kind, _, code = dimension["code"].partition(":")
@@ -253,12 +254,15 @@ def map_build(*, run_id: Any, user: Any, level: str) -> RunAnswer:
             values[code], value_labels[code] = group["gap_total"], dimension["label"]
         else:
             wider.append(f"{dimension['label']} ({_number(group['gap_total'])})")
+            wider_areas.append(
+                {"code": dimension["code"], "label": dimension["label"], "gap_total": group["gap_total"]}
+            )
+    placed = {row["code"]: row for row in selectors.map_territories(kind=level, codes=values, within=None)}
 
     def chart(fmt: str) -> bytes:
         contours = selectors.commune_contours()
         scope = run.scope_territory
         communes = selectors.map_territories(kind="commune", codes=contours, within=scope)
-        placed = {row["code"]: row for row in selectors.map_territories(kind=level, codes=values, within=None)}
         areas: list[maps.MapArea] = []
         drawn: set[str] = set()
         for commune in communes:
@@ -299,8 +303,24 @@ def map_build(*, run_id: Any, user: Any, level: str) -> RunAnswer:
         )
         return maps.gap_map(areas=areas, texts=map_texts, fmt=fmt, decimal_comma=_decimal_comma())
 
+    # The data behind the map, for a portal drawing its own (format=json).
+    body = {
+        "run": str(run.id),
+        "level": level,
+        "areas": [
+            {
+                "code": code,
+                "label": value_labels[code],
+                "gap_total": value,
+                "latitude": placed.get(code, {}).get("latitude"),
+                "longitude": placed.get(code, {}).get("longitude"),
+            }
+            for code, value in sorted(values.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        "wider_areas": wider_areas,
+    }
     return RunAnswer(
-        body={},
+        body=body,
         filename_stem=f"carte-{level}-{run.id}",
         csv_header=(),
         csv_rows=lambda: (),

@@ -579,4 +579,30 @@ class MapQuerySerializer(serializers.Serializer):
         help_text="`epci`: communes filled by their intercommunality's total gap, intercommunality borders drawn "
         "thicker; `commune`: each commune filled by its own.",
     )
-    format = serializers.ChoiceField(choices=("svg", "png"), default="svg", help_text="`svg` (default) or `png`.")
+    format = serializers.ChoiceField(
+        choices=("svg", "png", "json"),
+        default="svg",
+        help_text="`svg` (default) or `png`: the map; `json`: the figures behind it, for a portal drawing its own.",
+    )
+
+
+class MapAreaSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Official code of the territory at the map's level.")
+    label = serializers.CharField()
+    gap_total = serializers.FloatField(help_text="Total weighted gap of the needs of this territory.")
+    latitude = serializers.FloatField(allow_null=True, help_text="Centroid latitude; null when unknown.")
+    longitude = serializers.FloatField(allow_null=True, help_text="Centroid longitude; null when unknown.")
+
+
+class MapWiderAreaSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Qualified code of a territory wider than the level (`departement:23`).")
+    label = serializers.CharField()
+    gap_total = serializers.FloatField()
+
+
+@extend_schema_serializer(examples=examples.MATCHING_MAP_EXAMPLES)
+class MapSerializer(serializers.Serializer):
+    run = serializers.UUIDField()
+    level = serializers.ChoiceField(choices=("epci", "commune"))
+    areas = MapAreaSerializer(many=True, help_text="Territories of the level with needs, largest gap first.")
+    wider_areas = MapWiderAreaSerializer(many=True, help_text="Needs of a wider area than the level, not mapped.")
