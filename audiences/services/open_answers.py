@@ -441,7 +441,10 @@ def candidate_needs_build(*, survey: Survey) -> CandidateNeedsReport:
             statement=_statement(info, label),
             importance=proposed_importance(share=share, count=group.count),
             stage=JourneyStage.ANCHOR,
-            source_reference=f"{reference}, question ouverte « {label} » : {group.count} réponse(s)"[:300],
+            source_reference=(
+                gettext("%(reference)s, open question “%(question)s”: %(count)s answer(s)")
+                % {"reference": reference, "question": label, "count": group.count}
+            )[:300],
             source_date=survey.date,
             count=group.count,
             weighted_count=round(group.weighted_count, 6),

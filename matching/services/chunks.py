@@ -129,8 +129,10 @@ def _chunk_compute(
     expected = run.snapshot.get("catalogue_version")
     if expected and index.version != expected:
         raise CatalogueChanged(
-            "Le catalogue d'offres a changé pendant l'exécution (offres créées, modifiées ou supprimées) : "
-            "relancez l'appariement pour des résultats cohérents."
+            gettext(
+                "The offer catalogue changed during the run (offers created, changed or deleted): run the matching "
+                "again for consistent results."
+            )
         )
     checkpoint("index")
     needs = selectors.need_arrays(need_ids=chunk.need_ids, taxonomy=index.taxonomy)
