@@ -1,14 +1,11 @@
 """Needs in files: the CSV/JSON import (validated whole, then upserted by source and external id, or nothing) and
 the export, whose rows re-import as they are."""
 
-import functools
 from dataclasses import asdict, dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -61,16 +58,6 @@ class _NeedRow:
 
 _UNKNOWN_AUDIENCE = _("unknown audience code %(code)r")
 _UNKNOWN_DOMAIN = _("unknown domain code %(code)r")
-
-
-@functools.cache
-def _label_aliases(choices: type[models.TextChoices]) -> dict[str, str]:
-    """Every language's label of each choice: a file says `Accueillir` or `Welcome` whatever the request's language."""
-    aliases = {}
-    for language, _name in settings.LANGUAGES:
-        with translation.override(language):
-            aliases.update({str(label): code for code, label in choices.choices})
-    return aliases
 
 
 def _need_row_parse(
@@ -130,7 +117,7 @@ def _need_row_parse(
         ("source", NeedSource, None),
     ):
         try:
-            values[name] = parse_choice(raw.get(name), choices.choices, aliases=_label_aliases(choices)) or default
+            values[name] = parse_choice(raw.get(name), choices.choices) or default
         except CellError as exc:
             problems.append((name, str(exc)))
             continue
