@@ -135,3 +135,21 @@ def test_choice_labels_in_both_languages_and_files_read_either(reference):
         with translation.override(language):
             report = needs_import(content=text.encode(), filename="needs.csv", dry_run=True)
         assert report.rows == 2, language
+
+
+def test_scale_errors_of_the_pure_module_and_their_translations_say_the_same():
+    # audiences.likert (no Django) keeps the English messages; the service translates them by code.
+    from audiences.likert import ScaleError
+    from audiences.services.survey_mapping import _SCALE_ERROR_MESSAGES, scale_error_message
+
+    assert set(ScaleError.MESSAGES) == set(_SCALE_ERROR_MESSAGES)
+    with translation.override("en"):
+        assert {code: str(message) for code, message in _SCALE_ERROR_MESSAGES.items()} == ScaleError.MESSAGES
+    error = ScaleError("above_ten", high=12)
+    with translation.override("fr"):
+        assert scale_error_message(error) == (
+            "Les réponses montent jusqu'à 12 : les échelles numériques sont reconnues jusqu'à 10 ; donnez `min` et "
+            "`max`."
+        )
+    with translation.override("en"):
+        assert scale_error_message(error) == str(error)
