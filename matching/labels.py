@@ -35,6 +35,7 @@ DIMENSION_LABELS = {
     "theme": _("Theme"),
     "audience": _("Target audience"),
     "territory": _("Territory"),
+    "stage": _("Journey stage"),
 }
 TERRITORY_LEVEL_LABELS = {
     "region": _("Region"),
