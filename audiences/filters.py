@@ -26,7 +26,8 @@ class NeedFilterSet(filters.FilterSet):
     )
     territory = TerritoryFilter(
         method="filter_territory",
-        help_text="Needs relevant to this territory (`23096`, `200034825`, `departement:23`): scoped inside it "
+        help_text="Needs relevant to this territory (`23096`, `200034825`, `departement:23`, "
+        "`custom:cornouaille`): scoped inside it "
         "(a commune need matches its EPCI), scoped to a territory covering it (an EPCI need matches its communes), "
         "or scoped to the whole area (no territory).",
     )

@@ -34,6 +34,9 @@ class TaxonomyArrays:
     territory_names: list[str]
     territory_lat: np.ndarray
     territory_lon: np.ndarray
+    # Each territory's area key (offers.territory_paths.area_key of `Territory.paths`): its path, or the prefixes
+    # of a straddling EPCI or a custom territory. Empty = the same as territory_paths.
+    territory_areas: list[str] = dataclasses.field(default_factory=list)
 
     def position(self, ids: np.ndarray, values: Iterable[int]) -> np.ndarray:
         """Dense index of each id in `values` (ids are sorted)."""
@@ -76,6 +79,7 @@ class NeedArrays:
     themes: np.ndarray  # bool (n_needs, n_themes)
     theme_codes: list[list[str]]
     territory_paths: list[str]  # the need's own territory ("" = the whole area)
+    territory_areas: list[str]  # its area key (several prefixes for a straddling EPCI or a custom territory)
     importance: np.ndarray
     satisfaction: np.ndarray  # NaN = unknown
     demand_volume: np.ndarray  # NaN = unknown

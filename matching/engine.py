@@ -31,7 +31,7 @@ from matching.scoring import (
     theme_factor,
     top_k_similarity,
 )
-from offers.territory_paths import path_contains
+from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
 
 # Needs whose statement cosines are computed in one sparse product: bounds the temporary (batch x pairs) block.
 _COSINE_BATCH = 64
@@ -49,6 +49,7 @@ class OfferIndex:
     taxonomy: TaxonomyArrays
     build_seconds: float = 0.0
     _inside_cache: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
+    _area_entries: tuple[np.ndarray, np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False)
     _published_cache: tuple[np.ndarray, sp.csr_matrix] | None = dataclasses.field(default=None, repr=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
@@ -67,21 +68,48 @@ class OfferIndex:
                 self._published_cache = (rows, self.matrix[rows])
             return self._published_cache
 
-    def inside(self, path: str) -> np.ndarray:
-        """Per offer: located in the territory `path`, or serving a territory that overlaps it (above or below)."""
+    def _entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (territory, prefix of its area) pair: territory positions, '/'-led prefixes, last segments."""
         with self._lock:
-            cached = self._inside_cache.get(path)
+            if self._area_entries is None:
+                taxonomy = self.taxonomy
+                areas = taxonomy.territory_areas or list(taxonomy.territory_paths)
+                pairs = [(t, path) for t, key in enumerate(areas) for path in (area_paths(key) or [""])]
+                self._area_entries = (
+                    np.array([t for t, _path in pairs], dtype=np.int64),
+                    np.array([SEPARATOR + path for _t, path in pairs], dtype=str),
+                    np.array([path_last_segment(path) for _t, path in pairs], dtype=str),
+                )
+            return self._area_entries
+
+    def inside(self, area: str) -> np.ndarray:
+        """Per offer: located in the area (a path or an area key), or serving a territory that overlaps it (above
+        or below). Territories compare by path prefix and by segment (`offers.territory_paths.path_contains`), so
+        a commune filed under the other département of its straddling EPCI is in that EPCI."""
+        with self._lock:
+            cached = self._inside_cache.get(area)
         if cached is not None:
             return cached
-        paths = self.taxonomy.territory_paths
-        within = np.array([path_contains(path, p) for p in paths], dtype=bool)
-        overlap = within | np.array([path_contains(p, path) for p in paths], dtype=bool)
+        owners, padded, last = self._entries()
+        n_territories = len(self.taxonomy.territory_codes)
+        prefixes = area_paths(area)
+        entry_within = np.zeros(owners.size, dtype=bool)
+        for prefix in prefixes:
+            entry_within |= np.char.startswith(padded, SEPARATOR + prefix)
+            entry_within |= np.char.find(padded, f"{SEPARATOR}{path_last_segment(prefix)}{SEPARATOR}") >= 0
+        # A territory is above the area when its last segment is one of the area's segments.
+        parts = sorted({part for prefix in prefixes for part in prefix.split(SEPARATOR) if part})
+        entry_above = np.isin(last, parts) if parts else np.zeros(owners.size, dtype=bool)
+        within = np.zeros(n_territories, dtype=bool)
+        overlap = np.zeros(n_territories, dtype=bool)
+        np.logical_or.at(within, owners, entry_within)
+        np.logical_or.at(overlap, owners, entry_within | entry_above)
         inside = within[self.offers.commune] if self.size else np.zeros(0, dtype=bool)
         area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
         inside = inside.copy()
         inside[area_offer[overlap[self.offers.service_area]]] = True
         with self._lock:
-            self._inside_cache[path] = inside
+            self._inside_cache[area] = inside
         return inside
 
 
@@ -157,20 +185,22 @@ class Factors:
 
 def _geography(
     index: OfferIndex,
-    pair_paths: Sequence[str],
+    pair_areas: Sequence[str],
     cols: np.ndarray,
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     params: MatchingParameters,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: geography factor and distance (km) from the offer to the nearest commune centroid of the pair's
+    area (its key); NaN, hence the neutral factor, where no centroid of the area is known."""
     inside = np.ones(cols.size, dtype=bool)
     distance = np.full(cols.size, np.nan)
-    path_array = np.asarray(pair_paths, dtype=object)
-    for path in sorted(set(pair_paths) - {""}):
-        where = np.flatnonzero(path_array == path)
+    area_array = np.asarray(pair_areas, dtype=object)
+    for area in sorted(set(pair_areas) - {""}):
+        where = np.flatnonzero(area_array == area)
         offer_cols = cols[where]
-        inside_here = index.inside(path)[offer_cols]
+        inside_here = index.inside(area)[offer_cols]
         inside[where] = inside_here
-        lats, lons = centroids.get(path, (np.zeros(0), np.zeros(0)))
+        lats, lons = centroids.get(area, (np.zeros(0), np.zeros(0)))
         outside = where[~inside_here]
         if lats.size and outside.size:
             distance[outside] = min_distance_km(
@@ -187,14 +217,14 @@ def needs_score(
     needs: NeedArrays,
     params: MatchingParameters,
     reference_date: date,
-    scope_path: str,
+    scope_area: str,
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     checkpoint: Callable[[str], None] = lambda phase: None,
 ) -> list[dict[str, Any]]:
     """Score each need against the whole catalogue; one dict per need with its figures and top offers.
 
     Text retrieval on the need's statement plus theme text, then the bare statement's cosine as the text term
-    (see `pair_scores`). A need without a territory is judged against `scope_path` (the run's territory, or
+    (see `pair_scores`). A need without a territory is judged against `scope_area` (the run's territory's area key, or
     nowhere in particular when the run has none). `checkpoint(phase)` is called between phases (time limits).
     """
     n = needs.ids.size
@@ -216,8 +246,8 @@ def needs_score(
         offers.audiences[cols, needs.audience[rows]] if rows.size else np.zeros(0, bool),
         mismatch=params.audience_mismatch,
     )
-    need_paths = [path or scope_path for path in needs.territory_paths]
-    geography, distance = _geography(index, [need_paths[r] for r in rows], cols, centroids, params)
+    need_areas = [area or scope_area for area in needs.territory_areas]
+    geography, distance = _geography(index, [need_areas[r] for r in rows], cols, centroids, params)
     availability = availability_factor(
         offers.published[cols],
         offers.available_from[cols],
@@ -289,7 +319,7 @@ def offers_search(
     today: date,
     domain_position: int | None,
     audience_position: int | None,
-    territory_path: str | None,
+    territory_area: str | None,
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     near: tuple[float, float] | None,
     radius_km: float | None,
@@ -324,8 +354,8 @@ def offers_search(
         geography = geography_factor(
             distance <= radius, np.maximum(distance - radius, 0.0), decay_km=params.decay_km, kind=params.decay_kind
         )
-    elif territory_path:
-        geography, distance = _geography(index, [territory_path] * cols.size, cols, centroids, params)
+    elif territory_area:
+        geography, distance = _geography(index, [territory_area] * cols.size, cols, centroids, params)
     else:
         geography, distance = np.ones(cols.size), np.full(cols.size, np.nan)
     availability = availability_factor(

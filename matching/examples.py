@@ -154,6 +154,11 @@ _FIGURES = {
     "gap_mean": 0.435,
     "satisfaction_mean": 0.3,
     "recommendations": {"create": 1, "adjust": 1, "promote": 0, "maintain": 0},
+    "population": 29000,
+    "offer_count": 12,
+    "demand_volume_per_1000": 4.1379,
+    "gap_per_1000": 0.03,
+    "offers_per_10000": 4.1379,
     "top_gaps": [
         {
             "need_id": 7,
@@ -327,6 +332,33 @@ MATCHING_IPA_EXAMPLES = [
                     "ipa_gap": 0.55,
                 }
             ],
+        },
+    )
+]
+
+MATCHING_MAP_EXAMPLES = [
+    response(
+        "The gap by intercommunality of a Creuse run",
+        {
+            "run": RUN_ID,
+            "level": "epci",
+            "areas": [
+                {
+                    "code": "200034825",
+                    "label": "CA du Grand Guéret",
+                    "gap_total": 4.82,
+                    "latitude": 46.17,
+                    "longitude": 1.87,
+                },
+                {
+                    "code": "200035103",
+                    "label": "CC Creuse Sud Ouest",
+                    "gap_total": 3.1,
+                    "latitude": 45.98,
+                    "longitude": 1.78,
+                },
+            ],
+            "wider_areas": [{"code": "departement:23", "label": "Creuse", "gap_total": 1.25}],
         },
     )
 ]

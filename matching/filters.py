@@ -1,11 +1,13 @@
 """FilterSets of the matching app; every filter's help_text becomes its OpenAPI description."""
 
 import django_filters
+from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from api.filters import CodeFilter, TerritoryFilter
 from matching.models import IpaQuadrant, MatchingRun, NeedResult, Recommendation, RunStatus
 from offers.models import Audience, Domain, Theme
+from offers.selectors import custom_territories_within, path_subtree_q
 
 
 class MatchingRunFilterSet(filters.FilterSet):
@@ -37,7 +39,8 @@ class NeedResultFilterSet(filters.FilterSet):
     territory = TerritoryFilter(
         method="filter_territory",
         help_text=(
-            "Only needs located in this territory or below it (`23`, `epci:200034825`, `23096`); needs stated for "
+            "Only needs located in this territory or below it (`23`, `epci:200034825`, `23096`, `custom:cornouaille`: "
+            "in one of its members); needs stated for "
             "the whole area have no territory and are left out."
         ),
     )
@@ -57,4 +60,5 @@ class NeedResultFilterSet(filters.FilterSet):
         return queryset.filter(theme_codes__icontains=f'"{value}"')
 
     def filter_territory(self, queryset, name, territory):
-        return queryset.filter(territory_path__startswith=territory.path)
+        customs = custom_territories_within(territory).values("path")
+        return queryset.filter(path_subtree_q(territory, field="territory_path") | Q(territory_path__in=customs))

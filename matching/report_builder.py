@@ -53,8 +53,19 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
     """The gap report of a succeeded run, grouped by one or two dimensions; its chart is a heatmap (bars for one)."""
     run = selectors.report_run_get(run_id=run_id, user=user)
     rows = list(selectors.report_rows(run=run, user=user))
-    labels = selectors.report_labels(rows=rows)
+    labels = selectors.report_labels(rows=rows, scope=run.scope_territory)
     report = reports.report_aggregate(rows, group_by=group_by, labels=labels, territory_level=territory_level, top=top)
+    report = reports.report_per_inhabitant(
+        report,
+        offers=selectors.report_offer_rows(
+            codes=_report_territory_codes(report),
+            scope=run.scope_territory,
+            themes="theme" in group_by,
+            audiences="audience" in group_by,
+        ),
+        labels=labels,
+        scope_code=run.scope_territory.qualified_code if run.scope_territory_id else "",
+    )
 
     def chart(fmt: str) -> bytes:
         row_labels, col_labels, values = reports.report_matrix(report)
@@ -90,6 +101,15 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
     )
 
 
+def _report_territory_codes(report: dict[str, Any]) -> set[str]:
+    """The territories whose offers the per-inhabitant figures count ('' = the run's scope: the totals, and the
+    groups without a territory dimension or of needs without a territory)."""
+    codes = {""}
+    for group in report["groups"]:
+        codes.update(value["code"] for value in group["dimensions"] if value["dimension"] == "territory")
+    return codes
+
+
 def comparison_build(
     *,
     run_id: Any,
@@ -108,7 +128,7 @@ def comparison_build(
         raise InvalidInput([ErrorItem(field="baseline", code="same_run", message="The baseline must be another run.")])
     baseline_run = selectors.report_run_get(run_id=baseline, user=user, field="baseline")
     rows, baseline_rows = selectors.compare_rows(run=run, baseline=baseline_run, user=user)
-    labels = selectors.report_labels(rows=rows + baseline_rows)
+    labels = selectors.report_labels(rows=rows + baseline_rows, scope=run.scope_territory)
     comparison = reports.compare_runs(
         rows,
         baseline_rows,
@@ -136,6 +156,7 @@ def _run_scope(run: MatchingRun) -> dict[str, Any]:
     territory = run.scope_territory
     return {
         "territory_path": territory.path if territory else None,
+        "territory_paths": territory.paths if territory else [],
         "audiences": sorted(run.scope_audiences),
         "domains": sorted(run.scope_domains),
     }
@@ -204,18 +225,19 @@ MAP_LEVELS = ("epci", "commune")
 _MAP_LEVEL_TITLES = {"epci": gettext_lazy("intercommunality"), "commune": gettext_lazy("commune")}
 
 
-def map_build(*, run_id: Any, level: str) -> RunAnswer:
+def map_build(*, run_id: Any, level: str, user) -> RunAnswer:
     """The map of a succeeded run's total gap by territory at `level` (`epci` or `commune`): communes whose contour
     ships with Ancrage filled by their own gap (commune level) or their EPCI's (EPCI level, EPCI borders thicker);
     other territories of the level with needs as circles at their centroid, or listed as not placed; needs of a
     wider area than the level (a whole département) listed under the map."""
-    run = selectors.report_run_get(run_id=run_id)
-    rows = list(selectors.report_rows(run=run))
-    labels = selectors.report_labels(rows=rows)
+    run = selectors.report_run_get(run_id=run_id, user=user)
+    rows = list(selectors.report_rows(run=run, user=user))
+    labels = selectors.report_labels(rows=rows, scope=run.scope_territory)
     report = reports.report_aggregate(rows, group_by=["territory"], labels=labels, territory_level=level, top=0)
     values: dict[str, float] = {}
     value_labels: dict[str, str] = {}
     wider: list[str] = []
+    wider_areas: list[dict[str, Any]] = []
     for group in report["groups"]:
         (dimension,) = group["dimensions"]
         kind, _, code = dimension["code"].partition(":")
@@ -223,12 +245,15 @@ def map_build(*, run_id: Any, level: str) -> RunAnswer:
             values[code], value_labels[code] = group["gap_total"], dimension["label"]
         else:
             wider.append(f"{dimension['label']} ({_number(group['gap_total'])})")
+            wider_areas.append(
+                {"code": dimension["code"], "label": dimension["label"], "gap_total": group["gap_total"]}
+            )
+    placed = {row["code"]: row for row in selectors.map_territories(kind=level, codes=values, within=None)}
 
     def chart(fmt: str) -> bytes:
         contours = selectors.commune_contours()
         scope = run.scope_territory
         communes = selectors.map_territories(kind="commune", codes=contours, within=scope)
-        placed = {row["code"]: row for row in selectors.map_territories(kind=level, codes=values, within=None)}
         areas: list[maps.MapArea] = []
         drawn: set[str] = set()
         for commune in communes:
@@ -269,8 +294,24 @@ def map_build(*, run_id: Any, level: str) -> RunAnswer:
         )
         return maps.gap_map(areas=areas, texts=texts, fmt=fmt, decimal_comma=_decimal_comma())
 
+    # The data behind the map, for a portal drawing its own (format=json).
+    body = {
+        "run": str(run.id),
+        "level": level,
+        "areas": [
+            {
+                "code": code,
+                "label": value_labels[code],
+                "gap_total": value,
+                "latitude": placed.get(code, {}).get("latitude"),
+                "longitude": placed.get(code, {}).get("longitude"),
+            }
+            for code, value in sorted(values.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        "wider_areas": wider_areas,
+    }
     return RunAnswer(
-        body={},
+        body=body,
         filename_stem=f"carte-{level}-{run.id}",
         csv_header=(),
         csv_rows=lambda: (),

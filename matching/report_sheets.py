@@ -38,6 +38,21 @@ COLUMN_SPECS: dict[str, tuple] = {
         f"Reco. {label}": (_("Needs whose recommendation is this one"), _("needs"), INTEGER, 0)
         for label in RECOMMENDATION_LABELS.values()
     },
+    "Population": (_("Population of the group's territory, where known"), _("inhabitants"), INTEGER, 0),
+    "Offres situées": (_("Published offers located in the group's territory"), _("offers"), INTEGER, 0),
+    "Volume de demande pour 1 000 habitants": (
+        _("Demand volume per 1,000 inhabitants"),
+        _("people per 1,000 inhabitants"),
+        DECIMAL,
+        1,
+    ),
+    "Écart pour 1 000 habitants": (_("Total weighted gap per 1,000 inhabitants"), WEIGHTED_GAP, DECIMAL, 3),
+    "Offres pour 10 000 habitants": (
+        _("Published offers per 10,000 inhabitants"),
+        _("offers per 10,000 inhabitants"),
+        DECIMAL,
+        1,
+    ),
     "Identifiant du besoin": (_("Identifier of the need in Ancrage"), "", INTEGER, 0),
     "Besoin": (_("The need, in the audience's words"), "", TEXT, 0),
     "Domaine": (_("Domain of the need"), "", TEXT, 0),

@@ -8,11 +8,20 @@ Grouping rules, shared by the report and the comparison:
 - `domain`, `audience`: the need's code.
 - `theme`: a need with several themes counts in EACH of its themes (so the theme groups' need counts and gap totals
   add up to more than the run's totals); a need without theme is grouped under "Sans thème" (code "").
-- `territory`: at `territory_level` (`epci` or `commune`), from the need's territory path
+- `territory`: at `territory_level` (`region`, `departement`, `epci` or `commune`), from the need's territory path
   (`r75/d23/e200034825/c23096/`). A need scoped to a wider area than the level (a whole département, a whole EPCI
   at commune level) is grouped under that wider territory, labelled e.g. "Creuse (tout le département)"; a need
-  without territory under "Tout le territoire" (code ""). Territory codes are qualified: `epci:200034825`.
+  without territory under "Tout le territoire" (code ""). A need whose territory covers several territories of the
+  level (a custom territory of two EPCIs at EPCI level, an EPCI straddling two départements at département level:
+  `ReportLabels.areas`) is grouped under its own territory, labelled e.g. "Cornouaille (territoire de projet)"; when
+  all its prefixes fall in one territory of the level, under that one. Territory codes are qualified:
+  `epci:200034825`, `custom:cornouaille`.
 Labels come from a `ReportLabels` (taxonomy and territory names); an unknown code is shown as itself.
+
+Per-inhabitant figures (`report_per_inhabitant`): each group's territory (its territory dimension, else the run's
+scope) gives a `population`; demand volume and gap per 1,000 inhabitants and published offers located in the
+territory (of the group's domain, theme or audience when grouped by one) per 10,000 inhabitants; null where the
+population is unknown.
 """
 
 from __future__ import annotations
@@ -27,23 +36,43 @@ import numpy as np
 from matching import scoring
 from matching.reasons import MAINTAIN, RECOMMENDATION_LABELS, RECOMMENDATIONS
 from matching.scoring import CROSSHAIR_RULES as CROSSHAIR_RULES  # The IPA query's rules (the schema's enum).
-from offers.territory_paths import KIND_RANK, path_segments
+from offers.territory_paths import (
+    CUSTOM_KIND,
+    KIND_RANK,
+    PREFIX_BY_KIND,
+    SEPARATOR,
+    area_contains,
+    path_last_segment,
+    path_segments,
+)
 
 DIMENSIONS = ("domain", "theme", "audience", "territory")
-TERRITORY_LEVELS = ("epci", "commune")
+TERRITORY_LEVELS = ("region", "departement", "epci", "commune")
 DIMENSION_LABELS = {
     "domain": "Domaine",
     "theme": "Thème",
     "audience": "Public cible",
     "territory": "Territoire",
 }
-TERRITORY_LEVEL_LABELS = {"epci": "Intercommunalité", "commune": "Commune"}
+TERRITORY_LEVEL_LABELS = {
+    "region": "Région",
+    "departement": "Département",
+    "epci": "Intercommunalité",
+    "commune": "Commune",
+}
 NO_THEME_LABEL = "Sans thème"
 WHOLE_TERRITORY_LABEL = "Tout le territoire"
 WIDER_SCOPE_SUFFIX = {
     "region": "toute la région",
     "departement": "tout le département",
     "epci": "toute l'intercommunalité",
+}
+CUSTOM_SUFFIX = "territoire de projet"
+SPREAD_SUFFIX = {
+    "region": "sur plusieurs régions",
+    "departement": "sur plusieurs départements",
+    "epci": "sur plusieurs intercommunalités",
+    "commune": "sur plusieurs communes",
 }
 GAP_LEGEND = "Écart pondéré (importance × (1 − couverture))"
 
@@ -58,15 +87,28 @@ class ReportLabels:
     theme: Mapping[str, str] = field(default_factory=dict)
     audience: Mapping[str, str] = field(default_factory=dict)
     territory: Mapping[str, str] = field(default_factory=dict)
+    # By qualified code, for territories covering several path prefixes (custom territories, EPCIs straddling
+    # départements): those prefixes. Territories with one prefix (their path) are left out.
+    areas: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Known populations by qualified code (communes, EPCIs, départements, régions, custom territories).
+    population: Mapping[str, int] = field(default_factory=dict)
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
-def territory_group_code(row: Mapping, level: str) -> str:
+def territory_group_code(row: Mapping, level: str, areas: Mapping[str, Sequence[str]] | None = None) -> str:
     """Qualified code of the territory a need is grouped under at `level` ('' = the whole territory)."""
     segments = path_segments(row.get("territory_path"))
+    if segments and areas:
+        own = "{}:{}".format(*segments[-1])
+        if own in areas:
+            # Several prefixes: the one territory of the level holding them all, else the need's own territory.
+            codes = {territory_group_code({"territory_path": path}, level) for path in areas[own]}
+            return codes.pop() if len(codes) == 1 else own
+    if segments and segments[-1][0] == CUSTOM_KIND:
+        return "{}:{}".format(*segments[-1])
     if not segments:
         # Results written without a path still carry their codes.
         if row.get("commune_code"):
@@ -76,7 +118,7 @@ def territory_group_code(row: Mapping, level: str) -> str:
     for kind, code in segments:
         if kind == level:
             return f"{kind}:{code}"
-    wider = [(kind, code) for kind, code in segments if KIND_RANK[kind] < KIND_RANK[level]]
+    wider = [(kind, code) for kind, code in segments if KIND_RANK.get(kind, -1) < KIND_RANK[level]]
     if wider:
         kind, code = wider[-1]
         return f"{kind}:{code}"
@@ -88,12 +130,18 @@ def territory_label(code: str, level: str, labels: ReportLabels) -> str:
         return WHOLE_TERRITORY_LABEL
     kind = code.split(":", 1)[0]
     name = labels.territory.get(code, code.split(":", 1)[-1])
+    if kind == CUSTOM_KIND:
+        return f"{name} ({CUSTOM_SUFFIX})"
+    if kind != level and kind in KIND_RANK and KIND_RANK[kind] > KIND_RANK[level]:
+        return f"{name} ({SPREAD_SUFFIX[level]})"
     if kind != level and kind in WIDER_SCOPE_SUFFIX:
         return f"{name} ({WIDER_SCOPE_SUFFIX[kind]})"
     return name
 
 
-def dimension_values(row: Mapping, dimension: str, *, territory_level: str) -> list[str]:
+def dimension_values(
+    row: Mapping, dimension: str, *, territory_level: str, areas: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
     """The group codes of a row along one dimension (several for a need with several themes)."""
     if dimension == "domain":
         return [row.get("domain_code") or ""]
@@ -103,7 +151,7 @@ def dimension_values(row: Mapping, dimension: str, *, territory_level: str) -> l
         # dict.fromkeys keeps order and drops a theme listed twice, so a need never counts twice in one group.
         return list(dict.fromkeys(row.get("theme_codes") or [])) or [""]
     if dimension == "territory":
-        return [territory_group_code(row, territory_level)]
+        return [territory_group_code(row, territory_level, areas)]
     raise ValueError(f"Unknown dimension {dimension!r}; allowed: {', '.join(DIMENSIONS)}.")
 
 
@@ -115,10 +163,12 @@ def dimension_label(dimension: str, code: str, *, labels: ReportLabels, territor
     return getattr(labels, dimension).get(code, code)
 
 
-def _group_keys(row: Mapping, group_by: Sequence[str], territory_level: str) -> list[tuple[str, ...]]:
+def _group_keys(
+    row: Mapping, group_by: Sequence[str], territory_level: str, areas: Mapping[str, Sequence[str]] | None = None
+) -> list[tuple[str, ...]]:
     keys: list[tuple[str, ...]] = [()]
     for dimension in group_by:
-        values = dimension_values(row, dimension, territory_level=territory_level)
+        values = dimension_values(row, dimension, territory_level=territory_level, areas=areas)
         keys = [(*key, value) for key in keys for value in values]
     return keys
 
@@ -233,7 +283,7 @@ def report_aggregate(
     groups: dict[tuple[str, ...], _Figures] = {}
     for row in rows:
         totals.add(row)
-        for key in _group_keys(row, group_by, territory_level):
+        for key in _group_keys(row, group_by, territory_level, labels.areas):
             groups.setdefault(key, _Figures()).add(row)
     items = [
         {"dimensions": _dimensions(key, group_by, labels, territory_level), **figures.as_dict(top, labels)}
@@ -247,6 +297,94 @@ def report_aggregate(
         "totals": totals.as_dict(top, labels),
         "groups": items,
     }
+
+
+# Per-inhabitant figures -------------------------------------------------------------------------------------------
+
+PER_INHABITANT_FIELDS = (
+    "population",
+    "offer_count",
+    "demand_volume_per_1000",
+    "gap_per_1000",
+    "offers_per_10000",
+)
+
+
+def _per(value: float | None, population: int | None, inhabitants: int) -> float | None:
+    if value is None or not population:
+        return None
+    return _round(value * inhabitants / population)
+
+
+def _offer_segments(offer: Mapping) -> set[str]:
+    return {part for part in (offer.get("commune_path") or "").split(SEPARATOR) if part}
+
+
+def _territory_offers(code: str, by_segment: Mapping[str, list[int]], areas, everything: list[int]) -> set[int]:
+    """Positions of the offers located in the territory with qualified code `code` ('' = all the offers given)."""
+    if not code:
+        return set(everything)
+    if code in areas:
+        return {p for path in areas[code] for p in by_segment.get(path_last_segment(path), ())}
+    kind, _, bare = code.partition(":")
+    prefix = PREFIX_BY_KIND.get(kind)
+    return set(by_segment.get(f"{prefix}{bare}", ())) if prefix else set()
+
+
+def _offer_fits(offer: Mapping, dimension: str, code: str) -> bool:
+    if dimension == "domain":
+        return offer.get("domain_code") == code
+    if dimension == "theme":
+        themes = offer.get("theme_codes") or []
+        return code in themes if code else not themes
+    if dimension == "audience":
+        audiences = offer.get("audience_codes") or []
+        return not audiences or code in audiences  # an offer for everyone serves every audience
+    return True
+
+
+def report_per_inhabitant(
+    report: Mapping, *, offers: Sequence[Mapping], labels: ReportLabels, scope_code: str = ""
+) -> dict:
+    """The report with per-inhabitant figures on its totals and each group (see PER_INHABITANT_FIELDS).
+
+    A group's territory is its `territory` dimension, else the run's scope (`scope_code`, '' = none); its
+    population comes from `labels.population` (null when unknown: the figures are then null too). `offers` are the
+    published offers that may lie in those territories (`commune_path`, `domain_code`, `theme_codes`,
+    `audience_codes`); a group counts those located in its territory and, when grouped by domain, theme or
+    audience, of that domain or theme, or for that audience (or for everyone)."""
+    by_segment: dict[str, list[int]] = {}
+    for position, offer in enumerate(offers):
+        for segment in _offer_segments(offer):
+            by_segment.setdefault(segment, []).append(position)
+    everything = list(range(len(offers)))
+
+    def figures(item: Mapping, territory_code: str, others: Sequence[Mapping]) -> dict:
+        population = labels.population.get(territory_code) if territory_code else None
+        if not territory_code and scope_code:
+            population = labels.population.get(scope_code)
+            territory_code = scope_code
+        located = _territory_offers(territory_code, by_segment, labels.areas, everything)
+        count = sum(
+            1
+            for position in located
+            if all(_offer_fits(offers[position], other["dimension"], other["code"]) for other in others)
+        )
+        return {
+            **item,
+            "population": population,
+            "offer_count": count,
+            "demand_volume_per_1000": _per(item["demand_volume_total"], population, 1000),
+            "gap_per_1000": _per(item["gap_total"], population, 1000),
+            "offers_per_10000": _per(count, population, 10000),
+        }
+
+    groups = []
+    for group in report["groups"]:
+        territory = next((value for value in group["dimensions"] if value["dimension"] == "territory"), None)
+        others = [value for value in group["dimensions"] if value["dimension"] != "territory"]
+        groups.append(figures(group, territory["code"] if territory else "", others))
+    return {**report, "totals": figures(report["totals"], "", []), "groups": groups}
 
 
 REPORT_CSV_HEADER = [
@@ -265,6 +403,11 @@ REPORT_CSV_HEADER = [
     "Écart moyen",
     "Satisfaction moyenne",
     *(f"Reco. {RECOMMENDATION_LABELS[code]}" for code in RECOMMENDATIONS),
+    "Population",
+    "Offres situées",
+    "Volume de demande pour 1 000 habitants",
+    "Écart pour 1 000 habitants",
+    "Offres pour 10 000 habitants",
     "Principaux écarts",
 ]
 
@@ -289,6 +432,7 @@ def report_csv_rows(report: Mapping) -> Iterable[list]:
             group["gap_mean"],
             group["satisfaction_mean"],
             *(group["recommendations"][code] for code in RECOMMENDATIONS),
+            *(group.get(key) for key in PER_INHABITANT_FIELDS),
             " | ".join(
                 f"{top['statement']} – {top['audience_label']}, {top['territory_label']} "
                 f"(écart {top['gap']:.2f}, {top['recommendation_label']})"
@@ -376,13 +520,19 @@ def compare_status(
     return "unchanged"
 
 
-def scope_contains(scope: Mapping, row: Mapping) -> bool:
+def scope_contains(scope: Mapping, row: Mapping, areas: Mapping[str, Sequence[str]] | None = None) -> bool:
     """Whether a need (a result row) lies in a run's scope, by the rule of `selectors.need_scope_q`: under the scope's
-    `territory_path` (a need without a territory is in every scope), of its `audiences` and `domains` (empty =
-    all)."""
+    `territory_paths` (its `territory_path` alone when not given; a need without a territory is in every scope; a
+    need of a territory covering several prefixes, `areas`, when all of them are), of its `audiences` and
+    `domains` (empty = all)."""
     path, need_path = scope.get("territory_path"), row.get("territory_path")
-    if path and need_path and not need_path.startswith(path):
-        return False
+    prefixes = scope.get("territory_paths") or ([path] if path else [])
+    if prefixes and need_path and need_path != path:
+        segments = path_segments(need_path)
+        own = "{}:{}".format(*segments[-1]) if segments else ""
+        need_prefixes = (areas or {}).get(own) or [need_path]
+        if not all(area_contains(prefixes, prefix) for prefix in need_prefixes):
+            return False
     if scope.get("audiences") and row.get("audience_code") not in scope["audiences"]:
         return False
     return not scope.get("domains") or row.get("domain_code") in scope["domains"]
@@ -472,8 +622,8 @@ def compare_runs(
         status = compare_status(before, after, gap_floor=gap_floor, gap_delta=gap_delta)
         described = after or before
         if differ and (
-            (before is None and not scope_contains(baseline_scope, after))
-            or (after is None and not scope_contains(scope, before))
+            (before is None and not scope_contains(baseline_scope, after, labels.areas))
+            or (after is None and not scope_contains(scope, before, labels.areas))
         ):
             status = "out_of_scope"
         summary[status] += 1
@@ -483,7 +633,8 @@ def compare_runs(
         if common:
             gap_before_total += gap_before
             gap_after_total += gap_after
-        for group_key in _group_keys(described, group_by, territory_level) if group_by and common else ():
+        keys = _group_keys(described, group_by, territory_level, labels.areas) if group_by and common else ()
+        for group_key in keys:
             group = groups.setdefault(group_key, {"before": 0.0, "after": 0.0, "statuses": Counter(), "count": 0})
             group["before"] += gap_before
             group["after"] += gap_after

@@ -12,6 +12,7 @@ from matching.engine import offers_search
 from matching.index import offer_index_get
 from matching.scoring import MatchingParameters
 from offers.selectors import territory_resolve
+from offers.territory_paths import area_key
 
 DEFAULT_RADIUS_KM = 10.0
 
@@ -44,15 +45,15 @@ def offer_search(
             errors.append(ErrorItem(field="domain", code="not_found", message=f"Unknown domain {domain!r}."))
         else:
             domain_position = taxonomy.domain_codes.index(domain)
-    territory_path = None
+    territory_area = None
     if territory:
         try:
-            territory_path = territory_resolve(code=territory, field="territory").path
+            territory_area = area_key(territory_resolve(code=territory, field="territory").paths)
         except InvalidInput as exc:
             errors.extend(exc.errors)
     if errors:
         raise InvalidInput(errors)
-    centroids = selectors.commune_centroids(paths=[territory_path]) if territory_path else {}
+    centroids = selectors.commune_centroids(paths=[territory_area]) if territory_area else {}
     point = (near["lat"], near["lon"]) if near else None
     hits = offers_search(
         index=index,
@@ -61,7 +62,7 @@ def offer_search(
         today=timezone.localdate(),
         domain_position=domain_position,
         audience_position=audience_position,
-        territory_path=territory_path,
+        territory_area=territory_area,
         centroids=centroids,
         near=point,
         radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,

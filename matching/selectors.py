@@ -23,7 +23,7 @@ from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
 from offers.selectors import analyst_scope, territory_subtree_q
 from offers.services import reference_data
-from offers.territory_paths import path_contains, path_segments
+from offers.territory_paths import SEPARATOR, area_key, area_paths, path_last_segment, path_segments
 
 
 def catalogue_version() -> str:
@@ -66,7 +66,9 @@ def taxonomy_arrays() -> TaxonomyArrays:
     domains = list(Domain.objects.order_by("id").values("id", "code"))
     audiences = list(Audience.objects.order_by("id").values("id", "code", "label"))
     territories = list(
-        Territory.objects.order_by("id").values("id", "path", "kind", "code", "name", "latitude", "longitude")
+        Territory.objects.order_by("id").values(
+            "id", "path", "area_paths", "kind", "code", "name", "latitude", "longitude"
+        )
     )
     domain_ids = np.array([row["id"] for row in domains], dtype=np.int64)
     return TaxonomyArrays(
@@ -87,6 +89,7 @@ def taxonomy_arrays() -> TaxonomyArrays:
         territory_names=[row["name"] for row in territories],
         territory_lat=np.array([np.nan if row["latitude"] is None else row["latitude"] for row in territories]),
         territory_lon=np.array([np.nan if row["longitude"] is None else row["longitude"] for row in territories]),
+        territory_areas=[area_key(row["area_paths"] or [row["path"]]) for row in territories],
     )
 
 
@@ -227,6 +230,7 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
             "domain_id",
             "domain__code",
             "territory__path",
+            "territory__area_paths",
             "importance",
             "satisfaction",
             "demand_volume",
@@ -259,39 +263,51 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
         themes=themes,
         theme_codes=[[taxonomy.theme_codes[t] for t in positions] for positions in theme_positions],
         territory_paths=[row[6] or "" for row in rows],
-        importance=np.array([row[7] for row in rows], dtype=np.float64),
-        satisfaction=np.array([np.nan if row[8] is None else row[8] for row in rows], dtype=np.float64),
-        demand_volume=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
-        updated_at=[row[10] for row in rows],
+        territory_areas=[area_key(row[7] or [row[6] or ""]) for row in rows],
+        importance=np.array([row[8] for row in rows], dtype=np.float64),
+        satisfaction=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
+        demand_volume=np.array([np.nan if row[10] is None else row[10] for row in rows], dtype=np.float64),
+        updated_at=[row[11] for row in rows],
     )
 
 
 def commune_centroids(*, paths: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each territory path, the centroids of its communes (the territory's own centroid if it has none)."""
-    result: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    """For each area key (a territory path, or the prefixes of a straddling EPCI or a custom territory), the
+    centroids of its communes; the territories' own centroids when none of its communes has one; empty arrays
+    when nothing is known (the engine then treats the distance as unknown: the neutral factor)."""
     wanted = sorted(set(paths) - {""})
     if not wanted:
         return {}
+    prefixes = sorted({prefix for key in wanted for prefix in area_paths(key)})
     q = Q()
-    for path in wanted:
-        q |= Q(path__startswith=path)
-    rows = Territory.objects.filter(q).exclude(latitude=None).values_list("path", "kind", "latitude", "longitude")
-    own: dict[str, tuple[float, float]] = {}
-    for territory_path, kind, lat, lon in rows:
-        if territory_path in wanted:
-            own[territory_path] = (lat, lon)
-        if kind != TerritoryKind.COMMUNE:
-            continue
-        for path in wanted:
-            if path_contains(path, territory_path):
-                result[path][0].append(lat)
-                result[path][1].append(lon)
+    for prefix in prefixes:
+        q |= Q(path__startswith=prefix)
+    rows = list(
+        Territory.objects.filter(q)
+        .exclude(latitude=None)
+        .exclude(longitude=None)
+        .values_list("path", "kind", "latitude", "longitude")
+    )
+    own = {path: (lat, lon) for path, _kind, lat, lon in rows if path in prefixes}
+    # Communes by each segment of their path: "below a prefix" is then a look-up of its last segment (the rule of
+    # territory_paths.path_contains), in time linear in the communes rather than communes x areas.
+    by_segment: dict[str, list[int]] = defaultdict(list)
+    communes = [(lat, lon) for _path, kind, lat, lon in rows if kind == TerritoryKind.COMMUNE]
+    paths = [path for path, kind, _lat, _lon in rows if kind == TerritoryKind.COMMUNE]
+    for position, path in enumerate(paths):
+        for part in path.split(SEPARATOR):
+            if part:
+                by_segment[part].append(position)
     centroids = {}
-    for path in wanted:
-        lats, lons = result.get(path, ([], []))
-        if not lats and path in own:
-            lats, lons = [own[path][0]], [own[path][1]]
-        centroids[path] = (np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64))
+    for key in wanted:
+        positions = sorted({p for prefix in area_paths(key) for p in by_segment.get(path_last_segment(prefix), ())})
+        inside = [communes[p] for p in positions]
+        if not inside:
+            inside = [own[prefix] for prefix in area_paths(key) if prefix in own]
+        centroids[key] = (
+            np.array([lat for lat, _lon in inside], dtype=np.float64),
+            np.array([lon for _lat, lon in inside], dtype=np.float64),
+        )
     return centroids
 
 
@@ -389,12 +405,16 @@ def compare_rows(*, run: MatchingRun, baseline: MatchingRun, user) -> tuple[list
     return rows, baseline_rows
 
 
-def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
-    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths.
+def report_labels(*, rows: Iterable[dict], scope: Territory | None = None) -> ReportLabels:
+    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths
+    (and of the run's `scope`), with their populations and, for those covering several path prefixes (custom
+    territories, straddling EPCIs), those prefixes.
 
     Four queries whatever the number of rows.
     """
     wanted: dict[str, set[str]] = {}
+    if scope is not None:
+        wanted.setdefault(scope.kind, set()).add(scope.code)
     for row in rows:
         segments = path_segments(row.get("territory_path"))
         if row.get("epci_code"):
@@ -403,20 +423,29 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
             segments.append(("commune", row["commune_code"]))
         for kind, code in segments:
             wanted.setdefault(kind, set()).add(code)
-    territory = {}
+    territory: dict[str, str] = {}
+    areas: dict[str, list[str]] = {}
+    population: dict[str, int] = {}
     if wanted:
         query = Q()
         for kind, codes in wanted.items():
             query |= Q(kind=kind, code__in=sorted(codes))
-        territory = {
-            f"{kind}:{code}": name
-            for kind, code, name in Territory.objects.filter(query).values_list("kind", "code", "name")
-        }
+        for kind, code, name, path, paths, inhabitants in Territory.objects.filter(query).values_list(
+            "kind", "code", "name", "path", "area_paths", "population"
+        ):
+            qualified = f"{kind}:{code}"
+            territory[qualified] = name
+            if paths and list(paths) != [path]:
+                areas[qualified] = list(paths)
+            if inhabitants is not None:
+                population[qualified] = inhabitants
     return ReportLabels(
         domain=dict(Domain.objects.values_list("code", "label")),
         theme=dict(Theme.objects.values_list("code", "label")),
         audience=dict(Audience.objects.values_list("code", "label")),
         territory=territory,
+        areas=areas,
+        population=population,
     )
 
 
@@ -443,3 +472,44 @@ def map_territories(*, kind: str, codes: Iterable[str], within: Territory | None
     if within is not None:
         queryset = queryset.filter(territory_subtree_q(within))
     return list(queryset.order_by("path").values("code", "name", "path", "latitude", "longitude"))
+
+
+def report_offer_rows(
+    *, codes: Iterable[str], scope: Territory | None, themes: bool = False, audiences: bool = False
+) -> list[dict[str, Any]]:
+    """The published offers located in the territories of these qualified codes ('' = the run's `scope`, or
+    everywhere without one), as the rows `reports.report_per_inhabitant` counts: `commune_path`, `domain_code`,
+    and the `theme_codes` / `audience_codes` asked for (empty lists otherwise). One query, plus one per M2M."""
+    wanted = set(codes)
+    published = Offer.objects.filter(status="published")
+    if "" not in wanted or scope is not None:
+        query = territory_subtree_q(scope) if "" in wanted else Q(pk__in=[])
+        named = Q(pk__in=[])
+        for code in wanted - {""}:
+            kind, _, bare = code.partition(":")
+            named |= Q(kind=kind, code=bare)
+        if wanted - {""}:
+            for territory in Territory.objects.filter(named).only("path", "area_paths"):
+                query |= territory_subtree_q(territory)
+        published = published.filter(commune_id__in=Territory.objects.filter(query).values("id"))
+    offers = list(published.order_by("id").values("id", "commune__path", "domain__code"))
+    rows = {
+        offer["id"]: {
+            "commune_path": offer["commune__path"] or "",
+            "domain_code": offer["domain__code"],
+            "theme_codes": [],
+            "audience_codes": [],
+        }
+        for offer in offers
+    }
+    if themes and rows:
+        for offer_id, code in Offer.themes.through.objects.filter(offer_id__in=list(rows)).values_list(
+            "offer_id", "theme__code"
+        ):
+            rows[offer_id]["theme_codes"].append(code)
+    if audiences and rows:
+        for offer_id, code in Offer.audiences.through.objects.filter(offer_id__in=list(rows)).values_list(
+            "offer_id", "audience__code"
+        ):
+            rows[offer_id]["audience_codes"].append(code)
+    return list(rows.values())

@@ -260,8 +260,11 @@ GROUP_BY_HELP = (
     + " (e.g. `domain,audience`). A need with several themes counts in each of its themes."
 )
 TERRITORY_LEVEL_HELP = (
-    "Level of the `territory` dimension: `epci` or `commune`. Needs scoped to a wider area are grouped under that "
-    "area (e.g. 'Creuse (tout le département)'); needs without territory under 'Tout le territoire'."
+    "Level of the `territory` dimension: `region`, `departement`, `epci` or `commune`. Needs scoped to a wider area "
+    "are grouped under that area (e.g. 'Creuse (tout le département)'); needs without territory under 'Tout le "
+    "territoire'; a need whose territory spans several territories of the level (a custom territory of two EPCIs "
+    "at `epci` level, an EPCI straddling two départements at `departement` level) under its own territory "
+    "(e.g. 'Cornouaille (territoire de projet)')."
 )
 
 
@@ -401,6 +404,20 @@ class ReportFiguresSerializer(serializers.Serializer):
     satisfaction_mean = serializers.FloatField(allow_null=True, help_text="Over the needs with a satisfaction.")
     recommendations = ReportRecommendationCountsSerializer()
     top_gaps = ReportTopGapSerializer(many=True)
+    population = serializers.IntegerField(
+        allow_null=True,
+        help_text="Inhabitants of the group's territory (its territory dimension, else the run's scope); null when "
+        "unknown, and then every per-inhabitant figure is null.",
+    )
+    offer_count = serializers.IntegerField(
+        help_text="Published offers located in that territory (now, not at the run), of the group's domain or "
+        "theme, or for its audience or for everyone, when grouped by one."
+    )
+    demand_volume_per_1000 = serializers.FloatField(
+        allow_null=True, help_text="demand_volume_total per 1,000 inhabitants (null without population or volume)."
+    )
+    gap_per_1000 = serializers.FloatField(allow_null=True, help_text="gap_total per 1,000 inhabitants.")
+    offers_per_10000 = serializers.FloatField(allow_null=True, help_text="offer_count per 10,000 inhabitants.")
 
 
 class ReportGroupSerializer(ReportFiguresSerializer):
@@ -535,4 +552,30 @@ class MapQuerySerializer(serializers.Serializer):
         help_text="`epci`: communes filled by their intercommunality's total gap, intercommunality borders drawn "
         "thicker; `commune`: each commune filled by its own.",
     )
-    format = serializers.ChoiceField(choices=("svg", "png"), default="svg", help_text="`svg` (default) or `png`.")
+    format = serializers.ChoiceField(
+        choices=("svg", "png", "json"),
+        default="svg",
+        help_text="`svg` (default) or `png`: the map; `json`: the figures behind it, for a portal drawing its own.",
+    )
+
+
+class MapAreaSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Official code of the territory at the map's level.")
+    label = serializers.CharField()
+    gap_total = serializers.FloatField(help_text="Total weighted gap of the needs of this territory.")
+    latitude = serializers.FloatField(allow_null=True, help_text="Centroid latitude; null when unknown.")
+    longitude = serializers.FloatField(allow_null=True, help_text="Centroid longitude; null when unknown.")
+
+
+class MapWiderAreaSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Qualified code of a territory wider than the level (`departement:23`).")
+    label = serializers.CharField()
+    gap_total = serializers.FloatField()
+
+
+@extend_schema_serializer(examples=examples.MATCHING_MAP_EXAMPLES)
+class MapSerializer(serializers.Serializer):
+    run = serializers.UUIDField()
+    level = serializers.ChoiceField(choices=("epci", "commune"))
+    areas = MapAreaSerializer(many=True, help_text="Territories of the level with needs, largest gap first.")
+    wider_areas = MapWiderAreaSerializer(many=True, help_text="Needs of a wider area than the level, not mapped.")

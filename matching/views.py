@@ -28,6 +28,7 @@ from matching.serializers import (
     CompareQuerySerializer,
     IpaQuerySerializer,
     MapQuerySerializer,
+    MapSerializer,
     MatchingCompareSerializer,
     MatchingIpaSerializer,
     MatchingReportSerializer,
@@ -296,8 +297,11 @@ class IpaView(_ReportBaseView):
         ),
         parameters=[RUN_ID_PARAMETER, MapQuerySerializer],
         responses={
-            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The map.")
-            for media_type in charts.FORMATS.values()
+            (200, "application/json"): MapSerializer,
+            **{
+                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The map.")
+                for media_type in charts.FORMATS.values()
+            },
         },
     )
 )

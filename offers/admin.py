@@ -35,7 +35,9 @@ class TerritoryAdmin(CatalogueAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "code", "parent"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
-    readonly_fields = ["path", "name_folded"]
+    # A custom territory's members set its area and population: written through offers.services.custom_territory_*
+    # (the API), never edited alone here.
+    readonly_fields = ["path", "name_folded", "members"]
     autocomplete_fields = ["parent", "analysts"]
 
 

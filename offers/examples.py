@@ -18,6 +18,7 @@ TERRITORY_EXAMPLES = [
             "postal_codes": ["23000"],
             "retired": False,
             "successor_code": None,
+            "members": [],
         },
     ),
     response(
@@ -34,8 +35,24 @@ TERRITORY_EXAMPLES = [
             "postal_codes": ["23140"],
             "retired": True,
             "successor_code": "commune:23149",
+            "members": [],
         },
     ),
+]
+
+# Custom territories ------------------------------------------------------------------------------------------------
+
+CUSTOM_TERRITORY_WRITE_EXAMPLES = [
+    request(
+        "Two EPCIs promoting together",
+        {
+            "kind": "custom",
+            "code": "gueret-sud-ouest",
+            "name": "Grand Guéret et Creuse Sud Ouest",
+            "members": ["epci:200034825", "epci:200067189"],
+        },
+    ),
+    request("Add a commune", {"members": ["epci:200034825", "epci:200067189", "23176"]}, name="add-a-commune"),
 ]
 
 TAXONOMY_EXAMPLES = [

@@ -159,9 +159,9 @@ class OfferFilterSet(filters.FilterSet):
     territory = TerritoryFilter(
         method="filter_territory",
         help_text=(
-            "Territory code (commune INSEE, EPCI SIREN, département, or `kind:code`): offers located in it or "
-            "below it, and offers whose service area covers it (an offer serving the whole département matches "
-            "one of its communes)."
+            "Territory code (commune INSEE, EPCI SIREN, département, `kind:code`, or a custom territory such as "
+            "`custom:cornouaille`, covering its members): offers located in it or below it, and offers whose "
+            "service area covers it (an offer serving the whole département matches one of its communes)."
         ),
     )
     near = django_filters.CharFilter(

@@ -31,7 +31,10 @@ class Territory(models.Model):
     """
 
     kind = models.CharField(max_length=16, choices=TerritoryKind.choices)
-    code = models.CharField(max_length=9, help_text="INSEE code (region, département, commune) or SIREN (EPCI).")
+    code = models.CharField(
+        max_length=40,
+        help_text="INSEE code (region, département, commune), SIREN (EPCI), or the slug of a custom territory.",
+    )
     name = models.CharField(max_length=150)
     name_folded = models.CharField(max_length=150, editable=False, db_index=True, help_text="Accent-folded name.")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")

@@ -33,7 +33,7 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import common_path, path_ancestors, path_code, path_contains, path_segments
+from offers.territory_paths import area_normalise, common_path, path_code, path_contains, path_segments
 
 
 def territory_resolve(*, code: str, field: str = "territory") -> Territory:
@@ -55,9 +55,10 @@ def territory_resolve(*, code: str, field: str = "territory") -> Territory:
                     )
                 ]
             )
-        matches = list(Territory.objects.filter(kind=kind, code=bare.upper()))
+        matches = list(Territory.objects.filter(kind=kind, code__in={bare, bare.upper()}))
     else:
-        matches = list(Territory.objects.filter(code=raw.upper()))  # Corsica's 2A/2B written in lower case
+        # Corsica's 2A/2B written in lower case; custom territories' codes are lower-case slugs, kept as given.
+        matches = list(Territory.objects.filter(code__in={raw, raw.upper()}))
     if not matches:
         message = _territory_unknown_message(raw, raw.rpartition(":")[2].upper())
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
@@ -100,13 +101,74 @@ def _territory_unknown_message(raw: str, code: str) -> str:
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
-    """Q matching `territory` and every territory below it, through the relation `prefix` (e.g. "commune__")."""
-    return Q(**{f"{prefix}path__startswith": territory.path})
+    """Q matching `territory` and every territory below it, through the relation `prefix` (e.g. "commune__").
+
+    Below means under one of its path prefixes (`Territory.paths`: both sides of an EPCI straddling two
+    départements, every member of a custom territory), each an indexed `LIKE 'prefix%'`; and the custom
+    territories whose members all lie there (a grouping of two EPCIs of the Pas-de-Calais is in the
+    Pas-de-Calais; one straddling the Nord is not), through a subquery on the small members table."""
+    customs = custom_territories_within(territory).values("id")
+    return path_subtree_q(territory, field=f"{prefix}path") | Q(**{f"{prefix}id__in": customs})
+
+
+def custom_territories_within(territory: Territory) -> QuerySet[Territory]:
+    """The custom territories (other than `territory`) whose members all lie in `territory` (a lazy subquery)."""
+    below = Territory.objects.filter(path_subtree_q(territory, field="path")).values("id")
+    outside = Territory.members.through.objects.exclude(to_territory_id__in=below).values("from_territory_id")
+    return (
+        Territory.objects.filter(kind=TerritoryKind.CUSTOM, members__isnull=False)
+        .exclude(id__in=outside)
+        .exclude(pk=territory.pk)
+        .distinct()
+    )
+
+
+def path_subtree_q(territory: Territory, *, field: str) -> Q:
+    """Q matching rows whose path column `field` (a territory's path, or a copy such as a result's
+    `territory_path`) is `territory`'s own path or below one of its prefixes."""
+    q = Q(**{field: territory.path})
+    for path in area_normalise([*territory.paths, territory.path]):
+        q |= Q(**{f"{field}__startswith": path})
+    return q
 
 
 def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
-    """Q matching `territory` and every territory above it (those whose path is a prefix of its path)."""
-    return Q(**{f"{prefix}path__in": path_ancestors(territory.path)})
+    """Q matching `territory` and every territory above it: each territory named by a segment of its paths
+    (kind and code, so an EPCI straddling two départements is above its communes on both sides), and the custom
+    territories having one of those as a member."""
+    codes_by_kind: dict[str, set[str]] = defaultdict(set)
+    for path in [*territory.paths, territory.path]:
+        for kind, code in path_segments(path):
+            codes_by_kind[kind].add(code)
+    q = Q(**{f"{prefix}pk": territory.pk})
+    named = Q()
+    for kind, codes in sorted(codes_by_kind.items()):
+        q |= Q(**{f"{prefix}kind": kind, f"{prefix}code__in": sorted(codes)})
+        named |= Q(kind=kind, code__in=sorted(codes))
+    if codes_by_kind:
+        members = Territory.objects.filter(named).values("id")
+        customs = Territory.members.through.objects.filter(to_territory_id__in=members).values("from_territory_id")
+        q |= Q(**{f"{prefix}id__in": customs})
+    return q
+
+
+def territory_paths_canonical(paths: Iterable[str]) -> dict[str, str]:
+    """Each path mapped to the path of the territory its last segment names (one query): the same for most, but
+    `r75/d87/e200000001/` (the Haute-Vienne side of an EPCI filed under the Creuse) maps to `r75/d23/e200000001/`.
+    Paths naming no territory are left out."""
+    wanted = {path for path in paths if path}
+    named = Q(pk__in=[])
+    by_segment: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in wanted:
+        segments = path_segments(path)
+        if segments:
+            by_segment[segments[-1]].append(path)
+            named |= Q(kind=segments[-1][0], code=segments[-1][1])
+    canonical = {}
+    for kind, code, path in Territory.objects.filter(named).values_list("kind", "code", "path"):
+        for given in by_segment[(kind, code)]:
+            canonical[given] = path
+    return canonical
 
 
 def territories_subtree_q(territories: Iterable[Territory], *, prefix: str = "") -> Q:
@@ -274,19 +336,11 @@ def _smallest_common_territory(communes: list[Territory]) -> Territory | None:
 
 
 def territories_by_path(paths: Iterable[str]) -> dict[str, Territory]:
-    """The territory each path names, in two queries at most. A path is a territory's own path, or a prefix named by
-    its last segment: the communes of an EPCI straddling two départements sit under their own département, so
-    `r75/d23/e200066744/` names that EPCI although its own path is under the Corrèze (Territory.area_paths)."""
-    wanted = {path for path in paths if path}
-    found = {territory.path: territory for territory in Territory.objects.filter(path__in=wanted)}
-    by_segment = {path: path_segments(path)[-1] for path in wanted - found.keys() if path_segments(path)}
-    if by_segment:
-        named = {
-            (territory.kind, territory.code): territory
-            for territory in Territory.objects.filter(code__in={code for _, code in by_segment.values()})
-        }
-        found.update({path: named[key] for path, key in by_segment.items() if key in named})
-    return found
+    """The territory each path names (`territory_paths_canonical`, then one query): a straddling EPCI's prefix
+    `r75/d23/e200066744/` gives that EPCI although its own path is under the Corrèze."""
+    canonical = territory_paths_canonical(paths)
+    by_path = {territory.path: territory for territory in Territory.objects.filter(path__in=set(canonical.values()))}
+    return {path: by_path[own] for path, own in canonical.items() if own in by_path}
 
 
 def taxonomy_domains() -> QuerySet[Domain]:
@@ -437,7 +491,7 @@ def offer_territory_q(territory: Territory) -> Q:
 
     Both halves are `id IN (subquery)` on small territory sets (path prefix on the territory table), so each is
     served by an index (offers.commune_id, service_area.territory_id) instead of a join filtered on the path."""
-    communes = Territory.objects.filter(territory_subtree_q(territory)).values("id")
+    communes = Territory.objects.filter(path_subtree_q(territory, field="path")).values("id")
     areas = Territory.objects.filter(territory_subtree_q(territory) | territory_ancestors_q(territory)).values("id")
     served = Offer.service_area.through.objects.filter(territory_id__in=areas).values("offer_id")
     return Q(commune_id__in=communes) | Q(id__in=served)

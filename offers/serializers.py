@@ -5,13 +5,16 @@ from rest_framework import serializers
 
 from api.serializers import StrictJSONTypesMixin
 from offers import examples
-from offers.models import Audience, Domain, OfferStatus, Organisation, Territory, Theme
+from offers.models import Audience, Domain, OfferStatus, Organisation, Territory, TerritoryKind, Theme
 
 
 @extend_schema_serializer(examples=examples.TERRITORY_EXAMPLES)
 class TerritorySerializer(serializers.ModelSerializer):
     qualified_code = serializers.CharField(read_only=True, help_text="Unambiguous `kind:code`, e.g. `epci:200034825`.")
     parent_code = serializers.SerializerMethodField(help_text="Qualified code of the parent territory, or null.")
+    members = serializers.SerializerMethodField(
+        help_text="A custom territory's EPCIs and communes (qualified codes); empty for the other kinds."
+    )
     postal_codes = serializers.SerializerMethodField(
         help_text="Postal codes of a commune (a commune may have several, a code serve several communes); [] for "
         "other kinds."
@@ -34,6 +37,7 @@ class TerritorySerializer(serializers.ModelSerializer):
             "postal_codes",
             "retired",
             "successor_code",
+            "members",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -52,6 +56,40 @@ class TerritorySerializer(serializers.ModelSerializer):
 
     def get_successor_code(self, territory: Territory) -> str | None:
         return territory.successor.qualified_code if territory.successor_id else None
+
+    def get_members(self, territory: Territory) -> list[str]:
+        if territory.kind != TerritoryKind.CUSTOM:
+            return []
+        return sorted(member.qualified_code for member in territory.members.all())
+
+
+@extend_schema_serializer(examples=examples.CUSTOM_TERRITORY_WRITE_EXAMPLES)
+class CustomTerritoryWriteSerializer(StrictJSONTypesMixin, serializers.Serializer):
+    """A custom territory's body (POST: all of it; PATCH: `name` and/or `members`); the service validates codes."""
+
+    kind = serializers.CharField(
+        required=False, help_text="`custom` (the only kind written through the API); may be left out."
+    )
+    code = serializers.CharField(
+        required=False,
+        help_text="Stable slug (lowercase letters, digits, hyphens; starts with a letter), e.g. `cornouaille`.",
+    )
+    name = serializers.CharField(required=False, help_text="Name shown in reports, e.g. `Cornouaille`.")
+    members = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Codes of its EPCIs and/or communes (`epci:200068120`, `29232`); a commune inside a member "
+        "EPCI adds nothing to its area.",
+    )
+
+    def validate_kind(self, value: str) -> str:
+        if value != TerritoryKind.CUSTOM:
+            raise serializers.ValidationError(
+                f"{value!r}: only custom territories are written through the API; régions, départements, EPCIs "
+                "and communes are reference data loaded by `manage.py load_territories`.",
+                code="not_custom",
+            )
+        return value
 
 
 class ThemeSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 """API views of the offers app."""
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +24,7 @@ from api.exceptions import InvalidInput, PayloadTooLarge
 from api.exports import EXPORT_FORMATS, export_format, export_response
 from api.negotiation import FileFormatNegotiation
 from api.pagination import KnownCountPagination
+from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
 from api.spreadsheets import XLSX_MEDIA_TYPE
@@ -31,8 +33,10 @@ from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_t
 from offers import selectors, services
 from offers.export_sheets import OFFER_SHEET_COLUMNS, OFFER_SHEET_TITLE
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
+from offers.models import Territory, TerritoryKind
 from offers.serializers import (
     AccountSerializer,
+    CustomTerritoryWriteSerializer,
     OfferImportReportSerializer,
     OfferImportRequestSerializer,
     OfferSerializer,
@@ -41,6 +45,72 @@ from offers.serializers import (
     TaxonomySerializer,
     TerritorySerializer,
 )
+
+
+class CustomTerritoryWriteMixin:
+    """POST, PATCH and DELETE of custom territories (analysts and admins); every other kind stays read-only
+    reference data (PATCH or DELETE of one: 403). Writes go through `offers.services.custom_territory_*`."""
+
+    write_actions = ("create", "partial_update", "destroy")
+
+    def get_permissions(self):
+        if getattr(self, "action", None) in self.write_actions:
+            return [IsAnalyst()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        if getattr(self, "action", None) in self.write_actions:
+            return []
+        return super().get_throttles()
+
+    def paginate_queryset(self, queryset):
+        # Members are read only for the custom territories of the page: no query when it has none.
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            prefetch_related_objects([t for t in page if t.kind == TerritoryKind.CUSTOM], "members")
+        return page
+
+    def _custom_object(self) -> Territory:
+        territory = self.get_object()
+        services.custom_territory_check(territory=territory)
+        return territory
+
+    @extend_schema(
+        tags=["reference"],
+        summary="Create a custom territory (a named set of EPCIs and/or communes)",
+        request=CustomTerritoryWriteSerializer,
+        responses={201: TerritorySerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        body = CustomTerritoryWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        territory = services.custom_territory_create(
+            code=data.get("code"), name=data.get("name"), members=data.get("members"), created_by=request.user
+        )
+        return Response(TerritorySerializer(territory).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["reference"],
+        summary="Rename a custom territory or replace its members (its code is stable)",
+        request=CustomTerritoryWriteSerializer,
+        responses={200: TerritorySerializer},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        territory = self._custom_object()
+        body = CustomTerritoryWriteSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        territory = services.custom_territory_update(territory=territory, values=dict(body.validated_data))
+        return Response(TerritorySerializer(territory).data)
+
+    @extend_schema(
+        tags=["reference"],
+        summary="Delete a custom territory no need, survey, run or offer uses (409 otherwise)",
+        responses={204: None, **CONFLICT},
+    )
+    def destroy(self, request, *args, **kwargs):
+        services.custom_territory_delete(territory=self._custom_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
@@ -59,7 +129,9 @@ from offers.serializers import (
         ],
     ),
 )
-class TerritoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TerritoryViewSet(
+    CustomTerritoryWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = TerritorySerializer
     filterset_class = TerritoryFilterSet
     permission_classes = [AllowAny]

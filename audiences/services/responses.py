@@ -16,7 +16,7 @@ from api.text import fold_text
 from audiences import selectors, statistics
 from audiences.models import NEED_STATISTICS_FIELDS, Need, NeedSource, Survey, SurveyItem, SurveyResponse
 from offers.models import Audience, Territory, TerritoryKind
-from offers.selectors import territories_by_path
+from offers.selectors import territories_by_path, territory_paths_canonical
 from offers.territory_paths import common_path, path_upto
 
 RESPONSES_MAX_ROWS = 200_000
@@ -285,11 +285,19 @@ def _survey_groups(columns: dict[str, np.ndarray], *, survey_path: str | None = 
     commune_ids, commune_positions = np.unique(columns["commune_id"], return_inverse=True)
     paths = dict(Territory.objects.filter(pk__in=commune_ids.tolist()).values_list("pk", "path"))
     area_path = survey_path or common_path(paths.values())
+    # An EPCI straddling two départements files its communes under both: group them under its one territory.
+    canonical = territory_paths_canonical({area_path, *(path_upto(path, "epci") for path in paths.values())})
+    epci_of = {commune_id: canonical.get(path_upto(path, "epci")) for commune_id, path in paths.items()}
+    if not survey_path:
+        area_path = canonical.get(area_path, area_path)
+        epcis = set(epci_of.values())
+        if len(epcis) == 1 and None not in epcis and not (area_path or "").startswith(next(iter(epcis))):
+            area_path = next(iter(epcis))  # all in one EPCI, on both sides of a border: that EPCI, not the région
     slots = [area_path]  # territory slot 0 is the whole area
     slot_of_path: dict[str, int] = {}
     commune_slots = np.full(len(commune_ids), -1, dtype=np.int64)
     for position, commune_id in enumerate(commune_ids.tolist()):
-        epci_path = path_upto(paths[commune_id], "epci") if commune_id in paths else None
+        epci_path = epci_of.get(commune_id)
         if epci_path and epci_path != area_path:
             if epci_path not in slot_of_path:
                 slot_of_path[epci_path] = len(slots)

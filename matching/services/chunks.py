@@ -27,7 +27,7 @@ from matching.reasons import reasons_explain
 from matching.scoring import ipa_diagonal_gap, ipa_quadrants
 from matching.services.queue import chunk_enqueue
 from matching.services.runs import ACTIVE_STATUSES, run_engine_parameters, run_fail, run_max_attempts
-from offers.territory_paths import path_code
+from offers.territory_paths import area_key, path_code
 
 logger = logging.getLogger("matching")
 
@@ -132,16 +132,16 @@ def _chunk_compute(
         )
     checkpoint("index")
     needs = selectors.need_arrays(need_ids=chunk.need_ids, taxonomy=index.taxonomy)
-    scope_path = run.scope_territory.path if run.scope_territory_id else ""
-    paths = {path or scope_path for path in needs.territory_paths}
-    centroids = selectors.commune_centroids(paths=paths)
+    scope_area = area_key(run.scope_territory.paths) if run.scope_territory_id else ""
+    areas = {area or scope_area for area in needs.territory_areas}
+    centroids = selectors.commune_centroids(paths=areas)
     checkpoint("read")
     results = needs_score(
         index=index,
         needs=needs,
         params=run_engine_parameters(run=run),
         reference_date=run.reference_date,
-        scope_path=scope_path,
+        scope_area=scope_area,
         centroids=centroids,
         checkpoint=checkpoint,
     )

@@ -8,6 +8,16 @@
 - demo: the demo catalogue.
 """
 
+from offers.services.custom_territories import (
+    CUSTOM_TERRITORY_CODE,
+    custom_territory_check,
+    custom_territory_create,
+    custom_territory_delete,
+    custom_territory_figures,
+    custom_territory_members_resolve,
+    custom_territory_update,
+    custom_territory_usage,
+)
 from offers.services.data_inclusion import DATA_INCLUSION_SCHEMA, data_inclusion_columns, data_inclusion_service_map
 from offers.services.demo import DEMO_DIR, DEMO_EDITOR_ORGANISATION_TERRITORY, offers_demo_load
 from offers.services.imports import (
@@ -64,6 +74,14 @@ from offers.services.reference_data import (
 
 __all__ = [
     "COMMUNE_CODE",
+    "CUSTOM_TERRITORY_CODE",
+    "custom_territory_check",
+    "custom_territory_create",
+    "custom_territory_delete",
+    "custom_territory_figures",
+    "custom_territory_members_resolve",
+    "custom_territory_update",
+    "custom_territory_usage",
     "DATA_DIR",
     "DATA_INCLUSION_SCHEMA",
     "DEFAULT_EPCI_NAMES",

@@ -84,7 +84,9 @@ def test_reference_write_endpoint_by_role(role, expected):
 
 
 def test_reference_endpoints_refuse_writes_from_an_analyst(analyst_client, reference):
-    assert analyst_client.post("/api/v1/territories/", {}).status_code == 405
+    # Analysts create custom territories only: an empty body is a 400, an administrative territory is not replaced.
+    assert analyst_client.post("/api/v1/territories/", {}).status_code == 400
+    assert analyst_client.put("/api/v1/territories/23096/", {}).status_code == 405
     assert analyst_client.post("/api/v1/taxonomy/", {}).status_code == 405
 
 

@@ -138,6 +138,16 @@ def data_inclusion(w: World) -> dict:
     return {"file": named_file(content, "services.json"), "organisation": w.organisation_a.slug}
 
 
+def custom_territory(w: World) -> str:
+    """A custom territory nothing uses, made in the role's own transaction (rolled back after it)."""
+    from offers.models import Territory
+    from offers.services import custom_territory_create
+
+    if not Territory.objects.filter(kind="custom", code="duo").exists():
+        custom_territory_create(code="duo", name="Duo", members=["200034825"])
+    return "custom:duo"
+
+
 def token_request(w: World, role: str):
     """Each role asks for its own token; anonymous sends a wrong password."""
     user = w.users[role]
@@ -180,6 +190,40 @@ CASES = [
     # Reference data --------------------------------------------------------------------------------------------
     Case("GET", f"{V1}/territories/", "list", everyone(), at(lambda w: f"{V1}/territories/")),
     Case("GET", f"{V1}/territories/{{code}}/", "commune", everyone(), at(lambda w: f"{V1}/territories/23096/")),
+    Case(
+        "POST",
+        f"{V1}/territories/",
+        "custom",
+        analysts(201),
+        at(
+            lambda w: f"{V1}/territories/",
+            lambda w: {"kind": "custom", "code": "duo", "name": "Duo", "members": ["200034825", "23030"]},
+        ),
+        writes=True,
+    ),
+    Case(
+        "PATCH",
+        f"{V1}/territories/{{code}}/",
+        "custom",
+        analysts(200),
+        at(lambda w: f"{V1}/territories/{custom_territory(w)}/", lambda w: {"name": "Duo du Guéret"}),
+        writes=True,
+    ),
+    Case(
+        "PATCH",
+        f"{V1}/territories/{{code}}/",
+        "commune",
+        statuses(401, 403, 403, 403, 403),
+        at(lambda w: f"{V1}/territories/23096/", lambda w: {"name": "Autre nom"}),
+    ),
+    Case(
+        "DELETE",
+        f"{V1}/territories/{{code}}/",
+        "unused custom",
+        analysts(204),
+        at(lambda w: f"{V1}/territories/{custom_territory(w)}/"),
+        writes=True,
+    ),
     Case("GET", f"{V1}/taxonomy/", "taxonomy", everyone(), at(lambda w: f"{V1}/taxonomy/")),
     # Offers ----------------------------------------------------------------------------------------------------
     Case("GET", f"{V1}/offers/", "list", everyone(), at(lambda w: f"{V1}/offers/")),

@@ -135,6 +135,21 @@ def test_epci_map_png(analyst_client, run):
 
 
 @pytest.mark.django_db
+def test_map_json_gives_the_figures_behind_the_map(analyst_client, run):
+    body = analyst_client.get(url(run, level="commune", format="json")).json()
+    assert body["run"] == str(run.id) and body["level"] == "commune"
+    areas = {area["code"]: area for area in body["areas"]}
+    # Largest gap first; a commune with a centroid carries it, one without has nulls (the map lists it as not placed).
+    assert [area["gap_total"] for area in body["areas"]] == sorted(
+        (area["gap_total"] for area in body["areas"]), reverse=True
+    )
+    assert (areas["87085"]["latitude"], areas["87085"]["longitude"]) == (45.83, 1.26)
+    assert areas["87001"]["latitude"] is None
+    assert {"23096", "23001"} <= areas.keys()
+    assert [area["code"] for area in body["wider_areas"]] == ["departement:23"]
+
+
+@pytest.mark.django_db
 def test_epci_map_fills_communes_with_their_epci_value(analyst_client, reference):
     run = make_run()
     make_need_result(run, statement="Crèche", territory_path=GUERET, importance=0.8, coverage=0.5)

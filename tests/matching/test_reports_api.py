@@ -88,7 +88,7 @@ def test_report_territory_labels_come_from_the_territories(analyst_client, run):
     [
         ({"group_by": "colour"}, "group_by", "allowed values: domain, theme, audience, territory"),
         ({"group_by": "domain,theme,audience"}, "group_by", "one to 2"),
-        ({"territory_level": "region"}, "territory_level", "region"),
+        ({"territory_level": "canton"}, "territory_level", "canton"),
         ({"top": "50"}, "top", "20"),
         ({"format": "pdf"}, "format", "pdf"),
     ],
@@ -125,9 +125,9 @@ def test_report_json_query_count_is_constant(analyst_user, reference):
         with CaptureQueriesContext(connection) as context:
             assert client.get(url(run, group_by="territory,theme")).status_code == 200
         counts.append(len(context))
-    assert (
-        counts[0] == counts[1] == 8
-    )  # role, territories (analyst_scope), run, results, domains, themes, audiences, territories
+    # role, territories (analyst_scope), run, results, domains, themes, audiences, territories, offers located
+    # (per-inhabitant figures)
+    assert counts[0] == counts[1] == 9
 
 
 def read_csv(response):
@@ -373,7 +373,7 @@ def test_schema_documents_the_report_media_types_and_parameters(anonymous_client
     assert {"409", "400", "401", "403", "404"} <= set(report["responses"])
     parameters = {parameter["name"]: parameter["schema"] for parameter in report["parameters"]}
     assert parameters["format"]["enum"] == ["json", "csv", "xlsx", "png", "svg"]
-    assert parameters["territory_level"]["enum"] == ["epci", "commune"]
+    assert parameters["territory_level"]["enum"] == ["region", "departement", "epci", "commune"]
     compare = schema["paths"]["/api/v1/matching/runs/{run_id}/compare/"]["get"]
     assert {parameter["name"] for parameter in compare["parameters"]} >= {"baseline", "gap_floor", "gap_delta"}
     ipa = schema["paths"]["/api/v1/matching/runs/{run_id}/ipa/"]["get"]

@@ -121,6 +121,7 @@ def test_detail_by_code_and_by_qualified_code(anonymous_client, reference):
         "postal_codes": [],
         "retired": False,
         "successor_code": None,
+        "members": [],
     }
     assert anonymous_client.get("/api/v1/territories/departement:23/").json()["name"] == "Creuse"
 

@@ -4,7 +4,12 @@ import subprocess
 import sys
 
 from offers.territory_paths import (
+    area_contains,
+    area_key,
+    area_overlaps,
+    area_paths,
     common_path,
+    custom_path,
     path_ancestors,
     path_child,
     path_code,
@@ -48,6 +53,48 @@ def test_path_contains():
     assert path_contains("r75/d23/", COMMUNE)
     assert path_contains(COMMUNE, COMMUNE)
     assert not path_contains(COMMUNE, "r75/d23/")
+
+
+# An EPCI straddling two départements: its communes sit under both.
+STRADDLING = "r75/d23/e200000001/"
+OTHER_SIDE_COMMUNE = "r75/d87/e200000001/c87001/"
+
+
+def test_path_contains_compares_segments_across_departements():
+    assert path_contains(STRADDLING, OTHER_SIDE_COMMUNE)
+    assert path_contains("r75/d87/", OTHER_SIDE_COMMUNE)
+    assert not path_contains("r75/d23/", OTHER_SIDE_COMMUNE)
+    # A segment code that is only the start of another one is not it.
+    assert not path_contains("r75/d23/e2000000/", OTHER_SIDE_COMMUNE)
+
+
+def test_custom_path_is_outside_the_tree():
+    assert custom_path("cornouaille") == "xcornouaille/"
+    assert path_segments("xcornouaille/") == [("custom", "cornouaille")]
+    assert not path_contains("xcornouaille/", COMMUNE)
+
+
+def test_area_key_sorts_deduplicates_and_drops_covered_prefixes():
+    assert area_key([COMMUNE]) == COMMUNE
+    assert area_key(["r75/d87/e2/", "r75/d23/e200034825/", COMMUNE, "r75/d87/e2/", ""]) == (
+        "r75/d23/e200034825/|r75/d87/e2/"
+    )
+    assert area_paths("r75/d23/e200034825/|r75/d87/e2/") == ["r75/d23/e200034825/", "r75/d87/e2/"]
+    # Both sides of a straddling EPCI stay: SQL filters on prefixes.
+    assert area_paths(area_key([STRADDLING, "r75/d87/e200000001/"])) == [STRADDLING, "r75/d87/e200000001/"]
+    assert area_paths("") == [] and area_paths(None) == []
+
+
+def test_area_contains_and_overlaps():
+    area = area_key(["r75/d23/e200034825/", "r32/d62/e200069037/"])
+    assert area_contains(area, COMMUNE)
+    assert area_contains(area, "r32/d62/e200069037/c62765/")
+    assert not area_contains(area, "r32/d62/e200000002/c62001/")
+    assert not area_contains(area, "r75/d23/")
+    assert area_overlaps(area, "r75/d23/")  # the département holds one of its EPCIs
+    assert area_overlaps(area, "r32/")
+    assert not area_overlaps(area, "r75/d87/")
+    assert area_contains(["r75/d23/"], COMMUNE)
 
 
 def test_common_path():

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("offers", "0008_afrance_territory_retired"),
+        ("offers", "0009_bareas_custom_territory_code"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
