@@ -11,6 +11,7 @@ from api.cells import CellError, parse_choice, parse_int
 from offers.models import OfferStatus
 from tests.api.conftest import assert_error, throttle_rates
 from tests.offers.factories import make_offer
+from tests.spreadsheets import rows_of, workbook_of
 
 pytestmark = [pytest.mark.i18n, pytest.mark.django_db]
 
@@ -263,3 +264,22 @@ def test_labels_are_french_by_default_and_english_on_request():
         assert [str(label) for label in OfferStatus.labels] == ["Brouillon", "Publiée", "Archivée"]
     with translation.override("en"):
         assert [str(label) for label in OfferStatus.labels] == ["Draft", "Published", "Archived"]
+
+
+# Files: spreadsheets are read by people (translated), CSV by machines (not) ------------------------------------------
+
+
+def test_the_offers_workbook_is_french_by_default_and_its_headers_are_the_csv_ones(organisation_a, anonymous_client):
+    make_offer(organisation=organisation_a, status=OfferStatus.PUBLISHED)
+    french, english = both(anonymous_client, "get", f"{V1}/offers/export/", data={"format": "xlsx"})
+    french_book, english_book = workbook_of(french), workbook_of(english)
+    assert french_book.sheetnames == ["Offres", "Colonnes"]
+    assert english_book.sheetnames == ["Offers", "Columns"]
+    assert rows_of(french_book.worksheets[0])[0] == rows_of(english_book.worksheets[0])[0]  # the CSV's headers
+    assert rows_of(french_book.worksheets[1])[0][:3] == ("Feuille", "Colonne", "Signification")
+    french_meanings = {row[1]: row[2] for row in rows_of(french_book.worksheets[1])[1:]}
+    assert french_meanings["title"] == "Titre de l'offre"
+
+    french, english = both(anonymous_client, "get", f"{V1}/offers/export/", data={"format": "csv"})
+    french_csv = b"".join(french.streaming_content)
+    assert french_csv == b"".join(english.streaming_content)
