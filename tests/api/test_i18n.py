@@ -3,11 +3,14 @@ language; error codes, JSON keys and CSV headers the same in both; the language 
 every ETag, so that no cache serves an answer in one language to a client asking for the other."""
 
 import io
+import subprocess
+import sys
 
 import pytest
 from django.utils import translation
 
 from api.cells import CellError, parse_choice, parse_int
+from api.translations import BASE_DIR
 from offers.models import OfferStatus
 from tests.api.conftest import assert_error, throttle_rates
 from tests.offers.factories import make_offer
@@ -257,6 +260,27 @@ def test_cell_errors_follow_the_active_language():
             parse_int("douze")
         assert parse_choice("Publiée", OfferStatus.choices) == "published"
         assert parse_choice("Published", OfferStatus.choices) == "published"
+
+
+def test_the_pure_modules_speak_english_without_django():
+    code = (
+        "import sys, api.cells, api.jsonlimits\n"
+        "try:\n"
+        "    api.cells.parse_int('douze')\n"
+        "except api.cells.CellError as exc:\n"
+        "    print(exc)\n"
+        "try:\n"
+        "    api.jsonlimits.json_decode('[[1]]', max_depth=1, max_digits=5)\n"
+        "except api.jsonlimits.JSONLimitError as exc:\n"
+        "    print(exc)\n"
+        "sys.exit('django' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=BASE_DIR)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "'douze' is not a whole number.",
+        "The JSON is nested more than 1 levels deep (the limit, DJANGO_JSON_MAX_DEPTH).",
+    ]
 
 
 def test_labels_are_french_by_default_and_english_on_request():
