@@ -767,7 +767,7 @@ def audience_delete(*, audience: Audience, usage: dict[str, int]) -> None:
     `usage` counts what refers to it, by kind (needs, surveys...: the audiences app reads it, offers never import it).
     """
     if usage:
-        details = ", ".join(_usage_phrase(what, count) for what, count in usage.items())
+        details = ", ".join(usage_phrase(what, count) for what, count in usage.items())
         raise Conflict(
             gettext("The audience %(audience)s is still used by %(details)s; reassign or delete them first.")
             % {"audience": repr(audience.code), "details": details}
@@ -776,15 +776,20 @@ def audience_delete(*, audience: Audience, usage: dict[str, int]) -> None:
     catalogue_changed()
 
 
-# What may still use an audience (the keys of audiences.selectors.audience_usage), counted in words.
+# What may still use reference data (the keys of audiences.selectors.audience_usage and
+# offers.services.custom_territory_usage, underscores or spaces), counted in words.
 _USAGE_PHRASES = {
     "needs": ngettext_lazy("%(count)s need", "%(count)s needs", "count"),
-    "survey_responses": ngettext_lazy("%(count)s survey response", "%(count)s survey responses", "count"),
+    "survey responses": ngettext_lazy("%(count)s survey response", "%(count)s survey responses", "count"),
     "surveys": ngettext_lazy("%(count)s survey", "%(count)s surveys", "count"),
     "offers": ngettext_lazy("%(count)s offer", "%(count)s offers", "count"),
+    "matching runs": ngettext_lazy("%(count)s matching run", "%(count)s matching runs", "count"),
+    "organisations": ngettext_lazy("%(count)s organisation", "%(count)s organisations", "count"),
 }
 
 
-def _usage_phrase(what: str, count: int) -> str:
-    phrase = _USAGE_PHRASES.get(what)
-    return phrase % {"count": count} if phrase is not None else f"{count} {what.replace('_', ' ')}"
+def usage_phrase(what: str, count: int) -> str:
+    """`count` rows of `what` (a usage key such as `needs` or `matching runs`) in words, in the active language."""
+    name = what.replace("_", " ")
+    phrase = _USAGE_PHRASES.get(name)
+    return phrase % {"count": count} if phrase is not None else f"{count} {name}"

@@ -3,14 +3,18 @@ language; error codes, JSON keys and CSV headers the same in both; the language 
 every ETag, so that no cache serves an answer in one language to a client asking for the other."""
 
 import io
+import subprocess
+import sys
 
 import pytest
 from django.utils import translation
 
 from api.cells import CellError, parse_choice, parse_int
+from api.translations import BASE_DIR
 from offers.models import OfferStatus
 from tests.api.conftest import assert_error, throttle_rates
 from tests.offers.factories import make_offer
+from tests.spreadsheets import rows_of, workbook_of
 
 pytestmark = [pytest.mark.i18n, pytest.mark.django_db]
 
@@ -258,8 +262,48 @@ def test_cell_errors_follow_the_active_language():
         assert parse_choice("Published", OfferStatus.choices) == "published"
 
 
+def test_the_pure_modules_speak_english_without_django():
+    code = (
+        "import sys, api.cells, api.jsonlimits\n"
+        "try:\n"
+        "    api.cells.parse_int('douze')\n"
+        "except api.cells.CellError as exc:\n"
+        "    print(exc)\n"
+        "try:\n"
+        "    api.jsonlimits.json_decode('[[1]]', max_depth=1, max_digits=5)\n"
+        "except api.jsonlimits.JSONLimitError as exc:\n"
+        "    print(exc)\n"
+        "sys.exit('django' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=BASE_DIR)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "'douze' is not a whole number.",
+        "The JSON is nested more than 1 levels deep (the limit, DJANGO_JSON_MAX_DEPTH).",
+    ]
+
+
 def test_labels_are_french_by_default_and_english_on_request():
     with translation.override("fr"):
         assert [str(label) for label in OfferStatus.labels] == ["Brouillon", "Publiée", "Archivée"]
     with translation.override("en"):
         assert [str(label) for label in OfferStatus.labels] == ["Draft", "Published", "Archived"]
+
+
+# Files: spreadsheets are read by people (translated), CSV by machines (not) ------------------------------------------
+
+
+def test_the_offers_workbook_is_french_by_default_and_its_headers_are_the_csv_ones(organisation_a, anonymous_client):
+    make_offer(organisation=organisation_a, status=OfferStatus.PUBLISHED)
+    french, english = both(anonymous_client, "get", f"{V1}/offers/export/", data={"format": "xlsx"})
+    french_book, english_book = workbook_of(french), workbook_of(english)
+    assert french_book.sheetnames == ["Offres", "Colonnes"]
+    assert english_book.sheetnames == ["Offers", "Columns"]
+    assert rows_of(french_book.worksheets[0])[0] == rows_of(english_book.worksheets[0])[0]  # the CSV's headers
+    assert rows_of(french_book.worksheets[1])[0][:3] == ("Feuille", "Colonne", "Signification")
+    french_meanings = {row[1]: row[2] for row in rows_of(french_book.worksheets[1])[1:]}
+    assert french_meanings["title"] == "Titre de l'offre"
+
+    french, english = both(anonymous_client, "get", f"{V1}/offers/export/", data={"format": "csv"})
+    french_csv = b"".join(french.streaming_content)
+    assert french_csv == b"".join(english.streaming_content)
