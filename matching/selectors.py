@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
-from audiences.models import Need
+from audiences.models import JourneyStage, Need
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
@@ -213,6 +213,7 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
             "satisfaction",
             "demand_volume",
             "updated_at",
+            "stage",
         )
     )
     ids = np.array([row[0] for row in rows], dtype=np.int64)
@@ -245,6 +246,7 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
         satisfaction=np.array([np.nan if row[8] is None else row[8] for row in rows], dtype=np.float64),
         demand_volume=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
         updated_at=[row[10] for row in rows],
+        stages=[row[11] for row in rows],
     )
 
 
@@ -327,7 +329,8 @@ def compare_rows(*, run: MatchingRun, baseline: MatchingRun) -> tuple[list[dict]
 
 
 def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
-    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths.
+    """French labels for every code the rows use: taxonomy labels, journey stages, and the names of the territories
+    in their paths.
 
     Four queries whatever the number of rows.
     """
@@ -354,4 +357,5 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
         theme=dict(Theme.objects.values_list("code", "label")),
         audience=dict(Audience.objects.values_list("code", "label")),
         territory=territory,
+        stage=dict(JourneyStage.choices),
     )
