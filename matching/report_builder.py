@@ -1,5 +1,6 @@
 """The report, comparison and IPA answers about a run, in every format the API serves: rows from the selectors,
-figures from `matching.reports`, captions and charts from `matching.charts`. The views only choose the format."""
+figures from `matching.reports`, captions and charts from `matching.charts`, printable documents from
+`matching.report_document`. The views only choose the format."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from api.exceptions import ErrorItem, InvalidInput
-from matching import charts, reports, selectors
+from matching import charts, report_document, reports, selectors
 from matching.models import MatchingRun
 
 CROSSHAIR_LABELS = {
@@ -21,13 +22,15 @@ CROSSHAIR_LABELS = {
 
 @dataclasses.dataclass(frozen=True)
 class RunAnswer:
-    """One answer about a run: its JSON body, and what its CSV file and its chart (if any) are made of."""
+    """One answer about a run: its JSON body, and what its CSV file, its chart (if any) and its printable HTML
+    document are made of."""
 
     body: dict[str, Any]
     filename_stem: str
     csv_header: Sequence[str]
     csv_rows: Callable[[], Iterable[list]]  # Called only for a CSV: some need labels the JSON does not.
     chart: Callable[[str], bytes] | None = None  # Image format ("png", "svg") -> bytes.
+    html: Callable[[], str] | None = None  # The self-contained document (matching.report_document).
 
 
 def _run_caption(run: MatchingRun) -> str:
@@ -75,13 +78,36 @@ def report_build(*, run_id: Any, group_by: Sequence[str], territory_level: str, 
             fmt=fmt,
         )
 
+    def html() -> str:
+        rule, given = _run_ipa_rule(run)
+        ipa = reports.ipa_table(rows, rule=rule, given=given)
+        return report_document.report_html(
+            run=run,
+            rows=rows,
+            report=report,
+            labels=labels,
+            chart_svg=chart("svg"),
+            ipa_svg=_ipa_chart(run, ipa, "svg"),
+            ipa=ipa,
+        )
+
     return RunAnswer(
         body={"run": run.id, **report},
         filename_stem=f"ecarts-{'-'.join(group_by)}-{run.id}",
         csv_header=reports.REPORT_CSV_HEADER,
         csv_rows=lambda: reports.report_csv_rows(report),
         chart=chart,
+        html=html,
     )
+
+
+def _run_ipa_rule(run: MatchingRun) -> tuple[str, tuple[float, float] | None]:
+    """The crosshair rule the run was launched with (its IPA quadrants), for the report document's IPA chart."""
+    parameters = run.parameters or {}
+    rule = parameters.get("ipa_rule") or "mean"
+    if rule == "given":
+        return rule, (parameters["ipa_importance_cross"], parameters["ipa_satisfaction_cross"])
+    return rule, None
 
 
 def comparison_build(
@@ -120,6 +146,9 @@ def comparison_build(
         filename_stem=f"comparaison-{run.id}-{baseline_run.id}",
         csv_header=reports.COMPARE_CSV_HEADER,
         csv_rows=lambda: reports.compare_csv_rows(comparison, labels),
+        html=lambda: report_document.comparison_html(
+            run=run, baseline=baseline_run, comparison=comparison, labels=labels
+        ),
     )
 
 
@@ -153,27 +182,9 @@ def ipa_build(
     given = (importance_cross, satisfaction_cross) if crosshair == "given" else None
     table = reports.ipa_table(rows, rule=crosshair, given=given)
 
-    def chart(fmt: str) -> bytes:
-        cross = table["crosshair"]
-        classified = [need for need in table["needs"] if need["quadrant"]]
-        if cross["importance"] is None:
-            caption = "Aucun besoin n'a de satisfaction mesurée : pas de quadrants."
-        else:
-            caption = (
-                f"Croisement {CROSSHAIR_LABELS[cross['rule']]} : importance {cross['importance']:.2f}, "
-                f"satisfaction {cross['satisfaction']:.2f}"
-            )
-        nan = float("nan")
-        return charts.ipa_scatter(
-            title=f"Analyse importance-performance des besoins ({_run_caption(run)})",
-            importance=[need["importance"] for need in classified],
-            satisfaction=[need["satisfaction"] for need in classified],
-            quadrants=[need["quadrant"] for need in classified],
-            importance_cross=nan if cross["importance"] is None else cross["importance"],
-            satisfaction_cross=nan if cross["satisfaction"] is None else cross["satisfaction"],
-            quadrant_labels=reports.IPA_QUADRANT_LABELS,
-            crosshair_label=caption,
-            fmt=fmt,
+    def html() -> str:
+        return report_document.ipa_html(
+            run=run, table=table, labels=selectors.report_labels(rows=[]), ipa_svg=_ipa_chart(run, table, "svg")
         )
 
     return RunAnswer(
@@ -182,5 +193,32 @@ def ipa_build(
         csv_header=reports.IPA_CSV_HEADER,
         # The IPA table carries codes only; the CSV spells out the domain and audience labels.
         csv_rows=lambda: reports.ipa_csv_rows(table, selectors.report_labels(rows=[])),
-        chart=chart,
+        chart=lambda fmt: _ipa_chart(run, table, fmt),
+        html=html,
     )
+
+
+def _ipa_chart(run: MatchingRun, table: dict[str, Any], fmt: str) -> bytes:
+    """The classic IPA grid of an IPA table (`reports.ipa_table`)."""
+    cross = table["crosshair"]
+    classified = [need for need in table["needs"] if need["quadrant"]]
+    if cross["importance"] is None:
+        caption = "Aucun besoin n'a de satisfaction mesurée : pas de quadrants."
+    else:
+        caption = (
+            f"Croisement {CROSSHAIR_LABELS[cross['rule']]} : importance {cross['importance']:.2f}, "
+            f"satisfaction {cross['satisfaction']:.2f}"
+        )
+    nan = float("nan")
+    return charts.ipa_scatter(
+        title=f"Analyse importance-performance des besoins ({_run_caption(run)})",
+        importance=[need["importance"] for need in classified],
+        satisfaction=[need["satisfaction"] for need in classified],
+        quadrants=[need["quadrant"] for need in classified],
+        importance_cross=nan if cross["importance"] is None else cross["importance"],
+        satisfaction_cross=nan if cross["satisfaction"] is None else cross["satisfaction"],
+        quadrant_labels=reports.IPA_QUADRANT_LABELS,
+        crosshair_label=caption,
+        fmt=fmt,
+    )
+

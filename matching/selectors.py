@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from audiences.models import JourneyStage, Need
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
-from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
+from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
@@ -359,3 +359,35 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
         territory=territory,
         stage=dict(JourneyStage.choices),
     )
+
+
+# ---------------------------------------------------------------------------
+# What the report documents (format=html) read besides the rows
+# ---------------------------------------------------------------------------
+
+
+def report_sources(*, run: MatchingRun) -> list[dict[str, Any]]:
+    """Where a run's needs come from: one line per source (a survey, or workshops, interviews...) with how many of
+    the run's needs it gave and the dates they were stated; needs deleted since the run are not counted."""
+    return list(
+        Need.objects.filter(matching_results__run=run)
+        .values(
+            "source",
+            "source_reference",
+            "survey_item__survey__title",
+            "survey_item__survey__reference",
+            "survey_item__survey__date",
+        )
+        .annotate(need_count=Count("id"), first_date=Min("source_date"), last_date=Max("source_date"))
+        .order_by("-need_count", "source", "survey_item__survey__title", "source_reference")
+    )
+
+
+def report_result_details(*, run: MatchingRun, need_ids: Iterable[int], offers: int = 3) -> dict[int, NeedResult]:
+    """The stored results of a run for these needs, by need id, each with its reasons and its `offers` best matched
+    offers prefetched (`best_offers`). Two queries."""
+    best = MatchedOffer.objects.filter(rank__lte=offers).order_by("rank")
+    results = NeedResult.objects.filter(run=run, need_id__in=sorted(set(need_ids))).prefetch_related(
+        Prefetch("matched_offers", queryset=best, to_attr="best_offers")
+    )
+    return {result.need_id: result for result in results.only("id", "need_id", "reasons")}

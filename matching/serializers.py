@@ -271,10 +271,12 @@ class ReportQuerySerializer(serializers.Serializer):
         default=3, min_value=0, max_value=20, help_text="How many of the largest gaps to list per group (0 to 20)."
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "png", "svg"),
+        choices=("json", "csv", "png", "svg", "html"),
         default="json",
         help_text="`json`; `csv` (one line per group, French headers, UTF-8 with BOM); `png` or `svg`: a heatmap "
-        "of total gap by the two dimensions (a bar chart with one dimension).",
+        "of total gap by the two dimensions (a bar chart with one dimension); `html`: the printable report "
+        "document (one self-contained page for A4: scope, data read, method and parameters, heatmap, largest "
+        "gaps with their reasons and offers, recommendations, IPA chart).",
     )
 
     def validate_group_by(self, value: str) -> list[str]:
@@ -305,9 +307,11 @@ class CompareQuerySerializer(serializers.Serializer):
         + " (the summary and groups always count every need).",
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv"),
+        choices=("json", "csv", "html"),
         default="json",
-        help_text="`json`, or `csv`: one line per need (French headers, UTF-8 with BOM).",
+        help_text="`json`; `csv`: one line per need (French headers, UTF-8 with BOM); `html`: the printable "
+        "comparison document (what opened, grew, shrank and closed, by group and by need, with both runs' scope, "
+        "data and method).",
     )
 
     def validate_group_by(self, value: str) -> list[str]:
@@ -331,9 +335,10 @@ class IpaQuerySerializer(serializers.Serializer):
         required=False, min_value=0.0, max_value=1.0, help_text="Satisfaction crosshair (0-1); only with `given`."
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "png", "svg"),
+        choices=("json", "csv", "png", "svg", "html"),
         default="json",
-        help_text="`json`, `csv` (one line per need), or the IPA scatter plot as `png` or `svg`.",
+        help_text="`json`, `csv` (one line per need), the IPA scatter plot as `png` or `svg`, or `html`: the "
+        "printable IPA document (chart, quadrants, the needs to concentrate on, scope, data and method).",
     )
 
     def validate(self, attrs):
