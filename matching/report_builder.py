@@ -221,4 +221,3 @@ def _ipa_chart(run: MatchingRun, table: dict[str, Any], fmt: str) -> bytes:
         crosshair_label=caption,
         fmt=fmt,
     )
-

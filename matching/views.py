@@ -243,12 +243,13 @@ class _ReportBaseView(APIView):
     summary="Gap report of a run, grouped by one or two dimensions (JSON, CSV, PNG or SVG heatmap, HTML document)",
     description=(
         "Aggregates the run's stored per-need results by one or two of `domain`, `theme`, `audience`, "
-        "`territory`, `stage` (the journey stage: attract, welcome, anchor). Per group: need count, demand weight (sum of importance, sum of demand volume where "
-        "known), mean coverage, total and mean gap, mean satisfaction, count per recommendation and the `top` "
-        "largest gaps. A need with several themes counts in each of its themes, so theme groups add up to more "
-        "than `totals`. `format=csv` gives one line per group with French headers; `format=png|svg` a heatmap "
-        "of total gap by the two dimensions (a horizontal bar chart with one dimension). The run must have "
-        "succeeded (409 otherwise)."
+        "`territory`, `stage` (the journey stage: attract, welcome, anchor). Per group: need count, demand "
+        "weight (sum of importance, sum of demand volume where known), mean coverage, total and mean gap, mean "
+        "satisfaction, count per recommendation and the `top` largest gaps. A need with several themes counts in "
+        "each of its themes, so theme groups add up to more than `totals`. `format=csv` gives one line per group "
+        "with French headers; `format=png|svg` a heatmap of total gap by the two dimensions (a horizontal bar "
+        "chart with one dimension); `format=html` the printable report document (a self-contained page for A4, "
+        "charts inline as SVG). The run must have succeeded (409 otherwise)."
     ),
 )
 class ReportView(_ReportBaseView):
