@@ -54,11 +54,15 @@ def report_build(*, run_id: Any, group_by: Sequence[str], territory_level: str, 
     labels = selectors.report_labels(rows=rows)
     report = reports.report_aggregate(rows, group_by=group_by, labels=labels, territory_level=territory_level, top=top)
 
-    def chart(fmt: str) -> bytes:
+    def chart(fmt: str, *, printable: bool = False) -> bytes:
         row_labels, col_labels, values = reports.report_matrix(report)
         titles = [_dimension_title(dimension, territory_level) for dimension in group_by]
+        if printable:  # The document's chart: the largest crossings that fit an A4 page.
+            row_labels, col_labels, values, titles = report_document.printable_matrix(
+                row_labels, col_labels, values, titles
+            )
         title = f"Écart pondéré par {' et '.join(t.lower() for t in titles)} ({_run_caption(run)})"
-        if len(group_by) == 1:
+        if len(titles) == 1:
             return charts.gap_bars(
                 title=title,
                 row_title=titles[0],
@@ -86,7 +90,7 @@ def report_build(*, run_id: Any, group_by: Sequence[str], territory_level: str, 
             rows=rows,
             report=report,
             labels=labels,
-            chart_svg=chart("svg"),
+            chart_svg=chart("svg", printable=True),
             ipa_svg=_ipa_chart(run, ipa, "svg"),
             ipa=ipa,
         )

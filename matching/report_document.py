@@ -71,7 +71,28 @@ NEED_SOURCE_LABELS = {
     "study": gettext_lazy("Study"),
 }
 
+# The report document's chart shows the largest crossings only: past these an A4 page cannot hold readable labels
+# (and matplotlib takes seconds per thousand annotated cells); the table under it lists every group.
+PRINT_CHART_ROWS = 40
+PRINT_CHART_COLUMNS = 12
+
 _SVG_START = re.compile(r"<svg\b")
+
+
+def printable_matrix(
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    titles: Sequence[str],
+) -> tuple[list[str], list[str], list[list[float | None]], list[str]]:
+    """A report matrix (`reports.report_matrix`) cut for a printed page: the longer dimension down the page, then
+    its PRINT_CHART_ROWS and the other's PRINT_CHART_COLUMNS values of largest total gap (both come ordered so)."""
+    rows, cols, cells, titles = list(row_labels), list(col_labels), [list(row) for row in values], list(titles)
+    if len(titles) == 2 and len(cols) > len(rows):
+        rows, cols, titles = cols, rows, titles[::-1]
+        cells = [list(column) for column in zip(*cells, strict=True)] if cells else []
+    rows, cols = rows[:PRINT_CHART_ROWS], cols[:PRINT_CHART_COLUMNS]
+    return rows, cols, [row[: len(cols)] for row in cells[: len(rows)]], titles
 
 
 def inline_svg(svg: bytes, *, title: str) -> SafeString:
@@ -217,6 +238,19 @@ def report_html(
     stages = reports.report_aggregate(rows, group_by=["stage"], labels=labels, top=0)["groups"]
     titles = _dimension_titles(group_by, territory_level)
     chart_title = gettext("Weighted gap by %(dimensions)s") % {"dimensions": ", ".join(t.lower() for t in titles)}
+    full = reports.report_matrix(report)
+    printed = printable_matrix(*full, titles)
+    chart_cut = None
+    if len(printed[0]) * max(len(printed[1]), 1) < len(full[0]) * max(len(full[1]), 1):
+        chart_cut = gettext(
+            "The chart shows the %(rows)d values of %(row_title)s with the largest gaps (of %(row_total)d)"
+        ) % {"rows": len(printed[0]), "row_title": printed[3][0].lower(), "row_total": max(len(full[0]), len(full[1]))}
+        if len(titles) == 2:
+            chart_cut += gettext(", crossed with the %(cols)d largest values of %(col_title)s") % {
+                "cols": len(printed[1]),
+                "col_title": printed[3][1].lower(),
+            }
+        chart_cut += gettext("; the table below lists every group.")
     return _render(
         "report.html",
         {
@@ -230,6 +264,7 @@ def report_html(
             "stages": stages,
             "chart": inline_svg(chart_svg, title=chart_title),
             "chart_title": chart_title,
+            "chart_cut": chart_cut,
             "ipa": ipa,
             "ipa_chart": inline_svg(ipa_svg, title=gettext("Importance-performance analysis of the needs")),
             "gap_legend": reports.GAP_LEGEND,

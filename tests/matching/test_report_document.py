@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from drf_spectacular.generators import SchemaGenerator
 
 from matching.models import MatchedOffer, NeedResult
-from matching.report_document import LISTED_NEEDS
+from matching.report_document import LISTED_NEEDS, PRINT_CHART_COLUMNS, PRINT_CHART_ROWS, printable_matrix
 from tests.matching.factories import make_need_result, make_report_need, make_run
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +148,20 @@ def test_schema_documents_the_html_documents():
         assert "html" in formats
     report = schema["paths"]["/api/v1/matching/runs/{run_id}/report/"]["get"]
     assert "stage" in next(p for p in report["parameters"] if p["name"] == "group_by")["description"]
+
+
+def test_printed_chart_keeps_the_largest_crossings_with_the_long_dimension_down_the_page():
+    many = [f"Commune {n}" for n in range(PRINT_CHART_ROWS + 5)]
+    few = ["Familles", "Retraités"]
+    values = [[float(n), None] for n in range(len(many))]
+    rows, cols, cells, titles = printable_matrix(many, few, values, ["Commune", "Public"])
+    assert rows == many[:PRINT_CHART_ROWS] and cols == few and titles == ["Commune", "Public"]
+    assert cells[3] == [3.0, None] and len(cells) == PRINT_CHART_ROWS
+    # The long list second: turned down the page, the titles with it.
+    columns = [list(column) for column in zip(*values, strict=True)]
+    rows, cols, cells, titles = printable_matrix(few, many, columns, ["Public", "Commune"])
+    assert rows == many[:PRINT_CHART_ROWS] and cols == few and titles == ["Commune", "Public"]
+    assert cells[3] == [3.0, None]
+    wide = [[1.0] * (PRINT_CHART_COLUMNS + 3)] * 20
+    _rows, cols, cells, _titles = printable_matrix(many[:20], many[:15], wide, ["A", "B"])
+    assert len(cols) == PRINT_CHART_COLUMNS and all(len(row) == PRINT_CHART_COLUMNS for row in cells)

@@ -8,6 +8,7 @@ import base64
 import http.server
 import io
 import json
+import os
 import shutil
 import threading
 
@@ -29,6 +30,8 @@ A4_POINTS = (595.28, 841.89)
 
 @pytest.fixture(scope="module")
 def browser():
+    if os.environ.get("ANCRAGE_TEST_REQUIRE_CHROMIUM") == "1" and not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("CI requires Chromium and chromedriver for the HTML documents: .ci/run installs them.")
     require_service(
         "Chromium and its WebDriver (Debian packages chromium and chromium-driver)",
         how="apt-get install chromium chromium-driver (.ci/run installs them when missing)",
