@@ -8,7 +8,7 @@ PORT ?= 8000
 FUZZ_EXAMPLES ?= 200
 FUZZ_LIVE_EXAMPLES ?= 20
 
-.PHONY: run test lint fmt check fuzz bench loadtest clean help
+.PHONY: run test lint fmt check fuzz bench loadtest report-picture clean help
 
 help:
 	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
@@ -17,6 +17,7 @@ help:
 	@echo "make fmt    format the code"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
 	@echo "make loadtest  load-test the portal queries on a local gunicorn (locust, 60 s per scenario)"
+	@echo "make report-picture  regenerate docs/img/report.png, the README's picture of the HTML report (needs chromium)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -82,7 +83,12 @@ BENCH_OFFERS ?= 100000
 bench: $(VENV)/.dev
 	$(PY) bench/eval_matching.py > bench/results/eval_matching.md
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_survey_upload.py
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_report_html.py
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/offers_portal.py --offers $(BENCH_OFFERS)
+
+# The README's picture: the demo's report document, first page, taken with headless Chromium.
+report-picture: $(VENV)/.dev
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/report_picture.py --output docs/img/report.png
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache .ruff_cache
