@@ -361,10 +361,16 @@ def test_schema_documents_the_report_media_types_and_parameters(anonymous_client
     schema = yaml.safe_load(anonymous_client.get("/api/schema/").content)
     report = schema["paths"]["/api/v1/matching/runs/{run_id}/report/"]["get"]
     assert report["operationId"] == "matching_runs_report" and report["tags"] == ["matching"]
-    assert set(report["responses"]["200"]["content"]) == {"application/json", "text/csv", "image/png", "image/svg+xml"}
+    assert set(report["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/csv",
+        "image/png",
+        "image/svg+xml",
+        "text/html",
+    }
     assert {"409", "400", "401", "403", "404"} <= set(report["responses"])
     parameters = {parameter["name"]: parameter["schema"] for parameter in report["parameters"]}
-    assert parameters["format"]["enum"] == ["json", "csv", "png", "svg"]
+    assert parameters["format"]["enum"] == ["json", "csv", "png", "svg", "html"]
     assert parameters["territory_level"]["enum"] == ["epci", "commune"]
     compare = schema["paths"]["/api/v1/matching/runs/{run_id}/compare/"]["get"]
     assert {parameter["name"] for parameter in compare["parameters"]} >= {"baseline", "gap_floor", "gap_delta"}
