@@ -23,13 +23,14 @@ from django.utils.translation import get_language, gettext, gettext_lazy
 
 from matching import reports, selectors
 from matching.models import MatchingRun
-from matching.reasons import RECOMMENDATION_LABELS, RECOMMENDATIONS
+from matching.reasons import CREATE, RECOMMENDATION_LABELS, RECOMMENDATIONS
 from matching.scoring import MatchingParameters
 
 # How many of the largest gaps the report document details (reasons and offers), and how many needs each list of
 # the comparison and IPA documents shows (the CSV has them all).
 HEADLINE_GAPS = 10
 LISTED_NEEDS = 25
+OFFERS_PER_GAP = 3
 # The comparison statuses a strategist acts on, in the order the document tells them.
 COMPARE_STORY = ("opened", "grew", "shrank", "closed")
 
@@ -178,8 +179,22 @@ def run_facts(run: MatchingRun, *, labels: reports.ReportLabels) -> dict[str, An
     return {**facts, "facts": facts}
 
 
+def _offers_concerned(result) -> list:
+    """The offers a need's reasons name (those too far, reserved to others, closed, full...), at most
+    OFFERS_PER_GAP; without named offers, its best matched ones, unless no offer answers it at all (`create`)."""
+    named = [offer_id for reason in result.reasons for offer_id in reason.get("offers") or ()]
+    by_offer = {offer.offer_id: offer for offer in result.ranked_offers if offer.offer_id is not None}
+    if named:
+        offers = [by_offer[offer_id] for offer_id in dict.fromkeys(named) if offer_id in by_offer]
+    elif result.recommendation == CREATE:
+        offers = []
+    else:
+        offers = result.ranked_offers
+    return offers[:OFFERS_PER_GAP]
+
+
 def _top_gap_details(run: MatchingRun, top_gaps: Sequence[Mapping]) -> list[dict[str, Any]]:
-    """The largest gaps with why (the stored reasons) and which offers are concerned (the best matched ones)."""
+    """The largest gaps with why (the stored reasons) and which offers are concerned."""
     details = selectors.report_result_details(run=run, need_ids=[gap["need_id"] for gap in top_gaps if gap["need_id"]])
     lines = []
     for gap in top_gaps:
@@ -188,7 +203,7 @@ def _top_gap_details(run: MatchingRun, top_gaps: Sequence[Mapping]) -> list[dict
             {
                 **gap,
                 "reasons": [reason.get("message", "") for reason in result.reasons] if result else [],
-                "offers": list(result.best_offers) if result else [],
+                "offers": _offers_concerned(result) if result else [],
             }
         )
     return lines

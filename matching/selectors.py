@@ -383,11 +383,11 @@ def report_sources(*, run: MatchingRun) -> list[dict[str, Any]]:
     )
 
 
-def report_result_details(*, run: MatchingRun, need_ids: Iterable[int], offers: int = 3) -> dict[int, NeedResult]:
-    """The stored results of a run for these needs, by need id, each with its reasons and its `offers` best matched
-    offers prefetched (`best_offers`). Two queries."""
-    best = MatchedOffer.objects.filter(rank__lte=offers).order_by("rank")
+def report_result_details(*, run: MatchingRun, need_ids: Iterable[int]) -> dict[int, NeedResult]:
+    """The stored results of a run for these needs, by need id, each with its reasons and its matched offers by rank
+    (`ranked_offers`). Two queries."""
+    ranked = MatchedOffer.objects.order_by("rank")
     results = NeedResult.objects.filter(run=run, need_id__in=sorted(set(need_ids))).prefetch_related(
-        Prefetch("matched_offers", queryset=best, to_attr="best_offers")
+        Prefetch("matched_offers", queryset=ranked, to_attr="ranked_offers")
     )
-    return {result.need_id: result for result in results.only("id", "need_id", "reasons")}
+    return {result.need_id: result for result in results.only("id", "need_id", "reasons", "recommendation")}

@@ -10,7 +10,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from matching.models import MatchedOffer, NeedResult
 from matching.report_document import LISTED_NEEDS, PRINT_CHART_COLUMNS, PRINT_CHART_ROWS, printable_matrix
-from tests.matching.factories import make_need_result, make_report_need, make_run
+from tests.matching.factories import make_need_result, make_offer, make_report_need, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +32,15 @@ def run(reference):
     need = make_report_need(statement="Trouver une crèche")
     result = make_need_result(run, need=need, statement="Trouver une crèche", territory_path=GUERET, importance=0.9,
                               coverage=0.2, satisfaction=0.3, recommendation="adjust", stage="welcome")  # fmt: skip
+    far, other = (make_offer(title=title, description="Garde d'enfants", themes=("childcare",))
+                  for title in ("Crèche de Guéret", "Relais petite enfance"))  # fmt: skip
     NeedResult.objects.filter(id=result.id).update(
-        reasons=[{"code": "distance", "message": "La crèche de Guéret est trop loin.", "offers": [1]}]
+        reasons=[{"code": "distance", "message": "La crèche de Guéret est trop loin.", "offers": [far.id]}]
     )
-    MatchedOffer.objects.create(result=result, offer_title="Crèche de Guéret", rank=1, score=0.35, relevance=0.8,
-                                text=0.5, theme=1, audience=1, geography=0.4, availability=1, capacity=1,
-                                distance_km=31.6)  # fmt: skip
+    for rank, offer in enumerate((other, far), start=1):
+        MatchedOffer.objects.create(result=result, offer=offer, offer_title=offer.title, rank=rank, score=0.35,
+                                    relevance=0.8, text=0.5, theme=1, audience=1, geography=0.4, availability=1,
+                                    capacity=1, distance_km=31.6)  # fmt: skip
     make_need_result(run, statement=HOSTILE, importance=0.5, coverage=0.0, satisfaction=0.8, recommendation="create")
     make_need_result(run, statement="Un club de foot", importance=0.4, coverage=1.0, recommendation="maintain")
     return run
@@ -77,6 +80,7 @@ def test_report_document_sections(analyst_client, run):
     assert caption in html
     # The largest gap with its reason and the offer concerned, with its distance.
     assert "La crèche de Guéret est trop loin." in html and "Crèche de Guéret" in html and "32 km" in html
+    assert "Relais petite enfance" not in html  # a better-ranked offer the reasons do not name
     # Recommendations and the journey stage, in French.
     assert "Adapter l&#x27;offre existante" in html and "Accueillir" in html and "Étape du parcours" in html
 
