@@ -266,6 +266,8 @@ def report_html(
                 "col_title": printed[3][1].lower(),
             }
         chart_cut += gettext("; the table below lists every group.")
+    # Per-inhabitant figures (`reports.report_per_inhabitant`): columns shown when some population is known.
+    per_inhabitant = any(item.get("population") for item in (report["totals"], *report["groups"]))
     return _render(
         "report.html",
         {
@@ -280,6 +282,8 @@ def report_html(
             "chart": inline_svg(chart_svg, title=chart_title),
             "chart_title": chart_title,
             "chart_cut": chart_cut,
+            "per_inhabitant": per_inhabitant,
+            "per_inhabitant_columns": 3 if per_inhabitant else 0,
             "ipa": ipa,
             "ipa_chart": inline_svg(ipa_svg, title=gettext("Importance-performance analysis of the needs")),
             "gap_legend": reports.GAP_LEGEND,
