@@ -151,7 +151,12 @@ def comparison_build(
         csv_header=reports.COMPARE_CSV_HEADER,
         csv_rows=lambda: reports.compare_csv_rows(comparison, labels),
         html=lambda: report_document.comparison_html(
-            run=run, baseline=baseline_run, comparison=comparison, labels=labels
+            run=run,
+            baseline=baseline_run,
+            rows=rows,
+            baseline_rows=baseline_rows,
+            comparison=comparison,
+            labels=labels,
         ),
     )
 
@@ -188,7 +193,11 @@ def ipa_build(
 
     def html() -> str:
         return report_document.ipa_html(
-            run=run, table=table, labels=selectors.report_labels(rows=[]), ipa_svg=_ipa_chart(run, table, "svg")
+            run=run,
+            rows=rows,
+            table=table,
+            labels=selectors.report_labels(rows=[]),
+            ipa_svg=_ipa_chart(run, table, "svg"),
         )
 
     return RunAnswer(

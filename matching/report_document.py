@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -127,9 +127,9 @@ def _parameters(run: MatchingRun) -> list[dict[str, Any]]:
     ]
 
 
-def _sources(run: MatchingRun) -> list[dict[str, Any]]:
+def _sources(need_ids: Iterable[int | None]) -> list[dict[str, Any]]:
     lines = []
-    for row in selectors.report_sources(run=run):
+    for row in selectors.report_sources(need_ids=need_ids):
         survey = row["survey_item__survey__title"]
         lines.append(
             {
@@ -153,8 +153,9 @@ def _datetime(value: str | None):
     return parsed
 
 
-def run_facts(run: MatchingRun, *, labels: reports.ReportLabels) -> dict[str, Any]:
-    """What every document says about a run: its scope, what it read, how it scored."""
+def run_facts(run: MatchingRun, *, rows: Iterable[Mapping], labels: reports.ReportLabels) -> dict[str, Any]:
+    """What every document says about a run: its scope, what it read (`rows`: its results the reader sees), how it
+    scored."""
     snapshot = run.snapshot or {}
     facts = {
         "run": run,
@@ -170,7 +171,7 @@ def run_facts(run: MatchingRun, *, labels: reports.ReportLabels) -> dict[str, An
             "catalogue_version": snapshot.get("catalogue_version"),
             "needs_count": snapshot.get("needs_count", run.needs_total),
             "needs_updated_at": _datetime(snapshot.get("needs_updated_at")),
-            "sources": _sources(run),
+            "sources": _sources(row.get("need_id") for row in rows),
         },
         "parameters": _parameters(run),
         "ipa_rule_label": CROSSHAIR_RULE_LABELS.get(run.parameters.get("ipa_rule", "mean"), ""),
@@ -271,7 +272,7 @@ def report_html(
     return _render(
         "report.html",
         {
-            **run_facts(run, labels=labels),
+            **run_facts(run, rows=rows, labels=labels),
             "title": gettext("Gap report"),
             "report": report,
             "dimension_titles": titles,
@@ -295,6 +296,8 @@ def comparison_html(
     *,
     run: MatchingRun,
     baseline: MatchingRun,
+    rows: Sequence[Mapping],
+    baseline_rows: Sequence[Mapping],
     comparison: Mapping,
     labels: reports.ReportLabels,
 ) -> str:
@@ -315,8 +318,8 @@ def comparison_html(
     return _render(
         "compare.html",
         {
-            **run_facts(run, labels=labels),
-            "baseline": run_facts(baseline, labels=labels),
+            **run_facts(run, rows=rows, labels=labels),
+            "baseline": run_facts(baseline, rows=baseline_rows, labels=labels),
             "title": gettext("How the gaps evolved"),
             "comparison": comparison,
             "status_counts": [
@@ -339,13 +342,15 @@ def _labelled(need: Mapping, labels: reports.ReportLabels) -> dict[str, Any]:
     }
 
 
-def ipa_html(*, run: MatchingRun, table: Mapping, labels: reports.ReportLabels, ipa_svg: bytes) -> str:
+def ipa_html(
+    *, run: MatchingRun, rows: Sequence[Mapping], table: Mapping, labels: reports.ReportLabels, ipa_svg: bytes
+) -> str:
     """The Importance-Performance Analysis document."""
     concentrate = [need for need in table["needs"] if need["quadrant"] == "concentrate-here"]
     return _render(
         "ipa.html",
         {
-            **run_facts(run, labels=labels),
+            **run_facts(run, rows=rows, labels=labels),
             "title": gettext("Importance-performance analysis"),
             "ipa": table,
             "crosshair_label": CROSSHAIR_RULE_LABELS.get(table["crosshair"]["rule"], ""),

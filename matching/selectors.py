@@ -366,21 +366,42 @@ def report_labels(*, rows: Iterable[dict]) -> ReportLabels:
 # ---------------------------------------------------------------------------
 
 
-def report_sources(*, run: MatchingRun) -> list[dict[str, Any]]:
-    """Where a run's needs come from: one line per source (a survey, or workshops, interviews...) with how many of
-    the run's needs it gave and the dates they were stated; needs deleted since the run are not counted."""
-    return list(
-        Need.objects.filter(matching_results__run=run)
-        .values(
-            "source",
-            "source_reference",
-            "survey_item__survey__title",
-            "survey_item__survey__reference",
-            "survey_item__survey__date",
+_SOURCE_FIELDS = (
+    "source",
+    "source_reference",
+    "survey_item__survey__title",
+    "survey_item__survey__reference",
+    "survey_item__survey__date",
+)
+_SOURCE_BATCH = 900  # ids per query: under SQLite's smallest limit of query parameters
+
+
+def report_sources(*, need_ids: Iterable[int | None]) -> list[dict[str, Any]]:
+    """Where these needs (a report's rows: what the reader may see) come from: one line per source (a survey, or
+    workshops, interviews...) with how many of the needs it gave and the dates they were stated, most needs first;
+    needs deleted since the run are not counted. One query per 900 needs."""
+    ids = sorted({need_id for need_id in need_ids if need_id is not None})
+    sources: dict[tuple, dict[str, Any]] = {}
+    for start in range(0, len(ids), _SOURCE_BATCH):
+        batch = (
+            Need.objects.filter(id__in=ids[start : start + _SOURCE_BATCH])
+            .values(*_SOURCE_FIELDS)
+            .annotate(need_count=Count("id"), first_date=Min("source_date"), last_date=Max("source_date"))
+            .order_by()
         )
-        .annotate(need_count=Count("id"), first_date=Min("source_date"), last_date=Max("source_date"))
-        .order_by("-need_count", "source", "survey_item__survey__title", "source_reference")
-    )
+        for row in batch:
+            key = tuple(row[name] for name in _SOURCE_FIELDS)
+            line = sources.setdefault(key, {**row, "need_count": 0, "first_date": None, "last_date": None})
+            line["need_count"] += row["need_count"]
+            dates = [
+                date for date in (line["first_date"], line["last_date"], row["first_date"], row["last_date"]) if date
+            ]
+            line["first_date"], line["last_date"] = (min(dates), max(dates)) if dates else (None, None)
+    return sorted(
+        sources.values(),
+        key=lambda line: (-line["need_count"], line["source"], line["survey_item__survey__title"] or "",
+                          line["source_reference"]),
+    )  # fmt: skip
 
 
 def report_result_details(*, run: MatchingRun, need_ids: Iterable[int]) -> dict[int, NeedResult]:

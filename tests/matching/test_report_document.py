@@ -169,3 +169,22 @@ def test_printed_chart_keeps_the_largest_crossings_with_the_long_dimension_down_
     wide = [[1.0] * (PRINT_CHART_COLUMNS + 3)] * 20
     _rows, cols, cells, _titles = printable_matrix(many[:20], many[:15], wide, ["A", "B"])
     assert len(cols) == PRINT_CHART_COLUMNS and all(len(row) == PRINT_CHART_COLUMNS for row in cells)
+
+
+def test_sources_count_the_needs_the_report_read(analyst_client, reference):
+    import datetime
+
+    from audiences.models import Need
+
+    run = make_run()
+    for number in range(3):
+        need = make_report_need(statement=f"Atelier {number}")
+        Need.objects.filter(id=need.id).update(
+            source_reference="Atelier de Guéret", source_date=datetime.date(2025, 1, 10 + number)
+        )
+        make_need_result(run, need=need, statement=need.statement)
+    make_need_result(run, statement="Besoin supprimé depuis")  # its need is gone: not a source any more
+    html = analyst_client.get(url(run)).content.decode()
+    table = html.split(gettext("Where the needs come from"), 1)[1].split("</table>", 1)[0]
+    assert "Atelier de Guéret" in table and ">3</td>" in table
+    assert "10 janvier 2025" in table and "12 janvier 2025" in table
