@@ -34,12 +34,30 @@ from offers.models import (
 from offers.territory_paths import area_normalise, common_path, path_code, path_contains, path_segments
 
 
-def territory_resolve(*, code: str, field: str = "territory") -> Territory:
+TERRITORY_RESOLVE_CACHE_SECONDS = 3600
+
+
+def territory_resolve(*, code: str, field: str = "territory", catalogue_key: str | None = None) -> Territory:
     """Find a territory by official code: `23096`, `200034825`, or qualified `departement:23` when ambiguous.
 
     Region and département codes overlap (region 75 and Paris 75), so a bare code that names several
     territories is refused with the qualified codes to use.
+
+    `catalogue_key`: the key of a catalogue state read in the same request (`CatalogueState.key`). A code resolved
+    once is then kept in the cache until that state changes (every write of territories bumps the version it
+    names), so a portal's repeated territory filter costs no query. Refusals are not kept: they say why each time.
     """
+    if catalogue_key is None:
+        return _territory_resolve(code=code, field=field)
+    key = "territories:resolve:" + hashlib.blake2b(f"{catalogue_key}|{code}".encode(), digest_size=16).hexdigest()
+    territory = cache.get(key)
+    if territory is None:
+        territory = _territory_resolve(code=code, field=field)
+        cache.set(key, territory, TERRITORY_RESOLVE_CACHE_SECONDS)
+    return territory
+
+
+def _territory_resolve(*, code: str, field: str) -> Territory:
     raw = (code or "").strip()
     if ":" in raw:
         kind, _, bare = raw.partition(":")
@@ -415,11 +433,14 @@ class OfferListAnswer:
         return self.known_count
 
 
-def offer_list_answer(queryset: QuerySet[Offer], *, user, params: QueryDict) -> OfferListAnswer:
+def offer_list_answer(
+    queryset: QuerySet[Offer], *, user, params: QueryDict, state: CatalogueState | None = None
+) -> OfferListAnswer:
     """The ETag, Last-Modified and count of the filtered list `queryset` that `user` asked for with `params`,
-    keyed on the catalogue state, what the user may see and the query string (page included)."""
+    keyed on the catalogue state (`catalogue_state_for(user=user)`, read here unless given), what the user may see
+    and the query string (page included)."""
     scope = offer_visibility_scope(user=user)
-    state = catalogue_state_for(user=user)
+    state = state if state is not None else catalogue_state_for(user=user)
     query = params.urlencode()
     if scope.startswith("user:"):
         # An editor's drafts also depend on their memberships, which no catalogue write records: count afresh,
