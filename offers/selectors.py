@@ -33,7 +33,6 @@ from offers.models import (
 )
 from offers.territory_paths import area_normalise, common_path, path_code, path_contains, path_segments
 
-
 TERRITORY_RESOLVE_CACHE_SECONDS = 3600
 
 
