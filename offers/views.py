@@ -253,6 +253,8 @@ class OfferViewSet(
     pagination_class = KnownCountPagination
     permission_classes = [IsAuthenticatedOrReadOnly]
     throttle_scope = "uploads"
+    # Read first by `list`, for the ETag and for the territory filter's cache (filterset_extra_kwargs).
+    catalogue_state: selectors.CatalogueState | None = None
 
     @property
     def extra_error_statuses(self):
@@ -284,8 +286,7 @@ class OfferViewSet(
         return Response(OfferSerializer(row).data, status=status_code)
 
     def filterset_extra_kwargs(self) -> dict:
-        state = getattr(self, "catalogue_state", None)
-        return {"catalogue_key": state.key} if state is not None else {}
+        return {"catalogue_key": self.catalogue_state.key} if self.catalogue_state is not None else {}
 
     def list(self, request, *args, **kwargs):
         # The catalogue state first: the territory filter resolves its code from the cache kept for this state.
