@@ -89,6 +89,7 @@ def report_texts() -> reports.ReportTexts:
         compare_status=compare_status_labels(),
         ipa_quadrant=ipa_quadrant_labels(),
         no_theme=gettext("No theme"),
+        no_stage=gettext("Stage not given"),
         whole_territory=gettext("Whole territory"),
         wider_scope=_texts(WIDER_SCOPE_SUFFIX),
         custom=gettext("project territory"),
