@@ -229,3 +229,18 @@ def test_xlsx_sheet_names_descriptions_and_labels(analyst_client, run):
     en_counts = {row["Recommendation"]: row["Label"] for row in records_of(english["Recommendations"])}
     assert fr_counts.keys() == en_counts.keys()
     assert (fr_counts["create"], en_counts["create"]) == ("Créer une offre", "Create an offer")
+
+
+def test_html_report_document_in_both_languages(analyst_client, run):
+    path = f"/api/v1/matching/runs/{run.id}/report/?group_by=domain&format=html"
+    french, english, german = in_languages(analyst_client, path)
+    assert french.status_code == english.status_code == 200
+    french_html, english_html = french.content.decode(), english.content.decode()
+    assert '<html lang="fr"' in french_html and '<html lang="en"' in english_html
+    for text in ("Rapport des écarts", "En bref", "Méthode", "Créer une offre", "Écart pondéré (importance"):
+        assert text in french_html, text
+    for text in ("Gap report", "In short", "Method", "Create an offer", "Weighted gap (importance"):
+        assert text in english_html, text
+    assert "Rapport des écarts" not in english_html and "Gap report" not in french_html
+    # The document names the time it was produced: compare the language, not the bytes.
+    assert '<html lang="fr"' in german.content.decode() and "Rapport des écarts" in german.content.decode()

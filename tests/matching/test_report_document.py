@@ -12,7 +12,8 @@ from matching.models import MatchedOffer, NeedResult
 from matching.report_document import LISTED_NEEDS, PRINT_CHART_COLUMNS, PRINT_CHART_ROWS, printable_matrix
 from tests.matching.factories import make_need_result, make_offer, make_report_need, make_run
 
-pytestmark = pytest.mark.django_db
+# The documents and labels as a French strategist reads them (the default language).
+pytestmark = [pytest.mark.django_db, pytest.mark.i18n]
 
 GUERET = "r75/d23/e200034825/c23096/"
 HOSTILE = '<script>alert("x")</script> & <img src=https://evil.example/x.png>'

@@ -21,7 +21,8 @@ from matching import services
 from tests.conftest import make_user, require_service
 from tests.matching.conftest import run_chunks
 
-pytestmark = pytest.mark.django_db
+# The documents and labels as a French strategist reads them (the default language).
+pytestmark = [pytest.mark.django_db, pytest.mark.i18n]
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -13,7 +13,8 @@ from tests.conftest import make_user
 from tests.matching.conftest import run_chunks
 from tests.matching.factories import make_need_result, make_report_need, make_run
 
-pytestmark = pytest.mark.django_db
+# The documents and labels as a French strategist reads them (the default language).
+pytestmark = [pytest.mark.django_db, pytest.mark.i18n]
 
 
 def url(run, endpoint="report", **params):
