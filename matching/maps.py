@@ -194,7 +194,9 @@ def gap_map(
                 handletextpad=1.6,
                 borderpad=1.2,
             )
-        figure.suptitle(_wrapped_title(texts.title, width), fontsize=FONT_SIZE + 3, fontweight="bold")
+        # Narrower beside the legend, which stands outside the axes at the upper right, level with the title.
+        title_width = width * 0.7 if handles else width
+        figure.suptitle(_wrapped_title(texts.title, title_width), fontsize=FONT_SIZE + 3, fontweight="bold")
         lines = list(texts.extra_lines)
         if not_placed:
             names = ", ".join(f"{area.label} ({number(area.value)})" for area in not_placed[:NOT_PLACED_MAX])
