@@ -73,6 +73,7 @@ def main() -> None:
     try:
         from api.spreadsheets import xlsx_response
         from matching import report_builder
+        from matching.bench import bench_reader
         from matching.models import MatchingRun, RunStatus
         from offers.services import taxonomy_load, territories_load_geojson
 
@@ -86,19 +87,21 @@ def main() -> None:
             results_insert(run, args.needs, seed)
             runs.append(run)
         run, baseline = runs
+        READER = bench_reader()  # noqa: N806 (the caller the builders take)
         answers = {
             "report, territory (commune) x domain, top 3": lambda: report_builder.report_build(
-                run_id=run.id, group_by=["territory", "domain"], territory_level="commune", top=3
+                run_id=run.id, user=READER, group_by=["territory", "domain"], territory_level="commune", top=3
             ),
             "compare with a baseline of as many needs": lambda: report_builder.comparison_build(
                 run_id=run.id,
+                user=READER,
                 baseline=baseline.id,
                 group_by=["domain"],
                 territory_level="epci",
                 gap_floor=0.05,
                 gap_delta=0.05,
             ),
-            "IPA": lambda: report_builder.ipa_build(run_id=run.id, crosshair="mean"),
+            "IPA": lambda: report_builder.ipa_build(run_id=run.id, user=READER, crosshair="mean"),
         }
         database = connection.vendor
         print(f"| answer ({args.needs:,} needs, {database}) | seconds | of which the file | size | peak RSS |")
@@ -115,7 +118,7 @@ def main() -> None:
             )
         for level in ("commune", "epci"):
             start = time.perf_counter()
-            answer = report_builder.map_build(run_id=run.id, level=level)
+            answer = report_builder.map_build(run_id=run.id, level=level, user=READER)
             built = time.perf_counter()
             size = len(answer.chart("png"))
             end = time.perf_counter()

@@ -44,12 +44,13 @@ def main() -> None:
         demo_users_ensure()
         offers_demo_load(editor_username="editeur")
         audiences_demo_load()
-        run = services.run_start(launched_by=User.objects.get(username="analyste"))
+        analyst = User.objects.get(username="analyste")
+        run = services.run_start(launched_by=analyst)
         run = MatchingRun.objects.get(pk=run.pk)
         if run.status != "succeeded":
             raise SystemExit(f"The demo run did not succeed: {run.status}")
         with translation.override("fr"):
-            image = report_builder.map_build(run_id=run.id, level=args.level).chart("png")
+            image = report_builder.map_build(run_id=run.id, level=args.level, user=analyst).chart("png")
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(image)
         print(f"{output.relative_to(ROOT)}: {len(image) / 1024:.0f} KiB, run {run.id}")

@@ -60,11 +60,14 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         call_command("load_demo", allow_production=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        from matching.bench import bench_reader
         from matching.report_builder import report_build
 
         run = demo_run()
         with translation.override("fr"):
-            html = report_build(run_id=run.id, group_by=["domain", "stage"], territory_level="epci", top=3).html()
+            html = report_build(
+                run_id=run.id, user=bench_reader(), group_by=["domain", "stage"], territory_level="epci", top=3
+            ).html()
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 

@@ -201,3 +201,11 @@ def bench_generate(*, offers: int, needs: int, seed: int = 0, batch: int = 5000)
                 NeedThrough(need_id=need.id, theme_id=theme_id)
                 for need, theme_id in zip(created, theme_links, strict=True)
             )
+
+
+def bench_reader():
+    """An unsaved superuser for the benchmarks and picture scripts that call the report builders directly: the
+    builders take the caller, and an administrator sees every run whatever the territories."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()(username="bench", is_staff=True, is_superuser=True)

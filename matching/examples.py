@@ -346,12 +346,16 @@ MATCHING_MAP_EXAMPLES = [
         "The gap by intercommunality of a Creuse run",
         {
             "run": RUN_ID,
+            "baseline": None,
             "level": "epci",
             "areas": [
                 {
                     "code": "200034825",
                     "label": "CA du Grand Guéret",
                     "gap_total": 4.82,
+                    "before": None,
+                    "after": None,
+                    "change": None,
                     "latitude": 46.17,
                     "longitude": 1.87,
                 },
@@ -359,11 +363,54 @@ MATCHING_MAP_EXAMPLES = [
                     "code": "200035103",
                     "label": "CC Creuse Sud Ouest",
                     "gap_total": 3.1,
+                    "before": None,
+                    "after": None,
+                    "change": None,
                     "latitude": 45.98,
                     "longitude": 1.78,
                 },
             ],
-            "wider_areas": [{"code": "departement:23", "label": "Creuse", "gap_total": 1.25}],
+            "wider_areas": [
+                {
+                    "code": "departement:23",
+                    "label": "Creuse",
+                    "gap_total": 1.25,
+                    "before": None,
+                    "after": None,
+                    "change": None,
+                }
+            ],
         },
-    )
+    ),
+    response(
+        "The change of the gap by intercommunality since a baseline run",
+        {
+            "run": RUN_ID,
+            "baseline": BASELINE_RUN_ID,
+            "level": "epci",
+            "areas": [
+                {
+                    "code": "200034825",
+                    "label": "CA du Grand Guéret",
+                    "gap_total": 3.02,
+                    "before": 4.82,
+                    "after": 3.02,
+                    "change": -1.8,
+                    "latitude": 46.17,
+                    "longitude": 1.87,
+                },
+                {
+                    "code": "200035103",
+                    "label": "CC Creuse Sud Ouest",
+                    "gap_total": 3.6,
+                    "before": 3.1,
+                    "after": 3.6,
+                    "change": 0.5,
+                    "latitude": 45.98,
+                    "longitude": 1.78,
+                },
+            ],
+            "wider_areas": [],
+        },
+    ),
 ]

@@ -97,15 +97,27 @@ def _format_number(value: float) -> str:
     return f"{value:.2f}".replace(".", ",")
 
 
-def gap_map(*, areas: Sequence[MapArea], texts: MapTexts, fmt: str = "png", decimal_comma: bool = True) -> bytes:
+SEQUENTIAL_COLOURS = "YlOrRd"  # a gap: 0 (pale) to the largest (dark red)
+DIVERGING_COLOURS = "RdBu_r"  # a change of gap: shrank (blue), 0 (white), grew (red)
+
+
+def gap_map(
+    *,
+    areas: Sequence[MapArea],
+    texts: MapTexts,
+    fmt: str = "png",
+    decimal_comma: bool = True,
+    diverging: bool = False,
+) -> bytes:
     """The map: areas with polygons filled by their value (grey without need), thin white borders between areas and
-    thick ones between groups; areas with only a centroid as circles whose surface is proportional to the value;
-    areas with neither listed under the map."""
+    thick ones between groups; areas with only a centroid as circles whose surface is proportional to the value
+    (to its absolute value when `diverging`); areas with neither listed under the map. `diverging` (values of both
+    signs, a change): a blue-white-red scale symmetric around 0, so 0 is white and the two directions compare."""
     number = _format_number if decimal_comma else (lambda value: f"{value:.2f}")
-    values = [area.value for area in areas if area.value is not None]
+    values = [abs(area.value) for area in areas if area.value is not None]
     top = max(values, default=0.0) or 1.0
-    norm = Normalize(vmin=0.0, vmax=top)
-    cmap = colormaps["YlOrRd"]
+    norm = Normalize(vmin=-top if diverging else 0.0, vmax=top)
+    cmap = colormaps[DIVERGING_COLOURS if diverging else SEQUENTIAL_COLOURS]
     drawn = [area for area in areas if area.polygons]
     circled = [area for area in areas if not area.polygons and area.centroid and area.value is not None]
     not_placed = [area for area in areas if not area.polygons and not area.centroid and area.value is not None]
@@ -131,7 +143,7 @@ def gap_map(*, areas: Sequence[MapArea], texts: MapTexts, fmt: str = "png", deci
             axes.add_collection(LineCollection(borders, colors=BORDER_COLOUR, linewidths=1.4, capstyle="round"))
         if circled:
             xy = _project((area.centroid for area in circled), cos_lat)
-            sizes = [CIRCLE_MAX_POINTS2 * area.value / top for area in circled]
+            sizes = [CIRCLE_MAX_POINTS2 * abs(area.value) / top for area in circled]
             axes.scatter(xy[:, 0], xy[:, 1], s=sizes, c=[cmap(norm(area.value)) for area in circled],
                          edgecolors=BORDER_COLOUR, linewidths=0.6, alpha=0.9, zorder=3)  # fmt: skip
             for area, (x, y) in zip(circled, xy, strict=True):
@@ -182,7 +194,9 @@ def gap_map(*, areas: Sequence[MapArea], texts: MapTexts, fmt: str = "png", deci
                 handletextpad=1.6,
                 borderpad=1.2,
             )
-        figure.suptitle(_wrapped_title(texts.title, width), fontsize=FONT_SIZE + 3, fontweight="bold")
+        # Narrower beside the legend, which stands outside the axes at the upper right, level with the title.
+        title_width = width * 0.7 if handles else width
+        figure.suptitle(_wrapped_title(texts.title, title_width), fontsize=FONT_SIZE + 3, fontweight="bold")
         lines = list(texts.extra_lines)
         if not_placed:
             names = ", ".join(f"{area.label} ({number(area.value)})" for area in not_placed[:NOT_PLACED_MAX])

@@ -284,29 +284,59 @@ MAP_LEVELS = ("epci", "commune")
 _MAP_LEVEL_TITLES = {"epci": gettext_lazy("intercommunality"), "commune": gettext_lazy("commune")}
 
 
-def map_build(*, run_id: Any, level: str, user) -> RunAnswer:
-    """The map of a succeeded run's total gap by territory at `level` (`epci` or `commune`): communes whose contour
-    ships with Ancrage filled by their own gap (commune level) or their EPCI's (EPCI level, EPCI borders thicker);
-    other territories of the level with needs as circles at their centroid, or listed as not placed; needs of a
-    wider area than the level (a whole département) listed under the map."""
-    run = selectors.report_run_get(run_id=run_id, user=user)
-    rows = list(selectors.report_rows(run=run, user=user))
-    labels = selectors.report_labels(rows=rows, scope=run.scope_territory)
+def _level_totals(
+    rows: list[dict[str, Any]], labels: Any, level: str
+) -> tuple[dict[str, float], dict[str, str], dict[str, float], dict[str, str]]:
+    """A run's total gap by territory of `level` and by wider territory (qualified code), with their labels."""
     report = reports.report_aggregate(rows, group_by=["territory"], labels=labels, territory_level=level, top=0)
     values: dict[str, float] = {}
     value_labels: dict[str, str] = {}
-    wider: list[str] = []
-    wider_areas: list[dict[str, Any]] = []
+    wider: dict[str, float] = {}
+    wider_labels: dict[str, str] = {}
     for group in report["groups"]:
         (dimension,) = group["dimensions"]
         kind, _, code = dimension["code"].partition(":")
         if kind == level:
             values[code], value_labels[code] = group["gap_total"], dimension["label"]
         else:
-            wider.append(f"{dimension['label']} ({_number(group['gap_total'])})")
-            wider_areas.append(
-                {"code": dimension["code"], "label": dimension["label"], "gap_total": group["gap_total"]}
+            wider[dimension["code"]], wider_labels[dimension["code"]] = group["gap_total"], dimension["label"]
+    return values, value_labels, wider, wider_labels
+
+
+def _changes(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    """`after − before` by territory, a territory without needs in one run counting 0 there."""
+    return {code: after.get(code, 0.0) - before.get(code, 0.0) for code in dict.fromkeys([*after, *before])}
+
+
+def map_build(*, run_id: Any, level: str, user, baseline: Any = None) -> RunAnswer:
+    """The map of a succeeded run's total gap by territory at `level` (`epci` or `commune`): communes whose contour
+    ships with Ancrage filled by their own gap (commune level) or their EPCI's (EPCI level, EPCI borders thicker);
+    other territories of the level with needs as circles at their centroid, or listed as not placed; needs of a
+    wider area than the level (a whole département) listed under the map.
+
+    With a `baseline` run (validated as `comparison_build` does): the change of each territory's total gap, this
+    run's minus the baseline's (a territory without needs in one run counts 0 there), on a diverging scale."""
+    run = selectors.report_run_get(run_id=run_id, user=user)
+    baseline_run = None
+    if baseline is not None:
+        if baseline == run.id:
+            raise InvalidInput(
+                [ErrorItem(field="baseline", code="same_run", message="The baseline must be another run.")]
             )
+        baseline_run = selectors.report_run_get(run_id=baseline, user=user, field="baseline")
+    rows = list(selectors.report_rows(run=run, user=user))
+    baseline_rows = list(selectors.report_rows(run=baseline_run, user=user)) if baseline_run else []
+    labels = selectors.report_labels(rows=rows + baseline_rows, scope=run.scope_territory)
+    after, value_labels, wider_after, wider_labels = _level_totals(rows, labels, level)
+    before: dict[str, float] = {}
+    wider_before: dict[str, float] = {}
+    if baseline_run:
+        before, before_labels, wider_before, wider_before_labels = _level_totals(baseline_rows, labels, level)
+        value_labels = {**before_labels, **value_labels}
+        wider_labels = {**wider_before_labels, **wider_labels}
+        values, wider = _changes(after, before), _changes(wider_after, wider_before)
+    else:
+        values, wider = after, wider_after
     placed = {row["code"]: row for row in selectors.map_territories(kind=level, codes=values, within=None)}
 
     def chart(fmt: str) -> bytes:
@@ -335,47 +365,74 @@ def map_build(*, run_id: Any, level: str, user) -> RunAnswer:
             if territory and territory["latitude"] is not None and territory["longitude"] is not None:
                 centroid = (territory["longitude"], territory["latitude"])
             areas.append(maps.MapArea(code=code, label=value_labels[code], value=value, centroid=centroid))
-        extra = [gettext("Needs of a wider area, not on the map: %(areas)s.") % {"areas": ", ".join(wider)}]
+        wider_text = ", ".join(f"{wider_labels[code]} ({_number(value)})" for code, value in wider.items())
+        extra = [gettext("Needs of a wider area, not on the map: %(areas)s.") % {"areas": wider_text}]
+        level_title = _MAP_LEVEL_TITLES[level]
+        if baseline_run:
+            title = gettext("Change of the weighted gap by %(level)s (%(run)s, against %(baseline)s)") % {
+                "level": level_title,
+                "run": _run_caption(run),
+                "baseline": _run_caption(baseline_run),
+            }
+            source = gettext(
+                "Sources: Ancrage, runs #%(run)s and #%(baseline)s (baseline); contours IGN Admin Express / "
+                "Etalab (Licence Ouverte 2.0)."
+            ) % {"run": run.id, "baseline": baseline_run.id}
+            legend = gettext("Change of the weighted gap (this run minus the baseline; red: grew, blue: shrank)")
+            circles = gettext("Change of the gap (circle surface, absolute value)")
+        else:
+            title = gettext("Weighted gap by %(level)s (%(run)s)") % {"level": level_title, "run": _run_caption(run)}
+            source = gettext(
+                "Sources: Ancrage, run #%(run)s; contours IGN Admin Express / Etalab (Licence Ouverte 2.0)."
+            ) % {"run": run.id}
+            legend, circles = texts.gap_legend(), gettext("Gap (circle surface)")
         map_texts = maps.MapTexts(
-            title=gettext("Weighted gap by %(level)s (%(run)s)")
-            % {"level": _MAP_LEVEL_TITLES[level], "run": _run_caption(run)},
-            legend=texts.gap_legend(),
-            circles=gettext("Gap (circle surface)"),
+            title=title,
+            legend=legend,
+            circles=circles,
             no_need=gettext("No need"),
             not_placed=gettext("Not placed (no contour nor centroid):"),
-            source=gettext(
-                "Sources: Ancrage, run #%(run)s; contours IGN Admin Express / Etalab (Licence Ouverte 2.0)."
-            )
-            % {"run": run.id},
+            source=source,
             scale=gettext("{km} km"),
             north=gettext("N"),
             extra_lines=extra if wider else (),
         )
-        return maps.gap_map(areas=areas, texts=map_texts, fmt=fmt, decimal_comma=_decimal_comma())
+        return maps.gap_map(
+            areas=areas, texts=map_texts, fmt=fmt, decimal_comma=_decimal_comma(), diverging=baseline_run is not None
+        )
+
+    def figures(value: float, run_value: float | None, baseline_value: float | None) -> dict[str, Any]:
+        if baseline_run is None:
+            return {"gap_total": value, "before": None, "after": None, "change": None}
+        return {"gap_total": run_value or 0.0, "before": baseline_value, "after": run_value, "change": value}
 
     # The data behind the map, for a portal drawing its own (format=json).
+    order = (lambda item: (-abs(item[1]), item[0])) if baseline_run else (lambda item: (-item[1], item[0]))
     body = {
         "run": str(run.id),
+        "baseline": str(baseline_run.id) if baseline_run else None,
         "level": level,
         "areas": [
             {
                 "code": code,
                 "label": value_labels[code],
-                "gap_total": value,
+                **figures(value, after.get(code), before.get(code)),
                 "latitude": placed.get(code, {}).get("latitude"),
                 "longitude": placed.get(code, {}).get("longitude"),
             }
-            for code, value in sorted(values.items(), key=lambda item: (-item[1], item[0]))
+            for code, value in sorted(values.items(), key=order)
         ],
-        "wider_areas": wider_areas,
+        "wider_areas": [
+            {
+                "code": code,
+                "label": wider_labels[code],
+                **figures(value, wider_after.get(code), wider_before.get(code)),
+            }
+            for code, value in wider.items()
+        ],
     }
-    return RunAnswer(
-        body=body,
-        filename_stem=f"carte-{level}-{run.id}",
-        csv_header=(),
-        csv_rows=lambda: (),
-        chart=chart,
-    )
+    stem = f"carte-{level}-{run.id}" + (f"-{baseline_run.id}" if baseline_run else "")
+    return RunAnswer(body=body, filename_stem=stem, csv_header=(), csv_rows=lambda: (), chart=chart)
 
 
 def _decimal_comma() -> bool:

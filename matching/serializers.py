@@ -589,12 +589,29 @@ class MapQuerySerializer(serializers.Serializer):
         default="svg",
         help_text="`svg` (default) or `png`: the map; `json`: the figures behind it, for a portal drawing its own.",
     )
+    baseline = serializers.UUIDField(
+        required=False,
+        help_text="Id of an earlier succeeded run: the map then shows, by territory, the change of the total weighted "
+        "gap (this run's minus the baseline's) on a diverging scale centred on 0.",
+    )
+
+
+_COMPARISON_ONLY = " Null on a single-run map (without `baseline`)."
 
 
 class MapAreaSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Official code of the territory at the map's level.")
     label = serializers.CharField()
-    gap_total = serializers.FloatField(help_text="Total weighted gap of the needs of this territory.")
+    gap_total = serializers.FloatField(help_text="Total weighted gap of the needs of this territory (in this run).")
+    before = serializers.FloatField(
+        allow_null=True, help_text="Total gap in the baseline run; null without needs there." + _COMPARISON_ONLY
+    )
+    after = serializers.FloatField(
+        allow_null=True, help_text="Total gap in this run; null without needs there." + _COMPARISON_ONLY
+    )
+    change = serializers.FloatField(
+        allow_null=True, help_text="`after − before` (a missing side counts 0): the value mapped." + _COMPARISON_ONLY
+    )
     latitude = serializers.FloatField(allow_null=True, help_text="Centroid latitude; null when unknown.")
     longitude = serializers.FloatField(allow_null=True, help_text="Centroid longitude; null when unknown.")
 
@@ -603,11 +620,18 @@ class MapWiderAreaSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Qualified code of a territory wider than the level (`departement:23`).")
     label = serializers.CharField()
     gap_total = serializers.FloatField()
+    before = serializers.FloatField(allow_null=True, help_text=_COMPARISON_ONLY.strip())
+    after = serializers.FloatField(allow_null=True, help_text=_COMPARISON_ONLY.strip())
+    change = serializers.FloatField(allow_null=True, help_text=_COMPARISON_ONLY.strip())
 
 
 @extend_schema_serializer(examples=examples.MATCHING_MAP_EXAMPLES)
 class MapSerializer(serializers.Serializer):
     run = serializers.UUIDField()
+    baseline = serializers.UUIDField(allow_null=True, help_text="The baseline run of a comparison map, else null.")
     level = serializers.ChoiceField(choices=("epci", "commune"))
-    areas = MapAreaSerializer(many=True, help_text="Territories of the level with needs, largest gap first.")
+    areas = MapAreaSerializer(
+        many=True,
+        help_text="Territories of the level with needs (in either run), largest gap (largest absolute change) first.",
+    )
     wider_areas = MapWiderAreaSerializer(many=True, help_text="Needs of a wider area than the level, not mapped.")

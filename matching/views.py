@@ -314,7 +314,7 @@ class IpaView(_ReportBaseView):
     get=extend_schema(
         tags=["matching"],
         operation_id="matching_runs_map",
-        summary="Map of a run's total gap by intercommunality or commune (SVG or PNG)",
+        summary="Map of a run's total gap, or of its change since a baseline run, by intercommunality or commune",
         description=(
             "Communes whose contours ship with Ancrage (the Creuse, IGN Admin Express / Etalab) are filled with "
             "the total weighted gap of their own needs (`level=commune`) or of their intercommunality's "
@@ -322,7 +322,12 @@ class IpaView(_ReportBaseView):
             "territories of the level with needs are proportional circles at their centroid, or listed under the "
             "map as not placed when they have no centroid; needs of a wider area (a whole département) are listed "
             "under the map. Legend (colour scale, circle sizes), scale bar in km, north arrow, title and source "
-            "line. The run must have succeeded (409 otherwise); an unknown `level` or `format` is a 400."
+            "line. With `baseline` (another succeeded run, validated as for `compare/`: 400 when it is this run or "
+            "unknown, 409 when it has not succeeded), each territory shows the change of its total gap, this run's "
+            "minus the baseline's (a territory without needs in one run counts 0 there), on a blue-white-red scale "
+            "centred on 0 (red: the gap grew, blue: it shrank); `format=json` then gives each territory's `before`, "
+            "`after` and `change`. The run must have succeeded (409 otherwise); an unknown `level` or `format` is a "
+            "400."
         ),
         parameters=[RUN_ID_PARAMETER, MapQuerySerializer],
         responses={

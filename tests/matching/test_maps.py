@@ -1,17 +1,20 @@
 """The gap map: the pure drawing (matching/maps.py) and `GET /api/v1/matching/runs/{id}/map/` read as a person
 would see it (the SVG's polygons, circles, legend and texts; the PNG's size)."""
 
+import datetime
 import io
 import re
 import subprocess
 import sys
+import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.utils.translation import gettext
 from PIL import Image
 
 from matching import maps
-from matching.models import RunStatus
+from matching.models import MatchingRun, RunStatus
 from offers.models import Territory
 from tests.matching.factories import make_need_result, make_run
 
@@ -178,3 +181,118 @@ def test_unfinished_run_is_409_and_editors_are_refused(analyst_client, editor_a_
     running = make_run(status=RunStatus.RUNNING)
     assert analyst_client.get(url(running)).status_code == 409
     assert editor_a_client.get(url(make_run())).status_code == 403
+
+
+# The comparison map (`baseline`) --------------------------------------------------------------------------------
+
+
+def test_diverging_gap_map_centres_its_scale_on_zero():
+    areas = [
+        maps.MapArea("a", "Alpha", -0.5, polygons=[SQUARE]),
+        maps.MapArea("b", "Beta", 0.25, polygons=[NEXT_SQUARE]),
+        maps.MapArea("c", "Gamma", None, polygons=[THIRD_SQUARE]),
+        maps.MapArea("d", "Delta", -0.2, centroid=(0.5, 46.05)),
+    ]
+    root = svg_tree(maps.gap_map(areas=areas, texts=TEXTS, fmt="svg", diverging=True))
+    alpha, beta, gamma = polygon_fills(root)
+    assert gamma == "#eeeeee"
+    assert is_blue(alpha) and is_red(beta)  # shrank / grew
+    text = svg_text(root)
+    assert "-0,40" in text and "0,40" in text and "0,00" in text  # the colour bar runs from −0.5 to 0.5
+
+
+def polygon_fills(root: ET.Element) -> list[str]:
+    (polygons,) = groups(root, "PolyCollection")
+    fills = [re.search(r"fill: ?(#[0-9a-f]{6})", path.get("style", "")) for path in polygons.iter(f"{SVG}path")]
+    return [match.group(1) for match in fills if match]
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def is_red(colour: str) -> bool:
+    red, _green, blue = rgb(colour)
+    return red > blue + 40
+
+
+def is_blue(colour: str) -> bool:
+    red, _green, blue = rgb(colour)
+    return blue > red + 40
+
+
+@pytest.fixture
+def baseline(run):
+    baseline = make_run()
+    MatchingRun.objects.filter(pk=baseline.pk).update(created_at=datetime.datetime(2024, 3, 1, tzinfo=datetime.UTC))
+    make_need_result(baseline, statement="Crèche", territory_path=GUERET, importance=1.0, coverage=0.0)
+    make_need_result(baseline, statement="Transport", territory_path=LIMOGES, importance=0.4, coverage=0.0)
+    make_need_result(baseline, statement="Emploi", territory_path="r75/d23/", importance=0.5, coverage=0.0)
+    make_need_result(baseline, statement="Eau", territory_path="r75/d87/e248719312/c87002/", importance=0.5,
+                     coverage=0.0)  # fmt: skip
+    return MatchingRun.objects.get(pk=baseline.pk)
+
+
+@pytest.mark.django_db
+def test_comparison_map_json_gives_before_after_and_change(analyst_client, run, baseline):
+    body = analyst_client.get(url(run, level="commune", format="json", baseline=baseline.id)).json()
+    assert body["run"] == str(run.id) and body["baseline"] == str(baseline.id)
+    # The two runs' own maps are the before and after of the comparison.
+    after_body = analyst_client.get(url(run, level="commune", format="json")).json()
+    after = {area["code"]: area["gap_total"] for area in after_body["areas"]}
+    before_body = analyst_client.get(url(baseline, level="commune", format="json")).json()
+    before = {area["code"]: area["gap_total"] for area in before_body["areas"]}
+    areas = {area["code"]: area for area in body["areas"]}
+    assert areas.keys() == after.keys() | before.keys() == {"23096", "23001", "87085", "87001", "87002"}
+    for code, area in areas.items():
+        assert area["before"] == before.get(code) and area["after"] == after.get(code)
+        assert area["change"] == pytest.approx((after.get(code) or 0.0) - (before.get(code) or 0.0))
+    assert areas["23096"]["change"] == pytest.approx(0.4 - 1.0)  # Guéret: 0.8 × 0.5 now, 1.0 × 1.0 before
+    assert areas["87002"]["after"] is None and areas["87002"]["change"] == pytest.approx(-0.5)
+    assert areas["87085"]["latitude"] == 45.83
+    changes = [abs(area["change"]) for area in body["areas"]]
+    assert changes == sorted(changes, reverse=True)
+    (creuse,) = body["wider_areas"]
+    assert (creuse["code"], creuse["before"], creuse["after"]) == ("departement:23", 0.5, pytest.approx(0.1))
+    assert creuse["change"] == pytest.approx(-0.4)
+    # A single-run map has no comparison figures.
+    single = analyst_client.get(url(run, level="commune", format="json")).json()
+    assert single["baseline"] is None and {area["change"] for area in single["areas"]} == {None}
+
+
+@pytest.mark.django_db
+def test_comparison_map_svg_is_diverging_and_names_both_runs(analyst_client, run, baseline):
+    response = analyst_client.get(url(run, level="commune", baseline=baseline.id))
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert f'filename="carte-commune-{run.id}-{baseline.id}.svg"' in response["Content-Disposition"]
+    root = svg_tree(response.content)
+    fills = polygon_fills(root)
+    assert len(fills) == 257
+    # Guéret's gap shrank (blue), Ahun's grew (red), every other commune of the Creuse has no need in either run.
+    assert sum(is_blue(colour) for colour in fills) == 1 and sum(is_red(colour) for colour in fills) == 1
+    assert fills.count("#eeeeee") == 255
+    text = svg_text(root)
+    legend = " ".join(
+        gettext("Change of the weighted gap (this run minus the baseline; red: grew, blue: shrank)").split()
+    )
+    assert legend in text
+    assert "-0,60" in text  # the colour bar's negative half
+    assert "01/03/2024" in text and f"{run.created_at:%d/%m/%Y}" in text  # the title names both runs
+    assert str(run.id) in text and str(baseline.id) in text  # and so does the source line
+    assert "87001 (0,50)" in text and "87002 (-0,50)" in text  # not placed: its change
+    assert "Creuse (tout le département) (-0,40)" in text
+
+
+@pytest.mark.django_db
+def test_comparison_map_baseline_is_validated_as_compare_does(analyst_client, run, reference):
+    def errors(baseline):
+        response = analyst_client.get(url(run, baseline=baseline))
+        assert response.status_code == 400
+        return [(error["field"], error["code"]) for error in response.json()["errors"]]
+
+    assert errors(run.id) == [("baseline", "same_run")]
+    assert errors(uuid.uuid4()) == [("baseline", "not_found")]
+    assert errors("not-a-uuid")[0][0] == "baseline"
+    running = make_run(status=RunStatus.RUNNING)
+    response = analyst_client.get(url(run, baseline=running.id))
+    assert response.status_code == 409 and response.json()["code"] == "run_not_succeeded"
