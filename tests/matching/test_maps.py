@@ -261,6 +261,7 @@ def test_comparison_map_json_gives_before_after_and_change(analyst_client, run, 
 
 
 @pytest.mark.django_db
+@pytest.mark.i18n  # the French map (decimal commas, French texts): the default language
 def test_comparison_map_svg_is_diverging_and_names_both_runs(analyst_client, run, baseline):
     response = analyst_client.get(url(run, level="commune", baseline=baseline.id))
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
