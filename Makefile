@@ -8,7 +8,7 @@ PORT ?= 8000
 FUZZ_EXAMPLES ?= 200
 FUZZ_LIVE_EXAMPLES ?= 20
 
-.PHONY: run test lint fmt check fuzz bench loadtest demo-map clean help translations messages
+.PHONY: run test lint fmt check fuzz bench loadtest demo-map report-picture clean help translations messages
 
 help:
 	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
 	@echo "make loadtest  load-test the portal queries on a local gunicorn (locust, 60 s per scenario)"
 	@echo "make demo-map  regenerate the README's map (docs/img/demo-map-epci.png) from the demo data"
+	@echo "make report-picture  regenerate docs/img/report.png, the README's picture of the HTML report (needs chromium)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -102,10 +103,15 @@ bench: $(VENV)/.dev
 	$(PY) bench/eval_matching.py > bench/results/eval_matching.md
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_survey_upload.py
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_territories_load.py
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/bench_report_html.py
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/offers_portal.py --offers $(BENCH_OFFERS)
 
 demo-map: $(VENV)/.runtime
 	$(PY) bench/demo_map.py --level epci
+
+# The README's picture: the demo's report document, first page, taken with headless Chromium.
+report-picture: $(VENV)/.dev
+	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) bench/report_picture.py --output docs/img/report.png
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache .ruff_cache

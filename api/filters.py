@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import FilterMethod
+from django_filters.rest_framework import DjangoFilterBackend
 
 from api.cells import INT64_MAX, INT64_MIN
 from api.exceptions import ErrorItem, InvalidInput
@@ -187,7 +188,19 @@ class CodeFilter(_ResolvingFilter):
 
 class TerritoryFilter(_ResolvingFilter):
     """An official territory code (`23096`, `200034825`, or `kind:code` when ambiguous); resolves to the Territory,
-    or a 400 naming the parameter for an unknown, ambiguous or wrongly qualified code."""
+    or a 400 naming the parameter for an unknown, ambiguous or wrongly qualified code. When the FilterSet has a
+    `catalogue_key` (see FilterBackend), a code resolved once is taken from the cache until the catalogue changes."""
 
     def resolve(self, value: str) -> Territory:
-        return territory_resolve(code=value, field=self.param)
+        catalogue_key = getattr(self.parent, "catalogue_key", None)
+        return territory_resolve(code=value, field=self.param, catalogue_key=catalogue_key)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, also handing the FilterSet what its view adds with `filterset_extra_kwargs()`: the
+    offer list passes the catalogue state it read first, so that its territory filter resolves from the cache."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        extra = getattr(view, "filterset_extra_kwargs", None)
+        return {**kwargs, **extra()} if extra is not None else kwargs

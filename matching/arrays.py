@@ -84,3 +84,4 @@ class NeedArrays:
     satisfaction: np.ndarray  # NaN = unknown
     demand_volume: np.ndarray  # NaN = unknown
     updated_at: list[datetime]
+    stages: list[str]  # journey stage codes (attract, welcome, anchor)

@@ -70,6 +70,7 @@ _NEED_RESULT = {
     "importance": 0.85,
     "satisfaction": 0.3,
     "demand_volume": 120,
+    "stage": "welcome",
     "coverage": 0.4,
     "gap": 0.51,
     "best_relevance": 0.62,

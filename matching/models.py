@@ -9,7 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from audiences.models import Need
+from audiences.models import JourneyStage, Need
 from offers.models import Offer, Territory
 
 
@@ -119,6 +119,7 @@ NEED_SNAPSHOT_FIELDS = (
     "importance",
     "satisfaction",
     "demand_volume",
+    "stage",
 )
 
 
@@ -138,6 +139,9 @@ class NeedResult(models.Model):
     importance = models.FloatField()
     satisfaction = models.FloatField(null=True, blank=True)
     demand_volume = models.PositiveIntegerField(null=True, blank=True)
+    # Where the need sits in the newcomer's journey (attract, welcome, anchor); "" for results stored before it was
+    # kept whose need is gone.
+    stage = models.CharField(max_length=16, choices=JourneyStage.choices, blank=True)
     # Scores.
     coverage = models.FloatField()
     gap = models.FloatField(db_index=True)

@@ -1,5 +1,6 @@
 """The report, comparison and IPA answers about a run, in every format the API serves: rows from the selectors,
-figures from `matching.reports`, captions and charts from `matching.charts`. The views only choose the format."""
+figures from `matching.reports`, captions and charts from `matching.charts`, printable documents from
+`matching.report_document`. The views only choose the format."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils.translation import get_language, gettext, gettext_lazy
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.spreadsheets import SpreadsheetTable
-from matching import charts, maps, report_sheets, reports, selectors
+from matching import charts, maps, report_document, report_sheets, reports, selectors
 from matching.models import MatchingRun
 from offers.territory_paths import path_code
 
@@ -25,7 +26,8 @@ CROSSHAIR_LABELS = {
 
 @dataclasses.dataclass(frozen=True)
 class RunAnswer:
-    """One answer about a run: its JSON body, and what its CSV file and its chart (if any) are made of."""
+    """One answer about a run: its JSON body, and what its CSV file, its chart (if any) and its printable HTML
+    document are made of."""
 
     body: dict[str, Any]
     filename_stem: str
@@ -33,6 +35,7 @@ class RunAnswer:
     csv_rows: Callable[[], Iterable[list]]  # Called only for a CSV: some need labels the JSON does not.
     chart: Callable[[str], bytes] | None = None  # Image format ("png", "svg") -> bytes.
     sheets: Callable[[], list[SpreadsheetTable]] | None = None  # The XLSX workbook's tables.
+    html: Callable[[], str] | None = None  # The self-contained document (matching.report_document).
 
 
 def _run_caption(run: MatchingRun) -> str:
@@ -67,11 +70,15 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
         scope_code=run.scope_territory.qualified_code if run.scope_territory_id else "",
     )
 
-    def chart(fmt: str) -> bytes:
+    def chart(fmt: str, *, printable: bool = False) -> bytes:
         row_labels, col_labels, values = reports.report_matrix(report)
         titles = [_dimension_title(dimension, territory_level) for dimension in group_by]
+        if printable:  # The document's chart: the largest crossings that fit an A4 page.
+            row_labels, col_labels, values, titles = report_document.printable_matrix(
+                row_labels, col_labels, values, titles
+            )
         title = f"Écart pondéré par {' et '.join(t.lower() for t in titles)} ({_run_caption(run)})"
-        if len(group_by) == 1:
+        if len(titles) == 1:
             return charts.gap_bars(
                 title=title,
                 row_title=titles[0],
@@ -91,6 +98,19 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
             fmt=fmt,
         )
 
+    def html() -> str:
+        rule, given = _run_ipa_rule(run)
+        ipa = reports.ipa_table(rows, rule=rule, given=given)
+        return report_document.report_html(
+            run=run,
+            rows=rows,
+            report=report,
+            labels=labels,
+            chart_svg=chart("svg", printable=True),
+            ipa_svg=_ipa_chart(run, ipa, "svg"),
+            ipa=ipa,
+        )
+
     return RunAnswer(
         body={"run": run.id, **report},
         filename_stem=f"ecarts-{'-'.join(group_by)}-{run.id}",
@@ -98,6 +118,7 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
         csv_rows=lambda: reports.report_csv_rows(report),
         chart=chart,
         sheets=lambda: report_sheets.report_tables(report),
+        html=html,
     )
 
 
@@ -108,6 +129,15 @@ def _report_territory_codes(report: dict[str, Any]) -> set[str]:
     for group in report["groups"]:
         codes.update(value["code"] for value in group["dimensions"] if value["dimension"] == "territory")
     return codes
+
+
+def _run_ipa_rule(run: MatchingRun) -> tuple[str, tuple[float, float] | None]:
+    """The crosshair rule the run was launched with (its IPA quadrants), for the report document's IPA chart."""
+    parameters = run.parameters or {}
+    rule = parameters.get("ipa_rule") or "mean"
+    if rule == "given":
+        return rule, (parameters["ipa_importance_cross"], parameters["ipa_satisfaction_cross"])
+    return rule, None
 
 
 def comparison_build(
@@ -148,6 +178,14 @@ def comparison_build(
         csv_header=reports.COMPARE_CSV_HEADER,
         csv_rows=lambda: reports.compare_csv_rows(comparison, labels),
         sheets=lambda: report_sheets.comparison_tables(comparison, labels),
+        html=lambda: report_document.comparison_html(
+            run=run,
+            baseline=baseline_run,
+            rows=rows,
+            baseline_rows=baseline_rows,
+            comparison=comparison,
+            labels=labels,
+        ),
     )
 
 
@@ -187,27 +225,13 @@ def ipa_build(
     given = (importance_cross, satisfaction_cross) if crosshair == "given" else None
     table = reports.ipa_table(rows, rule=crosshair, given=given)
 
-    def chart(fmt: str) -> bytes:
-        cross = table["crosshair"]
-        classified = [need for need in table["needs"] if need["quadrant"]]
-        if cross["importance"] is None:
-            caption = "Aucun besoin n'a de satisfaction mesurée : pas de quadrants."
-        else:
-            caption = (
-                f"Croisement {CROSSHAIR_LABELS[cross['rule']]} : importance {cross['importance']:.2f}, "
-                f"satisfaction {cross['satisfaction']:.2f}"
-            )
-        nan = float("nan")
-        return charts.ipa_scatter(
-            title=f"Analyse importance-performance des besoins ({_run_caption(run)})",
-            importance=[need["importance"] for need in classified],
-            satisfaction=[need["satisfaction"] for need in classified],
-            quadrants=[need["quadrant"] for need in classified],
-            importance_cross=nan if cross["importance"] is None else cross["importance"],
-            satisfaction_cross=nan if cross["satisfaction"] is None else cross["satisfaction"],
-            quadrant_labels=reports.IPA_QUADRANT_LABELS,
-            crosshair_label=caption,
-            fmt=fmt,
+    def html() -> str:
+        return report_document.ipa_html(
+            run=run,
+            rows=rows,
+            table=table,
+            labels=selectors.report_labels(rows=[]),
+            ipa_svg=_ipa_chart(run, table, "svg"),
         )
 
     return RunAnswer(
@@ -216,8 +240,34 @@ def ipa_build(
         csv_header=reports.IPA_CSV_HEADER,
         # The IPA table carries codes only; the CSV spells out the domain and audience labels.
         csv_rows=lambda: reports.ipa_csv_rows(table, selectors.report_labels(rows=[])),
-        chart=chart,
+        chart=lambda fmt: _ipa_chart(run, table, fmt),
+        html=html,
         sheets=lambda: report_sheets.ipa_tables(table, selectors.report_labels(rows=[])),
+    )
+
+
+def _ipa_chart(run: MatchingRun, table: dict[str, Any], fmt: str) -> bytes:
+    """The classic IPA grid of an IPA table (`reports.ipa_table`)."""
+    cross = table["crosshair"]
+    classified = [need for need in table["needs"] if need["quadrant"]]
+    if cross["importance"] is None:
+        caption = "Aucun besoin n'a de satisfaction mesurée : pas de quadrants."
+    else:
+        caption = (
+            f"Croisement {CROSSHAIR_LABELS[cross['rule']]} : importance {cross['importance']:.2f}, "
+            f"satisfaction {cross['satisfaction']:.2f}"
+        )
+    nan = float("nan")
+    return charts.ipa_scatter(
+        title=f"Analyse importance-performance des besoins ({_run_caption(run)})",
+        importance=[need["importance"] for need in classified],
+        satisfaction=[need["satisfaction"] for need in classified],
+        quadrants=[need["quadrant"] for need in classified],
+        importance_cross=nan if cross["importance"] is None else cross["importance"],
+        satisfaction_cross=nan if cross["satisfaction"] is None else cross["satisfaction"],
+        quadrant_labels=reports.IPA_QUADRANT_LABELS,
+        crosshair_label=caption,
+        fmt=fmt,
     )
 
 

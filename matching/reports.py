@@ -2,10 +2,11 @@
 
 Input rows are plain dicts as returned by `matching.selectors.report_rows()` (a `.values()` query): `id` (result),
 `need_id`, `statement`, `audience_code`, `domain_code`, `theme_codes`, `territory_path`, `epci_code`,
-`commune_code`, `importance`, `satisfaction`, `demand_volume`, `coverage`, `gap`, `recommendation`.
+`commune_code`, `importance`, `satisfaction`, `demand_volume`, `stage`, `coverage`, `gap`, `recommendation`.
 
 Grouping rules, shared by the report and the comparison:
-- `domain`, `audience`: the need's code.
+- `domain`, `audience`, `stage` (the journey stage: attract, welcome, anchor): the need's code; a result without
+  stage is grouped under "Étape non renseignée" (code "").
 - `theme`: a need with several themes counts in EACH of its themes (so the theme groups' need counts and gap totals
   add up to more than the run's totals); a need without theme is grouped under "Sans thème" (code "").
 - `territory`: at `territory_level` (`region`, `departement`, `epci` or `commune`), from the need's territory path
@@ -46,13 +47,14 @@ from offers.territory_paths import (
     path_segments,
 )
 
-DIMENSIONS = ("domain", "theme", "audience", "territory")
+DIMENSIONS = ("domain", "theme", "audience", "territory", "stage")
 TERRITORY_LEVELS = ("region", "departement", "epci", "commune")
 DIMENSION_LABELS = {
     "domain": "Domaine",
     "theme": "Thème",
     "audience": "Public cible",
     "territory": "Territoire",
+    "stage": "Étape du parcours",
 }
 TERRITORY_LEVEL_LABELS = {
     "region": "Région",
@@ -61,6 +63,7 @@ TERRITORY_LEVEL_LABELS = {
     "commune": "Commune",
 }
 NO_THEME_LABEL = "Sans thème"
+NO_STAGE_LABEL = "Étape non renseignée"
 WHOLE_TERRITORY_LABEL = "Tout le territoire"
 WIDER_SCOPE_SUFFIX = {
     "region": "toute la région",
@@ -81,7 +84,8 @@ DECIMALS = 4
 
 @dataclass(frozen=True)
 class ReportLabels:
-    """French labels by code: taxonomy (domain, theme, audience) and territory names by qualified code."""
+    """French labels by code: taxonomy (domain, theme, audience), journey stages and territory names by qualified
+    code."""
 
     domain: Mapping[str, str] = field(default_factory=dict)
     theme: Mapping[str, str] = field(default_factory=dict)
@@ -92,6 +96,7 @@ class ReportLabels:
     areas: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Known populations by qualified code (communes, EPCIs, départements, régions, custom territories).
     population: Mapping[str, int] = field(default_factory=dict)
+    stage: Mapping[str, str] = field(default_factory=dict)
 
 
 def _round(value: float | None) -> float | None:
@@ -147,6 +152,8 @@ def dimension_values(
         return [row.get("domain_code") or ""]
     if dimension == "audience":
         return [row.get("audience_code") or ""]
+    if dimension == "stage":
+        return [row.get("stage") or ""]
     if dimension == "theme":
         # dict.fromkeys keeps order and drops a theme listed twice, so a need never counts twice in one group.
         return list(dict.fromkeys(row.get("theme_codes") or [])) or [""]
@@ -160,6 +167,8 @@ def dimension_label(dimension: str, code: str, *, labels: ReportLabels, territor
         return territory_label(code, territory_level, labels)
     if dimension == "theme" and not code:
         return NO_THEME_LABEL
+    if dimension == "stage" and not code:
+        return NO_STAGE_LABEL
     return getattr(labels, dimension).get(code, code)
 
 

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
-from audiences.models import Need, Survey
+from audiences.models import JourneyStage, Need, Survey
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
-from matching.models import NEED_SNAPSHOT_FIELDS, MatchingRun, NeedResult, RunStatus
+from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
@@ -235,6 +235,7 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
             "satisfaction",
             "demand_volume",
             "updated_at",
+            "stage",
         )
     )
     ids = np.array([row[0] for row in rows], dtype=np.int64)
@@ -268,6 +269,7 @@ def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArr
         satisfaction=np.array([np.nan if row[9] is None else row[9] for row in rows], dtype=np.float64),
         demand_volume=np.array([np.nan if row[10] is None else row[10] for row in rows], dtype=np.float64),
         updated_at=[row[11] for row in rows],
+        stages=[row[12] for row in rows],
     )
 
 
@@ -406,9 +408,9 @@ def compare_rows(*, run: MatchingRun, baseline: MatchingRun, user) -> tuple[list
 
 
 def report_labels(*, rows: Iterable[dict], scope: Territory | None = None) -> ReportLabels:
-    """French labels for every code the rows use: taxonomy labels, and the names of the territories in their paths
-    (and of the run's `scope`), with their populations and, for those covering several path prefixes (custom
-    territories, straddling EPCIs), those prefixes.
+    """French labels for every code the rows use: taxonomy labels, journey stages, and the names of the territories
+    in their paths (and of the run's `scope`), with their populations and, for those covering several path prefixes
+    (custom territories, straddling EPCIs), those prefixes.
 
     Four queries whatever the number of rows.
     """
@@ -446,6 +448,7 @@ def report_labels(*, rows: Iterable[dict], scope: Territory | None = None) -> Re
         territory=territory,
         areas=areas,
         population=population,
+        stage=dict(JourneyStage.choices),
     )
 
 
@@ -513,3 +516,56 @@ def report_offer_rows(
         ):
             rows[offer_id]["audience_codes"].append(code)
     return list(rows.values())
+
+
+# ---------------------------------------------------------------------------
+# What the report documents (format=html) read besides the rows
+# ---------------------------------------------------------------------------
+
+
+_SOURCE_FIELDS = (
+    "source",
+    "source_reference",
+    "survey_item__survey__title",
+    "survey_item__survey__reference",
+    "survey_item__survey__date",
+)
+_SOURCE_BATCH = 900  # ids per query: under SQLite's smallest limit of query parameters
+
+
+def report_sources(*, need_ids: Iterable[int | None]) -> list[dict[str, Any]]:
+    """Where these needs (a report's rows: what the reader may see) come from: one line per source (a survey, or
+    workshops, interviews...) with how many of the needs it gave and the dates they were stated, most needs first;
+    needs deleted since the run are not counted. One query per 900 needs."""
+    ids = sorted({need_id for need_id in need_ids if need_id is not None})
+    sources: dict[tuple, dict[str, Any]] = {}
+    for start in range(0, len(ids), _SOURCE_BATCH):
+        batch = (
+            Need.objects.filter(id__in=ids[start : start + _SOURCE_BATCH])
+            .values(*_SOURCE_FIELDS)
+            .annotate(need_count=Count("id"), first_date=Min("source_date"), last_date=Max("source_date"))
+            .order_by()
+        )
+        for row in batch:
+            key = tuple(row[name] for name in _SOURCE_FIELDS)
+            line = sources.setdefault(key, {**row, "need_count": 0, "first_date": None, "last_date": None})
+            line["need_count"] += row["need_count"]
+            dates = [
+                date for date in (line["first_date"], line["last_date"], row["first_date"], row["last_date"]) if date
+            ]
+            line["first_date"], line["last_date"] = (min(dates), max(dates)) if dates else (None, None)
+    return sorted(
+        sources.values(),
+        key=lambda line: (-line["need_count"], line["source"], line["survey_item__survey__title"] or "",
+                          line["source_reference"]),
+    )  # fmt: skip
+
+
+def report_result_details(*, run: MatchingRun, need_ids: Iterable[int]) -> dict[int, NeedResult]:
+    """The stored results of a run for these needs, by need id, each with its reasons and its matched offers by rank
+    (`ranked_offers`). Two queries."""
+    ranked = MatchedOffer.objects.order_by("rank")
+    results = NeedResult.objects.filter(run=run, need_id__in=sorted(set(need_ids))).prefetch_related(
+        Prefetch("matched_offers", queryset=ranked, to_attr="ranked_offers")
+    )
+    return {result.need_id: result for result in results.only("id", "need_id", "reasons", "recommendation")}

@@ -275,11 +275,13 @@ class ReportQuerySerializer(serializers.Serializer):
         default=3, min_value=0, max_value=20, help_text="How many of the largest gaps to list per group (0 to 20)."
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "xlsx", "png", "svg"),
+        choices=("json", "csv", "xlsx", "png", "svg", "html"),
         default="json",
         help_text="`json`; `csv` (one line per group, French headers, UTF-8 with BOM); `xlsx` (groups, top gaps "
         "and recommendation counts, one sheet each, typed cells); `png` or `svg`: a heatmap of total gap by the two "
-        "dimensions (a bar chart with one dimension).",
+        "dimensions (a bar chart with one dimension); `html`: the printable "
+        "report document (one self-contained page for A4: scope, data read, method and parameters, heatmap, "
+        "largest gaps with their reasons and offers, recommendations, IPA chart).",
     )
 
     def validate_group_by(self, value: str) -> list[str]:
@@ -310,10 +312,12 @@ class CompareQuerySerializer(serializers.Serializer):
         + " (the summary and groups always count every need).",
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "xlsx"),
+        choices=("json", "csv", "xlsx", "html"),
         default="json",
         help_text="`json`, `csv`: one line per need (French headers, UTF-8 with BOM), or `xlsx`: the needs, the "
-        "counts per status with the totals, and the groups, one sheet each.",
+        "counts per status with the totals, and the groups, one sheet each; `html`: the printable "
+        "comparison document (what opened, grew, shrank and closed, by group and by need, with both runs' scope, "
+        "data and method).",
     )
 
     def validate_group_by(self, value: str) -> list[str]:
@@ -337,10 +341,11 @@ class IpaQuerySerializer(serializers.Serializer):
         required=False, min_value=0.0, max_value=1.0, help_text="Satisfaction crosshair (0-1); only with `given`."
     )
     format = serializers.ChoiceField(
-        choices=("json", "csv", "xlsx", "png", "svg"),
+        choices=("json", "csv", "xlsx", "png", "svg", "html"),
         default="json",
         help_text="`json`, `csv` (one line per need), `xlsx` (needs, quadrant counts, crosshairs), or the IPA "
-        "scatter plot as `png` or `svg`.",
+        "scatter plot as `png` or `svg`, or `html`: the printable IPA document (chart, "
+        "quadrants, the needs to concentrate on, scope, data and method).",
     )
 
     def validate(self, attrs):

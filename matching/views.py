@@ -149,8 +149,8 @@ class MatchingSearchView(APIView):
 
 
 class _FormatParameterNegotiation(DefaultContentNegotiation):
-    """`format` is these views' own parameter (json, csv, png, svg), not DRF's renderer override: always JSON,
-    and the view answers CSV or images itself."""
+    """`format` is these views' own parameter (json, csv, png, svg, html), not DRF's renderer override: always
+    JSON, and the view answers the files itself."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
@@ -165,8 +165,45 @@ RUN_ID_PARAMETER = OpenApiParameter(
 )
 
 
-# What each `format` of a report view answers besides JSON.
-MEDIA_TYPES = {"csv": "text/csv", "xlsx": XLSX_MEDIA_TYPE, **charts.FORMATS}
+def _csv_answer(answer: report_builder.RunAnswer, fmt: str) -> HttpResponse:
+    return streamed_file(
+        csv_lines(answer.csv_header, records_started(answer.csv_rows())),
+        content_type="text/csv; charset=utf-8",
+        filename=f"{answer.filename_stem}.csv",
+    )
+
+
+def _xlsx_answer(answer: report_builder.RunAnswer, fmt: str) -> HttpResponse:
+    return xlsx_response(tables=answer.sheets(), filename=answer.filename_stem)
+
+
+def _chart_answer(answer: report_builder.RunAnswer, fmt: str) -> HttpResponse:
+    response = HttpResponse(answer.chart(fmt), content_type=charts.FORMATS[fmt])
+    response["Content-Disposition"] = f'inline; filename="{answer.filename_stem}.{fmt}"'
+    return response
+
+
+# The HTML document makes no request of its own: this policy lets the browser load nothing but the page (inline
+# styles and SVG), so a label that slipped through escaping still could not run a script or call out.
+HTML_DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+def _html_answer(answer: report_builder.RunAnswer, fmt: str) -> HttpResponse:
+    response = HttpResponse(answer.html(), content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{answer.filename_stem}.html"'
+    response["Content-Security-Policy"] = HTML_DOCUMENT_CSP
+    return response
+
+
+# Every `format` a report view answers besides JSON: its media type (the schema's responses) and how to answer it
+# from the built answer. A new format is one line here and one choice in the view's query serializer.
+FILE_FORMATS: dict[str, tuple[str, Callable[[report_builder.RunAnswer, str], HttpResponse]]] = {
+    "csv": ("text/csv", _csv_answer),
+    **{fmt: (media_type, _chart_answer) for fmt, media_type in charts.FORMATS.items()},
+    "xlsx": (XLSX_MEDIA_TYPE, _xlsx_answer),
+    "html": ("text/html", _html_answer),
+}
+MEDIA_TYPES = {fmt: media_type for fmt, (media_type, _answer) in FILE_FORMATS.items()}
 
 
 def _report_schema(serializer, media_description: str, **kwargs):
@@ -202,35 +239,27 @@ class _ReportBaseView(APIView):
         query = dict(serializer.validated_data)
         fmt = query.pop("format")
         answer = self.build(run_id=run_id, user=request.user, **query)
-        if fmt == "csv":
-            return streamed_file(
-                csv_lines(answer.csv_header, records_started(answer.csv_rows())),
-                content_type="text/csv; charset=utf-8",
-                filename=f"{answer.filename_stem}.csv",
-            )
-        if fmt == "xlsx":
-            return xlsx_response(tables=answer.sheets(), filename=answer.filename_stem)
-        if fmt in charts.FORMATS:
-            response = HttpResponse(answer.chart(fmt), content_type=charts.FORMATS[fmt])
-            response["Content-Disposition"] = f'inline; filename="{answer.filename_stem}.{fmt}"'
-            return response
+        if fmt in FILE_FORMATS:
+            _media_type, respond = FILE_FORMATS[fmt]
+            return respond(answer, fmt)
         return Response(answer.body)
 
 
 @_report_schema(
     MatchingReportSerializer,
-    "CSV file, XLSX workbook or chart image.",
+    "CSV file, XLSX workbook, chart image, or the printable HTML document.",
     operation_id="matching_runs_report",
-    summary="Gap report of a run, grouped by one or two dimensions (JSON, CSV, PNG or SVG heatmap)",
+    summary="Gap report of a run, grouped by one or two dimensions (JSON, CSV, PNG or SVG heatmap, HTML document)",
     description=(
         "Aggregates the run's stored per-need results by one or two of `domain`, `theme`, `audience`, "
-        "`territory`. Per group: need count, demand weight (sum of importance, sum of demand volume where "
-        "known), mean coverage, total and mean gap, mean satisfaction, count per recommendation and the `top` "
-        "largest gaps. A need with several themes counts in each of its themes, so theme groups add up to more "
-        "than `totals`. `format=csv` gives one line per group with French headers; `format=png|svg` a heatmap "
-        "of total gap by the two dimensions (a horizontal bar chart with one dimension); `format=xlsx` a workbook "
-        "(groups, top gaps, recommendation counts, and a sheet describing the columns). The run must have "
-        "succeeded (409 otherwise)."
+        "`territory`, `stage` (the journey stage: attract, welcome, anchor). Per group: need count, demand "
+        "weight (sum of importance, sum of demand volume where known), mean coverage, total and mean gap, mean "
+        "satisfaction, count per recommendation and the `top` largest gaps. A need with several themes counts in "
+        "each of its themes, so theme groups add up to more than `totals`. `format=csv` gives one line per group "
+        "with French headers; `format=png|svg` a heatmap of total gap by the two dimensions (a horizontal bar "
+        "chart with one dimension); `format=html` the printable report document (a self-contained page for A4, "
+        "charts inline as SVG); `format=xlsx` a workbook (groups, top gaps, recommendation counts, and a sheet "
+        "describing the columns). The run must have succeeded (409 otherwise)."
     ),
 )
 class ReportView(_ReportBaseView):
@@ -240,7 +269,7 @@ class ReportView(_ReportBaseView):
 
 @_report_schema(
     MatchingCompareSerializer,
-    "CSV file (one line per need) or XLSX workbook.",
+    "CSV file (one line per need), XLSX workbook, or the printable HTML document.",
     operation_id="matching_runs_compare",
     summary="Compare a run with a baseline run: which gaps opened, closed, grew or shrank",
     description=(
@@ -265,9 +294,9 @@ class CompareView(_ReportBaseView):
 
 @_report_schema(
     MatchingIpaSerializer,
-    "CSV file, XLSX workbook or IPA scatter plot.",
+    "CSV file, XLSX workbook, IPA scatter plot, or the printable HTML document.",
     operation_id="matching_runs_ipa",
-    summary="Importance-Performance Analysis of a run's needs (JSON, CSV, PNG or SVG scatter)",
+    summary="Importance-Performance Analysis of a run's needs (JSON, CSV, PNG or SVG scatter, HTML document)",
     description=(
         "Each need's importance, satisfaction, quadrant and importance − satisfaction, with the crosshairs "
         "recomputed on the run's stored results by the `crosshair` rule (Martilla & James: `mean` by default). "

@@ -205,6 +205,11 @@ class OfferFilterSet(filters.FilterSet):
         ),
     )
 
+    def __init__(self, *args, catalogue_key: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The catalogue state's key when the view read it first (TerritoryFilter keys its cache on it).
+        self.catalogue_key = catalogue_key
+
     class Meta:
         model = Offer
         fields = [

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from api.conditional import not_modified, with_validators
 from api.exceptions import InvalidInput, PayloadTooLarge
 from api.exports import EXPORT_FORMATS, export_format, export_response
+from api.filters import FilterBackend
 from api.negotiation import FileFormatNegotiation
 from api.pagination import KnownCountPagination
 from api.permissions import IsAnalyst
@@ -250,9 +251,12 @@ class OfferViewSet(
 ):
     serializer_class = OfferSerializer
     filterset_class = OfferFilterSet
+    filter_backends = [FilterBackend]
     pagination_class = KnownCountPagination
     permission_classes = [IsAuthenticatedOrReadOnly]
     throttle_scope = "uploads"
+    # Read first by `list`, for the ETag and for the territory filter's cache (filterset_extra_kwargs).
+    catalogue_state: selectors.CatalogueState | None = None
 
     @property
     def extra_error_statuses(self):
@@ -283,9 +287,16 @@ class OfferViewSet(
         row = selectors.offer_rows_attach([self._row(offer_id)])[0]
         return Response(OfferSerializer(row).data, status=status_code)
 
+    def filterset_extra_kwargs(self) -> dict:
+        return {"catalogue_key": self.catalogue_state.key} if self.catalogue_state is not None else {}
+
     def list(self, request, *args, **kwargs):
+        # The catalogue state first: the territory filter resolves its code from the cache kept for this state.
+        self.catalogue_state = selectors.catalogue_state_for(user=request.user)
         queryset = self.filter_queryset(self.get_queryset())
-        answer = selectors.offer_list_answer(queryset, user=request.user, params=request.GET)
+        answer = selectors.offer_list_answer(
+            queryset, user=request.user, params=request.GET, state=self.catalogue_state
+        )
         unchanged = not_modified(request, etag=answer.etag, last_modified=answer.last_modified)
         if unchanged is not None:
             return unchanged

@@ -189,6 +189,7 @@ def _chunk_write(
                 importance=float(needs.importance[position]),
                 satisfaction=None if np.isnan(satisfaction) else float(satisfaction),
                 demand_volume=None if np.isnan(demand) else int(demand),
+                stage=needs.stages[position],
                 coverage=result["coverage"],
                 gap=result["gap"],
                 best_relevance=result["best_relevance"],

@@ -90,6 +90,7 @@ def make_need_result(
     satisfaction: float | None = None,
     demand_volume: int | None = None,
     recommendation: str = "adjust",
+    stage: str = "anchor",
 ) -> NeedResult:
     """A stored result; `gap` defaults to importance × (1 − coverage) as the engine computes it."""
     return NeedResult.objects.create(
@@ -106,4 +107,5 @@ def make_need_result(
         satisfaction=satisfaction,
         demand_volume=demand_volume,
         recommendation=recommendation,
+        stage=stage,
     )

@@ -369,10 +369,11 @@ def test_schema_documents_the_report_media_types_and_parameters(anonymous_client
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "image/png",
         "image/svg+xml",
+        "text/html",
     }
     assert {"409", "400", "401", "403", "404"} <= set(report["responses"])
     parameters = {parameter["name"]: parameter["schema"] for parameter in report["parameters"]}
-    assert parameters["format"]["enum"] == ["json", "csv", "xlsx", "png", "svg"]
+    assert parameters["format"]["enum"] == ["json", "csv", "xlsx", "png", "svg", "html"]
     assert parameters["territory_level"]["enum"] == ["region", "departement", "epci", "commune"]
     compare = schema["paths"]["/api/v1/matching/runs/{run_id}/compare/"]["get"]
     assert {parameter["name"] for parameter in compare["parameters"]} >= {"baseline", "gap_floor", "gap_delta"}

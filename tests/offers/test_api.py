@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.utils.http import http_date
 
 from offers.models import Offer
+from offers.services import custom_territory_create, custom_territory_update
 from tests.offers.factories import make_offer
 
 pytestmark = pytest.mark.django_db
@@ -237,19 +238,72 @@ def test_list_runs_a_constant_number_of_queries(anonymous_client, organisation_a
             service_area=["23096", "200034825"],
             themes=["childcare", "schools"],
         )
-    # Cold: catalogue state, count, page, themes, audiences, service areas. Warm: the count comes from the cache,
-    # keyed on the catalogue state, so 5. Either way the same for a page of 1 and of 50.
+    # Cold: catalogue state, count, page, and the page's themes, audiences and service areas in one query. Warm: the
+    # count comes from the cache, keyed on the catalogue state, so 3. Either way the same for a page of 1 and of 50.
     for page_size in (1, 50):
         cache.clear()
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(4):
             assert (
                 len(anonymous_client.get("/api/v1/offers/", {"page_size": page_size}).json()["results"]) == page_size
             )
     for page_size in (1, 50):
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(3):
             assert (
                 len(anonymous_client.get("/api/v1/offers/", {"page_size": page_size}).json()["results"]) == page_size
             )
+
+
+@pytest.mark.parametrize("territory", ["23", "epci:200034825", "23096", "custom:duo"])
+def test_list_filtered_by_a_territory_runs_a_constant_number_of_queries(
+    territory, anonymous_client, organisation_a, django_assert_num_queries
+):
+    """The portal's list by territory (issue 15: a région, a département, an EPCI of all France) costs what the
+    plain list costs once the territory is resolved: its code is resolved once per catalogue state."""
+    custom_territory_create(code="duo", name="Duo", members=["200034825", "23030"])
+    for number in range(50):
+        make_offer(
+            organisation=organisation_a,
+            title=f"Offre {number}",
+            audiences=["families"],
+            service_area=["23096", "200034825"],
+            themes=["childcare", "schools"],
+        )
+    # Cold: catalogue state, territory, count, page, the page's links. Warm: the territory and the count come from the
+    # cache, keyed on the catalogue state, so 3, the plain list's. The same for a page of 1 and of 50.
+    for page_size in (1, 50):
+        cache.clear()
+        with django_assert_num_queries(5):
+            response = anonymous_client.get("/api/v1/offers/", {"territory": territory, "page_size": page_size})
+        assert len(response.json()["results"]) == page_size
+    for page_size in (1, 50):
+        with django_assert_num_queries(3):
+            response = anonymous_client.get("/api/v1/offers/", {"territory": territory, "page_size": page_size})
+        assert len(response.json()["results"]) == page_size
+
+
+def test_a_territory_filter_follows_changes_of_the_territory(anonymous_client, organisation_a):
+    """A resolved territory is kept per catalogue state: replacing a custom territory's members changes the answer
+    at once."""
+    territory = custom_territory_create(code="duo", name="Duo", members=["23096"])
+    in_gueret = make_offer(organisation=organisation_a, commune="23096", title="Crèche de Guéret")
+    in_bourganeuf = make_offer(organisation=organisation_a, commune="23030", title="Crèche de Bourganeuf")
+
+    def listed() -> list[int]:
+        response = anonymous_client.get("/api/v1/offers/", {"territory": "custom:duo"})
+        assert response.status_code == 200
+        return [offer["id"] for offer in response.json()["results"]]
+
+    assert listed() == [in_gueret.id]
+    assert listed() == [in_gueret.id]  # from the cache
+    custom_territory_update(territory=territory, values={"members": ["23030"]})
+    assert listed() == [in_bourganeuf.id]
+
+
+def test_an_unknown_territory_is_refused_each_time(anonymous_client, reference):
+    for _ in range(2):
+        response = anonymous_client.get("/api/v1/offers/", {"territory": "99999"})
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "territory"
 
 
 def test_list_count_and_etag_follow_deletions_and_organisation_renames(admin_client, anonymous_client, offers):
