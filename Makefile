@@ -8,13 +8,14 @@ PORT ?= 8000
 FUZZ_EXAMPLES ?= 200
 FUZZ_LIVE_EXAMPLES ?= 20
 
-.PHONY: run test lint fmt check fuzz bench loadtest demo-map report-picture clean help
+.PHONY: run test lint fmt check fuzz bench loadtest demo-map report-picture clean help translations messages
 
 help:
 	@echo "make run    start the API on http://$(HOST):$(PORT)/ with its worker and demo data (SQLite by default)"
 	@echo "make test   lint, Django checks, migrations check, OpenAPI validation, pytest (DATABASE_URL for PostgreSQL)"
 	@echo "make fuzz   the schemathesis contract runs, in process and live, much longer (CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES), LIVE_CONTRACT_MAX_EXAMPLES=$(FUZZ_LIVE_EXAMPLES))"
 	@echo "make fmt    format the code"
+	@echo "make messages  extract every app's strings into its locale/fr/LC_MESSAGES/django.po (needs GNU gettext)"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
 	@echo "make loadtest  load-test the portal queries on a local gunicorn (locust, 60 s per scenario)"
 	@echo "make demo-map  regenerate the README's map (docs/img/demo-map-epci.png) from the demo data"
@@ -33,8 +34,25 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(VENV)/.runtime $@
 
+# The apps' .po catalogues compiled into the .mo files Django reads, in pure Python (no GNU gettext needed); only
+# the catalogues changed since their last compilation are rewritten.
+translations: $(VENV)/.runtime
+	$(PY) -m api.translations
+
+# A developer's command, after adding or changing a translatable string: refreshes each app's French catalogue from
+# the code (GNU gettext's xgettext and msgmerge: Debian's `gettext` package). Then translate the new or fuzzy
+# entries; the completeness test (tests/api/test_i18n_catalogues.py) fails until every one is done.
+I18N_APPS := api offers audiences matching
+messages: $(VENV)/.runtime
+	@command -v xgettext >/dev/null || { echo "make messages needs GNU gettext (apt-get install gettext)" >&2; exit 1; }
+	@for app in $(I18N_APPS); do \
+		mkdir -p $$app/locale; \
+		(cd $$app && DJANGO_SETTINGS_MODULE=api.settings_test ../$(PY) ../manage.py makemessages --locale fr \
+			--add-location file --no-obsolete) || exit 1; \
+	done
+
 run: export DJANGO_DEBUG ?= true
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime translations
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo ""
@@ -62,10 +80,10 @@ check: $(VENV)/.dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-test: lint check
+test: lint check translations
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest
 
-fuzz: $(VENV)/.dev
+fuzz: $(VENV)/.dev translations
 	HYPOTHESIS_PROFILE=fuzz CONTRACT_MAX_EXAMPLES=$(FUZZ_EXAMPLES) LIVE_CONTRACT_MAX_EXAMPLES=$(FUZZ_LIVE_EXAMPLES) CONTRACT_SEED= \
 	DJANGO_SETTINGS_MODULE=api.settings_test $(PY) -m pytest tests/api/test_contract.py tests/api/test_contract_live.py
 

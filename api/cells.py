@@ -3,7 +3,8 @@ in each file; pure Python (no Django).
 
 Each parser takes a raw cell (text from a CSV, any JSON value from a JSON file), returns None (or [] / "") for a
 blank one, and raises CellError, whose message names the value, for one it cannot read. Callers that word their
-errors their own way catch CellError and say what they expected.
+errors their own way catch CellError and say what they expected. Messages are in the request's language
+(`api.pure_i18n`: this module never imports Django).
 """
 
 import datetime
@@ -12,6 +13,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from api.pure_i18n import every_translation, gettext
 from api.text import fold_text
 
 # What French spreadsheets and our own exports write: ISO dates first, then the French ways.
@@ -52,7 +54,7 @@ def parse_bool(value) -> bool | None:
         return True
     if folded in _FALSE:
         return False
-    raise CellError(f"{value!r} is not a yes/no value (use true/false or oui/non).")
+    raise CellError(gettext("%(value)s is not a yes/no value (use true/false or oui/non).") % {"value": repr(value)})
 
 
 def parse_decimal(value) -> Decimal | None:
@@ -65,7 +67,7 @@ def parse_decimal(value) -> Decimal | None:
     try:
         return Decimal(text)
     except InvalidOperation as exc:
-        raise CellError(f"{value!r} is not a number (e.g. 12.50 or 12,50).") from exc
+        raise CellError(gettext("%(value)s is not a number (e.g. 12.50 or 12,50).") % {"value": repr(value)}) from exc
 
 
 def parse_float(value) -> float | None:
@@ -73,14 +75,18 @@ def parse_float(value) -> float | None:
     if blank(value):
         return None
     if isinstance(value, bool):
-        raise CellError(f"{value!r} is not a number.")
+        raise CellError(_not_a_number(value))
     try:
         number = float(value) if isinstance(value, int | float) else float(str(value).strip().replace(",", "."))
     except (ValueError, OverflowError) as exc:
-        raise CellError(f"{value!r} is not a number.") from exc
+        raise CellError(_not_a_number(value)) from exc
     if not math.isfinite(number):
-        raise CellError(f"{value!r} is not a number.")
+        raise CellError(_not_a_number(value))
     return number
+
+
+def _not_a_number(value) -> str:
+    return gettext("%(value)s is not a number.") % {"value": repr(value)}
 
 
 def parse_int(value) -> int | None:
@@ -99,14 +105,19 @@ def parse_int(value) -> int | None:
     except CellError:
         number = None
     if number is None or number != int(number):
-        raise CellError(f"{value!r} is not a whole number.")
+        raise CellError(gettext("%(value)s is not a whole number.") % {"value": repr(value)})
     return _int64(int(number), value)
 
 
 def _int64(number: int, value) -> int:
     if not INT64_MIN <= number <= INT64_MAX:
-        shown = repr(value) if len(str(value)) <= 40 else f"A number of {len(str(value))} characters"
-        raise CellError(f"{shown} is out of range: whole numbers go from -2**63 to 2**63 - 1.")
+        if len(str(value)) <= 40:
+            message = gettext("%(value)s is out of range: whole numbers go from -2**63 to 2**63 - 1.")
+        else:
+            message = gettext(
+                "A number of %(length)s characters is out of range: whole numbers go from -2**63 to 2**63 - 1."
+            )
+        raise CellError(message % {"value": repr(value), "length": len(str(value))})
     return number
 
 
@@ -121,19 +132,23 @@ def parse_date(value) -> datetime.date | None:
             return datetime.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise CellError(f"{value!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY).")
+    raise CellError(gettext("%(value)s is not a date (use YYYY-MM-DD or DD/MM/YYYY).") % {"value": repr(value)})
 
 
 def parse_choice(value, choices: Iterable[tuple[str, str]], *, aliases: dict[str, str] | None = None) -> str | None:
-    """A choice by its code, its French label or an alias, ignoring case and accents (`Accueillir` -> `welcome`)."""
+    """A choice by its code, its label (French or English, whatever the request's language) or an alias, ignoring
+    case and accents (`Accueillir` -> `welcome`)."""
     if blank(value):
         return None
     folded = fold_text(str(value))
     choices = list(choices)
     for code, label in choices:
-        if folded in (fold_text(code), fold_text(label)):
+        if folded == fold_text(code) or folded in {fold_text(text) for text in every_translation(label)}:
             return code
     for alias, code in (aliases or {}).items():
         if folded == fold_text(alias):
             return code
-    raise CellError(f"{parse_text(value)!r} is not one of {', '.join(code for code, _ in choices)}")
+    raise CellError(
+        gettext("%(value)s is not one of %(codes)s")
+        % {"value": repr(parse_text(value)), "codes": ", ".join(code for code, _label in choices)}
+    )

@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 
+from django.utils import translation
 from django.utils.http import http_date, parse_http_date_safe
 from rest_framework import status
 from rest_framework.response import Response
@@ -10,8 +11,11 @@ from rest_framework.response import Response
 
 def etag_of(*parts) -> str:
     """A weak ETag for the parts an answer depends on, hashed (the parts may name a user or a query string). Weak
-    (`W/`), since the parts are versions and timestamps, not the bytes sent (RFC 9110 §8.8.1)."""
-    return 'W/"' + hashlib.blake2b("|".join(str(part) for part in parts).encode(), digest_size=12).hexdigest() + '"'
+    (`W/`), since the parts are versions and timestamps, not the bytes sent (RFC 9110 §8.8.1). The active language
+    is always one of the parts: answers hold translated labels and messages, and a client that changes its
+    Accept-Language must not be told its copy in the other language is current."""
+    key = "|".join(str(part) for part in (translation.get_language(), *parts))
+    return 'W/"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
 
 
 def not_modified(request, *, etag: str, last_modified: datetime.datetime | None) -> Response | None:
@@ -34,7 +38,7 @@ def with_validators(response, *, etag: str, last_modified: datetime.datetime | N
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = http_date(last_modified.timestamp())
-    # Answers depend on who asks (editors see drafts): caches must key on the credentials too.
-    response["Vary"] = "Accept, Authorization, Cookie"
+    # Answers depend on who asks (editors see drafts) and in which language: caches must key on both too.
+    response["Vary"] = "Accept, Accept-Language, Authorization, Cookie"
     response["Cache-Control"] = "no-cache"
     return response

@@ -8,6 +8,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -30,7 +33,7 @@ class InvalidInput(exceptions.APIException):
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
-    default_detail = "The request is invalid; see errors."
+    default_detail = _("The request is invalid; see errors.")
 
     def __init__(self, errors: list[ErrorItem], message: str | None = None, code: str | None = None):
         super().__init__(message or self.default_detail, code or self.default_code)
@@ -40,7 +43,13 @@ class InvalidInput(exceptions.APIException):
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
+
+
+def grouped_number(value: int) -> str:
+    """An integer with the active language's thousands separator, for messages (1,234 in English, 1 234 in
+    French)."""
+    return number_format(value, force_grouping=True)
 
 
 def flatten_validation_detail(detail, prefix: str | None = None) -> list[ErrorItem]:
@@ -72,8 +81,12 @@ def errors_capped(errors: list[ErrorItem]) -> list[ErrorItem]:
     more = len(errors) - limit
     summary = ErrorItem(
         code="too_many_errors",
-        message=f"{more:,} more error{'s' if more > 1 else ''} not listed: the list stops at {limit:,} "
-        f"(DJANGO_ERROR_LIST_MAX).",
+        message=ngettext(
+            "%(more)s more error not listed: the list stops at %(limit)s (DJANGO_ERROR_LIST_MAX).",
+            "%(more)s more errors not listed: the list stops at %(limit)s (DJANGO_ERROR_LIST_MAX).",
+            more,
+        )
+        % {"more": grouped_number(more), "limit": grouped_number(limit)},
     )
     return [*errors[:limit], summary]
 
@@ -98,11 +111,16 @@ def _as_drf_exception(exc: Exception) -> Exception:
     # Django raises these (SuspiciousOperation) while DRF reads the body; unmapped they would be a 500.
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge(
-            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes, the limit for "
-            "non-file data (DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE); files go in a multipart upload."
+            gettext(
+                "The request body is larger than %(limit)s bytes, the limit for non-file data "
+                "(DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE); files go in a multipart upload."
+            )
+            % {"limit": grouped_number(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
         )
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        return exceptions.ParseError(f"The request has too many form fields or files: {exc}")
+        return exceptions.ParseError(
+            gettext("The request has too many form fields or files: %(reason)s") % {"reason": exc}
+        )
     return exc
 
 
@@ -114,7 +132,9 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         logger.exception("Unhandled error in %s", type(view).__name__ if view else "an API view", exc_info=exc)
         return Response(
             error_body(
-                status_code=500, code="server_error", message="An unexpected error occurred; it has been logged."
+                status_code=500,
+                code="server_error",
+                message=gettext("An unexpected error occurred; it has been logged."),
             ),
             status=500,
         )
@@ -123,7 +143,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         errors, message, code = exc.errors, str(exc.detail), exc.get_codes()
     elif isinstance(exc, exceptions.ValidationError):
         errors = flatten_validation_detail(exc.detail)
-        message, code = "The request is invalid; see errors.", "invalid"
+        message, code = gettext("The request is invalid; see errors."), "invalid"
     else:
         errors = []
         message = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
@@ -139,4 +159,4 @@ class Conflict(exceptions.APIException):
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-    default_detail = "The resource is not in a state that allows this request."
+    default_detail = _("The resource is not in a state that allows this request.")

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from api.spreadsheets import SpreadsheetColumn, SpreadsheetTable, xlsx_response
@@ -25,7 +26,7 @@ def export_format(params) -> str:
     """The `format` query parameter: csv (the default), json or xlsx; anything else is a 400 naming it."""
     file_format = params.get("format") or "csv"
     if file_format not in EXPORT_FORMATS:
-        raise InvalidInput([ErrorItem(field="format", message="format must be csv, json or xlsx.")])
+        raise InvalidInput([ErrorItem(field="format", message=gettext("format must be csv, json or xlsx."))])
     return file_format
 
 

@@ -8,6 +8,8 @@ from django import forms
 from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import FilterMethod
@@ -25,7 +27,7 @@ class StrictBooleanField(forms.NullBooleanField):
     "not given" and answers the unfiltered list."""
 
     widget = forms.TextInput
-    default_error_messages = {"invalid": "Expected true or false."}
+    default_error_messages = {"invalid": _("Expected true or false.")}
 
     def to_python(self, value):
         if value in (None, ""):
@@ -52,7 +54,8 @@ class Int64Field(forms.IntegerField):
         number = super().to_python(value)
         if number is not None and not INT64_MIN <= number <= INT64_MAX:
             raise forms.ValidationError(
-                f"{value} is out of range: whole numbers go from -2**63 to 2**63 - 1.", code="out_of_range"
+                gettext("%(value)s is out of range: whole numbers go from -2**63 to 2**63 - 1.") % {"value": value},
+                code="out_of_range",
             )
         return number
 
@@ -76,7 +79,8 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
                 moment = moment.astimezone(datetime.UTC)
         except OverflowError:
             raise forms.ValidationError(
-                f"{value} is out of range once in UTC: date-times go from 0001-01-01 to 9999-12-31 in UTC.",
+                gettext("%(value)s is out of range once in UTC: date-times go from 0001-01-01 to 9999-12-31 in UTC.")
+                % {"value": value},
                 code="out_of_range",
             ) from None
         return moment
@@ -97,16 +101,19 @@ class SearchTextField(forms.CharField):
         if characters > settings.SEARCH_MAX_CHARACTERS:
             problems.append(
                 forms.ValidationError(
-                    f"The query has {characters} characters; the limit is {settings.SEARCH_MAX_CHARACTERS} "
-                    "(DJANGO_SEARCH_MAX_CHARACTERS).",
+                    gettext(
+                        "The query has %(characters)s characters; the limit is %(limit)s "
+                        "(DJANGO_SEARCH_MAX_CHARACTERS)."
+                    )
+                    % {"characters": characters, "limit": settings.SEARCH_MAX_CHARACTERS},
                     code="too_long",
                 )
             )
         if words > settings.SEARCH_MAX_WORDS:
             problems.append(
                 forms.ValidationError(
-                    f"The query has {words} words; the limit is {settings.SEARCH_MAX_WORDS} "
-                    "(DJANGO_SEARCH_MAX_WORDS).",
+                    gettext("The query has %(words)s words; the limit is %(limit)s (DJANGO_SEARCH_MAX_WORDS).")
+                    % {"words": words, "limit": settings.SEARCH_MAX_WORDS},
                     code="too_many_words",
                 )
             )
@@ -171,7 +178,8 @@ class CodeFilter(_ResolvingFilter):
                     ErrorItem(
                         field=self.param,
                         code="not_found",
-                        message=f"Unknown {self.param} code(s): {', '.join(unknown)}.",
+                        message=gettext("Unknown %(parameter)s code(s): %(codes)s.")
+                        % {"parameter": self.param, "codes": ", ".join(unknown)},
                     )
                 ]
             )

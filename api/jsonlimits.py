@@ -1,5 +1,6 @@
 """Decoding untrusted JSON (request bodies and uploaded files) within limits, in pure Python: nesting depth, digits
-per number, finite numbers that fit a 64-bit column, no NUL character; every problem with its path or line."""
+per number, finite numbers that fit a 64-bit column, no NUL character; every problem with its path or line, in the
+request's language (`api.pure_i18n`)."""
 
 import json
 import math
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.cells import INT64_MAX, INT64_MIN
+from api.pure_i18n import gettext, gettext_noop
 
 NUL = "\x00"
 # A whole string (escapes included), a bracket, or a lone quote (an unterminated string: the decoder reports it).
@@ -55,8 +57,11 @@ def json_depth_check(text: str, *, max_depth: int) -> None:
                     [
                         JSONProblem(
                             code="too_deep",
-                            message=f"The JSON is nested more than {max_depth} levels deep "
-                            "(the limit, DJANGO_JSON_MAX_DEPTH).",
+                            message=gettext(
+                                "The JSON is nested more than %(limit)s levels deep "
+                                "(the limit, DJANGO_JSON_MAX_DEPTH)."
+                            )
+                            % {"limit": max_depth},
                             line=line,
                         )
                     ]
@@ -68,25 +73,33 @@ def json_depth_check(text: str, *, max_depth: int) -> None:
 
 
 def _number_hooks(max_digits: int):
-    def hook(convert, in_range, what: str):
+    def hook(convert, in_range, out_of_range: str):
         def parse(text: str):
             digits = sum(character.isdigit() for character in text)
             if digits > max_digits:
-                message = f"A number of {digits} digits; the limit is {max_digits} (DJANGO_JSON_MAX_NUMBER_DIGITS)."
+                message = gettext(
+                    "A number of %(digits)s digits; the limit is %(limit)s (DJANGO_JSON_MAX_NUMBER_DIGITS)."
+                ) % {"digits": digits, "limit": max_digits}
                 return _RefusedNumber("number_too_long", message)
             number = convert(text)
-            return number if in_range(number) else _RefusedNumber("out_of_range", f"{text} is out of range: {what}.")
+            if in_range(number):
+                return number
+            return _RefusedNumber("out_of_range", gettext(out_of_range) % {"number": text})
 
         return parse
 
     def parse_constant(text: str):
-        return _RefusedNumber("invalid_number", f"{text} is not a number JSON allows.")
+        return _RefusedNumber("invalid_number", gettext("%(number)s is not a number JSON allows.") % {"number": text})
 
     return {
         "parse_int": hook(
-            int, lambda number: INT64_MIN <= number <= INT64_MAX, "whole numbers go from -2**63 to 2**63 - 1"
+            int,
+            lambda number: INT64_MIN <= number <= INT64_MAX,
+            gettext_noop("%(number)s is out of range: whole numbers go from -2**63 to 2**63 - 1."),
         ),
-        "parse_float": hook(float, math.isfinite, "numbers go up to about 1.8e308"),
+        "parse_float": hook(
+            float, math.isfinite, gettext_noop("%(number)s is out of range: numbers go up to about 1.8e308.")
+        ),
         "parse_constant": parse_constant,
     }
 
@@ -120,7 +133,7 @@ def _problems(data) -> list[JSONProblem]:
 def _nul_problem(path: str) -> JSONProblem:
     return JSONProblem(
         code="null_character",
-        message="Text cannot contain the NUL character (U+0000).",
+        message=gettext("Text cannot contain the NUL character (U+0000)."),
         path=path.replace(NUL, "\\u0000") or "(body)",
     )
 

@@ -3,6 +3,7 @@
 import functools
 
 from django.core.paginator import Paginator as DjangoPaginator
+from django.utils.translation import gettext
 from rest_framework import pagination
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -29,7 +30,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
                     ErrorItem(
                         field=self.page_size_query_param,
                         code="out_of_range",
-                        message=f"page_size must be a whole number from 1 to {self.max_page_size}.",
+                        message=gettext("page_size must be a whole number from 1 to %(limit)s.")
+                        % {"limit": self.max_page_size},
                     )
                 ]
             )
@@ -44,7 +46,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
         except ValueError:
             number = 0
         if number < 1:
-            raise InvalidInput([ErrorItem(field=self.page_query_param, message="page must be a whole number from 1.")])
+            raise InvalidInput(
+                [ErrorItem(field=self.page_query_param, message=gettext("page must be a whole number from 1."))]
+            )
         return number
 
     def get_schema_operation_parameters(self, view):

@@ -9,6 +9,7 @@ Which needs, surveys and runs an analyst sees (their territories) is not a permi
 404 like another organisation's draft, never a 403 that confirms it exists.
 """
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 ANALYSTS_GROUP = "analysts"
@@ -35,7 +36,7 @@ def is_analyst(user) -> bool:
 class IsAnalyst(BasePermission):
     """Strategy material (needs, surveys, gap reports) is for analysts and admins only."""
 
-    message = "This resource is reserved to analysts: your account does not have the analyst role."
+    message = _("This resource is reserved to analysts: your account does not have the analyst role.")
 
     def has_permission(self, request, view) -> bool:
         return is_analyst(request.user)
@@ -44,7 +45,7 @@ class IsAnalyst(BasePermission):
 class IsAdminOrReadOnly(BasePermission):
     """Reference data: everyone reads, admins write."""
 
-    message = "Only administrators can change reference data."
+    message = _("Only administrators can change reference data.")
 
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or is_admin(request.user)

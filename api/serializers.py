@@ -1,6 +1,8 @@
 """Serializers of the cross-cutting API layer: the error body, the health report, the API root and tokens."""
 
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -62,19 +64,19 @@ class TokenResponseSerializer(serializers.Serializer):
 def _expected_json_type(field) -> tuple[tuple[type, ...], str] | None:
     """The JSON types the schema documents for a writable field, or None when any value is passed through."""
     if isinstance(field, serializers.BooleanField):
-        return (bool,), "true or false"
+        return (bool,), _("true or false")
     if isinstance(field, serializers.IntegerField):
-        return (int,), "a whole number"
+        return (int,), _("a whole number")
     if isinstance(field, serializers.FloatField):
-        return (int, float), "a number"
+        return (int, float), _("a number")
     if isinstance(field, serializers.DecimalField):
         # Documented as a string with a pattern, so that amounts keep their exact decimals in every client.
-        return (str,), 'a decimal written as a string (e.g. "12.50")'
+        return (str,), _('a decimal written as a string (e.g. "12.50")')
 
     if isinstance(field, serializers.ListField | serializers.ManyRelatedField | serializers.ListSerializer):
-        return (list,), "a list"
+        return (list,), _("a list")
     if isinstance(field, serializers.Serializer | serializers.DictField):
-        return (dict,), "an object"
+        return (dict,), _("an object")
     if isinstance(
         field,
         serializers.CharField
@@ -83,7 +85,7 @@ def _expected_json_type(field) -> tuple[tuple[type, ...], str] | None:
         | serializers.DateTimeField
         | serializers.SlugRelatedField,
     ):
-        return (str,), "a string"
+        return (str,), _("a string")
     return None
 
 
@@ -91,7 +93,7 @@ def _type_problem(value, expected: tuple[tuple[type, ...], str]) -> str | None:
     types, label = expected
     if value is None or (isinstance(value, types) and (bool in types or not isinstance(value, bool))):
         return None
-    return f"Expected {label}, got {type(value).__name__}."
+    return gettext("Expected %(expected)s, got %(type)s.") % {"expected": label, "type": type(value).__name__}
 
 
 class StrictJSONTypesMixin:

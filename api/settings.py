@@ -80,6 +80,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Inside CORS, so that portals of other origins can read the JSON 404s these two answer.
     "corsheaders.middleware.CorsMiddleware",
+    # Before the two guards below, so that their JSON 404s are in the client's language and carry Content-Language.
+    # Django's LocaleMiddleware reads no session data since Django 4.0, so it need not follow SessionMiddleware; it
+    # precedes CommonMiddleware as it must.
+    "django.middleware.locale.LocaleMiddleware",
     "api.middleware.ApiNotFoundMiddleware",
     "api.middleware.NulInPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,7 +140,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "fr-fr"
+# French by default, English on request (`Accept-Language: en`); any other language gets French. Each app keeps its
+# own catalogue in `<app>/locale/fr/LC_MESSAGES/django.po` (English msgids); docs/i18n.md.
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

@@ -17,12 +17,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext, ngettext
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge
+from api.exceptions import ErrorItem, InvalidInput, PayloadTooLarge, grouped_number
 from api.jsonlimits import NUL, JSONLimitError, json_decode
-from api.parsers import json_limit_errors
+from api.parsers import json_decode_reason, json_limit_errors
 from api.text import fold_text
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -75,20 +76,26 @@ def _decode(content: bytes) -> str:
         try:
             return content[3:].decode("utf-8")
         except UnicodeDecodeError as exc:  # the mark says UTF-8: do not guess another encoding
-            message = f"The file starts with a UTF-8 byte-order mark but is not UTF-8: {exc}."
+            message = gettext("The file starts with a UTF-8 byte-order mark but is not UTF-8: %(reason)s.") % {
+                "reason": exc
+            }
             raise InvalidInput([ErrorItem(code="invalid_encoding", message=message)]) from exc
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export (UTF-16, tab-separated)
         try:
             return content.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise InvalidInput([ErrorItem(code="invalid_encoding", message=f"Invalid UTF-16: {exc}.")]) from exc
+            raise InvalidInput(
+                [ErrorItem(code="invalid_encoding", message=gettext("Invalid UTF-16: %(reason)s.") % {"reason": exc})]
+            ) from exc
     if _looks_binary(content):
         raise InvalidInput(
             [
                 ErrorItem(
                     code="binary_file",
-                    message="The file is not text (a spreadsheet workbook or another binary file?): export it as "
-                    "CSV (UTF-8 or Windows-1252, comma or semicolon) or JSON.",
+                    message=gettext(
+                        "The file is not text (a spreadsheet workbook or another binary file?): export it as "
+                        "CSV (UTF-8 or Windows-1252, comma or semicolon) or JSON."
+                    ),
                 )
             ]
         )
@@ -132,17 +139,20 @@ def read_upload(
     caller's, with the row's `line`.
     """
     if len(content) > max_bytes:
-        raise PayloadTooLarge(f"The file is {len(content):,} bytes; the limit is {max_bytes:,} bytes.")
+        raise PayloadTooLarge(file_too_large_message(len(content), max_bytes))
     # Any number of byte-order marks (a file saved twice with one) is not content.
     text = _decode(content).lstrip(_BOM)
     if not text.strip():
-        raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
+        raise InvalidInput([ErrorItem(code="empty", message=gettext("The file is empty."))])
     is_json = _is_json(text, filename, content_type)
     rows = _read_json(text, columns, list_key) if is_json else _read_csv(text, columns)
     if len(rows) > max_rows:
-        raise PayloadTooLarge(f"The file has {len(rows):,} records; the limit is {max_rows:,} per upload.")
+        raise PayloadTooLarge(
+            gettext("The file has %(records)s records; the limit is %(limit)s per upload.")
+            % {"records": grouped_number(len(rows)), "limit": grouped_number(max_rows)}
+        )
     if not rows:
-        raise InvalidInput([ErrorItem(code="empty", message="The file has a header but no record.")])
+        raise InvalidInput([ErrorItem(code="empty", message=gettext("The file has a header but no record."))])
     return rows
 
 
@@ -157,7 +167,13 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as exc:
-        raise InvalidInput([ErrorItem(line=1, code="invalid_csv", message=f"Unreadable header: {exc}.")]) from exc
+        raise InvalidInput(
+            [
+                ErrorItem(
+                    line=1, code="invalid_csv", message=gettext("Unreadable header: %(reason)s.") % {"reason": exc}
+                )
+            ]
+        ) from exc
 
     index = _column_index(columns)
     errors: list[ErrorItem] = []
@@ -168,14 +184,21 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
             errors.append(_nul_error(line=1, field=header.replace(NUL, "\\u0000")))
         elif name is None and header.strip():
             errors.append(
-                ErrorItem(line=1, field=header, code="unknown_column", message=f"Unknown column {header!r}.")
+                ErrorItem(
+                    line=1,
+                    field=header,
+                    code="unknown_column",
+                    message=gettext("Unknown column %(column)s.") % {"column": repr(header)},
+                )
             )
         if name is not None and name in canonical:
-            errors.append(ErrorItem(line=1, field=header, code="duplicate_column", message="Column given twice."))
+            errors.append(
+                ErrorItem(line=1, field=header, code="duplicate_column", message=gettext("Column given twice."))
+            )
         canonical.append(name)
     _check_required(columns, set(filter(None, canonical)), errors, line=1)
     if errors:
-        raise InvalidInput(errors, message="The file's header is invalid; nothing was written.")
+        raise InvalidInput(errors, message=gettext("The file's header is invalid; nothing was written."))
 
     rows: list[Row] = []
     try:
@@ -188,7 +211,8 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
                     ErrorItem(
                         line=line,
                         code="too_many_fields",
-                        message=f"{len(record)} fields for {len(headers)} columns (check the separator and quotes).",
+                        message=gettext("%(fields)s fields for %(columns)s columns (check the separator and quotes).")
+                        % {"fields": len(record), "columns": len(headers)},
                     )
                 )
                 continue
@@ -196,9 +220,15 @@ def _read_csv(text: str, columns: list[Column]) -> list[Row]:
             errors.extend(_nul_error(line=line, field=name) for name, cell in values.items() if NUL in cell)
             rows.append(Row(line=line, values=values))
     except csv.Error as exc:
-        errors.append(ErrorItem(line=reader.line_num, code="invalid_csv", message=f"Unreadable CSV: {exc}."))
+        errors.append(
+            ErrorItem(
+                line=reader.line_num,
+                code="invalid_csv",
+                message=gettext("Unreadable CSV: %(reason)s.") % {"reason": exc},
+            )
+        )
     if errors:
-        raise InvalidInput(errors, message=f"{len(errors)} line(s) are malformed; nothing was written.")
+        raise InvalidInput(errors, message=_malformed_lines(len(errors)))
     return rows
 
 
@@ -241,7 +271,7 @@ def column_letter(position: int) -> str:
 
 def column_label(position: int, header: str | None = None) -> str:
     """'column 7 (G)', or 'column 7 (G) « Vous êtes : »' when the header is worth naming."""
-    label = f"column {position} ({column_letter(position)})"
+    label = gettext("column %(position)s (%(letter)s)") % {"position": position, "letter": column_letter(position)}
     if header:
         shown = header if len(header) <= 60 else header[:57] + "..."
         label += f" « {shown} »"
@@ -266,19 +296,19 @@ def read_table(
     columns with the same header (both positions named), a row with more cells than headers, an empty file.
     """
     if len(content) > max_bytes:
-        raise PayloadTooLarge(f"The file is {len(content):,} bytes; the limit is {max_bytes:,} bytes.")
+        raise PayloadTooLarge(file_too_large_message(len(content), max_bytes))
     caps = {"max_rows": max_rows, "max_columns": max_columns, "max_cells": max_cells}
     if content.startswith(b"PK\x03\x04") or (filename or "").lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(content, sheet=sheet, max_bytes=max_bytes, **caps)
     if content.startswith(b"\xd0\xcf\x11\xe0"):
-        message = "An Excel 97-2003 workbook (.xls) cannot be read: save it as .xlsx or export it as CSV."
+        message = gettext("An Excel 97-2003 workbook (.xls) cannot be read: save it as .xlsx or export it as CSV.")
         raise InvalidInput([ErrorItem(code="unsupported_format", message=message)])
     if sheet:
-        message = "A sheet is named, but the file is CSV (sheets are for XLSX workbooks)."
+        message = gettext("A sheet is named, but the file is CSV (sheets are for XLSX workbooks).")
         raise InvalidInput([ErrorItem(field="sheet", code="invalid", message=message)])
     text = _decode(content).lstrip(_BOM)
     if not text.strip():
-        raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
+        raise InvalidInput([ErrorItem(code="empty", message=gettext("The file is empty."))])
     reader = _csv_reader(text)
     try:
         return _table_build(
@@ -288,7 +318,7 @@ def read_table(
             **caps,
         )
     except csv.Error as exc:
-        message = f"Unreadable CSV: {exc}."
+        message = gettext("Unreadable CSV: %(reason)s.") % {"reason": exc}
         raise InvalidInput([ErrorItem(line=reader.line_num, code="invalid_csv", message=message)]) from exc
 
 
@@ -297,25 +327,31 @@ XLSX_MAX_EXPANSION = 40
 
 
 def _read_xlsx(content: bytes, *, sheet: str | None, max_bytes: int, **caps) -> Table:
-    unreadable = "The file is not a readable XLSX workbook ({}): save it again as .xlsx, or export it as CSV."
+    unreadable = gettext(
+        "The file is not a readable XLSX workbook (%(reason)s): save it again as .xlsx, or export it as CSV."
+    )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             expanded = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        raise InvalidInput([ErrorItem(code="invalid_xlsx", message=unreadable.format(exc))]) from exc
+        raise InvalidInput([ErrorItem(code="invalid_xlsx", message=unreadable % {"reason": exc})]) from exc
     if expanded > max_bytes * XLSX_MAX_EXPANSION:
         raise PayloadTooLarge(
-            f"The workbook expands to {expanded:,} bytes; the limit is {max_bytes * XLSX_MAX_EXPANSION:,} bytes."
+            gettext("The workbook expands to %(size)s bytes; the limit is %(limit)s bytes.")
+            % {"size": grouped_number(expanded), "limit": grouped_number(max_bytes * XLSX_MAX_EXPANSION)}
         )
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput([ErrorItem(code="invalid_xlsx", message=unreadable.format(exc))]) from exc
+        raise InvalidInput([ErrorItem(code="invalid_xlsx", message=unreadable % {"reason": exc})]) from exc
     try:
         if sheet:
             if sheet not in workbook.sheetnames:
                 names = ", ".join(repr(name) for name in workbook.sheetnames)
-                message = f"The workbook has no sheet {sheet!r} (its sheets: {names})."
+                message = gettext("The workbook has no sheet %(sheet)s (its sheets: %(names)s).") % {
+                    "sheet": repr(sheet),
+                    "names": names,
+                }
                 raise InvalidInput([ErrorItem(field="sheet", code="unknown_sheet", message=message)])
             worksheet = workbook[sheet]
         else:
@@ -341,33 +377,39 @@ def _table_build(
 ) -> Table:
     first = next(records, None)
     if first is None:
-        raise InvalidInput([ErrorItem(code="empty", message="The file is empty.")])
+        raise InvalidInput([ErrorItem(code="empty", message=gettext("The file is empty."))])
     header_line, raw_headers = first
     headers = [header_text(value) for value in raw_headers]
     while headers and not headers[-1]:
         headers.pop()
     if not headers:
-        raise InvalidInput([ErrorItem(line=header_line, code="empty", message="The first row holds no header.")])
+        raise InvalidInput(
+            [ErrorItem(line=header_line, code="empty", message=gettext("The first row holds no header."))]
+        )
     if len(headers) > max_columns:
-        raise PayloadTooLarge(f"The file has {len(headers):,} columns; the limit is {max_columns:,}.")
+        raise PayloadTooLarge(
+            gettext("The file has %(columns)s columns; the limit is %(limit)s.")
+            % {"columns": grouped_number(len(headers)), "limit": grouped_number(max_columns)}
+        )
     errors: list[ErrorItem] = []
     positions: dict[str, int] = {}
     for position, header in enumerate(headers, start=1):
         if not header:
-            message = f"The header of {column_label(position)} is blank (an empty or merged cell): name the column."
+            message = gettext("The header of %(column)s is blank (an empty or merged cell): name the column.") % {
+                "column": column_label(position)
+            }
             errors.append(ErrorItem(line=header_line, code="blank_header", message=message))
         elif NUL in header:
             errors.append(_nul_error(line=header_line, field=header.replace(NUL, "\\u0000")))
         elif header in positions:
-            message = (
-                f"{column_label(positions[header], header)} and {column_label(position, header)} have the same "
-                "header: rename one (every column must be told apart)."
-            )
+            message = gettext(
+                "%(first)s and %(second)s have the same header: rename one (every column must be told apart)."
+            ) % {"first": column_label(positions[header], header), "second": column_label(position, header)}
             errors.append(ErrorItem(line=header_line, field=header, code="duplicate_column", message=message))
         else:
             positions[header] = position
     if errors:
-        raise InvalidInput(errors, message="The file's header is invalid; nothing was written.")
+        raise InvalidInput(errors, message=gettext("The file's header is invalid; nothing was written."))
 
     width = len(headers)
     rows: list[tuple[int, list]] = []
@@ -375,16 +417,25 @@ def _table_build(
         if not any(not _blank_cell(cell) for cell in record):
             continue
         if len(rows) >= max_rows:
-            raise PayloadTooLarge(f"The file has more than {max_rows:,} rows; the limit is {max_rows:,} per upload.")
+            raise PayloadTooLarge(
+                gettext("The file has more than %(limit)s rows; the limit is %(limit)s per upload.")
+                % {"limit": grouped_number(max_rows)}
+            )
         if (len(rows) + 1) * width > max_cells:
             raise PayloadTooLarge(
-                f"The file has more than {max_cells:,} cells ({width} columns x {len(rows) + 1:,} rows so far); "
-                f"the limit is {max_cells:,} per upload."
+                gettext(
+                    "The file has more than %(limit)s cells (%(columns)s columns x %(rows)s rows so far); "
+                    "the limit is %(limit)s per upload."
+                )
+                % {"limit": grouped_number(max_cells), "columns": width, "rows": grouped_number(len(rows) + 1)}
             )
         cells = list(record[:width])
         extra = record[width:]
         if any(not _blank_cell(cell) for cell in extra):
-            message = f"{len(record)} cells for {width} columns (check the separator and quotes)."
+            message = gettext("%(cells)s cells for %(columns)s columns (check the separator and quotes).") % {
+                "cells": len(record),
+                "columns": width,
+            }
             errors.append(ErrorItem(line=line, code="too_many_fields", message=message))
             continue
         if len(cells) < width:
@@ -395,9 +446,9 @@ def _table_build(
                     errors.append(_nul_error(line=line, field=headers[position]))
         rows.append((line, cells))
     if errors:
-        raise InvalidInput(errors, message=f"{len(errors)} line(s) are malformed; nothing was written.")
+        raise InvalidInput(errors, message=_malformed_lines(len(errors)))
     if not rows:
-        raise InvalidInput([ErrorItem(code="empty", message="The file has a header but no row.")])
+        raise InvalidInput([ErrorItem(code="empty", message=gettext("The file has a header but no row."))])
     return Table(headers=headers, rows=rows, sheet=sheet)
 
 
@@ -414,39 +465,62 @@ def _read_json(text: str, columns: list[Column], list_key: str | None) -> list[R
         data = json_decode(text, max_depth=settings.JSON_MAX_DEPTH, max_digits=settings.JSON_MAX_NUMBER_DIGITS)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            [ErrorItem(line=exc.lineno, code="invalid_json", message=f"Invalid JSON: {exc.msg}.")]
+            [
+                ErrorItem(
+                    line=exc.lineno,
+                    code="invalid_json",
+                    message=gettext("Invalid JSON: %(reason)s.") % {"reason": json_decode_reason(exc)},
+                )
+            ]
         ) from exc
     except JSONLimitError as exc:
         raise InvalidInput(**_record_errors(exc, list_key)) from exc
     if isinstance(data, dict) and list_key and isinstance(data.get(list_key), list):
         data = data[list_key]
     if not isinstance(data, list):
-        expected = f"a list of objects (or an object with a {list_key!r} list)" if list_key else "a list of objects"
-        raise InvalidInput([ErrorItem(code="invalid_json", message=f"Expected {expected}.")])
+        if list_key:
+            message = gettext("Expected a list of objects (or an object with a %(key)s list).") % {
+                "key": repr(list_key)
+            }
+        else:
+            message = gettext("Expected a list of objects.")
+        raise InvalidInput([ErrorItem(code="invalid_json", message=message)])
     index = _column_index(columns)
     errors: list[ErrorItem] = []
     rows: list[Row] = []
     for number, record in enumerate(data, start=1):
         if not isinstance(record, dict):
-            errors.append(ErrorItem(line=number, code="invalid_json", message="Record is not an object."))
+            errors.append(ErrorItem(line=number, code="invalid_json", message=gettext("Record is not an object.")))
             continue
         values = {}
         for key, value in record.items():
             name = index.get(header_key(str(key)))
             if name is None:
-                errors.append(ErrorItem(line=number, field=str(key), code="unknown_column", message="Unknown field."))
+                errors.append(
+                    ErrorItem(line=number, field=str(key), code="unknown_column", message=gettext("Unknown field."))
+                )
             else:
                 values[name] = value
         _check_required(columns, set(values), errors, line=number)
         rows.append(Row(line=number, values=values))
     if errors:
-        raise InvalidInput(errors, message=f"{len(errors)} problem(s) in the records; nothing was written.")
+        raise InvalidInput(
+            errors,
+            message=ngettext(
+                "%(count)s problem in the records; nothing was written.",
+                "%(count)s problems in the records; nothing was written.",
+                len(errors),
+            )
+            % {"count": len(errors)},
+        )
     return rows
 
 
 def _nul_error(*, line: int, field: str | None, column: int | None = None) -> ErrorItem:
-    where = f" (column {column})" if column else ""
-    message = f"Text cannot contain the NUL character (U+0000){where}."
+    if column:
+        message = gettext("Text cannot contain the NUL character (U+0000) (column %(column)s).") % {"column": column}
+    else:
+        message = gettext("Text cannot contain the NUL character (U+0000).")
     return ErrorItem(line=line, field=field, code="null_character", message=message)
 
 
@@ -470,7 +544,12 @@ def _check_required(columns: list[Column], present: set[str], errors: list[Error
     for column in columns:
         if column.required and column.name not in present:
             errors.append(
-                ErrorItem(line=line, field=column.name, code="required", message=f"Missing column {column.name!r}.")
+                ErrorItem(
+                    line=line,
+                    field=column.name,
+                    code="required",
+                    message=gettext("Missing column %(column)s.") % {"column": repr(column.name)},
+                )
             )
 
 
@@ -505,3 +584,18 @@ def json_lines(records: Iterable[dict]) -> Iterator[str]:
     for index, record in enumerate(records):
         yield ("," if index else "") + "\n" + json.dumps(record, cls=DjangoJSONEncoder, ensure_ascii=False)
     yield "\n]\n"
+
+
+def file_too_large_message(size: int, limit: int) -> str:
+    return gettext("The file is %(size)s bytes; the limit is %(limit)s bytes.") % {
+        "size": grouped_number(size),
+        "limit": grouped_number(limit),
+    }
+
+
+def _malformed_lines(count: int) -> str:
+    return ngettext(
+        "%(count)s line is malformed; nothing was written.",
+        "%(count)s lines are malformed; nothing was written.",
+        count,
+    ) % {"count": count}

@@ -7,8 +7,9 @@ bandwidth before the 413. Each import still checks its own, smaller cap on the f
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
+from django.utils.translation import gettext
 
-from api.exceptions import PayloadTooLarge
+from api.exceptions import PayloadTooLarge, grouped_number
 
 
 class RequestSizeLimitHandler(FileUploadHandler):
@@ -16,8 +17,11 @@ class RequestSizeLimitHandler(FileUploadHandler):
         limit = settings.UPLOAD_MAX_REQUEST_BYTES
         if content_length and content_length > limit:
             raise PayloadTooLarge(
-                f"The upload is {content_length:,} bytes; the limit is {limit:,} bytes per request "
-                "(DJANGO_UPLOAD_MAX_REQUEST_BYTES)."
+                gettext(
+                    "The upload is %(size)s bytes; the limit is %(limit)s bytes per request "
+                    "(DJANGO_UPLOAD_MAX_REQUEST_BYTES)."
+                )
+                % {"size": grouped_number(content_length), "limit": grouped_number(limit)}
             )
 
     def receive_data_chunk(self, raw_data, start):

@@ -3,6 +3,7 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import NoReverseMatch
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -110,16 +111,18 @@ def _json_error(request, status_code: int, code: str, message: str):
 
 
 def not_found(request, exception=None):
-    return _json_error(request, 404, "not_found", f"No resource at {request.path}.")
+    return _json_error(request, 404, "not_found", gettext("No resource at %(path)s.") % {"path": request.path})
 
 
 def server_error(request):
-    return _json_error(request, 500, "server_error", "An unexpected error occurred; it has been logged.")
+    return _json_error(request, 500, "server_error", gettext("An unexpected error occurred; it has been logged."))
 
 
 def bad_request(request, exception=None):
-    return _json_error(request, 400, "bad_request", "The request could not be understood.")
+    return _json_error(request, 400, "bad_request", gettext("The request could not be understood."))
 
 
 def permission_denied(request, exception=None):
-    return _json_error(request, 403, "permission_denied", "You do not have permission to perform this action.")
+    return _json_error(
+        request, 403, "permission_denied", gettext("You do not have permission to perform this action.")
+    )

@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import construct_instance
+from django.utils.translation import gettext_lazy as _
 
 from offers.models import Audience, Domain, Offer, Organisation, Territory, Theme
 from offers.services import catalogue_changed, offer_search_text_refresh, offer_validate
@@ -96,8 +97,8 @@ class OfferAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("latitude", "longitude"):
             self.fields[name].required = False
-            self.fields[name].help_text = "Empty: the commune's centre."
-        self.fields["service_area"].help_text = "Empty: the commune."
+            self.fields[name].help_text = _("Empty: the commune's centre.")
+        self.fields["service_area"].help_text = _("Empty: the commune.")
 
     def clean(self):
         cleaned = super().clean()
@@ -153,8 +154,8 @@ class AnalystTerritoryInline(admin.TabularInline):
     model = Territory.analysts.through
     extra = 0
     autocomplete_fields = ["territory"]
-    verbose_name = "territoire (analyste)"
-    verbose_name_plural = "territoires de l'analyste (besoins, enquêtes et exécutions visibles)"
+    verbose_name = _("territory (analyst)")
+    verbose_name_plural = _("analyst's territories (needs, surveys and runs they see)")
 
 
 User = get_user_model()

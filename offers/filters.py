@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext, gettext_lazy
 from django_filters import rest_framework as filters
 
 from api.exceptions import ErrorItem, InvalidInput
@@ -52,7 +53,9 @@ class TerritoryFilterSet(filters.FilterSet):
     )
     postal_code = django_filters.CharFilter(
         method="filter_postal_code",
-        validators=[RegexValidator(r"^\d{5}$", message="Enter a postal code of exactly 5 digits, e.g. 62500.")],
+        validators=[
+            RegexValidator(r"^\d{5}$", message=gettext_lazy("Enter a postal code of exactly 5 digits, e.g. 62500."))
+        ],
         help_text="Communes with this postal code (5 digits, exact), largest population first.",
     )
     include_retired = StrictBooleanFilter(
@@ -251,17 +254,21 @@ class OfferFilterSet(filters.FilterSet):
         if not near or radius is None:
             missing = "radius_km" if near else "near"
             raise InvalidInput(
-                [ErrorItem(field=missing, code="required", message="near and radius_km go together: give both.")]
+                [
+                    ErrorItem(
+                        field=missing, code="required", message=gettext("near and radius_km go together: give both.")
+                    )
+                ]
             )
         try:
             latitude, longitude = (float(part) for part in near.split(","))
         except ValueError:
             raise InvalidInput(
-                [ErrorItem(field="near", message="near must be `latitude,longitude`, e.g. `46.17,1.87`.")]
+                [ErrorItem(field="near", message=gettext("near must be `latitude,longitude`, e.g. `46.17,1.87`."))]
             ) from None
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise InvalidInput(
-                [ErrorItem(field="near", code="out_of_range", message="Latitude or longitude out of range.")]
+                [ErrorItem(field="near", code="out_of_range", message=gettext("Latitude or longitude out of range."))]
             )
         if not 0 < radius <= MAX_RADIUS_KM:
             raise InvalidInput(
@@ -269,7 +276,8 @@ class OfferFilterSet(filters.FilterSet):
                     ErrorItem(
                         field="radius_km",
                         code="out_of_range",
-                        message=f"radius_km must be greater than 0 and at most {MAX_RADIUS_KM:g}.",
+                        message=gettext("radius_km must be greater than 0 and at most %(limit)s.")
+                        % {"limit": f"{MAX_RADIUS_KM:g}"},
                     )
                 ]
             )
@@ -302,9 +310,11 @@ class OfferFilterSet(filters.FilterSet):
             queryset = self._search(queryset, q)
         ordering = self.form.cleaned_data.get("ordering") or ("relevance" if q else "distance" if near else "title")
         if ordering == "distance" and near is None:
-            raise InvalidInput([ErrorItem(field="ordering", message="ordering=distance needs near and radius_km.")])
+            raise InvalidInput(
+                [ErrorItem(field="ordering", message=gettext("ordering=distance needs near and radius_km."))]
+            )
         if ordering == "relevance" and not q:
-            raise InvalidInput([ErrorItem(field="ordering", message="ordering=relevance needs q.")])
+            raise InvalidInput([ErrorItem(field="ordering", message=gettext("ordering=relevance needs q."))])
         return queryset.order_by(*_ORDERINGS[ordering])
 
 

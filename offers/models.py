@@ -7,18 +7,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from offers.validators import DataInclusionCodesValidator, data_inclusion_codes_check
 
 
 class TerritoryKind(models.TextChoices):
-    REGION = "region", "Région"
-    DEPARTEMENT = "departement", "Département"
-    EPCI = "epci", "Intercommunalité (EPCI)"
-    COMMUNE = "commune", "Commune"
+    REGION = "region", _("Region")
+    DEPARTEMENT = "departement", _("Département")
+    EPCI = "epci", _("Intercommunality (EPCI)")
+    COMMUNE = "commune", _("Commune")
     # A territory of the strategy itself (Cornouaille, an agglomeration and its neighbour promoting together):
     # a named set of EPCIs and/or communes, outside the administrative tree.
-    CUSTOM = "custom", "Territoire de projet"
+    CUSTOM = "custom", _("Project territory")
 
 
 class Territory(models.Model):
@@ -76,7 +78,8 @@ class Territory(models.Model):
 
     class Meta:
         ordering = ["path"]
-        verbose_name = "territoire"
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
         constraints = [models.UniqueConstraint(fields=["kind", "code"], name="territory_kind_code_unique")]
         indexes = [models.Index(fields=["kind", "name"], name="territory_kind_name_idx")]
 
@@ -101,7 +104,8 @@ class TerritoryPostalCode(models.Model):
 
     class Meta:
         ordering = ["code", "territory"]
-        verbose_name = "code postal"
+        verbose_name = _("postal code")
+        verbose_name_plural = _("postal codes")
         constraints = [
             models.UniqueConstraint(fields=["code", "territory"], name="territory_postal_code_unique"),
         ]
@@ -118,7 +122,8 @@ class Domain(models.Model):
 
     class Meta:
         ordering = ["position", "code"]
-        verbose_name = "domaine"
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
 
     def __str__(self) -> str:
         return self.label
@@ -139,7 +144,8 @@ class Theme(models.Model):
 
     class Meta:
         ordering = ["domain__position", "position", "code"]
-        verbose_name = "thème"
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
 
     def __str__(self) -> str:
         return self.label
@@ -172,8 +178,8 @@ class Audience(models.Model):
 
     class Meta:
         ordering = ["position", "code"]
-        verbose_name = "public cible"
-        verbose_name_plural = "publics cibles"
+        verbose_name = _("target audience")
+        verbose_name_plural = _("target audiences")
 
     def __str__(self) -> str:
         return self.label
@@ -183,11 +189,11 @@ class Audience(models.Model):
 
 
 class OrganisationKind(models.TextChoices):
-    LOCAL_AUTHORITY = "local-authority", "Collectivité territoriale"
-    PUBLIC_BODY = "public-body", "Établissement ou organisme public"
-    ASSOCIATION = "association", "Association"
-    COMPANY = "company", "Entreprise"
-    OTHER = "other", "Autre"
+    LOCAL_AUTHORITY = "local-authority", _("Local authority")
+    PUBLIC_BODY = "public-body", _("Public body or institution")
+    ASSOCIATION = "association", _("Association")
+    COMPANY = "company", _("Company")
+    OTHER = "other", _("Other")
 
 
 class Organisation(models.Model):
@@ -206,16 +212,17 @@ class Organisation(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "organisation"
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
 
     def __str__(self) -> str:
         return self.name
 
 
 class OfferStatus(models.TextChoices):
-    DRAFT = "draft", "Brouillon"
-    PUBLISHED = "published", "Publiée"
-    ARCHIVED = "archived", "Archivée"
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
 
 
 # Metropolitan France with Corsica, and the overseas départements: (lat_min, lat_max, lon_min, lon_max).
@@ -281,7 +288,8 @@ class Offer(models.Model):
 
     class Meta:
         ordering = ["title", "id"]
-        verbose_name = "offre"
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
         constraints = [
             # Scoped to the organisation: one organisation's import key never blocks (nor reveals) another's.
             models.UniqueConstraint(
@@ -289,7 +297,7 @@ class Offer(models.Model):
                 condition=~models.Q(external_id=""),
                 name="offer_organisation_source_external_id_unique",
                 violation_error_code="duplicate",
-                violation_error_message="This organisation already has an offer with this source and external_id.",
+                violation_error_message=_("This organisation already has an offer with this source and external_id."),
             ),
             models.CheckConstraint(
                 condition=models.Q(available_until__isnull=True)
@@ -318,16 +326,21 @@ class Offer(models.Model):
             and not is_in_france(self.latitude, self.longitude)
         ):
             errors.setdefault("latitude", []).append(
-                f"({self.latitude}, {self.longitude}) is outside France (metropole, Corsica, overseas départements)."
+                gettext("(%(latitude)s, %(longitude)s) is outside France (metropole, Corsica, overseas départements).")
+                % {"latitude": self.latitude, "longitude": self.longitude}
             )
         if self.available_from and self.available_until and self.available_until < self.available_from:
-            errors.setdefault("available_until", []).append("available_until must be on or after available_from.")
+            errors.setdefault("available_until", []).append(
+                gettext("available_until must be on or after available_from.")
+            )
         if not self.is_free and self.price_amount is None and not self.price_details:
-            errors.setdefault("price_amount", []).append("A paid offer needs a price_amount or price_details.")
+            errors.setdefault("price_amount", []).append(
+                gettext("A paid offer needs a price_amount or price_details.")
+            )
         if self.is_free and self.price_amount:
-            errors.setdefault("price_amount", []).append("A free offer cannot have a price_amount.")
+            errors.setdefault("price_amount", []).append(gettext("A free offer cannot have a price_amount."))
         if self.capacity_unit and self.capacity is None:
-            errors.setdefault("capacity", []).append("capacity_unit is set but capacity is missing.")
+            errors.setdefault("capacity", []).append(gettext("capacity_unit is set but capacity is missing."))
         if errors:
             raise ValidationError(errors)
 
@@ -345,7 +358,8 @@ class CatalogueVersion(models.Model):
     public_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "version du catalogue"
+        verbose_name = _("catalogue version")
+        verbose_name_plural = _("catalogue versions")
 
     def __str__(self) -> str:
         return f"catalogue v{self.version}"

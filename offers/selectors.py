@@ -15,6 +15,8 @@ from django.db import connection
 from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 from django.http import QueryDict
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from api.conditional import etag_of
 from api.exceptions import ErrorItem, InvalidInput
@@ -61,12 +63,14 @@ def territory_resolve(*, code: str, field: str = "territory", catalogue_key: str
 def _territory_resolve(*, code: str, field: str) -> Territory:
     raw = (code or "").strip()
     if ":" in raw:
-        kind, _, bare = raw.partition(":")
+        kind, _colon, bare = raw.partition(":")
         if kind not in TerritoryKind.values:
             raise InvalidInput(
                 [
                     ErrorItem(
-                        field=field, message=f"Unknown territory kind {kind!r}: use {', '.join(TerritoryKind.values)}."
+                        field=field,
+                        message=gettext("Unknown territory kind %(kind)s: use %(kinds)s.")
+                        % {"kind": repr(kind), "kinds": ", ".join(TerritoryKind.values)},
                     )
                 ]
             )
@@ -75,28 +79,44 @@ def _territory_resolve(*, code: str, field: str) -> Territory:
         # Corsica's 2A/2B written in lower case; custom territories' codes are lower-case slugs, kept as given.
         matches = list(Territory.objects.filter(code__in={raw, raw.upper()}))
     if not matches:
-        message = f"No territory has the code {raw!r}" + _territory_code_hint(raw.rpartition(":")[2].upper())
+        message = _territory_unknown_message(raw, raw.rpartition(":")[2].upper())
         raise InvalidInput([ErrorItem(field=field, code="not_found", message=message)])
     if len(matches) > 1:
         options = ", ".join(sorted(territory.qualified_code for territory in matches))
-        raise InvalidInput(
-            [ErrorItem(field=field, code="ambiguous", message=f"The code {raw!r} is ambiguous: use one of {options}.")]
-        )
+        message = gettext("The code %(code)s is ambiguous: use one of %(options)s.") % {
+            "code": repr(raw),
+            "options": options,
+        }
+        raise InvalidInput([ErrorItem(field=field, code="ambiguous", message=message)])
     return matches[0]
 
 
-def _territory_code_hint(code: str) -> str:
-    """What an unknown code probably meant: a département without its leading zero, Corsica's old 20, an overseas
-    département cut short ('.' when there is nothing to say)."""
+def _territory_unknown_message(raw: str, code: str) -> str:
+    """Why no territory has the code `raw` (`code`: its bare code, upper case), with what it probably meant: a
+    département without its leading zero, Corsica's old 20, an overseas département cut short."""
+    values = {"code": repr(raw)}
     if code == "20":
-        return ": Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+        return (
+            gettext(
+                "No territory has the code %(code)s: Corsica is 2A (Corse-du-Sud) and 2B (Haute-Corse) since 1976."
+            )
+            % values
+        )
     if code in ("97", "98"):
-        return ": overseas départements have three digits (971 Guadeloupe ... 976 Mayotte)."
+        return (
+            gettext(
+                "No territory has the code %(code)s: overseas départements have three digits (971 Guadeloupe ... 976 "
+                "Mayotte)."
+            )
+            % values
+        )
     if code.isdigit() and len(code) == 1:
         padded = Territory.objects.filter(kind=TerritoryKind.DEPARTEMENT, code=f"0{code}").first()
         if padded is not None:
-            return f": département codes have two digits, {padded.qualified_code} is {padded.name}."
-    return "."
+            return gettext(
+                "No territory has the code %(code)s: département codes have two digits, %(padded)s is %(name)s."
+            ) % {**values, "padded": padded.qualified_code, "name": padded.name}
+    return gettext("No territory has the code %(code)s.") % values
 
 
 def territory_subtree_q(territory: Territory, *, prefix: str = "") -> Q:
@@ -214,6 +234,15 @@ def _code_padded(value: str) -> str:
     return value.zfill(5) if value.isdigit() and len(value) == 4 else value
 
 
+# What a value of each reading is called in the messages of communes_resolve.
+_COMMUNE_VALUE_NAMES = {
+    "insee": _("INSEE code"),
+    "postal_code": _("postal code"),
+    "name": _("commune name"),
+    "auto": _("INSEE code, postal code or commune name"),
+}
+
+
 def communes_resolve(
     values: Iterable[str], *, kind: str = "auto", within: Territory | None = None
 ) -> dict[str, Territory | str]:
@@ -265,7 +294,7 @@ def communes_resolve(
             match = _NAME_WITH_DEPARTEMENT.match(value.strip())
             name, departement = (match["name"], match["departement"]) if match else (value, "")
             wanted_names[value] = (fold_text(name), departement.upper())
-        folded = {name for name, _ in wanted_names.values()}
+        folded = {name for name, _departement in wanted_names.values()}
         for commune in communes.filter(name_folded__in=folded, successor=None, retired=False):
             by_name[(commune.name_folded, "")].append(commune)
             by_name[(commune.name_folded, path_code(commune.path, "departement"))].append(commune)
@@ -276,19 +305,26 @@ def communes_resolve(
         insee = by_insee.get(code)
         postal = by_postal.get(code, [])
         if insee is not None and postal and postal != [insee] and kind == "auto":
-            resolved[value] = (
-                f"{value!r} is both the INSEE code of {insee.name} and a postal code of "
-                f"{', '.join(commune.name for commune in postal)}: map the column as 'insee' or 'postal_code'."
-            )
+            resolved[value] = gettext(
+                "%(value)s is both the INSEE code of %(commune)s and a postal code of %(communes)s: map the column "
+                "as 'insee' or 'postal_code'."
+            ) % {
+                "value": repr(value),
+                "commune": insee.name,
+                "communes": ", ".join(commune.name for commune in postal),
+            }
         elif insee is not None and insee.retired:
-            resolved[value] = f"{value!r} is the INSEE code of {insee.name}, a former commune with no known successor."
+            resolved[value] = gettext(
+                "%(value)s is the INSEE code of %(commune)s, a former commune with no known successor."
+            ) % {"value": repr(value), "commune": insee.name}
         elif insee is not None:
             resolved[value] = insee
         elif len(postal) == 1:
             resolved[value] = postal[0]
         elif postal:
             resolved[value] = _smallest_common_territory(postal) or (
-                f"{value!r} is a postal code of communes in several régions: use their INSEE codes."
+                gettext("%(value)s is a postal code of communes in several régions: use their INSEE codes.")
+                % {"value": repr(value)}
             )
         elif (candidates := by_name.get(wanted_names.get(value, ("", "")), [])) and len(candidates) == 1:
             resolved[value] = candidates[0]
@@ -296,13 +332,20 @@ def communes_resolve(
             options = ", ".join(
                 f"{commune.name} ({path_code(commune.path, 'departement')})" for commune in candidates[:5]
             )
-            resolved[value] = f"{value!r} names several communes ({options}): write it as 'Name (département)'."
+            resolved[value] = gettext(
+                "%(value)s names several communes (%(options)s): write it as 'Name (département)'."
+            ) % {"value": repr(value), "options": options}
         else:
-            expected = {"insee": "INSEE code", "postal_code": "postal code", "name": "commune name"}.get(
-                kind, "INSEE code, postal code or commune name"
-            )
-            where = f" in {within.name}" if within is not None else ""
-            resolved[value] = f"{value!r} is not a known {expected}{where}."
+            expected = _COMMUNE_VALUE_NAMES.get(kind, _COMMUNE_VALUE_NAMES["auto"])
+            if within is None:
+                message = gettext("%(value)s is not a known %(expected)s.")
+            else:
+                message = gettext("%(value)s is not a known %(expected)s in %(territory)s.")
+            resolved[value] = message % {
+                "value": repr(value),
+                "expected": expected,
+                "territory": getattr(within, "name", ""),
+            }
     return resolved
 
 
@@ -617,7 +660,13 @@ def organisation_resolve(*, slug: str, field: str = "organisation") -> Organisat
     """The organisation with this slug, or a 400 naming `field` (a parameter, not a path: hence not a 404)."""
     organisation = Organisation.objects.filter(slug=slug).first()
     if organisation is None:
-        raise InvalidInput([ErrorItem(field=field, code="not_found", message=f"No organisation {slug!r}.")])
+        raise InvalidInput(
+            [
+                ErrorItem(
+                    field=field, code="not_found", message=gettext("No organisation %(slug)s.") % {"slug": repr(slug)}
+                )
+            ]
+        )
     return organisation
 
 
@@ -675,26 +724,27 @@ class AnalystScope:
             if default and len(self.territories) == 1:
                 return self.territories[0]
             if not self.territories:
-                message = "Your account belongs to no territory: ask an administrator to assign one."
+                message = gettext("Your account belongs to no territory: ask an administrator to assign one.")
             else:
-                message = (
-                    f"The whole instance is outside your territories ({self.describe()}): "
-                    f"give the {field} (official code)."
-                )
+                message = gettext(
+                    "The whole instance is outside your territories (%(territories)s): give the %(field)s "
+                    "(official code)."
+                ) % {"territories": self.describe(), "field": field}
             raise InvalidInput([ErrorItem(field=field, code="outside_territories", message=message)])
         raise InvalidInput(
             [
                 ErrorItem(
                     field=field,
                     code="outside_territories",
-                    message=f"{territory.name} ({territory.qualified_code}) is outside your territories "
-                    f"({self.describe()}).",
+                    message=gettext("%(territory)s (%(code)s) is outside your territories (%(territories)s).")
+                    % {"territory": territory.name, "code": territory.qualified_code, "territories": self.describe()},
                 )
             ]
         )
 
     def describe(self) -> str:
-        return ", ".join(f"{territory.name} ({territory.qualified_code})" for territory in self.territories) or "none"
+        described = ", ".join(f"{territory.name} ({territory.qualified_code})" for territory in self.territories)
+        return described or gettext("none")
 
 
 NO_ANALYST_SCOPE = AnalystScope(instance_wide=False)

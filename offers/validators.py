@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 TAXONOMIES_DIR = Path(__file__).resolve().parent / "data" / "taxonomies"
 
@@ -29,18 +31,34 @@ class DataInclusionCodesValidator:
         known = data_inclusion_vocabulary(self.vocabulary)
         if not isinstance(value, list):
             raise ValidationError(
-                f"Expected a list of data·inclusion {self.vocabulary} codes (e.g. [{_shown(min(known))}]), "
-                f"not {_json_type(value)} {_shown(value)}.",
+                gettext(
+                    "Expected a list of data·inclusion %(vocabulary)s codes (e.g. [%(example)s]), "
+                    "not %(type)s %(value)s."
+                )
+                % {
+                    "vocabulary": self.vocabulary,
+                    "example": _shown(min(known)),
+                    "type": _json_type(value),
+                    "value": _shown(value),
+                },
                 code="invalid",
             )
         problems, seen = [], set()
         for index, code in enumerate(value):
             if not isinstance(code, str):
-                problems.append(f"item {index} ({_shown(code)}) is {_json_type(code)}, not a code")
+                problems.append(
+                    gettext("item %(index)s (%(value)s) is %(type)s, not a code")
+                    % {"index": index, "value": _shown(code), "type": _json_type(code)}
+                )
             elif code not in known:
-                problems.append(f"item {index} ({_shown(code)}) is not a data·inclusion {self.vocabulary} code")
+                problems.append(
+                    gettext("item %(index)s (%(value)s) is not a data·inclusion %(vocabulary)s code")
+                    % {"index": index, "value": _shown(code), "vocabulary": self.vocabulary}
+                )
             elif code in seen:
-                problems.append(f"item {index} ({_shown(code)}) is given twice")
+                problems.append(
+                    gettext("item %(index)s (%(value)s) is given twice") % {"index": index, "value": _shown(code)}
+                )
             else:
                 seen.add(code)
         if problems:
@@ -62,15 +80,24 @@ def data_inclusion_codes_check(value, *, model) -> None:
 
 def _known(vocabulary: str, known: frozenset[str]) -> str:
     if len(known) <= 20:
-        return f"Known codes: {', '.join(sorted(known))}."
-    return f"Known codes: the `value`s of offers/data/taxonomies/data-inclusion-{vocabulary}.json."
+        return gettext("Known codes: %(codes)s.") % {"codes": ", ".join(sorted(known))}
+    return gettext("Known codes: the `value`s of offers/data/taxonomies/data-inclusion-%(vocabulary)s.json.") % {
+        "vocabulary": vocabulary
+    }
 
 
 def _json_type(value) -> str:
-    for kind, name in ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "a list")):
+    for kind, name in (
+        (bool, _("a boolean")),
+        (int | float, _("a number")),
+        (str, _("a string")),
+        (list, _("a list")),
+    ):
         if isinstance(value, kind):
-            return name
-    return "an object" if isinstance(value, dict) else "null" if value is None else type(value).__name__
+            return str(name)
+    if isinstance(value, dict):
+        return gettext("an object")
+    return "null" if value is None else type(value).__name__
 
 
 def _shown(value) -> str:

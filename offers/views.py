@@ -2,6 +2,7 @@
 
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -28,6 +29,7 @@ from api.permissions import IsAnalyst
 from api.schema import CONFLICT
 from api.serializers import ErrorSerializer
 from api.spreadsheets import XLSX_MEDIA_TYPE
+from api.tabular import file_too_large_message
 from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_throttles
 from offers import selectors, services
 from offers.export_sheets import OFFER_SHEET_COLUMNS, OFFER_SHEET_TITLE
@@ -278,7 +280,7 @@ class OfferViewSet(
         """The offer as a `.values()` row, if the user may see it (its codes not attached yet)."""
         row = selectors.offer_values(self.get_queryset().filter(pk=offer_id)).first()
         if row is None:
-            raise NotFound("No offer has this id, or you cannot see it.")
+            raise NotFound(gettext("No offer has this id, or you cannot see it."))
         return row
 
     def _represent(self, offer_id: int, *, status_code=status.HTTP_200_OK) -> Response:
@@ -317,7 +319,7 @@ class OfferViewSet(
         try:
             return int(self.kwargs["pk"])
         except ValueError:
-            raise NotFound("Offer ids are whole numbers.") from None
+            raise NotFound(gettext("Offer ids are whole numbers.")) from None
 
     def create(self, request, *args, **kwargs):
         serializer = OfferWriteSerializer(data=request.data)
@@ -339,9 +341,7 @@ class OfferViewSet(
     def _import(self, request, *, format: str) -> Response:
         upload = request.FILES.get("file")
         if upload is not None and upload.size > services.IMPORT_MAX_BYTES:
-            raise PayloadTooLarge(
-                f"The file is {upload.size:,} bytes; the limit is {services.IMPORT_MAX_BYTES:,} bytes."
-            )
+            raise PayloadTooLarge(file_too_large_message(upload.size, services.IMPORT_MAX_BYTES))
         serializer = OfferImportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         slug = serializer.validated_data.get("organisation")

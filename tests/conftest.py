@@ -8,10 +8,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.test.client import RequestFactory
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from api.permissions import ANALYSTS_GROUP
+from api.translations import catalogues, compile_catalogues
 from matching.index import offer_index_clear
 from offers.models import Organisation, Territory
 from offers.territory_paths import KINDS
@@ -22,6 +25,32 @@ from tests.offers.factories import make_organisation, reference_ensure
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 hypothesis_settings.register_profile("fuzz", database=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    """The catalogues compiled before any test loads them (a plain `pytest` on a fresh checkout, as `make test`
+    does): Django reads `.mo` files, which are build products."""
+    compile_catalogues(catalogues())
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(request, monkeypatch):
+    """The suite's tests read English messages: their requests say `Accept-Language: en` unless they set the
+    header, and code they call directly runs in English. Tests of the languages themselves (French by default,
+    English on request) are marked `i18n` and get neither."""
+    if request.node.get_closest_marker("i18n"):
+        yield
+        return
+    base_environ = RequestFactory._base_environ
+
+    def english_environ(self, **request_environ):
+        environ = base_environ(self, **request_environ)
+        environ.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+        return environ
+
+    monkeypatch.setattr(RequestFactory, "_base_environ", english_environ)
+    with translation.override("en"):
+        yield
 
 
 def require_service(service: str, *, how: str, url: str | None = None, available: bool = True) -> None:

@@ -13,13 +13,14 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.text import fold_text
 from offers.models import Territory, TerritoryKind
 from offers.selectors import territory_resolve, territory_subtree_q
-from offers.services.reference_data import catalogue_changed
+from offers.services.reference_data import catalogue_changed, usage_phrase
 from offers.territory_paths import area_normalise, custom_path
 
 CUSTOM_TERRITORY_CODE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -36,7 +37,7 @@ def custom_territory_members_resolve(values: Any, *, field: str = "members") -> 
     wrong-kind value with its position."""
     if not isinstance(values, list | tuple) or not values:
         raise InvalidInput(
-            [ErrorItem(field=field, code="required", message="Give at least one EPCI or commune code.")]
+            [ErrorItem(field=field, code="required", message=gettext("Give at least one EPCI or commune code."))]
         )
     if len(values) > CUSTOM_TERRITORY_MAX_MEMBERS:
         raise InvalidInput(
@@ -44,7 +45,8 @@ def custom_territory_members_resolve(values: Any, *, field: str = "members") -> 
                 ErrorItem(
                     field=field,
                     code="too_many",
-                    message=f"{len(values)} members; a custom territory has at most {CUSTOM_TERRITORY_MAX_MEMBERS}.",
+                    message=gettext("%(count)s members; a custom territory has at most %(limit)s.")
+                    % {"count": len(values), "limit": CUSTOM_TERRITORY_MAX_MEMBERS},
                 )
             ]
         )
@@ -53,7 +55,7 @@ def custom_territory_members_resolve(values: Any, *, field: str = "members") -> 
     for position, value in enumerate(values):
         where = f"{field}.{position}"
         if not isinstance(value, str) or not value.strip():
-            errors.append(ErrorItem(field=where, code="invalid", message="Expected an EPCI or commune code."))
+            errors.append(ErrorItem(field=where, code="invalid", message=gettext("Expected an EPCI or commune code.")))
             continue
         try:
             territory = territory_resolve(code=value, field=where)
@@ -65,10 +67,15 @@ def custom_territory_members_resolve(values: Any, *, field: str = "members") -> 
                 ErrorItem(
                     field=where,
                     code="wrong_kind",
-                    message=(
-                        f"{value!r} is a {territory.get_kind_display().lower()} ({territory.name}): a custom "
-                        "territory is made of EPCIs and communes only."
-                    ),
+                    message=gettext(
+                        "%(value)s (%(territory)s) is a territory of kind %(kind)s: a custom territory is made of "
+                        "EPCIs and communes only."
+                    )
+                    % {
+                        "value": repr(value),
+                        "territory": territory.name,
+                        "kind": territory.get_kind_display().lower(),
+                    },
                 )
             )
             continue
@@ -77,7 +84,8 @@ def custom_territory_members_resolve(values: Any, *, field: str = "members") -> 
                 ErrorItem(
                     field=where,
                     code="merged",
-                    message=f"The commune {value!r} ({territory.name}) was merged; use its successor's code.",
+                    message=gettext("The commune %(value)s (%(territory)s) was merged; use its successor's code.")
+                    % {"value": repr(value), "territory": territory.name},
                 )
             )
             continue
@@ -91,16 +99,19 @@ def _code_check(code: Any) -> str:
     text = code.strip() if isinstance(code, str) else ""
     problem = None
     if not text:
-        problem = "Give the custom territory's code (a slug such as `cornouaille`)."
+        problem = gettext("Give the custom territory's code (a slug such as `cornouaille`).")
     elif len(text) > CUSTOM_TERRITORY_CODE_MAX_LENGTH:
-        problem = f"The code has {len(text)} characters; the limit is {CUSTOM_TERRITORY_CODE_MAX_LENGTH}."
+        problem = gettext("The code has %(length)s characters; the limit is %(limit)s.") % {
+            "length": len(text),
+            "limit": CUSTOM_TERRITORY_CODE_MAX_LENGTH,
+        }
     elif not CUSTOM_TERRITORY_CODE.match(text):
-        problem = (
-            f"{text!r} is not a custom territory code: lowercase letters, digits and single hyphens, starting "
+        problem = gettext(
+            "%(code)s is not a custom territory code: lowercase letters, digits and single hyphens, starting "
             "with a letter (`cornouaille`, `saint-omer-flandre`), so that it never reads as an official code."
-        )
+        ) % {"code": repr(text)}
     elif Territory.objects.filter(kind=TerritoryKind.CUSTOM, code=text).exists():
-        problem = f"A custom territory already has the code {text!r}."
+        problem = _code_taken(text)
     if problem:
         raise InvalidInput([ErrorItem(field="code", code="invalid", message=problem)])
     return text
@@ -109,7 +120,9 @@ def _code_check(code: Any) -> str:
 def _name_check(name: Any) -> str:
     text = name.strip() if isinstance(name, str) else ""
     if not text:
-        raise InvalidInput([ErrorItem(field="name", code="required", message="Give the custom territory's name.")])
+        raise InvalidInput(
+            [ErrorItem(field="name", code="required", message=gettext("Give the custom territory's name."))]
+        )
     limit = Territory._meta.get_field("name").max_length
     if len(text) > limit:
         raise InvalidInput(
@@ -117,7 +130,8 @@ def _name_check(name: Any) -> str:
                 ErrorItem(
                     field="name",
                     code="too_long",
-                    message=f"The name has {len(text)} characters; the limit is {limit}.",
+                    message=gettext("The name has %(length)s characters; the limit is %(limit)s.")
+                    % {"length": len(text), "limit": limit},
                 )
             ]
         )
@@ -185,9 +199,7 @@ def custom_territory_create(*, code: Any, name: Any, members: Any, created_by=No
                 **custom_territory_figures(resolved),
             )
     except IntegrityError:  # the same code created by a concurrent request since the check
-        raise InvalidInput(
-            [ErrorItem(field="code", code="invalid", message=f"A custom territory already has the code {code!r}.")]
-        ) from None
+        raise InvalidInput([ErrorItem(field="code", code="invalid", message=_code_taken(code))]) from None
     territory.members.set(resolved)
     catalogue_changed()
     return territory
@@ -197,8 +209,11 @@ def custom_territory_check(*, territory: Territory) -> None:
     """403 unless `territory` is a custom territory (the others are loaded, never written by callers)."""
     if territory.kind != TerritoryKind.CUSTOM:
         raise PermissionDenied(
-            f"{territory.qualified_code} ({territory.name}) is administrative reference data, loaded by "
-            "`manage.py load_territories`: only custom territories are changed through the API.",
+            gettext(
+                "%(code)s (%(territory)s) is administrative reference data, loaded by `manage.py load_territories`: "
+                "only custom territories are changed through the API."
+            )
+            % {"code": territory.qualified_code, "territory": territory.name},
             code="read_only_territory",
         )
 
@@ -213,7 +228,9 @@ def custom_territory_update(*, territory: Territory, values: dict[str, Any]) -> 
             ErrorItem(
                 field="code",
                 code="read_only",
-                message="A custom territory's code is stable (needs, runs and links use it): create another one.",
+                message=gettext(
+                    "A custom territory's code is stable (needs, runs and links use it): create another one."
+                ),
             )
         )
     name = territory.name
@@ -276,11 +293,16 @@ def custom_territory_delete(*, territory: Territory) -> None:
     custom_territory_check(territory=territory)
     usage = custom_territory_usage(territory=territory)
     if usage:
-        details = ", ".join(f"{count} {what}" for what, count in sorted(usage.items()))
+        details = ", ".join(usage_phrase(what, count) for what, count in sorted(usage.items()))
         raise Conflict(
-            f"The custom territory {territory.code!r} is still used by {details}; reassign or delete them first.",
+            gettext("The custom territory %(code)s is still used by %(details)s; reassign or delete them first.")
+            % {"code": repr(territory.code), "details": details},
             code="territory_in_use",
         )
     territory.members.clear()
     territory.delete()
     catalogue_changed()
+
+
+def _code_taken(code: str) -> str:
+    return gettext("A custom territory already has the code %(code)s.") % {"code": repr(code)}

@@ -4,6 +4,7 @@ import json
 from collections import defaultdict
 
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from api.cells import blank, parse_list, parse_text
 from api.exceptions import ErrorItem
@@ -56,12 +57,13 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
             if theme not in themes:
                 themes.append(theme)
     if not themes:
-        listed = ", ".join(thematiques) or "none"
+        listed = ", ".join(thematiques) or gettext("none")
         errors.append(
             ErrorItem(
                 field="thematiques",
                 code="unmapped",
-                message=f"No thématique of this service maps to our taxonomy ({listed}).",
+                message=gettext("No thématique of this service maps to our taxonomy (%(listed)s).")
+                % {"listed": listed},
             )
         )
         domain = None
@@ -127,7 +129,7 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
             ErrorItem(
                 field="code_insee",
                 code="required",
-                message="The service has no code_insee: we cannot place it in a commune.",
+                message=gettext("The service has no code_insee: we cannot place it in a commune."),
             )
         )
     return mapped, errors

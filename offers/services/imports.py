@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied
 
 from api.cells import CellError
@@ -145,7 +146,7 @@ def _offers_upsert(
                     line=line,
                     field="external_id",
                     code="required",
-                    message="Every imported offer needs an identifier (external_id).",
+                    message=gettext("Every imported offer needs an identifier (external_id)."),
                 )
             )
             continue
@@ -156,7 +157,7 @@ def _offers_upsert(
                     line=line,
                     field="organisation",
                     code="permission_denied",
-                    message=f"You are not an editor of the organisation {organisation.slug!r}.",
+                    message=_not_an_editor(organisation),
                 )
             )
             continue
@@ -176,7 +177,8 @@ def _offers_upsert(
                     line=line,
                     field="external_id",
                     code="duplicate",
-                    message=f"The identifier {key[2]!r} is already used on line {seen[key]}.",
+                    message=gettext("The identifier %(identifier)s is already used on line %(line)s.")
+                    % {"identifier": repr(key[2]), "line": seen[key]},
                 )
             )
             continue
@@ -197,7 +199,7 @@ def _offers_upsert(
                     line=line,
                     field="organisation",
                     code="permission_denied",
-                    message=f"You are not an editor of the organisation {draft.offer.organisation.slug!r}.",
+                    message=_not_an_editor(draft.offer.organisation),
                 )
             )
             continue
@@ -212,7 +214,8 @@ def _offers_upsert(
         bad_lines = len({error.line for error in errors})
         raise InvalidInput(
             sorted(errors, key=lambda e: e.line or 0),
-            message=f"{len(errors)} problem(s) on {bad_lines} record(s); nothing was written.",
+            message=gettext("%(problems)s problem(s) on %(records)s record(s); nothing was written.")
+            % {"problems": len(errors), "records": bad_lines},
         )
     if dry_run:
         return report
@@ -247,15 +250,23 @@ def offers_import(
     """
     if format not in IMPORT_FORMATS:
         raise InvalidInput(
-            [ErrorItem(field="format", message=f"Unknown format {format!r}: use {' or '.join(IMPORT_FORMATS)}.")]
+            [
+                ErrorItem(
+                    field="format",
+                    message=gettext("Unknown format %(format)s: use %(formats)s.")
+                    % {"format": repr(format), "formats": ", ".join(IMPORT_FORMATS)},
+                )
+            ]
         )
     source = slugify(source or "")
     if format == "tabular" and not source:
-        raise InvalidInput([ErrorItem(field="source", message="The source must be a short name such as `cd23`.")])
+        raise InvalidInput(
+            [ErrorItem(field="source", message=gettext("The source must be a short name such as `cd23`."))]
+        )
     if organisation is not None and not offer_can_edit(user=user, organisation_id=organisation.pk):
-        raise PermissionDenied(f"You are not an editor of the organisation {organisation.slug!r}.")
+        raise PermissionDenied(_not_an_editor(organisation))
     if user is not None and not is_admin(user) and not _user_organisation_ids(user):
-        raise PermissionDenied("Importing offers is for editors of an organisation and administrators.")
+        raise PermissionDenied(gettext("Importing offers is for editors of an organisation and administrators."))
     refs = CodeLookups()
     if format == "data-inclusion":
         rows = read_upload(
@@ -273,7 +284,9 @@ def offers_import(
                     ErrorItem(
                         field="organisation",
                         code="required",
-                        message="A data·inclusion import needs the organisation (slug) that will hold the services.",
+                        message=gettext(
+                            "A data·inclusion import needs the organisation (slug) that will hold the services."
+                        ),
                     )
                 ]
             )
@@ -308,3 +321,9 @@ def offers_import(
     return _offers_upsert(
         records=records, user=user, dry_run=dry_run, default_organisation=organisation, refs=refs, progress=progress
     )
+
+
+def _not_an_editor(organisation: Organisation) -> str:
+    return gettext("You are not an editor of the organisation %(organisation)s.") % {
+        "organisation": repr(organisation.slug)
+    }

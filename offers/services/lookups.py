@@ -1,5 +1,7 @@
 """The code -> object cache of every upload (offers, needs, surveys): reference codes are resolved once per file."""
 
+from django.utils.translation import gettext
+
 from api.cells import CellError
 from api.exceptions import InvalidInput
 from offers.models import Audience, Domain, Organisation, Territory, Theme
@@ -23,7 +25,10 @@ class CodeLookups:
             return code
         domain = self.domains.get(str(code).strip())
         if domain is None:
-            raise CellError(f"Unknown domain {code!r}: use one of {', '.join(sorted(self.domains))}.")
+            raise CellError(
+                gettext("Unknown domain %(code)s: use one of %(codes)s.")
+                % {"code": repr(code), "codes": ", ".join(sorted(self.domains))}
+            )
         return domain
 
     def theme(self, code) -> Theme:
@@ -31,7 +36,7 @@ class CodeLookups:
             return code
         theme = self.themes.get(code)
         if theme is None:
-            raise CellError(f"Unknown theme {code!r} (see /api/v1/taxonomy/).")
+            raise CellError(gettext("Unknown theme %(code)s (see /api/v1/taxonomy/).") % {"code": repr(code)})
         return theme
 
     def audience(self, code) -> Audience:
@@ -39,7 +44,10 @@ class CodeLookups:
             return code
         audience = self.audiences.get(code)
         if audience is None:
-            raise CellError(f"Unknown audience {code!r}: use one of {', '.join(sorted(self.audiences))}.")
+            raise CellError(
+                gettext("Unknown audience %(code)s: use one of %(codes)s.")
+                % {"code": repr(code), "codes": ", ".join(sorted(self.audiences))}
+            )
         return audience
 
     def organisation(self, slug) -> Organisation:
@@ -50,7 +58,7 @@ class CodeLookups:
             self._organisations[slug] = Organisation.objects.filter(slug=slug).first()
         organisation = self._organisations[slug]
         if organisation is None:
-            raise CellError(f"No organisation has the slug {slug!r}.")
+            raise CellError(gettext("No organisation has the slug %(slug)s.") % {"slug": repr(slug)})
         return organisation
 
     def territory(self, code) -> Territory:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 from rest_framework.exceptions import PermissionDenied
 
 from api.cells import (
@@ -63,7 +64,8 @@ def _parse_status(value) -> str | None:
         return parse_choice(value, OfferStatus.choices, aliases=_STATUS_ALIASES)
     except CellError:
         raise CellError(
-            f"Unknown status {value!r}: use draft, published or archived (brouillon, publiée, archivée)."
+            gettext("Unknown status %(value)s: use draft, published or archived (brouillon, publiée, archivée).")
+            % {"value": repr(value)}
         ) from None
 
 
@@ -108,7 +110,10 @@ def offer_validate(
     errors: dict[str, list[str]] = defaultdict(list)
     commune = offer.commune if offer.commune_id else None
     if commune is not None and commune.kind != TerritoryKind.COMMUNE:
-        errors["commune"].append(f"{commune.name} is a {commune.get_kind_display().lower()}, not a commune.")
+        errors["commune"].append(
+            gettext("%(territory)s (%(kind)s) is not a commune.")
+            % {"territory": commune.name, "kind": commune.get_kind_display().lower()}
+        )
         commune = None
     if commune is not None and (offer.latitude is None or offer.longitude is None):
         if offer.latitude is None and offer.longitude is None:
@@ -118,17 +123,20 @@ def offer_validate(
                 )
             offer.latitude, offer.longitude = commune.latitude, commune.longitude
         else:
-            errors["latitude"].append("Give both latitude and longitude, or neither (the commune's centre is used).")
+            errors["latitude"].append(
+                gettext("Give both latitude and longitude, or neither (the commune's centre is used).")
+            )
     service_area = list(service_area or [])
     if not service_area and commune is not None:
         service_area = [commune]
     if not themes:
-        errors["themes"].append("An offer needs at least one theme.")
+        errors["themes"].append(gettext("An offer needs at least one theme."))
     if offer.domain_id:
         for theme in themes:
             if theme.domain_id != offer.domain_id:
                 errors["themes"].append(
-                    f"The theme {theme.code!r} does not belong to the domain {offer.domain.code!r}."
+                    gettext("The theme %(theme)s does not belong to the domain %(domain)s.")
+                    % {"theme": repr(theme.code), "domain": repr(offer.domain.code)}
                 )
     checks = (
         # Foreign keys were resolved from the database already; re-checking them would cost a query each.
@@ -250,7 +258,7 @@ def _offer_draft(
             if name == "organisation" and default_organisation is not None and not offer.organisation_id:
                 offer.organisation = default_organisation
             elif is_new or name in parsed:
-                error(name, "This field is required.", "required")
+                error(name, gettext("This field is required."), "required")
             continue
         try:
             setattr(offer, name, resolve(value))
@@ -339,7 +347,7 @@ def _target_organisation_check(*, user, data: dict, refs: CodeLookups, message: 
 def offer_create(*, user, data: dict) -> Offer:
     """Create an offer for one of the user's organisations (any organisation for admins)."""
     refs = CodeLookups()
-    message = "You can only create offers for an organisation you are an editor of."
+    message = gettext("You can only create offers for an organisation you are an editor of.")
     _target_organisation_check(user=user, data=data, refs=refs, message=message)
     draft, errors = _offer_draft(data=data, offer=None, refs=refs)
     if errors:
@@ -353,9 +361,9 @@ def offer_create(*, user, data: dict) -> Offer:
 def offer_update(*, user, offer: Offer, data: dict) -> Offer:
     """Change an offer; editors cannot move it to an organisation they do not belong to."""
     if not offer_can_edit(user=user, organisation_id=offer.organisation_id):
-        raise PermissionDenied("You can only change the offers of the organisations you are an editor of.")
+        raise PermissionDenied(gettext("You can only change the offers of the organisations you are an editor of."))
     refs = CodeLookups()
-    message = "You cannot move an offer to an organisation you are not an editor of."
+    message = gettext("You cannot move an offer to an organisation you are not an editor of.")
     _target_organisation_check(user=user, data=data, refs=refs, message=message)
     draft, errors = _offer_draft(data=data, offer=offer, refs=refs)
     if errors:
@@ -368,7 +376,7 @@ def offer_update(*, user, offer: Offer, data: dict) -> Offer:
 
 def offer_delete(*, user, offer: Offer) -> None:
     if not offer_can_edit(user=user, organisation_id=offer.organisation_id):
-        raise PermissionDenied("You can only delete the offers of the organisations you are an editor of.")
+        raise PermissionDenied(gettext("You can only delete the offers of the organisations you are an editor of."))
     with transaction.atomic():
         offer.delete()
         catalogue_changed(public=offer.status == OfferStatus.PUBLISHED)

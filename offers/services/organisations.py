@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
 from rest_framework.exceptions import PermissionDenied
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
@@ -22,11 +23,14 @@ def organisation_save(*, user, data: dict, organisation: Organisation | None = N
     if not is_admin(user):
         allowed = organisation is not None and offer_can_edit(user=user, organisation_id=organisation.pk)
         if not allowed:
-            raise PermissionDenied("Only administrators can create organisations or change other organisations.")
+            raise PermissionDenied(
+                gettext("Only administrators can create organisations or change other organisations.")
+            )
         forbidden = sorted(set(data) - set(ORGANISATION_CONTACT_FIELDS))
         if forbidden:
             raise PermissionDenied(
-                f"Editors can change the contact fields (email, phone, website) only, not {', '.join(forbidden)}."
+                gettext("Editors can change the contact fields (email, phone, website) only, not %(fields)s.")
+                % {"fields": ", ".join(forbidden)}
             )
     organisation = organisation or Organisation()
     errors: list[ErrorItem] = []
@@ -55,11 +59,16 @@ def organisation_save(*, user, data: dict, organisation: Organisation | None = N
 
 def organisation_delete(*, user, organisation: Organisation) -> None:
     if not is_admin(user):
-        raise PermissionDenied("Only administrators can delete organisations.")
+        raise PermissionDenied(gettext("Only administrators can delete organisations."))
     count = organisation.offers.count()
     if count:
         raise Conflict(
-            f"The organisation {organisation.slug!r} still has {count} offer(s); delete or move them first."
+            ngettext(
+                "The organisation %(organisation)s still has %(count)s offer; delete or move it first.",
+                "The organisation %(organisation)s still has %(count)s offers; delete or move them first.",
+                count,
+            )
+            % {"organisation": repr(organisation.slug), "count": count}
         )
     with transaction.atomic():
         organisation.delete()

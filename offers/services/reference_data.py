@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext_lazy
 
 from api.exceptions import Conflict, ErrorItem, InvalidInput
 from api.model_update import model_full_clean, model_update
@@ -766,7 +767,29 @@ def audience_delete(*, audience: Audience, usage: dict[str, int]) -> None:
     `usage` counts what refers to it, by kind (needs, surveys...: the audiences app reads it, offers never import it).
     """
     if usage:
-        details = ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in usage.items())
-        raise Conflict(f"The audience {audience.code!r} is still used by {details}; reassign or delete them first.")
+        details = ", ".join(usage_phrase(what, count) for what, count in usage.items())
+        raise Conflict(
+            gettext("The audience %(audience)s is still used by %(details)s; reassign or delete them first.")
+            % {"audience": repr(audience.code), "details": details}
+        )
     audience.delete()
     catalogue_changed()
+
+
+# What may still use reference data (the keys of audiences.selectors.audience_usage and
+# offers.services.custom_territory_usage, underscores or spaces), counted in words.
+_USAGE_PHRASES = {
+    "needs": ngettext_lazy("%(count)s need", "%(count)s needs", "count"),
+    "survey responses": ngettext_lazy("%(count)s survey response", "%(count)s survey responses", "count"),
+    "surveys": ngettext_lazy("%(count)s survey", "%(count)s surveys", "count"),
+    "offers": ngettext_lazy("%(count)s offer", "%(count)s offers", "count"),
+    "matching runs": ngettext_lazy("%(count)s matching run", "%(count)s matching runs", "count"),
+    "organisations": ngettext_lazy("%(count)s organisation", "%(count)s organisations", "count"),
+}
+
+
+def usage_phrase(what: str, count: int) -> str:
+    """`count` rows of `what` (a usage key such as `needs` or `matching runs`) in words, in the active language."""
+    name = what.replace("_", " ")
+    phrase = _USAGE_PHRASES.get(name)
+    return phrase % {"count": count} if phrase is not None else f"{count} {name}"

@@ -398,5 +398,5 @@ def test_organisation_with_offers_cannot_be_deleted(organisation_a, admin_client
     response = admin_client.delete(f"/api/v1/organisations/{organisation_a.slug}/")
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
-    assert "still has 2 offer(s)" in response.json()["message"]
+    assert "still has 2 offers" in response.json()["message"]
     assert Offer.objects.filter(organisation=organisation_a).count() == 2

@@ -155,7 +155,7 @@ def test_delete_refuses_a_territory_still_used(analyst_client, reference):
     run = make_run(scope_territory=territory)
     response = analyst_client.delete(f"{URL}custom:duo/")
     assert response.status_code == 409 and response.json()["code"] == "territory_in_use"
-    assert "still used by 1 matching runs, 1 needs" in response.json()["message"]
+    assert "still used by 1 matching run, 1 need" in response.json()["message"]
     need.delete()
     run.delete()
     assert analyst_client.delete(f"{URL}custom:duo/").status_code == 204
