@@ -87,7 +87,7 @@ def test_audience_crud_and_delete_in_use(analyst_client, need):
     assert analyst_client.delete("/api/v1/audiences/digital-nomads/").status_code == 204
     in_use = analyst_client.delete("/api/v1/audiences/families/")
     assert in_use.status_code == 409
-    assert "used by 1 need;" in in_use.json()["message"]
+    assert "still used by 1 need;" in in_use.json()["message"]
     assert Audience.objects.filter(code="families").exists()
     assert analyst_client.get("/api/v1/audiences/nobody/").status_code == 404
 
