@@ -293,6 +293,7 @@ def test_default_rates_are_configured_for_every_scope():
 # Matching time limit ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.i18n  # a worker has no request language: the reason it stores is in the default language, French
 @override_settings(MATCHING_CHUNK_TIME_LIMIT_SECONDS=1, MATCHING_TEST_CHUNK_DELAY_SECONDS=1.3)
 def test_chunk_over_the_time_limit_fails_with_its_reason_after_its_attempts(organisation_a, analyst_client):
     make_offer(organisation=organisation_a)
