@@ -68,7 +68,9 @@ def _save(figure: Figure, fmt: str) -> bytes:
 
 
 def _wrapped_title(title: str, width_in: float) -> str:
-    return "\n".join(textwrap.wrap(title, width=max(40, int(width_in * 11))))
+    # Never inside a hyphenated token: run ids (UUIDs) in titles and source lines must stay whole and searchable
+    # (textwrap splits after a hyphen that follows a letter, so whether an id broke depended on its random digits).
+    return "\n".join(textwrap.wrap(title, width=max(40, int(width_in * 11)), break_on_hyphens=False))
 
 
 def _legend_lines(legend: str) -> str:
