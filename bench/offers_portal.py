@@ -292,7 +292,8 @@ def generate(count: int, *, seed: int = 7, region: str | None = None) -> None:
             )
         print(f"\rgenerated {start + len(offers):,}/{count:,}", end="", file=sys.stderr)
     print(f" in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    catalogue_changed()  # bulk writes bypass the services
+    with transaction.atomic():  # bulk writes bypass the services
+        catalogue_changed(offers=Offer.objects.values_list("pk", flat=True))
 
 
 def analyze() -> None:

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from audiences.models import Need, NeedSource
 from offers.models import Audience, Offer, Organisation, OrganisationKind, Territory, TerritoryKind, Theme
+from offers.services import catalogue_changed
 
 BENCH_SOURCE = "bench"
 
@@ -75,7 +76,11 @@ def bench_clear() -> None:
 
     MatchingRun.objects.all().delete()
     Need.objects.filter(source_reference=BENCH_SOURCE).delete()
-    Offer.objects.filter(source=BENCH_SOURCE).delete()
+    with transaction.atomic():
+        offers = Offer.objects.filter(source=BENCH_SOURCE)
+        removed = list(offers.values_list("pk", flat=True))
+        offers.delete()
+        catalogue_changed(removed=removed)
     Organisation.objects.filter(slug__startswith="bench-").delete()
 
 
@@ -163,6 +168,7 @@ def bench_generate(*, offers: int, needs: int, seed: int = 0, batch: int = 5000)
                 for offer, ids in zip(created, area_links, strict=True)
                 for territory_id in ids
             )
+            catalogue_changed(offers=[offer.id for offer in created])  # bulk writes bypass the services
     NeedThrough = Need.themes.through
     for start in range(0, needs, batch):
         size = min(batch, needs - start)

@@ -19,15 +19,22 @@ class CatalogueAdminMixin:
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        catalogue_changed()
+        catalogue_changed(offers=_offer_ids([form.instance]))
 
     def delete_model(self, request, obj):
+        removed = _offer_ids([obj])
         super().delete_model(request, obj)
-        catalogue_changed()
+        catalogue_changed(removed=removed)
 
     def delete_queryset(self, request, queryset):
+        removed = _offer_ids(queryset)
         super().delete_queryset(request, queryset)
-        catalogue_changed()
+        catalogue_changed(removed=removed)
+
+
+def _offer_ids(objects) -> list[int]:
+    """The ids of the offers among `objects` (the mixin serves every catalogue model; only offers are indexed)."""
+    return [obj.pk for obj in objects if isinstance(obj, Offer)]
 
 
 @admin.register(Territory)

@@ -283,6 +283,9 @@ class Offer(models.Model):
     source = models.SlugField(max_length=64, default="manual")
     external_id = models.CharField(max_length=128, blank=True)
     search_text = models.TextField(blank=True, editable=False, help_text="Accent-folded text used for search.")
+    # The catalogue version (CatalogueVersion.version) of the last write that changed this offer: the live matching
+    # index reads the offers changed since the version it holds (`catalogue_seq > held`) instead of refitting.
+    catalogue_seq = models.BigIntegerField(default=0, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -363,3 +366,18 @@ class CatalogueVersion(models.Model):
 
     def __str__(self) -> str:
         return f"catalogue v{self.version}"
+
+
+class OfferRemoval(models.Model):
+    """An offer deleted at catalogue version `seq`: what the live matching index drops from the rows it holds (a
+    deleted offer leaves no row to stamp). Rows older than every index snapshot can be purged."""
+
+    offer_id = models.BigIntegerField()
+    seq = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        verbose_name = _("offer removal")
+        verbose_name_plural = _("offer removals")
+
+    def __str__(self) -> str:
+        return f"offer {self.offer_id} removed at v{self.seq}"

@@ -329,7 +329,7 @@ def _offer_save(draft: OfferDraft) -> Offer:
     offer.themes.set(draft.themes)
     offer.audiences.set(draft.audiences)
     offer.service_area.set(draft.service_area)
-    catalogue_changed(public=draft.was_published or offer.status == OfferStatus.PUBLISHED)
+    catalogue_changed(public=draft.was_published or offer.status == OfferStatus.PUBLISHED, offers=[offer.pk])
     return offer
 
 
@@ -378,8 +378,9 @@ def offer_delete(*, user, offer: Offer) -> None:
     if not offer_can_edit(user=user, organisation_id=offer.organisation_id):
         raise PermissionDenied(gettext("You can only delete the offers of the organisations you are an editor of."))
     with transaction.atomic():
+        offer_id = offer.pk
         offer.delete()
-        catalogue_changed(public=offer.status == OfferStatus.PUBLISHED)
+        catalogue_changed(public=offer.status == OfferStatus.PUBLISHED, removed=[offer_id])
 
 
 def offer_search_text_refresh(*, offer: Offer) -> None:
@@ -388,4 +389,4 @@ def offer_search_text_refresh(*, offer: Offer) -> None:
     if search_text != offer.search_text:
         Offer.objects.filter(pk=offer.pk).update(search_text=search_text)
         offer.search_text = search_text
-        catalogue_changed(public=offer.status == OfferStatus.PUBLISHED)
+        catalogue_changed(public=offer.status == OfferStatus.PUBLISHED, offers=[offer.pk])

@@ -31,7 +31,17 @@ from offers.geography import (
     merges_read,
     selection_read,
 )
-from offers.models import Audience, CatalogueVersion, Domain, Territory, TerritoryKind, TerritoryPostalCode, Theme
+from offers.models import (
+    Audience,
+    CatalogueVersion,
+    Domain,
+    Offer,
+    OfferRemoval,
+    Territory,
+    TerritoryKind,
+    TerritoryPostalCode,
+    Theme,
+)
 from offers.territory_paths import KINDS, path_child, path_segments
 from offers.validators import data_inclusion_codes_check
 
@@ -47,11 +57,17 @@ REGION_CODE = re.compile(r"^\d{2}$")
 EPCI_CODE = re.compile(r"^\d{9}$")
 
 
-def catalogue_changed(*, public: bool = True) -> None:
-    """Bump the catalogue version (inside the caller's transaction, so a rolled-back write bumps nothing): list
-    ETags, cached list counts and the offer index are keyed on it. Every write to offers, organisations or
+def catalogue_changed(*, public: bool = True, offers: Iterable[int] = (), removed: Iterable[int] = ()) -> int:
+    """Bump the catalogue version (inside the caller's transaction, so a rolled-back write bumps nothing) and return
+    it: list ETags, cached list counts and the offer index are keyed on it. Every write to offers, organisations or
     reference data calls it; `public=False` when only drafts or archived offers changed, which must not move the
-    public version that anonymous ETags key on (outsiders would see when a hidden draft is edited)."""
+    public version that anonymous ETags key on (outsiders would see when a hidden draft is edited).
+
+    `offers` are the ids of the offers this write created or changed (their `catalogue_seq` becomes the new
+    version), `removed` those it deleted (an `OfferRemoval` each): the live matching index applies exactly those.
+    The version row stays locked until the caller's transaction ends, so versions become visible in commit order:
+    a reader seeing version v can rely on every write numbered v or less being committed.
+    """
     now = timezone.now()
     changes = {"version": F("version") + 1, "changed_at": now}
     if public:
@@ -60,6 +76,16 @@ def catalogue_changed(*, public: bool = True) -> None:
         CatalogueVersion.objects.update_or_create(
             pk=1, defaults={"version": 1, "changed_at": now, "public_version": 1, "public_changed_at": now}
         )
+    version = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).get()
+    offer_ids = sorted(set(offers))
+    for start in range(0, len(offer_ids), _BATCH):
+        Offer.objects.filter(pk__in=offer_ids[start : start + _BATCH]).update(catalogue_seq=version)
+    removed_ids = sorted(set(removed))
+    if removed_ids:
+        OfferRemoval.objects.bulk_create(
+            (OfferRemoval(offer_id=offer_id, seq=version) for offer_id in removed_ids), batch_size=_BATCH
+        )
+    return version
 
 
 @dataclass
