@@ -12,6 +12,12 @@ from api.tabular import Column
 from offers.models import Audience, OfferStatus, Theme
 from offers.services.lookups import CodeLookups
 from offers.services.reference_data import DATA_DIR
+from offers.source_formats.base import domain_pick
+from offers.source_formats.data_inclusion import (
+    data_inclusion_contact,
+    data_inclusion_description,
+    data_inclusion_fees,
+)
 
 DATA_INCLUSION_SCHEMA = DATA_DIR / "taxonomies" / "data-inclusion-service.schema.json"
 # Older versions of the schema split the description in two; accepted so that older dumps import too.
@@ -68,11 +74,11 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
         )
         domain = None
     else:
-        counts: dict[int, int] = defaultdict(int)
-        for theme in themes:
-            counts[theme.domain_id] += 1
-        domain_id = max(counts, key=lambda key: (counts[key], -[t.domain_id for t in themes].index(key)))
-        themes = [theme for theme in themes if theme.domain_id == domain_id]
+        # The rule of every import: the domain most themes belong to, ties to the first listed (a pure helper the
+        # source syncs share).
+        by_code = {theme.code: theme for theme in themes}
+        _domain_id, kept = domain_pick(list(by_code), {theme.code: theme.domain_id for theme in themes})
+        themes = [by_code[code] for code in kept]
         domain = themes[0].domain
 
     audiences: list[Audience] = []
@@ -84,26 +90,13 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
             if audience not in audiences:
                 audiences.append(audience)
 
-    frais = values.get("frais")
-    details = parse_text(values.get("frais_precisions"))
-    if isinstance(frais, list):  # older schema: a list of fees
-        frais = "gratuit" if frais == ["gratuit"] else ("payant" if frais else None)
+    frais, details = data_inclusion_fees(values)
     is_free = frais == "gratuit"
     if not is_free and not details:
         details = "Payant" if frais == "payant" else "Tarif non précisé par la source"
 
-    description = "\n\n".join(
-        part
-        for part in (
-            parse_text(values.get(name)) for name in ("description", "presentation_resume", "presentation_detail")
-        )
-        if part
-    )
-    contact = " · ".join(
-        part
-        for part in (parse_text(values.get(name)) for name in ("contact_nom_prenom", "telephone", "courriel"))
-        if part
-    )
+    description = data_inclusion_description(values)
+    contact = data_inclusion_contact(values)
     accessibility = parse_text(values.get("conditions_acces"))
     mapped = {
         "source": slugify(str(values.get("source") or "")) or "data-inclusion",

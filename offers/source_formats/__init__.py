@@ -1,0 +1,47 @@
+"""Readers of the national open formats a source publishes its records in (CONTRACTS §5): France Travail job
+offers, DATAtourisme points of interest, OpenAgenda events and data·inclusion services.
+
+Each reader turns a file's bytes into `SourceRecord`s (what the record says, in our vocabulary where the format
+alone decides it) and `RecordSkip`s (a record that cannot be used, with a stable code and a translated message),
+or raises `FormatError` when the whole file is unusable. Pure Python: no ORM, no Django import; the sync service
+resolves communes and territories, applies the source's theme mapping over `default_theme_mapping`, and writes.
+"""
+
+from offers.source_formats.base import (
+    FRANCE,
+    FormatError,
+    RecordSkip,
+    SourceFormat,
+    SourceRecord,
+    categories_themes,
+    domain_pick,
+    theme_domains,
+)
+from offers.source_formats.data_inclusion import DATA_INCLUSION, DataInclusionFormat
+from offers.source_formats.datatourisme import DATATOURISME, DatatourismeFormat
+from offers.source_formats.france_travail import FRANCE_TRAVAIL, FranceTravailFormat
+from offers.source_formats.openagenda import OPENAGENDA, OpenAgendaFormat
+
+SOURCE_FORMATS: dict[str, SourceFormat] = {
+    source_format.code: source_format for source_format in (FRANCE_TRAVAIL, DATATOURISME, OPENAGENDA, DATA_INCLUSION)
+}
+
+__all__ = [
+    "DATATOURISME",
+    "DATA_INCLUSION",
+    "FRANCE",
+    "FRANCE_TRAVAIL",
+    "OPENAGENDA",
+    "SOURCE_FORMATS",
+    "DataInclusionFormat",
+    "DatatourismeFormat",
+    "FormatError",
+    "FranceTravailFormat",
+    "OpenAgendaFormat",
+    "RecordSkip",
+    "SourceFormat",
+    "SourceRecord",
+    "categories_themes",
+    "domain_pick",
+    "theme_domains",
+]
