@@ -155,7 +155,8 @@ def wrong_format(data: Any, *, expected: str, format_code: str) -> FormatError:
     from offers.source_formats import SOURCE_FORMATS  # the registry imports the readers, which import this module
 
     for code, source_format in SOURCE_FORMATS.items():
-        if code != format_code and source_format.recognises(data):
+        recognises = getattr(source_format, "recognises", None)  # not part of the protocol: our readers have it
+        if code != format_code and recognises is not None and recognises(data):
             return FormatError(
                 gettext("The file is not in the %(format)s format (%(expected)s): it looks like %(other)s data.")
                 % {"format": SOURCE_FORMATS[format_code].label, "expected": expected, "other": source_format.label}

@@ -184,7 +184,10 @@ class OpenAgendaFormat:
                 begin, end = day(timing.get("begin"), zone=zone), day(timing.get("end"), zone=zone)
                 starts.extend(d for d in (begin,) if d)
                 ends.extend(d for d in (end or begin,) if d)
+        available_from = min(starts) if starts else None
         available_until = max(ends) if ends else None
+        if available_from and available_until and available_until < available_from:
+            available_until = available_from  # an end before its begin: the offer's range must stay ordered
         if available_until is not None and available_until < today:
             return event_over(position, external_id, available_until)
 
@@ -253,7 +256,7 @@ class OpenAgendaFormat:
             description=description or title,
             categories=tuple(dict.fromkeys(keyword for keyword in keywords if keyword)),
             remote=remote,
-            available_from=min(starts) if starts else None,
+            available_from=available_from,
             available_until=available_until,
             is_free=is_free,
             price_amount=price,
