@@ -3,8 +3,16 @@ offers, DATAtourisme points of interest, OpenAgenda events and data·inclusion s
 
 Each reader turns a file's bytes into `SourceRecord`s (what the record says, in our vocabulary where the format
 alone decides it) and `RecordSkip`s (a record that cannot be used, with a stable code and a translated message),
-or raises `FormatError` when the whole file is unusable. Pure Python: no ORM, no Django import; the sync service
-resolves communes and territories, applies the source's theme mapping over `default_theme_mapping`, and writes.
+or raises `FormatError` when the whole file is unusable (before yielding anything: a reader decodes the whole
+document first). A reader yields exactly one result per record, in file order: the n-th result is record n, which
+is how the sync numbers a record it skips later (unmapped theme, unknown commune).
+
+What the readers leave to the sync: communes (`commune_code` as given, possibly of a merged commune; else
+`postal_code`; else `commune_name`, which France Travail writes "GUERET (23)" as `communes_resolve` reads it),
+service areas (`FR`, `departement:23`, `region:75`, EPCI and commune codes: département and région codes are
+qualified since they overlap), themes (`categories` through the source's mapping over `default_theme_mapping`,
+`categories_themes`), and the domain when the format does not decide it (`domain_pick`: the domain most themes
+belong to, ties to the first listed, as every import does). Pure Python: no ORM, no Django import.
 """
 
 from offers.source_formats.base import (

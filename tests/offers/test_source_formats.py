@@ -342,7 +342,7 @@ def test_data_inclusion_audience_mapping_can_be_the_analysts():
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
         lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
         max_leaves=12,
     ),
