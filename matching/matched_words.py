@@ -39,6 +39,7 @@ class WordMatch:
     kind: str
 
 
+@functools.lru_cache(maxsize=65536)  # A vocabulary's words recur across offers and needs.
 def _trigrams(word: str) -> frozenset[str]:
     padded = f"^{word}$"
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
@@ -48,24 +49,31 @@ def _trigrams(word: str) -> frozenset[str]:
 class _OfferWords:
     words: frozenset[str]
     by_prefix: dict[str, tuple[str, ...]]  # first _MIN_PREFIX letters -> words
-    by_trigram: dict[str, tuple[str, ...]]
+    fuzzy: tuple[str, ...]  # words long enough for a stem or n-gram match, sorted
 
 
 @functools.lru_cache(maxsize=8192)  # A run explains each offer for many needs: analyse its document once.
 def _offer_words(document: str) -> _OfferWords:
     words = frozenset(word for word in fold_text(document).split() if word not in FRENCH_STOP_WORDS)
+    fuzzy = tuple(sorted(word for word in words if len(word) >= _MIN_FUZZY_LENGTH))
     by_prefix: dict[str, list[str]] = defaultdict(list)
-    by_trigram: dict[str, list[str]] = defaultdict(list)
-    for word in sorted(words):
-        if len(word) >= _MIN_FUZZY_LENGTH:
-            by_prefix[word[:_MIN_PREFIX]].append(word)
-            for gram in _trigrams(word):
-                by_trigram[gram].append(word)
-    return _OfferWords(
-        words,
-        {key: tuple(value) for key, value in by_prefix.items()},
-        {key: tuple(value) for key, value in by_trigram.items()},
-    )
+    for word in fuzzy:
+        by_prefix[word[:_MIN_PREFIX]].append(word)
+    return _OfferWords(words, {key: tuple(value) for key, value in by_prefix.items()}, fuzzy)
+
+
+@functools.lru_cache(maxsize=65536)  # Each need is explained against several offers.
+def _statement_words(statement: str) -> tuple[tuple[str, str], ...]:
+    """The statement's distinct content words, in order: (as written, folded)."""
+    seen: set[str] = set()
+    words = []
+    for word in _WORD.findall(statement):
+        folded = fold_text(word)
+        if not folded or folded in seen or folded in FRENCH_STOP_WORDS or folded.isdigit():
+            continue
+        seen.add(folded)
+        words.append((word, folded))
+    return tuple(words)
 
 
 def _shared_prefix(left: str, right: str) -> int:
@@ -75,6 +83,11 @@ def _shared_prefix(left: str, right: str) -> int:
             break
         length += 1
     return length
+
+
+@functools.lru_cache(maxsize=65536)  # The same words meet the same offers across needs (a survey's items).
+def _match_word(folded: str, document: str) -> tuple[str, str] | None:
+    return _match_one(folded, _offer_words(document))
 
 
 def _match_one(folded: str, offer: _OfferWords) -> tuple[str, str] | None:
@@ -92,13 +105,14 @@ def _match_one(folded: str, offer: _OfferWords) -> tuple[str, str] | None:
     if best is not None:
         return best[1], STEM
     grams = _trigrams(folded)
-    counts: dict[str, int] = defaultdict(int)
-    for gram in grams:
-        for candidate in offer.by_trigram.get(gram, ()):
-            counts[candidate] += 1
     best_ngram: tuple[float, str] | None = None
-    for candidate, shared in sorted(counts.items()):
-        jaccard = shared / (len(grams) + len(_trigrams(candidate)) - shared)
+    for candidate in offer.fuzzy:
+        other = _trigrams(candidate)
+        # Jaccard >= t needs the smaller 3-gram set to hold at least t of the larger: skip other sizes cheaply.
+        if min(len(other), len(grams)) < _NGRAM_JACCARD * max(len(other), len(grams)):
+            continue
+        shared = len(grams & other)
+        jaccard = shared / (len(grams) + len(other) - shared)
         if jaccard >= _NGRAM_JACCARD and (best_ngram is None or jaccard > best_ngram[0]):
             best_ngram = (jaccard, candidate)
     return (best_ngram[1], NGRAM) if best_ngram else None
@@ -110,15 +124,9 @@ def word_matches(statement: str | None, document: str | None) -> list[WordMatch]
     least), or a strong character 3-gram overlap (Jaccard >= 0.6). At most twelve."""
     if not statement or not document:
         return []
-    offer = _offer_words(document)
-    seen: set[str] = set()
     matches = []
-    for word in _WORD.findall(statement):
-        folded = fold_text(word)
-        if not folded or folded in seen or folded in FRENCH_STOP_WORDS or folded.isdigit():
-            continue
-        seen.add(folded)
-        found = _match_one(folded, offer)
+    for word, folded in _statement_words(statement):
+        found = _match_word(folded, document)
         if found is not None:
             matches.append(WordMatch(word=word, offer_word=found[0], kind=found[1]))
             if len(matches) == _MAX_WORDS:
