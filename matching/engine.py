@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
+from matching.matched_words import matched_words
 from matching.scoring import (
     MatchingParameters,
     TextRelevanceModel,
@@ -287,13 +288,13 @@ def needs_score(
                 "gap": float(gap[need]),
                 "best_relevance": float(relevance_span.max()) if relevance_span.size else 0.0,
                 "decision": decisions[need],
-                "top": [_pair_breakdown(index, factors, int(p), int(cols[p])) for p in top],
+                "top": [_pair_breakdown(index, factors, int(p), int(cols[p]), needs.statements[need]) for p in top],
             }
         )
     return results
 
 
-def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int) -> dict[str, Any]:
+def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int, statement: str) -> dict[str, Any]:
     distance = factors.distance_km[pair]
     return {
         "offer_position": col,
@@ -308,6 +309,7 @@ def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int) ->
         "availability": float(factors.availability[pair]),
         "capacity": float(factors.capacity[pair]),
         "distance_km": None if np.isnan(distance) else round(float(distance), 3),
+        "matched_words": matched_words(statement, index.offers.documents[col]),
     }
 
 
@@ -377,7 +379,7 @@ def offers_search(
     order = np.lexsort((cols, -scores["relevance"], -scores["fit"]))[:limit]
     results = []
     for pair in order:
-        breakdown = _pair_breakdown(index, factors, int(pair), int(cols[pair]))
+        breakdown = _pair_breakdown(index, factors, int(pair), int(cols[pair]), text)
         if domain_position is None:
             breakdown["theme"] = None
         results.append(breakdown)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,7 +16,16 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from matching.scoring import FRENCH_STOP_WORDS, fold_text, need_document, offer_document, top_k_similarity
+from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
+from matching.scoring import (
+    FRENCH_STOP_WORDS,
+    MatchingParameters,
+    fold_text,
+    need_document,
+    offer_document,
+    recommend,
+    top_k_similarity,
+)
 
 __all__ = [
     "BM25",
@@ -188,3 +198,404 @@ def load_eval_set(path: str | Path, taxonomy_path: str | Path) -> EvalSet:
         need_domains=[need["domain"] for need in data["needs"]],
         need_themes=[set(need["themes"]) for need in data["needs"]],
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Recommendations: a labelled set of situations, scored through the engine, measured as a classification
+# ---------------------------------------------------------------------------------------------------------------------
+
+RECOMMENDATION_CLASSES: tuple[str, ...] = ("create", "adjust", "promote", "maintain")
+# The finer classes: "adjust" split by the constraint to work on (the first reason of the decision).
+RECOMMENDATION_DETAILED_CLASSES: tuple[str, ...] = (
+    "create",
+    "adjust:distance",
+    "adjust:audience",
+    "adjust:availability",
+    "adjust:capacity",
+    "promote",
+    "maintain",
+)
+# The thresholds `recommendations_sweep` tries; other parameters keep their default. relevance_full is only tried
+# up to relevance_threshold / 0.8, which keeps the calibration (a same-theme offer that fits: coverage >= 0.8).
+RECOMMENDATION_GRID: dict[str, tuple[float, ...]] = {
+    "relevance_threshold": (0.40, 0.43, 0.46, 0.49, 0.52),
+    "relevance_full": (0.50, 0.55, 0.60, 0.65),
+    "constraint_floor": (0.2, 0.3, 0.4),
+    "coverage_threshold": (0.4, 0.5, 0.6, 0.7),
+    "constraint_threshold": (0.4, 0.5, 0.6),
+    "satisfaction_threshold": (0.4, 0.5, 0.6),
+}
+HOLD_OUT_EVERY = 4  # Every 4th case of each class (in file order) is held out of the sweep.
+
+
+@dataclasses.dataclass(frozen=True)
+class RecommendationCase:
+    """One labelled situation: a need, the offers around it and the right recommendation."""
+
+    id: str
+    need: dict[str, Any]
+    offers: list[dict[str, Any]]
+    expected: str
+    rationale: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RecommendationSet:
+    reference_date: date
+    background: list[dict[str, Any]]
+    cases: list[RecommendationCase]
+
+    def held_out(self) -> np.ndarray:
+        """Boolean per case: held out of the parameter choice (every HOLD_OUT_EVERY-th case of each class)."""
+        seen: dict[str, int] = {}
+        mask = []
+        for case in self.cases:
+            seen[case.expected] = seen.get(case.expected, 0) + 1
+            mask.append(seen[case.expected] % HOLD_OUT_EVERY == 0)
+        return np.array(mask, dtype=bool)
+
+
+def load_recommendation_set(path: str | Path) -> RecommendationSet:
+    """Read a labelled recommendation set (``tests/matching/data/recommendations.yaml``); a ``ValueError`` names
+    the case and the field of anything wrong."""
+    import yaml  # PyYAML ships with drf-spectacular; imported here so the relevance evaluation does not need it.
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("expected a mapping with reference_date, background and cases")
+    cases, seen = [], set()
+    for number, raw in enumerate(data.get("cases") or [], start=1):
+        case_id = raw.get("id") or f"case {number}"
+        for field in ("id", "need", "expected", "rationale"):
+            if not raw.get(field):
+                raise ValueError(f"{case_id}: {field} is missing")
+        if case_id in seen:
+            raise ValueError(f"{case_id}: id given twice")
+        seen.add(case_id)
+        if raw["expected"] not in RECOMMENDATION_DETAILED_CLASSES:
+            raise ValueError(f"{case_id}: expected must be one of {RECOMMENDATION_DETAILED_CLASSES}")
+        for field in ("statement", "themes", "audience"):
+            if field not in raw["need"]:
+                raise ValueError(f"{case_id}: need.{field} is missing")
+        cases.append(
+            RecommendationCase(case_id, raw["need"], raw.get("offers") or [], raw["expected"], raw["rationale"])
+        )
+    reference = data.get("reference_date")
+    if not isinstance(reference, date):
+        raise ValueError("reference_date: a date (YYYY-MM-DD) is required")
+    return RecommendationSet(reference, data.get("background") or [], cases)
+
+
+def recommendation_label(decision: Mapping[str, Any]) -> str:
+    """A decision as a detailed class: ``"adjust:<first constraint>"`` for adjust (``"adjust"`` for a weak match)."""
+    code = decision["code"]
+    if code == "adjust":
+        first = decision["reasons"][0]["code"] if decision["reasons"] else ""
+        return f"adjust:{first}" if f"adjust:{first}" in RECOMMENDATION_DETAILED_CLASSES else "adjust"
+    return code
+
+
+class _Positions:
+    """Code -> position look-ups in a taxonomy, with the case and field named when a code is unknown."""
+
+    def __init__(self, taxonomy: TaxonomyArrays) -> None:
+        self.taxonomy = taxonomy
+        self.themes = {code: p for p, code in enumerate(taxonomy.theme_codes)}
+        self.domains = {code: p for p, code in enumerate(taxonomy.domain_codes)}
+        self.audiences = {code: p for p, code in enumerate(taxonomy.audience_codes)}
+        self.territories: dict[str, int] = {}
+        for p, code in enumerate(taxonomy.territory_codes):
+            self.territories.setdefault(code, p)
+
+    def get(self, table: str, code: str, where: str) -> int:
+        try:
+            return getattr(self, table)[code]
+        except KeyError:
+            raise ValueError(f"{where}: unknown code {code!r}") from None
+
+
+def _offer_arrays(offers: Sequence[Mapping[str, Any]], positions: _Positions, where: Sequence[str]) -> OfferArrays:
+    taxonomy = positions.taxonomy
+    n = len(offers)
+    themes = np.zeros((n, len(taxonomy.theme_codes)), dtype=bool)
+    audiences = np.zeros((n, len(taxonomy.audience_codes)), dtype=bool)
+    communes, domains, documents, areas, indptr = [], [], [], [], [0]
+    for row, (offer, label) in enumerate(zip(offers, where, strict=True)):
+        for code in offer.get("themes") or ():
+            themes[row, positions.get("themes", code, f"{label}.themes")] = True
+        for code in offer.get("audiences") or ():
+            audiences[row, positions.get("audiences", code, f"{label}.audiences")] = True
+        theme_positions = np.flatnonzero(themes[row])
+        if offer.get("domain"):
+            domains.append(positions.get("domains", offer["domain"], f"{label}.domain"))
+        elif theme_positions.size:
+            domains.append(int(taxonomy.theme_domain[theme_positions[0]]))
+        else:
+            raise ValueError(f"{label}: an offer needs themes or a domain")
+        communes.append(positions.get("territories", str(offer.get("commune", "")), f"{label}.commune"))
+        documents.append(
+            offer_document(
+                offer.get("title"),
+                offer.get("description"),
+                [taxonomy.theme_labels[t] for t in theme_positions],
+                [taxonomy.theme_keywords[t] for t in theme_positions],
+            )
+        )
+        served = sorted(
+            positions.get("territories", str(code), f"{label}.service_area")
+            for code in offer.get("service_area") or ()
+        )
+        areas.extend(served)
+        indptr.append(len(areas))
+    communes_array = np.array(communes, dtype=np.int64)
+
+    def dates(field: str) -> np.ndarray:
+        return np.array([offer.get(field) or "NaT" for offer in offers], dtype="datetime64[D]")
+
+    return OfferArrays(
+        ids=np.arange(1, n + 1, dtype=np.int64),
+        titles=[offer.get("title", "") for offer in offers],
+        documents=documents,
+        published=np.array([offer.get("status", "published") == "published" for offer in offers], dtype=bool),
+        available_from=dates("available_from"),
+        available_until=dates("available_until"),
+        capacity=np.array([np.nan if offer.get("capacity") is None else offer["capacity"] for offer in offers], float),
+        latitude=taxonomy.territory_lat[communes_array] if n else np.zeros(0),
+        longitude=taxonomy.territory_lon[communes_array] if n else np.zeros(0),
+        commune=communes_array,
+        domain=np.array(domains, dtype=np.int64),
+        themes=themes,
+        audiences=audiences,
+        service_area_indptr=np.array(indptr, dtype=np.int64),
+        service_area=np.array(areas, dtype=np.int64),
+    )
+
+
+def _need_arrays(case: RecommendationCase, positions: _Positions) -> NeedArrays:
+    taxonomy, need = positions.taxonomy, case.need
+    themes = np.zeros((1, len(taxonomy.theme_codes)), dtype=bool)
+    for code in need["themes"]:
+        themes[0, positions.get("themes", code, f"{case.id}: need.themes")] = True
+    theme_positions = np.flatnonzero(themes[0])
+    if need.get("domain"):
+        domain = positions.get("domains", need["domain"], f"{case.id}: need.domain")
+    elif theme_positions.size:
+        domain = int(taxonomy.theme_domain[theme_positions[0]])
+    else:
+        raise ValueError(f"{case.id}: need.themes or need.domain is required")
+    path = area = ""
+    if need.get("territory"):
+        territory = positions.get("territories", str(need["territory"]), f"{case.id}: need.territory")
+        path = str(taxonomy.territory_paths[territory])
+        area = taxonomy.territory_areas[territory] if taxonomy.territory_areas else path
+    satisfaction, demand = need.get("satisfaction"), need.get("demand")
+    return NeedArrays(
+        ids=np.array([1], dtype=np.int64),
+        statements=[need["statement"]],
+        documents=[
+            need_document(
+                need["statement"],
+                [taxonomy.theme_labels[t] for t in theme_positions],
+                [taxonomy.theme_keywords[t] for t in theme_positions],
+            )
+        ],
+        audience=np.array([positions.get("audiences", need["audience"], f"{case.id}: need.audience")]),
+        audience_codes=[need["audience"]],
+        domain=np.array([domain], dtype=np.int64),
+        domain_codes=[taxonomy.domain_codes[domain]],
+        themes=themes,
+        theme_codes=[list(need["themes"])],
+        territory_paths=[path],
+        territory_areas=[area],
+        importance=np.array([float(need.get("importance", 0.7))]),
+        satisfaction=np.array([np.nan if satisfaction is None else float(satisfaction)]),
+        demand_volume=np.array([np.nan if demand is None else float(demand)]),
+        updated_at=[datetime(2026, 1, 1)],
+        stages=[""],
+    )
+
+
+def recommendation_areas(labelled: RecommendationSet, taxonomy: TaxonomyArrays) -> list[str]:
+    """The area keys of the cases' needs: what the caller needs commune centroids for."""
+    positions = _Positions(taxonomy)
+    return sorted({area for case in labelled.cases for area in _need_arrays(case, positions).territory_areas} - {""})
+
+
+def recommendations_score(
+    labelled: RecommendationSet,
+    *,
+    taxonomy: TaxonomyArrays,
+    centroids: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    params: MatchingParameters,
+) -> list[dict[str, Any]]:
+    """Each case through the engine: its offers and the background fitted into an index of their own, its need
+    scored by `engine.needs_score` (retrieval, factors, recommendation) at the set's reference date. One engine
+    result per case (``decision``, ``coverage``, ``top`` with every candidate's factors)."""
+    from matching.engine import needs_score, offer_index_fit  # The relevance evaluation does not need the engine.
+
+    positions = _Positions(taxonomy)
+    results = []
+    for case in labelled.cases:
+        offers = [*labelled.background, *case.offers]
+        where = [f"background offer {i + 1}" for i in range(len(labelled.background))]
+        where += [f"{case.id}: offer {i + 1}" for i in range(len(case.offers))]
+        index = offer_index_fit(version=case.id, offers=_offer_arrays(offers, positions, where), taxonomy=taxonomy)
+        needs = _need_arrays(case, positions)
+        (result,) = needs_score(
+            index=index,
+            needs=needs,
+            params=params,
+            reference_date=labelled.reference_date,
+            scope_area="",
+            centroids=dict(centroids),
+        )
+        results.append(result)
+    return results
+
+
+def classification_report(expected: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """Confusion matrix (rows expected, columns predicted, in ``classes`` order; a prediction outside ``classes``
+    counts as a miss of its row), per-class precision, recall, F1 (0 when undefined) and their macro average."""
+    if len(expected) != len(predicted):
+        raise ValueError(f"{len(expected)} expected labels for {len(predicted)} predictions")
+    position = {label: p for p, label in enumerate(classes)}
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for truth, guess in zip(expected, predicted, strict=True):
+        if guess in position:
+            confusion[position[truth], position[guess]] += 1
+    per_class = {}
+    for p, label in enumerate(classes):
+        true_positive = confusion[p, p]
+        predicted_count = sum(1 for guess in predicted if guess == label)
+        support = sum(1 for truth in expected if truth == label)
+        precision = true_positive / predicted_count if predicted_count else 0.0
+        recall = true_positive / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+    present = [label for label in classes if per_class[label]["support"]]
+    return {
+        "classes": list(classes),
+        "confusion": confusion.tolist(),
+        "per_class": per_class,
+        "macro_f1": float(np.mean([per_class[label]["f1"] for label in present])) if present else math.nan,
+        "accuracy": float(np.mean([truth == guess for truth, guess in zip(expected, predicted, strict=True)]))
+        if expected
+        else math.nan,
+    }
+
+
+def coarse_label(label: str) -> str:
+    return label.split(":", 1)[0]
+
+
+def _decisions(
+    results: Sequence[Mapping[str, Any]], satisfaction: np.ndarray, params: MatchingParameters
+) -> list[str]:
+    """Re-decide every case from the factors the engine stored for its candidates (all of them when
+    ``top_offers_per_need`` is at least the number of candidates), as `scoring.recommend` does in the engine."""
+    rows = [result["top"] for result in results]
+    indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows])]).astype(np.int64)
+    pairs = [offer for row in rows for offer in row]
+    n_offers = max([offer["offer_position"] for offer in pairs], default=0) + 1
+    candidates = sp.csr_matrix(
+        (np.ones(len(pairs)), [offer["offer_position"] for offer in pairs], indptr), shape=(len(rows), n_offers)
+    )
+
+    def column(name: str) -> np.ndarray:
+        return np.array([offer[name] for offer in pairs], dtype=np.float64)
+
+    decisions = recommend(
+        candidates,
+        relevance=column("relevance"),
+        audience=column("audience"),
+        geography=column("geography"),
+        availability=column("availability"),
+        capacity=column("capacity"),
+        satisfaction=satisfaction,
+        params=params,
+    )
+    return [recommendation_label(decision) for decision in decisions]
+
+
+def recommendations_sweep(
+    labelled: RecommendationSet,
+    results: Sequence[Mapping[str, Any]],
+    *,
+    base: MatchingParameters,
+    grid: Mapping[str, Sequence[float]] = RECOMMENDATION_GRID,
+) -> list[dict[str, Any]]:
+    """Macro-F1 (four recommendations) on the tuning part and on the held-out part for every combination of
+    ``grid``, best tuning score first; ties go to the combination closest to ``base`` (fewest changed values, then
+    smallest changes), so the choice does not chase one lucky case.
+
+    ``results`` are `recommendations_score` outputs with every candidate kept (``top_offers_per_need`` at least
+    the number of offers of a situation): the swept thresholds act after the factors, so each combination only
+    re-runs `scoring.recommend` on them.
+    """
+    import itertools
+
+    satisfaction = np.array(
+        [
+            np.nan if case.need.get("satisfaction") is None else float(case.need["satisfaction"])
+            for case in labelled.cases
+        ]
+    )
+    expected = [case.expected for case in labelled.cases]
+    held_out = labelled.held_out()
+    names = list(grid)
+    rows = []
+    for values in itertools.product(*(grid[name] for name in names)):
+        changes = dict(zip(names, values, strict=True))
+        if (
+            changes.get("relevance_full", base.relevance_full)
+            > changes.get("relevance_threshold", base.relevance_threshold) / 0.8 + 1e-9
+        ):
+            continue
+        params = dataclasses.replace(base, **changes)
+        predicted = _decisions(results, satisfaction, params)
+        coarse_expected = [coarse_label(label) for label in expected]
+        coarse_predicted = [coarse_label(label) for label in predicted]
+        scores = {}
+        for part, mask in (("tuning", ~held_out), ("held_out", held_out)):
+            picked = np.flatnonzero(mask)
+            scores[part] = classification_report(
+                [coarse_expected[i] for i in picked], [coarse_predicted[i] for i in picked], RECOMMENDATION_CLASSES
+            )["macro_f1"]
+        distance = [abs(value - getattr(base, name)) for name, value in changes.items()]
+        rows.append(
+            {
+                "params": changes,
+                "tuning_macro_f1": scores["tuning"],
+                "held_out_macro_f1": scores["held_out"],
+                "changed": sum(1 for d in distance if d > 1e-9),
+                "distance": float(sum(distance)),
+            }
+        )
+    rows.sort(key=lambda row: (-round(row["tuning_macro_f1"], 6), row["changed"], row["distance"]))
+    return rows
+
+
+def recommendations_evaluate(
+    labelled: RecommendationSet, results: Sequence[Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Classification reports of engine results against the labels: four classes and detailed (adjust split by
+    constraint), on the whole set, the tuning part and the held-out part."""
+    predicted = [recommendation_label(result["decision"]) for result in results]
+    expected = [case.expected for case in labelled.cases]
+    held_out = labelled.held_out()
+    reports = {}
+    for part, mask in (("all", np.ones(len(expected), bool)), ("tuning", ~held_out), ("held_out", held_out)):
+        picked = np.flatnonzero(mask)
+        reports[part] = classification_report(
+            [coarse_label(expected[i]) for i in picked],
+            [coarse_label(predicted[i]) for i in picked],
+            RECOMMENDATION_CLASSES,
+        )
+        reports[f"{part}_detailed"] = classification_report(
+            [expected[i] for i in picked], [predicted[i] for i in picked], RECOMMENDATION_DETAILED_CLASSES
+        )
+    reports["predicted"] = dict(zip([case.id for case in labelled.cases], predicted, strict=True))
+    return reports

@@ -110,6 +110,7 @@ NEED_RESULT_DETAIL_EXAMPLES = [
                     "availability": 1.0,
                     "capacity": 0.33,
                     "distance_km": 1.2,
+                    "matched_words": ["crèche", "enfants"],
                 }
             ],
         },
@@ -142,6 +143,7 @@ MATCHING_SEARCH_RESPONSE_EXAMPLES = [
                         "geography": 1.0,
                         "availability": 1.0,
                         "capacity": 1.0,
+                        "matched_words": ["garder"],
                     },
                 }
             ],

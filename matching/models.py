@@ -178,6 +178,9 @@ class MatchedOffer(models.Model):
     availability = models.FloatField()
     capacity = models.FloatField()
     distance_km = models.FloatField(null=True, blank=True)
+    matched_words = models.JSONField(
+        default=list, blank=True, help_text="Words of the need's statement, as written, found in the offer's text."
+    )
 
     class Meta:
         ordering = ["result", "rank"]

@@ -39,6 +39,23 @@ SATISFACTION_UNKNOWN = "satisfaction-unknown"
 TITLES_KEPT = 3
 
 
+def _covering(top: list[dict], params: MatchingParameters) -> list[int]:
+    from matching.scoring import pair_service  # The scoring imports this module.
+
+    if not top:
+        return []
+    service = pair_service(
+        [offer["relevance"] for offer in top],
+        [offer["geography"] for offer in top],
+        [offer["audience"] for offer in top],
+        [offer["availability"] for offer in top],
+        [offer["capacity"] for offer in top],
+        params,
+    )
+    covering = [p for p in np.lexsort((np.arange(service.size), -service)) if service[p] >= params.coverage_threshold]
+    return [int(top[p]["offer_position"]) for p in covering][: params.n_best]
+
+
 def _titles(index: OfferIndex, positions: Sequence[int]) -> dict[str, Any]:
     return {
         "offer_titles": [str(index.offers.titles[p]) for p in positions[:TITLES_KEPT]],
@@ -58,12 +75,8 @@ def reasons_explain(
 ) -> list[dict[str, Any]]:
     """Turn the engine's reasons (offer positions) into JSON: offer ids and the parameters of the sentence that
     explains each reason (`matching.labels.reason_message` writes it in the reader's language)."""
-    # The offers behind the coverage: relevant ones with a non-zero fit, best first.
-    covering = [
-        offer["offer_position"]
-        for offer in top
-        if offer["score"] > 0 and offer["relevance"] >= params.relevance_threshold
-    ][: params.n_best]
+    # The offers behind the coverage: relevant ones that serve the need (service near the best), best first.
+    covering = _covering(top, params)
     reasons = []
     for reason in decision["reasons"]:
         code = reason["code"]

@@ -56,6 +56,7 @@ __all__ = [
     "need_gap",
     "offer_document",
     "pair_scores",
+    "pair_service",
     "rank_candidates",
     "recommend",
     "theme_factor",
@@ -64,7 +65,7 @@ __all__ = [
 ]
 
 # Bump whenever a change can alter a stored score, so runs stay comparable.
-ALGORITHM_VERSION = "1.0.0"
+ALGORITHM_VERSION = "2.0.0"  # 2.0.0: calibrated coverage (see need_coverage and docs/reports.md).
 
 # ---------------------------------------------------------------------------
 # Text
@@ -475,10 +476,17 @@ class MatchingParameters:
     # pairs, 0.08 for unlabelled same-theme pairs) this flags 6 of the 9 needs without an offer as "create"
     # and 10 of the 63 others; 0.42-0.50 trade one error for the other, 0.46 sits between (see the bench).
     relevance_threshold: float = 0.46
+    # Coverage scale (`pair_service`): a relevant offer serves min(1, relevance / relevance_full) of the need, times
+    # floor + (1 - floor) * factor for each constraint. relevance_full <= relevance_threshold / 0.8 keeps a same-theme
+    # offer in the need's territory, audience and dates at 0.8 or more; the floor keeps an offer that fails a
+    # constraint "in between" (something to adjust) instead of at 0 (nothing there). Both, and the thresholds
+    # below, were chosen on the labelled recommendation set (`manage.py evaluate_recommendations`, docs/benchmarks.md).
+    relevance_full: float = 0.55
+    constraint_floor: float = 0.2
     coverage_threshold: float = 0.5  # Below this a need with relevant offers is "adjust".
     constraint_threshold: float = 0.5  # A factor below this is a failing constraint (about 10 km with 15 km decay).
     satisfaction_threshold: float = 0.5  # Below this (on 0-1) a covered need is "promote".
-    n_best: int = 3  # Offers combined into coverage; more would let many weak offers add up to "covered".
+    n_best: int = 3  # Covering offers named in a "covered" or "low-satisfaction" reason.
     k_candidates: int = 50  # Offers kept per need by the text retrieval before structured factors.
     candidate_threshold: float = 0.0  # Minimum cosine for a retrieved candidate.
     decay_km: float = 15.0  # Scale of the distance decay; roughly a 20-minute drive on Creuse roads.
@@ -498,6 +506,9 @@ class MatchingParameters:
                 if field.name == "decay_km":
                     if not value > 0:
                         raise ValueError(f"decay_km: must be > 0, got {value!r}")
+                elif field.name == "relevance_full":
+                    if not 0.0 < value <= 1.0:
+                        raise ValueError(f"relevance_full: must be in ]0, 1], got {value!r}")
                 elif field.name.endswith("_weight"):
                     if value < 0:
                         raise ValueError(f"{field.name}: must be >= 0, got {value!r}")
@@ -561,32 +572,54 @@ def _fit(relevance: np.ndarray, *factors: Any) -> np.ndarray:
     return fit
 
 
-def need_coverage(fit_by_need: sp.csr_matrix | sp.csr_array | Sequence[Any], n_best: int) -> np.ndarray:
-    """``1 - prod(1 - fit)`` over each need's ``n_best`` best fits: the chance one of its best offers works out.
+def pair_service(
+    relevance: Any,
+    geography: Any,
+    audience: Any,
+    availability: Any,
+    capacity: Any,
+    params: MatchingParameters,
+) -> np.ndarray:
+    """How much of its need each candidate pair serves, in [0, 1] (parallel arrays, one value per pair).
 
-    ``fit_by_need`` is a CSR (one row per need, stored values are fits) or a list of 1-D arrays. A need without
-    candidates has coverage 0.
+    ``0`` when ``relevance < relevance_threshold`` (the offer does not address the need). Otherwise
+    ``min(1, relevance / relevance_full) * prod over the four constraints of (floor + (1 - floor) * factor)``
+    with ``floor = constraint_floor``: a relevant offer in the need's territory, open to its audience, available
+    and with room serves it fully (at least 0.8 with the default parameters); one that fails a constraint still
+    shows the territory has something to build on (``floor`` per failing constraint), which is what "adjust" means.
+    Unlike the fit (a ranking veto), the service is never 0 for a relevant offer. Non-decreasing in every argument.
     """
-    if n_best < 1:
-        raise ValueError(f"n_best must be >= 1, got {n_best!r}")
-    if sp.issparse(fit_by_need):
-        matrix = sp.csr_matrix(fit_by_need)
-        indptr, fits = matrix.indptr, np.asarray(matrix.data, np.float64)
+    relevance = np.clip(np.asarray(relevance, np.float64), 0.0, 1.0)
+    match = np.where(relevance >= params.relevance_threshold, np.minimum(1.0, relevance / params.relevance_full), 0.0)
+    floor = params.constraint_floor
+    service = match
+    for factor in (geography, audience, availability, capacity):
+        factor = np.clip(np.broadcast_to(np.asarray(factor, np.float64), match.shape), 0.0, 1.0)
+        service = service * (floor + (1.0 - floor) * factor)
+    return service
+
+
+def need_coverage(service_by_need: sp.csr_matrix | sp.csr_array | Sequence[Any]) -> np.ndarray:
+    """Each need's coverage: the largest :func:`pair_service` among its candidate offers (0 without any).
+
+    The best offer, not a combination: three crèches 40 km away do not serve a family in Guéret better than one,
+    and adding services would let many weak offers look like a covered need. ``service_by_need`` is a CSR (one
+    row per need, stored values are services) or a list of 1-D arrays.
+    """
+    if sp.issparse(service_by_need):
+        matrix = sp.csr_matrix(service_by_need)
+        indptr, services = matrix.indptr, np.asarray(matrix.data, np.float64)
     else:
-        arrays = [np.asarray(row, np.float64).ravel() for row in fit_by_need]
+        arrays = [np.asarray(row, np.float64).ravel() for row in service_by_need]
         indptr = np.concatenate([[0], np.cumsum([row.size for row in arrays])]).astype(np.int64)
-        fits = np.concatenate(arrays) if arrays else np.zeros(0)
-    if np.any(~((fits >= 0) & (fits <= 1))):
-        raise ValueError("fits must be in [0, 1]")
+        services = np.concatenate(arrays) if arrays else np.zeros(0)
+    if np.any(~((services >= 0) & (services <= 1))):
+        raise ValueError("services must be in [0, 1]")
     n_needs = indptr.size - 1
+    coverage = np.zeros(n_needs, dtype=np.float64)
     rows = np.repeat(np.arange(n_needs), np.diff(indptr))
-    order = np.lexsort((-fits, rows))
-    counts = np.diff(indptr)
-    rank = np.arange(fits.size) - np.repeat(indptr[:-1], counts)
-    best = rank < n_best
-    with np.errstate(divide="ignore"):  # A fit of exactly 1 gives log(0) = -inf, i.e. coverage 1.
-        log_miss = np.bincount(rows[best], weights=np.log1p(-fits[order][best]), minlength=n_needs)
-    return 1.0 - np.exp(log_miss)
+    np.maximum.at(coverage, rows, services)
+    return coverage
 
 
 def need_gap(importance: Any, coverage: Any) -> np.ndarray:
@@ -610,14 +643,15 @@ def recommend(
     ``candidates`` has one row per need; ``candidates.indices`` are offer indices and ``candidates.data`` is
     ignored. ``relevance`` and the four factor arrays are parallel to ``candidates.indices`` (build them in that
     order and do not sort or prune the matrix afterwards). ``satisfaction`` holds one value in [0, 1] per need,
-    NaN when unknown.
+    NaN when unknown. Coverage is :func:`need_coverage` of the pairs' :func:`pair_service`.
 
     Rules, in order, with relevant offers those with ``relevance >= relevance_threshold``:
 
-    - ``create``: no relevant offer, whatever place, audience, dates or capacity.
-    - ``adjust``: coverage (:func:`need_coverage` over the relevant offers' fits) < ``coverage_threshold``.
-      Reasons name each constraint whose factor is < ``constraint_threshold`` for some relevant offers, with
-      those offers (most relevant first), or ``weak-match`` when no single constraint fails.
+    - ``create``: no relevant offer, whatever place, audience, dates or capacity (coverage 0).
+    - ``adjust``: coverage < ``coverage_threshold``. Reasons name each constraint whose factor is
+      < ``constraint_threshold`` for some relevant offers, with those offers (best served first); the constraint
+      holding back the best-served offer comes first (fixing it would raise coverage most). ``weak-match`` when
+      no single constraint fails.
     - ``promote``: covered, but satisfaction < ``satisfaction_threshold``: the offer exists, people do not
       use or know it.
     - ``maintain``: covered and satisfied, or satisfaction unknown.
@@ -636,8 +670,8 @@ def recommend(
         raise ValueError(f"satisfaction has {satisfaction.size} values for {n_needs} needs")
 
     relevant = relevance >= params.relevance_threshold
-    fit = np.where(relevant, _fit(relevance, *factors.values()), 0.0)
-    coverage = need_coverage(sp.csr_matrix((fit, offers, indptr), shape=candidates.shape), params.n_best)
+    service = pair_service(relevance, *factors.values(), params)
+    coverage = need_coverage(sp.csr_matrix((service, offers, indptr), shape=candidates.shape))
     results = []
     for need in range(n_needs):
         pairs = slice(indptr[need], indptr[need + 1])
@@ -646,6 +680,7 @@ def recommend(
                 offers[pairs],
                 relevance[pairs],
                 relevant[pairs],
+                service[pairs],
                 {name: values[pairs] for name, values in factors.items()},
                 float(coverage[need]),
                 float(satisfaction[need]),
@@ -659,6 +694,7 @@ def _recommend_one(
     offers: np.ndarray,
     relevance: np.ndarray,
     relevant: np.ndarray,
+    service: np.ndarray,
     factors: dict[str, np.ndarray],
     coverage: float,
     satisfaction: float,
@@ -672,15 +708,20 @@ def _recommend_one(
             "reasons": [{"code": NO_RELEVANT_OFFER, "best_relevance": best}],
         }
     if coverage < params.coverage_threshold:
-        # Most relevant offers first, ties by offer index, so the reasons read as a to-do list.
-        order = np.lexsort((offers, -relevance))
+        # Best-served offers first (then most relevant, then by index), so the reasons read as a to-do list.
+        order = np.lexsort((offers, -relevance, -service))
         order = order[relevant[order]]
-        reasons = []
-        for name in CONSTRAINTS:
+        failing_by_constraint = []
+        for rank, name in enumerate(CONSTRAINTS):
             failing = order[factors[name][order] < params.constraint_threshold]
             if failing.size:
-                offers_failing = offers[failing][: params.top_offers_per_need]
-                reasons.append({"code": name, "offers": [int(offer) for offer in offers_failing]})
+                # The constraint holding back the best-served offer first; on that offer, the lowest factor first.
+                key = (-service[failing[0]], factors[name][failing[0]], rank)
+                failing_by_constraint.append((key, name, failing))
+        reasons = [
+            {"code": name, "offers": [int(offer) for offer in offers[failing][: params.top_offers_per_need]]}
+            for _key, name, failing in sorted(failing_by_constraint, key=lambda item: item[0])
+        ]
         if not reasons:
             reasons.append(
                 {"code": WEAK_MATCH, "offers": [int(offer) for offer in offers[order][: params.top_offers_per_need]]}

@@ -91,7 +91,16 @@ def offer_search(
                 "score": hit["score"],
                 "breakdown": {
                     key: hit[key]
-                    for key in ("relevance", "text", "theme", "audience", "geography", "availability", "capacity")
+                    for key in (
+                        "relevance",
+                        "text",
+                        "theme",
+                        "audience",
+                        "geography",
+                        "availability",
+                        "capacity",
+                        "matched_words",
+                    )
                 },
             }
         )

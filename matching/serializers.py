@@ -116,6 +116,13 @@ class MatchingRunSerializer(serializers.ModelSerializer):
 
 
 class MatchedOfferSerializer(serializers.ModelSerializer):
+    matched_words = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Words of the need's statement, as written, found in the offer's text (same word, same stem or "
+        "close spelling; stop words left out).",
+    )
+
     class Meta:
         model = MatchedOffer
         fields = [
@@ -131,6 +138,7 @@ class MatchedOfferSerializer(serializers.ModelSerializer):
             "availability",
             "capacity",
             "distance_km",
+            "matched_words",
         ]
         read_only_fields = fields
 
@@ -234,6 +242,11 @@ class MatchingSearchBreakdownSerializer(serializers.Serializer):
     geography = serializers.FloatField()
     availability = serializers.FloatField()
     capacity = serializers.FloatField()
+    matched_words = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Words of the request, as written, found in the offer's text (same word, same stem or close "
+        "spelling; stop words left out).",
+    )
 
 
 class MatchingSearchHitSerializer(serializers.Serializer):

@@ -238,6 +238,7 @@ def _chunk_write(
                     availability=offer["availability"],
                     capacity=offer["capacity"],
                     distance_km=offer["distance_km"],
+                    matched_words=offer["matched_words"],
                 )
                 for result, top in zip(created, offers_per_row, strict=True)
                 for rank, offer in enumerate(top, start=1)

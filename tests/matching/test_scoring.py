@@ -29,6 +29,7 @@ from matching.scoring import (
     need_gap,
     offer_document,
     pair_scores,
+    pair_service,
     rank_candidates,
     recommend,
     theme_factor,
@@ -281,17 +282,39 @@ def test_pair_scores_formula():
     np.testing.assert_allclose(result["fit"], [0.275, 0.0])
 
 
-def test_need_coverage_and_gap():
-    # Need 0: best three of [0.5, 0.1, 0.5, 0.2] -> 1 - 0.5 * 0.5 * 0.8 = 0.8. Need 1: none -> 0. Need 2: a 1 -> 1.
-    fits = [np.array([0.5, 0.1, 0.5, 0.2]), np.array([]), np.array([0.3, 1.0])]
-    expected = [0.8, 0.0, 1.0]
-    np.testing.assert_allclose(need_coverage(fits, n_best=3), expected)
-    csr = sp.csr_matrix((np.concatenate(fits), [0, 1, 2, 3, 0, 1], [0, 4, 4, 6]), shape=(3, 4))
-    np.testing.assert_allclose(need_coverage(csr, n_best=3), expected)
-    np.testing.assert_allclose(need_coverage(fits, n_best=1), [0.5, 0.0, 1.0])
-    np.testing.assert_allclose(need_gap([1.0, 0.5, 0.8], expected), [0.2, 0.5, 0.0])
+def test_need_coverage_is_the_best_service_and_gap():
+    # Need 0: the best of [0.5, 0.1, 0.5, 0.2] -> 0.5 (offers do not add up). Need 1: none -> 0. Need 2: a 1 -> 1.
+    services = [np.array([0.5, 0.1, 0.5, 0.2]), np.array([]), np.array([0.3, 1.0])]
+    expected = [0.5, 0.0, 1.0]
+    np.testing.assert_allclose(need_coverage(services), expected)
+    csr = sp.csr_matrix((np.concatenate(services), [0, 1, 2, 3, 0, 1], [0, 4, 4, 6]), shape=(3, 4))
+    np.testing.assert_allclose(need_coverage(csr), expected)
+    np.testing.assert_allclose(need_gap([1.0, 0.5, 0.8], expected), [0.5, 0.5, 0.0])
     with pytest.raises(ValueError):
-        need_coverage([np.array([1.2])], n_best=1)
+        need_coverage([np.array([1.2])])
+
+
+def test_pair_service_scale():
+    params = MatchingParameters(relevance_threshold=0.46, relevance_full=0.55, constraint_floor=0.3)
+    # (relevance, geography, audience, availability, capacity) -> service
+    cases = [
+        ((0.49, 1, 1, 1, 1), 0.49 / 0.55),  # same theme, statement cosine 0.15, everything fits: 0.89
+        ((0.70, 1, 1, 1, 1), 1.0),  # clearly relevant: the whole need
+        ((0.45, 1, 1, 1, 1), 0.0),  # not relevant: nothing, whatever else
+        ((0.70, 0.135, 1, 1, 1), 0.3 + 0.7 * 0.135),  # 30 km away with a 15 km decay: 0.39
+        ((0.70, 1, 0, 1, 1), 0.3),  # reserved to another audience
+        ((0.70, 1, 1, 0, 1), 0.3),  # closed at the reference date
+        ((0.70, 1, 1, 1, 0.5), 0.65),  # half the places needed
+        ((0.70, 1, 0, 0, 1), 0.09),  # two failing constraints: still something to adjust
+    ]
+    arrays = np.array([case for case, _ in cases], dtype=float).T
+    np.testing.assert_allclose(pair_service(*arrays, params), [value for _, value in cases])
+    # Non-decreasing in each argument.
+    grid = np.linspace(0, 1, 11)
+    for position in range(5):
+        values = np.full((5, grid.size), 0.8)
+        values[position] = grid
+        assert np.all(np.diff(pair_service(*values, params)) >= 0)
 
 
 # --- recommendations ---------------------------------------------------------------------------------------------
@@ -306,9 +329,9 @@ def _recommend_case():
         [(5, 0.7, 1, 1, 0.0, 1)],  # adjust: not open at the reference date
         [(6, 0.9, 1, 1, 1, 0.2)],  # adjust: too few places
         [(7, 0.9, 1, 1, 1, 1)],  # promote: covered (0.9) but satisfaction 0.3
-        [(8, 0.6, 1, 1, 1, 1), (9, 0.7, 1, 1, 1, 1)],  # maintain: 1 - 0.4 * 0.3 = 0.88, satisfaction unknown
-        [(10, 0.47, 1, 1, 1, 1)],  # adjust: relevant, no failing constraint, coverage 0.47
-        [(11, 0.9, 0.2, 0.0, 1, 1), (12, 0.95, 0.3, 1, 1, 1)],  # adjust: two constraints, most relevant first
+        [(8, 0.6, 1, 1, 1, 1), (9, 0.7, 1, 1, 1, 1)],  # maintain: fully served, satisfaction unknown
+        [(10, 0.47, 0.6, 1, 1, 0.6)],  # adjust: relevant, no single failing constraint, coverage 0.4
+        [(11, 0.9, 0.2, 0.0, 1, 1), (12, 0.95, 0.2, 1, 1, 1)],  # adjust: two constraints, best served first
         [],  # create: no candidate at all
     ]
     satisfaction = [np.nan, np.nan, np.nan, np.nan, np.nan, 0.3, np.nan, 0.9, np.nan, np.nan]
@@ -348,7 +371,8 @@ def test_recommend_one_need_of_each_kind():
     assert reasons[8] == [{"code": "distance", "offers": [12, 11]}, {"code": "audience", "offers": [11]}]
     assert reasons[9] == [{"code": "no-relevant-offer", "best_relevance": 0.0}]
     coverages = [item["coverage"] for item in result]
-    np.testing.assert_allclose(coverages, [0, 0.09, 0, 0, 0.18, 0.9, 0.88, 0.47, 0.285, 0], atol=0.01)
+    # Calibrated scale: 0 with nothing relevant, in between when only constrained offers exist, 1 when served.
+    np.testing.assert_allclose(coverages, [0, 0.28, 0.2, 0.2, 0.36, 1.0, 1.0, 0.395, 0.36, 0], atol=0.01)
 
 
 def test_recommend_maintain_when_satisfied_and_is_deterministic():
@@ -358,7 +382,7 @@ def test_recommend_maintain_when_satisfied_and_is_deterministic():
     first = recommend(candidates, satisfaction=satisfaction, params=params, **arrays)
     second = recommend(candidates.copy(), satisfaction=satisfaction.copy(), params=params, **arrays)
     assert first == second
-    assert first[6] == {"code": "maintain", "coverage": pytest.approx(0.88), "reasons": [{"code": "covered"}]}
+    assert first[6] == {"code": "maintain", "coverage": pytest.approx(1.0), "reasons": [{"code": "covered"}]}
 
 
 def test_recommend_validates_parallel_arrays():
