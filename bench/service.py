@@ -204,15 +204,20 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) of a process in MB from /proc/<pid>/smaps_rollup: PSS divides each shared page among the processes
-    mapping it, so PSS sums to the real footprint where RSS counts shared pages once per process."""
+def memory_mb(pid: int) -> tuple[float, float, float]:
+    """(RSS, PSS, peak RSS) of a process in MB: RSS and PSS from /proc/<pid>/smaps_rollup (PSS divides each shared
+    page among the processes mapping it, so PSS sums to the real footprint where RSS counts shared pages once per
+    process), the peak (VmHWM) from /proc/<pid>/status."""
     values = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         key, _, rest = line.partition(":")
         if key in ("Rss", "Pss"):
             values[key] = int(rest.split()[0]) / 1024.0
-    return values["Rss"], values["Pss"]
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key == "VmHWM":
+            values[key] = int(rest.split()[0]) / 1024.0
+    return values["Rss"], values["Pss"], values["VmHWM"]
 
 
 def load_average() -> str:
