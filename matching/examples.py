@@ -28,6 +28,17 @@ TOO_MANY_RUNS_EXAMPLES = [
     )
 ]
 
+# A run whose second chunk scored after three catalogue edits committed during the run.
+CATALOGUE_STATES = {
+    "at_start": 4180,
+    "first": 4180,
+    "last": 4183,
+    "used": [
+        {"state": 4180, "version": "live-4180-tfidf-3", "chunks": 1},
+        {"state": 4183, "version": "live-4183-tfidf-3", "chunks": 1},
+    ],
+}
+
 MATCHING_RUN_EXAMPLES = [
     response(
         "A succeeded run",
@@ -37,15 +48,16 @@ MATCHING_RUN_EXAMPLES = [
             "needs_url": f"https://api.ancrage.example/api/v1/matching/runs/{RUN_ID}/needs/",
             "status": "succeeded",
             "status_label": "Terminé",
-            "progress": {"needs_done": 64, "needs_total": 64, "chunks_done": 1, "chunks_total": 1, "percent": 100.0},
+            "progress": {"needs_done": 64, "needs_total": 64, "chunks_done": 2, "chunks_total": 2, "percent": 100.0},
             "scope_territory": "200034825",
             "scope_audiences": ["families"],
             "scope_domains": ["daily-life"],
             "parameters": {"ipa_rule": "mean", "max_attempts": 3},
             "reference_date": "2025-05-12",
             "algorithm_version": "1.0",
-            "chunk_size": 500,
+            "chunk_size": 32,
             "snapshot": {"offers": 312, "needs": 64, "catalogue_version": "2025-05-12T07:12:40Z"},
+            "catalogue_states": CATALOGUE_STATES,
             "timings": {"index": 0.84, "score": 1.92},
             "error": "",
             "launched_by": "analyste",
@@ -185,6 +197,7 @@ MATCHING_REPORT_EXAMPLES = [
         "Gaps by domain",
         {
             "run": RUN_ID,
+            "catalogue_states": CATALOGUE_STATES,
             "group_by": ["domain"],
             "territory_level": "epci",
             "top": 1,

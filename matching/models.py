@@ -57,6 +57,16 @@ class MatchingRun(models.Model):
         default=dict, blank=True, help_text="What the run read: counts and latest update times of offers and needs."
     )
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds spent per phase.")
+    # The catalogue is never frozen for a run: each chunk scores the latest state at its claim and records it, so
+    # edits during a run never fail it. These say which states its results used.
+    catalogue_state = models.BigIntegerField(
+        null=True, blank=True, help_text="CatalogueVersion.version when the run started."
+    )
+    scored_states = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Catalogue states its written chunks scored against: [{"state", "version", "chunks"}], by state.',
+    )
     error = models.TextField(blank=True, help_text="Why the run failed.")
     launched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="matching_runs"
@@ -72,6 +82,18 @@ class MatchingRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.id} ({self.get_status_display()})"
+
+    @property
+    def catalogue_states(self) -> dict:
+        """Which catalogue states the results used: at the start, and the first, last and each of its chunks'."""
+        used = list(self.scored_states or ())
+        states = [entry["state"] for entry in used if entry["state"] is not None]
+        return {
+            "at_start": self.catalogue_state,
+            "first": min(states) if states else None,
+            "last": max(states) if states else None,
+            "used": used,
+        }
 
 
 class ChunkStatus(models.TextChoices):
@@ -100,6 +122,11 @@ class MatchingChunk(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
+    # The offer index the latest attempt scored against (a re-scored chunk records its own).
+    index_version = models.CharField(max_length=255, blank=True, help_text="OfferIndex.version of the attempt.")
+    index_state = models.BigIntegerField(
+        null=True, blank=True, help_text="Catalogue state (CatalogueVersion.version) the attempt's index reflects."
+    )
 
     class Meta:
         ordering = ["run", "index"]

@@ -116,7 +116,7 @@ def report_build(*, run_id: Any, user: Any, group_by: Sequence[str], territory_l
         )
 
     return RunAnswer(
-        body={"run": run.id, **report},
+        body={"run": run.id, "catalogue_states": run.catalogue_states, **report},
         filename_stem=f"ecarts-{'-'.join(group_by)}-{run.id}",
         csv_header=reports.REPORT_CSV_HEADER,
         csv_rows=lambda: reports.report_csv_rows(report),

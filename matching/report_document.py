@@ -170,6 +170,7 @@ def run_facts(run: MatchingRun, *, rows: Iterable[Mapping], labels: reports.Repo
             "offers_published": snapshot.get("offers_published"),
             "offers_updated_at": _datetime(snapshot.get("offers_updated_at")),
             "catalogue_version": snapshot.get("catalogue_version"),
+            "catalogue_states": run.catalogue_states,
             "needs_count": snapshot.get("needs_count", run.needs_total),
             "needs_updated_at": _datetime(snapshot.get("needs_updated_at")),
             "sources": _sources(row.get("need_id") for row in rows),

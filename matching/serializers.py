@@ -56,6 +56,29 @@ class MatchingRunProgressSerializer(serializers.Serializer):
     percent = serializers.FloatField()
 
 
+class MatchingRunScoredStateSerializer(serializers.Serializer):
+    state = serializers.IntegerField(
+        allow_null=True, help_text="Catalogue state (version counter); null for an index that does not tell it."
+    )
+    version = serializers.CharField(help_text="Opaque label of the offer index the chunks scored against.")
+    chunks = serializers.IntegerField(help_text="Written chunks scored against this index.")
+
+
+class MatchingRunCatalogueStatesSerializer(serializers.Serializer):
+    at_start = serializers.IntegerField(
+        allow_null=True, help_text="Catalogue state when the run started (null for runs stored before it was kept)."
+    )
+    first = serializers.IntegerField(
+        allow_null=True, help_text="Earliest catalogue state a written chunk scored against; null before any."
+    )
+    last = serializers.IntegerField(
+        allow_null=True, help_text="Latest catalogue state a written chunk scored against; null before any."
+    )
+    used = MatchingRunScoredStateSerializer(
+        many=True, help_text="Every offer index the written chunks scored against, by catalogue state."
+    )
+
+
 @extend_schema_serializer(examples=examples.MATCHING_RUN_EXAMPLES)
 class MatchingRunSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
@@ -66,6 +89,11 @@ class MatchingRunSerializer(serializers.ModelSerializer):
     )
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     progress = serializers.SerializerMethodField()
+    catalogue_states = MatchingRunCatalogueStatesSerializer(
+        read_only=True,
+        help_text="Which catalogue states the results used: the catalogue is not frozen during a run, each chunk "
+        "scores the latest state when a worker takes it, so edits made meanwhile never fail the run.",
+    )
 
     class Meta:
         model = MatchingRun
@@ -84,6 +112,7 @@ class MatchingRunSerializer(serializers.ModelSerializer):
             "algorithm_version",
             "chunk_size",
             "snapshot",
+            "catalogue_states",
             "timings",
             "error",
             "launched_by",
@@ -472,6 +501,9 @@ class ReportGroupSerializer(ReportFiguresSerializer):
 @extend_schema_serializer(examples=examples.MATCHING_REPORT_EXAMPLES)
 class MatchingReportSerializer(serializers.Serializer):
     run = serializers.UUIDField()
+    catalogue_states = MatchingRunCatalogueStatesSerializer(
+        help_text="Which catalogue states the run's results used (each chunk scores the latest state at its start)."
+    )
     group_by = serializers.ListField(child=serializers.ChoiceField(choices=DIMENSIONS))
     territory_level = serializers.ChoiceField(choices=TERRITORY_LEVELS)
     top = serializers.IntegerField()

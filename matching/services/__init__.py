@@ -4,22 +4,21 @@ A run is split into chunks of needs; each chunk is one task (`matching.tasks`). 
 + 1, a lease), scores it with no transaction open, then writes every result, the chunk status and the run progress
 in ONE transaction guarded by a compare-and-set on (status, attempt): an attempt whose lease expired and whose chunk
 was handed to another worker cannot write anything. The run's watchdog task re-queues chunks whose lease expired
-(dead worker) until `max_attempts`, then fails the run with the reason. A run records the catalogue version it starts
-on and each chunk checks it against its index (read from one snapshot, see `matching.index`): a chunk that finds
-the catalogue changed fails the run with the reason, as no worker can read an older catalogue, so the chunks of a
-succeeded run all scored one catalogue.
+(dead worker) until `max_attempts`, then fails the run with the reason. The catalogue is never frozen for a run: it
+records the catalogue state it starts on, each chunk scores against the latest offer index at its claim and records
+that index's version and state, and the run lists the states its results used, so edits never fail a run.
 
 `runs` starts, fails and recovers runs and owns their parameters; `chunks` claims, scores, writes and fails chunks;
 `queue` enqueues their tasks.
 """
 
 from matching.services.chunks import (
-    CatalogueChanged,
     ChunkTimeLimitExceeded,
     StaleAttempt,
     chunk_claim,
     chunk_fail,
     chunk_score,
+    scored_states_add,
 )
 from matching.services.runs import (
     ACTIVE_STATUSES,
@@ -37,7 +36,6 @@ from matching.services.runs import (
 __all__ = [
     "ACTIVE_STATUSES",
     "MAX_CHUNK_SIZE",
-    "CatalogueChanged",
     "ChunkTimeLimitExceeded",
     "StaleAttempt",
     "chunk_claim",
@@ -51,4 +49,5 @@ __all__ = [
     "run_start",
     "run_watch",
     "runs_recover",
+    "scored_states_add",
 ]

@@ -1,6 +1,10 @@
 """Chunks of a run: a worker claims one (attempt + 1, a lease), scores it with no transaction open, then writes every
 result, the chunk status and the run progress in ONE transaction guarded by a compare-and-set on (status, attempt);
-a failed attempt is retried until the run's `max_attempts`."""
+a failed attempt is retried until the run's `max_attempts`.
+
+The catalogue is not frozen for a run: each attempt scores against the latest offer index at its claim and records
+the index's version and catalogue state on its chunk (and in the run's `scored_states`), so edits during a long run
+never fail it and its results say which states they used."""
 
 from __future__ import annotations
 
@@ -35,10 +39,6 @@ logger = logging.getLogger("matching")
 
 class ChunkTimeLimitExceeded(Exception):
     """The chunk ran past its run's `chunk_time_limit_seconds`."""
-
-
-class CatalogueChanged(Exception):
-    """The offers changed since the run started: chunks would no longer be scored against the same catalogue."""
 
 
 class StaleAttempt(Exception):
@@ -106,9 +106,6 @@ def chunk_score(*, chunk_id: int) -> str:
     except StaleAttempt as exc:
         logger.warning("Chunk %s attempt %s discarded: %s", chunk.id, chunk.attempt, exc)
         return "stale"
-    except CatalogueChanged as exc:
-        chunk_fail(chunk_id=chunk.id, attempt=chunk.attempt, reason=str(exc), retry=False)
-        return "failed"
     except Exception as exc:
         logger.exception("Chunk %s of run %s failed (attempt %s)", chunk.id, run.id, chunk.attempt)
         reason = str(exc) if isinstance(exc, ChunkTimeLimitExceeded) else f"{type(exc).__name__}: {exc}"
@@ -125,15 +122,8 @@ def _chunk_compute(
         time.sleep(min(delay, 0.2))
         delay -= 0.2
         checkpoint("test-delay")
+    # The latest committed catalogue, whatever the run started on: the chunk records which state it used.
     index = offer_index_get()
-    expected = run.snapshot.get("catalogue_version")
-    if expected and index.version != expected:
-        raise CatalogueChanged(
-            gettext(
-                "The offer catalogue changed during the run (offers created, changed or deleted): run the matching "
-                "again for consistent results."
-            )
-        )
     checkpoint("index")
     needs = selectors.need_arrays(need_ids=chunk.need_ids, taxonomy=index.taxonomy)
     scope_area = area_key(run.scope_territory.paths) if run.scope_territory_id else ""
@@ -212,13 +202,22 @@ def _chunk_write(
             )
         )
         offers_per_row.append(result["top"])
+    state = getattr(index, "state", None)
     write_started = time.monotonic()
     with transaction.atomic():
         now = timezone.now()
         seconds = time.monotonic() - started
         written = MatchingChunk.objects.filter(
             id=chunk.id, status=ChunkStatus.RUNNING, attempt=chunk.attempt, run__status__in=ACTIVE_STATUSES
-        ).update(status=ChunkStatus.SUCCEEDED, finished_at=now, seconds=seconds, lease_expires_at=None, error="")
+        ).update(
+            status=ChunkStatus.SUCCEEDED,
+            finished_at=now,
+            seconds=seconds,
+            lease_expires_at=None,
+            error="",
+            index_version=index.version,
+            index_state=state,
+        )
         if not written:
             raise StaleAttempt("the chunk was re-queued, taken by another attempt, or its run has ended")
         created = NeedResult.objects.bulk_create(rows, batch_size=500)
@@ -249,6 +248,7 @@ def _chunk_write(
         timings = dict(locked.timings)
         for phase, value in {**phases, "write": time.monotonic() - write_started}.items():
             timings[f"chunks_{phase}_seconds"] = round(timings.get(f"chunks_{phase}_seconds", 0.0) + value, 4)
+        locked.scored_states = scored_states_add(locked.scored_states, version=index.version, state=state)
         locked.needs_done += len(rows)
         locked.chunks_done += 1
         if locked.chunks_done >= locked.chunks_total:
@@ -257,7 +257,20 @@ def _chunk_write(
             timings["total_seconds"] = round((now - (locked.started_at or now)).total_seconds(), 3)
             timings["queued_seconds"] = round(((locked.started_at or now) - locked.created_at).total_seconds(), 3)
         locked.timings = timings
-        locked.save(update_fields=["needs_done", "chunks_done", "status", "finished_at", "timings"])
+        locked.save(update_fields=["needs_done", "chunks_done", "status", "finished_at", "timings", "scored_states"])
+
+
+def scored_states_add(scored: list[dict[str, Any]], *, version: str, state: int | None) -> list[dict[str, Any]]:
+    """The run's `scored_states` with one more written chunk scored against (`version`, `state`): one entry per
+    index version, ordered by catalogue state (an index without a state sorts last, in the order first written)."""
+    entries = [dict(entry) for entry in scored or ()]
+    for entry in entries:
+        if entry["version"] == version:
+            entry["chunks"] += 1
+            break
+    else:
+        entries.append({"state": state, "version": version, "chunks": 1})
+    return sorted(entries, key=lambda entry: (entry["state"] is None, entry["state"] or 0))
 
 
 def chunk_fail(*, chunk_id: int, attempt: int, reason: str, retry: bool) -> None:

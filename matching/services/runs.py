@@ -24,7 +24,7 @@ from matching.models import ChunkStatus, MatchingChunk, MatchingRun, RunStatus
 from matching.scoring import ALGORITHM_VERSION, CROSSHAIR_RULES, MatchingParameters, ipa_crosshairs
 from matching.services.queue import chunk_enqueue, run_watchdog_enqueue, tasks_are_transactional
 from matching.tasks import chunk_score_task
-from offers.models import Audience, Domain, Territory
+from offers.models import Audience, CatalogueVersion, Domain, Territory
 from offers.selectors import analyst_scope
 
 logger = logging.getLogger("matching")
@@ -227,6 +227,8 @@ def run_start(
         (stored["ipa_importance_cross"], stored["ipa_satisfaction_cross"]) if stored["ipa_rule"] == "given" else None
     )
     i_cross, s_cross = ipa_crosshairs(importance, satisfaction, rule=stored["ipa_rule"], given=given)
+    # The state the run starts on, for the record only: its chunks score whatever state is latest at their claim.
+    catalogue_state = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
     snapshot = {
         **selectors.catalogue_snapshot(),
         **selectors.need_scope_snapshot(**scope),
@@ -252,6 +254,7 @@ def run_start(
             needs_total=len(need_ids),
             chunks_total=math.ceil(len(need_ids) / chunk_size),
             snapshot=snapshot,
+            catalogue_state=catalogue_state,
             launched_by=launched_by if getattr(launched_by, "is_authenticated", False) else None,
         )
         if not need_ids:
