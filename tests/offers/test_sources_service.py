@@ -75,9 +75,6 @@ def test_an_archived_offer_that_reappears_is_published_again(source_a):
     sync = source_sync(source=source_a, content=jsonl([job(1), job(2)]))
     assert (sync.created, sync.updated, sync.archived, sync.unchanged) == (0, 1, 0, 1)
     assert offers_of(source_a)["job-2"].status == OfferStatus.PUBLISHED
-    sync = source_sync(source=source_a, content=jsonl([job(1), {"skip": "outside_france", "external_id": "job-2"}]))
-    assert (sync.archived, sync.skipped, sync.unchanged) == (0, 1, 1)
-    assert offers_of(source_a)["job-2"].status == OfferStatus.PUBLISHED
 
 
 def test_skipped_records_are_listed_with_their_reasons_below_the_failure_share(source_a):
