@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
         "NeedSourceEnum": "audiences.models.NeedSource",
         "JourneyStageEnum": "audiences.models.JourneyStage",
         "IpaCrosshairRuleEnum": "matching.reports.CROSSHAIR_RULES",
+        "SourceSyncStatusEnum": "offers.models.SyncStatus",
     },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
@@ -320,6 +321,11 @@ SPECTACULAR_SETTINGS = {
         {
             "name": "surveys",
             "description": "Surveys, their items and raw responses, turned into needs (analysts).",
+        },
+        {
+            "name": "sources",
+            "description": "Published sources (France Travail, DATAtourisme, OpenAgenda, data·inclusion) kept in sync "
+            "with the catalogue: each sync creates, updates and archives the source's offers.",
         },
         {"name": "auth", "description": "Token authentication."},
         {"name": "root", "description": "The API root: links to every collection and to the schema."},

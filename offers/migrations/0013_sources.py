@@ -7,84 +7,212 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('offers', '0012_catalogue_seq'),
+        ("offers", "0012_catalogue_seq"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='offer',
-            name='source_url',
+            model_name="offer",
+            name="source_url",
             field=models.URLField(blank=True, help_text="The record's page at its source.", max_length=500),
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Stable short name; the `source` of its offers (filter offers by it).', max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('format', models.CharField(help_text='Code of the format its files are in (offers.source_formats).', max_length=32)),
-                ('url', models.URLField(blank=True, help_text='Where the worker fetches the file; empty = uploads.', max_length=1000)),
-                ('theme_mapping', models.JSONField(blank=True, default=dict, help_text="{source category: [theme codes]} applied over the format's default mapping ([] = leave out).")),
-                ('failure_share_max', models.FloatField(default=0.05, help_text='Share of skipped records above which a sync fails whole (the file is probably wrong).', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
-                ('fetch_timeout_seconds', models.PositiveIntegerField(default=60, help_text='Timeout of URL fetches.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organisation', models.ForeignKey(help_text='The organisation the offers of this source belong to.', on_delete=django.db.models.deletion.PROTECT, related_name='sources', to='offers.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Stable short name; the `source` of its offers (filter offers by it).",
+                        max_length=64,
+                        unique=True,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "format",
+                    models.CharField(
+                        help_text="Code of the format its files are in (offers.source_formats).", max_length=32
+                    ),
+                ),
+                (
+                    "url",
+                    models.URLField(
+                        blank=True, help_text="Where the worker fetches the file; empty = uploads.", max_length=1000
+                    ),
+                ),
+                (
+                    "theme_mapping",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="{source category: [theme codes]} applied over the format's default mapping ([] = leave out).",
+                    ),
+                ),
+                (
+                    "failure_share_max",
+                    models.FloatField(
+                        default=0.05,
+                        help_text="Share of skipped records above which a sync fails whole (the file is probably wrong).",
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1),
+                        ],
+                    ),
+                ),
+                (
+                    "fetch_timeout_seconds",
+                    models.PositiveIntegerField(
+                        default=60,
+                        help_text="Timeout of URL fetches.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(3600),
+                        ],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        help_text="The organisation the offers of this source belong to.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sources",
+                        to="offers.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'source',
-                'verbose_name_plural': 'sources',
-                'ordering': ['code'],
+                "verbose_name": "source",
+                "verbose_name_plural": "sources",
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='offer',
-            name='origin',
-            field=models.ForeignKey(blank=True, help_text='The source this offer is kept in sync with; empty for offers made by editors.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='offers', to='offers.source'),
+            model_name="offer",
+            name="origin",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The source this offer is kept in sync with; empty for offers made by editors.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="offers",
+                to="offers.source",
+            ),
         ),
         migrations.CreateModel(
-            name='SourceSync',
+            name="SourceSync",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('upload', 'File upload'), ('url', "Fetch of the source's URL"), ('command', 'Command line')], max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('upload', models.BinaryField(blank=True, null=True)),
-                ('phase', models.CharField(blank=True, help_text='fetching, reading, checking, writing while it runs; empty once done.', max_length=16)),
-                ('records_read', models.PositiveIntegerField(default=0)),
-                ('records_total', models.PositiveIntegerField(blank=True, help_text='Known once the file is read.', null=True)),
-                ('records_checked', models.PositiveIntegerField(default=0, help_text='Records mapped and validated so far.')),
-                ('progressed_at', models.DateTimeField(blank=True, help_text='Last progress written by the worker.', null=True)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('archived', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('skipped_records', models.JSONField(blank=True, default=list)),
-                ('failure_code', models.CharField(blank=True, max_length=32)),
-                ('failure_message', models.TextField(blank=True)),
-                ('catalogue_version', models.BigIntegerField(blank=True, help_text='The catalogue version its writes produced (none when nothing changed).', null=True)),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='syncs', to='offers.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("upload", "File upload"),
+                            ("url", "Fetch of the source's URL"),
+                            ("command", "Command line"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("upload", models.BinaryField(blank=True, null=True)),
+                (
+                    "phase",
+                    models.CharField(
+                        blank=True,
+                        help_text="fetching, reading, checking, writing while it runs; empty once done.",
+                        max_length=16,
+                    ),
+                ),
+                ("records_read", models.PositiveIntegerField(default=0)),
+                (
+                    "records_total",
+                    models.PositiveIntegerField(blank=True, help_text="Known once the file is read.", null=True),
+                ),
+                (
+                    "records_checked",
+                    models.PositiveIntegerField(default=0, help_text="Records mapped and validated so far."),
+                ),
+                (
+                    "progressed_at",
+                    models.DateTimeField(blank=True, help_text="Last progress written by the worker.", null=True),
+                ),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("archived", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("skipped_records", models.JSONField(blank=True, default=list)),
+                ("failure_code", models.CharField(blank=True, max_length=32)),
+                ("failure_message", models.TextField(blank=True)),
+                (
+                    "catalogue_version",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="The catalogue version its writes produced (none when nothing changed).",
+                        null=True,
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="syncs", to="offers.source"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'source sync',
-                'verbose_name_plural': 'source syncs',
-                'ordering': ['-requested_at', '-id'],
+                "verbose_name": "source sync",
+                "verbose_name_plural": "source syncs",
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='offer',
-            name='last_sync',
-            field=models.ForeignKey(blank=True, help_text='The last sync of its source whose file held this offer.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='offers.sourcesync'),
+            model_name="offer",
+            name="last_sync",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The last sync of its source whose file held this offer.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="offers.sourcesync",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcesync',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('source',), name='source_sync_one_active'),
+            model_name="sourcesync",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=("source",),
+                name="source_sync_one_active",
+            ),
         ),
     ]

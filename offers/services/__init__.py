@@ -5,6 +5,7 @@
 - lookups: the code -> object cache of every upload;
 - offers, organisations: the rules of an offer and the writes of offers and organisations;
 - imports, data_inclusion: the tabular and data·inclusion offer imports;
+- sources: sources kept in sync (their syncs reconcile a source's offers with its file);
 - demo: the demo catalogue.
 """
 
@@ -71,6 +72,15 @@ from offers.services.reference_data import (
     territories_load_france,
     territories_load_geojson,
 )
+from offers.services.sources import (
+    source_can_edit,
+    source_delete,
+    source_formats,
+    source_save,
+    source_sync,
+    source_sync_request,
+    source_sync_run,
+)
 
 __all__ = [
     "COMMUNE_CODE",
@@ -127,6 +137,13 @@ __all__ = [
     "organisation_delete",
     "organisation_save",
     "polygon_centroid",
+    "source_can_edit",
+    "source_delete",
+    "source_formats",
+    "source_save",
+    "source_sync",
+    "source_sync_request",
+    "source_sync_run",
     "taxonomy_load",
     "territories_load_france",
     "territories_load_geojson",

@@ -24,8 +24,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
+from rest_framework.exceptions import PermissionDenied
 
-from api.exceptions import Conflict
+from api.cells import CellError
+from api.exceptions import Conflict, ErrorItem, InvalidInput
+from api.model_update import model_update, validation_messages
+from api.permissions import is_analyst
 from offers.models import (
     Offer,
     OfferStatus,
@@ -43,6 +47,7 @@ from offers.services.offers import (
     OFFER_SCALAR_FIELDS,
     OfferDraft,
     _offer_draft,
+    offer_can_edit,
     offer_search_text,
 )
 from offers.services.reference_data import catalogue_changed
@@ -244,7 +249,7 @@ def source_fetch(*, source: Source, max_bytes: int | None = None) -> bytes:
             gettext("The source answered HTTP %(status)s %(reason)s (%(url)s).")
             % {"status": exc.code, "reason": exc.reason, "url": url},
         ) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise timed_out from None
     except http.client.IncompleteRead as exc:
         raise SyncFailed(
@@ -628,3 +633,122 @@ def _reconcile(
             finished_at=timezone.now(),
             upload=None,
         )
+
+
+# Sources themselves -------------------------------------------------------------------------------------------------
+
+SOURCE_FIELDS = ("code", "name", "organisation", "format", "url", "theme_mapping", "failure_share_max")
+SOURCE_WRITE_FIELDS = (*SOURCE_FIELDS, "fetch_timeout_seconds")
+# What analysts may change on a source they do not edit: its theme mapping, which is a matter of strategy.
+SOURCE_ANALYST_FIELDS = ("theme_mapping",)
+
+
+def source_can_edit(*, user, source: Source | None = None, organisation_id: int | None = None) -> bool:
+    return offer_can_edit(user=user, organisation_id=source.organisation_id if source else organisation_id)
+
+
+def source_save(*, user, data: dict, source: Source | None = None) -> Source:
+    """Create or change a source: admins any, editors those of their organisations; analysts may change the theme
+    mapping of any source. The code and the organisation are fixed once created (the offers carry them)."""
+    refs = CodeLookups()
+    errors: list[ErrorItem] = []
+    values = {name: data[name] for name in SOURCE_WRITE_FIELDS if name in data}
+    if "organisation" in values:
+        try:
+            values["organisation"] = refs.organisation(values["organisation"])
+        except CellError as exc:
+            errors.append(ErrorItem(field="organisation", code="not_found", message=str(exc)))
+            values.pop("organisation")
+    if source is None:
+        organisation = values.get("organisation")
+        if organisation is not None and not source_can_edit(user=user, organisation_id=organisation.pk):
+            raise PermissionDenied(gettext("You can only create sources for an organisation you are an editor of."))
+    else:
+        analyst_change = is_analyst(user) and set(values) <= set(SOURCE_ANALYST_FIELDS)
+        if not source_can_edit(user=user, source=source) and not analyst_change:
+            raise PermissionDenied(
+                gettext(
+                    "Only editors of the source's organisation and administrators can change it; analysts may "
+                    "change its theme_mapping."
+                )
+            )
+        for name in ("code", "organisation"):
+            current = getattr(source, name)
+            if name in values and values[name] != current:
+                errors.append(
+                    ErrorItem(
+                        field=name,
+                        code="read_only",
+                        message=gettext("The %(field)s of a source cannot change: create another source.")
+                        % {"field": name},
+                    )
+                )
+                values.pop(name)
+    if "format" in values and values["format"] not in source_formats():
+        errors.append(
+            ErrorItem(
+                field="format",
+                code="invalid_choice",
+                message=gettext("Unknown format %(format)s: use one of %(formats)s.")
+                % {"format": repr(values["format"]), "formats": ", ".join(sorted(source_formats()))},
+            )
+        )
+    if "theme_mapping" in values:
+        errors.extend(_theme_mapping_errors(values["theme_mapping"], refs=refs))
+    source = source or Source()
+    model_update(instance=source, data=values, save=False)
+    try:
+        source.full_clean(exclude=["organisation"] if source.organisation_id else None)
+    except DjangoValidationError as exc:
+        for name, messages in validation_messages(exc).items():
+            if name == "organisation" and any(e.field == "organisation" for e in errors):
+                continue
+            errors.extend(ErrorItem(field=None if name == "__all__" else name, message=m) for m in messages)
+    if errors:
+        raise InvalidInput(errors)
+    source.save()
+    return source
+
+
+def _theme_mapping_errors(mapping, *, refs: CodeLookups) -> list:
+    if not isinstance(mapping, dict):
+        return [
+            ErrorItem(
+                field="theme_mapping",
+                message=gettext("The theme mapping is an object {source category: [theme codes]}."),
+            )
+        ]
+    errors = []
+    for category, codes in mapping.items():
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            errors.append(
+                ErrorItem(
+                    field=f"theme_mapping.{category}",
+                    message=gettext("A list of theme codes ([] leaves the category out)."),
+                )
+            )
+            continue
+        errors.extend(
+            ErrorItem(
+                field=f"theme_mapping.{category}",
+                code="not_found",
+                message=gettext("Unknown theme %(code)s (see /api/v1/taxonomy/).") % {"code": repr(code)},
+            )
+            for code in codes
+            if code not in refs.themes
+        )
+    return errors
+
+
+def source_delete(*, user, source: Source) -> None:
+    """Delete a source none of whose offers remain (409 otherwise: its offers keep their provenance)."""
+    if not source_can_edit(user=user, source=source):
+        raise PermissionDenied(gettext("Only editors of the source's organisation and administrators can delete it."))
+    count = Offer.objects.filter(origin=source).count()
+    if count:
+        raise Conflict(
+            gettext("The source %(code)s still has %(count)s offers (archived ones included): delete them first.")
+            % {"code": source.code, "count": count},
+            code="source_in_use",
+        )
+    source.delete()

@@ -5,6 +5,8 @@ import pytest
 from offers.models import Source
 from tests.offers.sources_jsonl import JSON_LINES_PATH
 
+__all__ = ["jsonl_format", "source_a", "source_b"]
+
 
 @pytest.fixture
 def jsonl_format(settings):

@@ -5,7 +5,8 @@ import pytest
 
 from offers.models import CatalogueVersion, Offer, OfferStatus, SyncStatus
 from offers.services.sources import source_sync
-from tests.offers.sources_fixtures import jsonl_format, make_source, source_a, source_b  # noqa: F401
+from tests.offers.sources_fixtures import *  # noqa: F403 (the fixtures of the source tests)
+from tests.offers.sources_fixtures import make_source
 from tests.offers.sources_jsonl import job, jsonl
 
 pytestmark = pytest.mark.django_db
