@@ -130,15 +130,19 @@ def source_sync_run(*, sync_id: int) -> dict:
 def source_sync(
     *,
     source: Source,
-    content: bytes,
+    content: bytes | None,
     trigger: str = SyncTrigger.COMMAND,
     user=None,
     today: date | None = None,
 ) -> SourceSync:
-    """Sync `source` with `content` now, in this process (the command, tests, the demo); 409 while another sync of
-    the source is queued or running. Returns the finished sync (succeeded or failed)."""
+    """Sync `source` with `content` (None: fetch the source's URL) now, in this process (the command, tests, the
+    demo); 409 while another sync of the source is queued or running. Returns the finished sync (succeeded or
+    failed)."""
     sync = _sync_open(source=source, trigger=trigger, user=user, upload=None, status=SyncStatus.RUNNING)
     try:
+        if content is None:
+            _progress(sync, phase="fetching")
+            content = source_fetch(source=source)
         _sync_execute(sync, content=content, today=today)
     except SyncFailed as exc:
         _sync_fail(sync, exc)
