@@ -186,7 +186,9 @@ SOURCE_SYNC_MAX_BYTES = env_int("SOURCE_SYNC_MAX_BYTES", 200 * 1024 * 1024)
 SOURCE_SYNC_SKIPPED_LISTED = env_int("SOURCE_SYNC_SKIPPED_LISTED", 200)
 SOURCE_SYNC_STALE_SECONDS = env_int("SOURCE_SYNC_STALE_SECONDS", 3600)
 # Dotted paths of extra source formats (tests register a small JSON-lines format this way, in their workers too).
-SOURCE_SYNC_EXTRA_FORMATS = [p.strip() for p in os.environ.get("SOURCE_SYNC_EXTRA_FORMATS", "").split(",") if p.strip()]
+SOURCE_SYNC_EXTRA_FORMATS = [
+    path.strip() for path in os.environ.get("SOURCE_SYNC_EXTRA_FORMATS", "").split(",") if path.strip()
+]
 # Fair use of the workers: matching runs queued or running at once, per user (admins included) and in all; one more
 # is refused with a 409 `too_many_runs`.
 MAX_ACTIVE_RUNS_PER_USER = env_int("DJANGO_MAX_ACTIVE_RUNS_PER_USER", 2)

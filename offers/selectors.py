@@ -834,8 +834,10 @@ def account_describe(*, user) -> dict:
 def source_list(*, user) -> QuerySet:
     """The sources a user sees: every one for analysts and admins, those of their organisations for editors."""
     latest = SourceSync.objects.filter(source=OuterRef("pk")).order_by("-requested_at", "-id").values("pk")[:1]
-    sources = Source.objects.select_related("organisation").annotate(
-        offer_count=Count("offers"), last_sync_id=Subquery(latest)
+    sources = (
+        Source.objects.select_related("organisation")
+        .annotate(offer_count=Count("offers"), last_sync_id=Subquery(latest))
+        .order_by("code")
     )
     if is_analyst(user):
         return sources

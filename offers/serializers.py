@@ -351,8 +351,7 @@ class SourceSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
         max_length=32,
         help_text="Format of its files: france_travail, datatourisme, openagenda or data_inclusion.",
     )
-    theme_mapping = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+    theme_mapping = serializers.JSONField(
         required=False,
         help_text="{source category: [theme codes]} over the format's default mapping; [] leaves a category out.",
     )

@@ -1,5 +1,6 @@
 """Fixtures of the source-sync tests: the JSON-lines test format registered, and sources of two organisations."""
 
+import contextlib
 import http.server
 import threading
 import time
@@ -49,10 +50,8 @@ class _FeedHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Content-Length", str(len(body) + (100 if name == "truncated" else 0)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def log_message(self, format, *args):
         pass
