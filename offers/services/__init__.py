@@ -20,7 +20,13 @@ from offers.services.custom_territories import (
     custom_territory_usage,
 )
 from offers.services.data_inclusion import DATA_INCLUSION_SCHEMA, data_inclusion_columns, data_inclusion_service_map
-from offers.services.demo import DEMO_DIR, DEMO_EDITOR_ORGANISATION_TERRITORY, offers_demo_load
+from offers.services.demo import (
+    DEMO_DIR,
+    DEMO_EDITOR_ORGANISATION_TERRITORY,
+    DEMO_SOURCES,
+    offers_demo_load,
+    sources_demo_load,
+)
 from offers.services.imports import (
     IMPORT_FORMATS,
     IMPORT_MAX_BYTES,
@@ -133,6 +139,8 @@ __all__ = [
     "offer_update",
     "offer_validate",
     "offers_demo_load",
+    "sources_demo_load",
+    "DEMO_SOURCES",
     "offers_import",
     "organisation_delete",
     "organisation_save",

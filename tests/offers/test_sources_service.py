@@ -208,3 +208,19 @@ def test_other_skipped_records_leave_their_offer_as_it_was(source_a):
     sync = source_sync(source=source_a, content=jsonl([job(1), {"skip": "outside_france", "external_id": "job-2"}]))
     assert (sync.archived, sync.skipped, sync.unchanged) == (0, 1, 1)
     assert offers_of(source_a)["job-2"].status == OfferStatus.PUBLISHED
+
+
+def test_the_demo_creates_one_source_per_registered_kind_and_syncs_it(jsonl_format, tmp_path, reference):
+    from offers.services import sources_demo_load
+    from tests.offers.factories import make_organisation
+
+    organisation = make_organisation(name="Agence de démonstration")
+    (tmp_path / "test_jsonl.jsonl").write_bytes(jsonl([job(1), job(2)]))
+    specs = [
+        ("demo-jobs", "Emplois de démonstration", "test_jsonl", organisation.slug),
+        ("demo-unregistered", "Format pas encore là", "no_such_format", organisation.slug),
+    ]
+    syncs = sources_demo_load(directory=tmp_path, specs=specs)
+    assert [(s.source.code, s.status, s.created) for s in syncs] == [("demo-jobs", SyncStatus.SUCCEEDED, 2)]
+    again = sources_demo_load(directory=tmp_path, specs=specs)
+    assert [(s.created, s.unchanged) for s in again] == [(0, 2)]
