@@ -351,6 +351,17 @@ def _sync_execute(sync: SourceSync, *, content: bytes, today: date | None = None
         offer.external_id: offer
         for offer in Offer.objects.filter(origin=source).prefetch_related("themes", "audiences", "service_area")
     }
+    # The organisation's offers holding this source's import key without being the source's (a file import named
+    # like the source): their identifiers cannot be used.
+    taken = set(
+        Offer.objects.filter(organisation=source.organisation, source=source.code)
+        .exclude(origin=source)
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)
+    )
+    taken_message = gettext(
+        "An offer of the organisation made outside this source already has the identifier %(identifier)s."
+    )
     drafts: list[tuple[OfferDraft, str]] = []
     seen: dict[str, int] = {}
     for index, (position, record) in enumerate(positioned):
@@ -376,8 +387,17 @@ def _sync_execute(sync: SourceSync, *, content: bytes, today: date | None = None
         if skip is not None:
             skips.append(_Skip(position, external_id, *skip))
             continue
+        if external_id in taken:
+            skips.append(_Skip(position, external_id, "duplicate", taken_message % {"identifier": repr(external_id)}))
+            continue
+        # The constraints are checked for the whole file: the date range by Offer.clean, the import key by `taken`
+        # and `seen` (a query per record would double the time of a large sync).
         draft, errors = _offer_draft(
-            data=data, offer=existing.get(external_id), refs=refs, default_organisation=source.organisation
+            data=data,
+            offer=existing.get(external_id),
+            refs=refs,
+            default_organisation=source.organisation,
+            constraints_checked=True,
         )
         if errors:
             message = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors)

@@ -224,3 +224,26 @@ def test_the_demo_creates_one_source_per_registered_kind_and_syncs_it(jsonl_form
     assert [(s.source.code, s.status, s.created) for s in syncs] == [("demo-jobs", SyncStatus.SUCCEEDED, 2)]
     again = sources_demo_load(directory=tmp_path, specs=specs)
     assert [(s.created, s.unchanged) for s in again] == [(0, 2)]
+
+
+def test_an_identifier_held_by_an_offer_made_outside_the_source_is_skipped(source_a):
+    from tests.offers.factories import make_offer
+
+    source_a.failure_share_max = 0.5
+    source_a.save()
+    manual = make_offer(organisation=source_a.organisation, source="jobs-a", external_id="job-2")
+    sync = source_sync(source=source_a, content=jsonl([job(1), job(2)]))
+    assert (sync.status, sync.created, sync.skipped) == (SyncStatus.SUCCEEDED, 1, 1)
+    assert sync.skipped_records[0]["code"] == "duplicate"
+    manual.refresh_from_db()
+    assert manual.origin is None and manual.title.startswith("Offre ")
+
+
+def test_dates_out_of_order_are_skipped_with_the_rule_of_every_write(source_a):
+    source_a.failure_share_max = 0.5
+    source_a.save()
+    records = [job(1), job(2, available_from="2999-05-01", available_until="2999-04-01")]
+    sync = source_sync(source=source_a, content=jsonl(records))
+    assert (sync.created, sync.skipped) == (1, 1)
+    assert sync.skipped_records[0]["code"] == "invalid"
+    assert "available_until" in sync.skipped_records[0]["message"]
