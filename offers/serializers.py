@@ -493,7 +493,7 @@ class SourceSyncSerializer(serializers.ModelSerializer):
         return {"code": sync.failure_code, "message": sync.failure_message}
 
 
-class SourceSyncRequestSerializer(serializers.Serializer):
+class SourceSyncUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         required=False,
         help_text="The source's file, in its format; leave out to have the worker fetch the source's url.",

@@ -45,8 +45,8 @@ from offers.serializers import (
     OfferWriteSerializer,
     OrganisationSerializer,
     SourceSerializer,
-    SourceSyncRequestSerializer,
     SourceSyncSerializer,
+    SourceSyncUploadSerializer,
     TaxonomySerializer,
     TerritorySerializer,
 )
@@ -586,7 +586,7 @@ class SourceViewSet(
         tags=["sources"],
         summary="Sync a source: an uploaded file, or its URL fetched by the worker (202)",
         description=SOURCE_SYNC_DESCRIPTION,
-        request={"multipart/form-data": SourceSyncRequestSerializer},
+        request={"multipart/form-data": SourceSyncUploadSerializer},
         responses={202: SourceSyncSerializer, 413: ErrorSerializer, **CONFLICT},
     )
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
@@ -600,7 +600,7 @@ class SourceViewSet(
         upload = request.FILES.get("file")
         if upload is not None and upload.size > settings.SOURCE_SYNC_MAX_BYTES:
             raise PayloadTooLarge(file_too_large_message(upload.size, settings.SOURCE_SYNC_MAX_BYTES))
-        serializer = SourceSyncRequestSerializer(data=request.data)
+        serializer = SourceSyncUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if not services.source_can_edit(user=request.user, source=source):
             raise PermissionDenied(
