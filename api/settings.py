@@ -180,6 +180,15 @@ MATCHING_LEASE_MARGIN_SECONDS = env_int("MATCHING_LEASE_MARGIN_SECONDS", 60)
 MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS", 30)
 # Search answers from the previous offer index while a larger catalogue is refitted in the background.
 MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
+# Source syncs (issue 16): the largest file a source may send or upload, how many skipped records a sync report
+# lists (it counts them all), and after how long without progress a running sync counts as lost (its worker died).
+SOURCE_SYNC_MAX_BYTES = env_int("SOURCE_SYNC_MAX_BYTES", 200 * 1024 * 1024)
+SOURCE_SYNC_SKIPPED_LISTED = env_int("SOURCE_SYNC_SKIPPED_LISTED", 200)
+SOURCE_SYNC_STALE_SECONDS = env_int("SOURCE_SYNC_STALE_SECONDS", 3600)
+# Dotted paths of extra source formats (tests register a small JSON-lines format this way, in their workers too).
+SOURCE_SYNC_EXTRA_FORMATS = [
+    path.strip() for path in os.environ.get("SOURCE_SYNC_EXTRA_FORMATS", "").split(",") if path.strip()
+]
 # Fair use of the workers: matching runs queued or running at once, per user (admins included) and in all; one more
 # is refused with a 409 `too_many_runs`.
 MAX_ACTIVE_RUNS_PER_USER = env_int("DJANGO_MAX_ACTIVE_RUNS_PER_USER", 2)
@@ -304,6 +313,7 @@ SPECTACULAR_SETTINGS = {
         "NeedSourceEnum": "audiences.models.NeedSource",
         "JourneyStageEnum": "audiences.models.JourneyStage",
         "IpaCrosshairRuleEnum": "matching.reports.CROSSHAIR_RULES",
+        "SourceSyncStatusEnum": "offers.models.SyncStatus",
     },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},
@@ -313,6 +323,11 @@ SPECTACULAR_SETTINGS = {
         {
             "name": "surveys",
             "description": "Surveys, their items and raw responses, turned into needs (analysts).",
+        },
+        {
+            "name": "sources",
+            "description": "Published sources (France Travail, DATAtourisme, OpenAgenda, data·inclusion) kept in sync "
+            "with the catalogue: each sync creates, updates and archives the source's offers.",
         },
         {"name": "auth", "description": "Token authentication."},
         {"name": "root", "description": "The API root: links to every collection and to the schema."},

@@ -114,6 +114,9 @@ OFFER_EXAMPLES = [
             **_OFFER_FIELDS,
             "organisation_name": "Communauté d'agglomération du Grand Guéret",
             "commune_name": "Guéret",
+            "origin": None,
+            "source_url": "",
+            "last_sync": None,
             "created_at": STAMP,
             "updated_at": STAMP,
             "distance_km": None,
@@ -193,5 +196,96 @@ ACCOUNT_EXAMPLES = [
             "sees_every_territory": False,
         },
         name="editor",
+    ),
+]
+
+# Sources and their syncs --------------------------------------------------------------------------------------------
+
+_SOURCE_FIELDS = {
+    "code": "france-travail-creuse",
+    "name": "Offres d'emploi France Travail en Creuse",
+    "organisation": "ca-grand-gueret",
+    "format": "france_travail",
+    "url": "https://exports.example.org/france-travail/creuse.json",
+    "theme_mapping": {"K2111": ["training"]},
+    "failure_share_max": 0.05,
+    "fetch_timeout_seconds": 60,
+}
+
+SOURCE_EXAMPLES = [
+    response(
+        "France Travail job offers of the Creuse",
+        {
+            "id": 3,
+            **_SOURCE_FIELDS,
+            "organisation_name": "Communauté d'agglomération du Grand Guéret",
+            "default_theme_mapping": {"K2111": ["training"], "J1501": ["salaried-job"]},
+            "offers": 812,
+            "last_sync": 41,
+            "created_at": STAMP,
+            "updated_at": STAMP,
+        },
+    ),
+    request("France Travail job offers of the Creuse", _SOURCE_FIELDS),
+]
+
+SOURCE_SYNC_EXAMPLES = [
+    response(
+        "A sync that skipped two records",
+        {
+            "id": 41,
+            "source": "france-travail-creuse",
+            "trigger": "url",
+            "status": "succeeded",
+            "phase": "",
+            "progress": {"records_read": 814, "records_checked": 814, "records_total": 814},
+            "counts": {"created": 12, "updated": 30, "archived": 9, "unchanged": 761, "skipped": 2},
+            "skipped_records": [
+                {
+                    "position": 17,
+                    "external_id": "187XKPL",
+                    "code": "unknown_commune",
+                    "message": "No commune has the INSEE code '99999'.",
+                },
+                {
+                    "position": 402,
+                    "external_id": None,
+                    "code": "no_identifier",
+                    "message": "The record has no identifier.",
+                },
+            ],
+            "failure": None,
+            "catalogue_version": 1532,
+            "requested_by": "editor-gueret",
+            "requested_at": STAMP,
+            "started_at": STAMP,
+            "finished_at": STAMP,
+        },
+        status_codes=(200, 202),
+    ),
+    response(
+        "A sync that failed whole",
+        {
+            "id": 42,
+            "source": "france-travail-creuse",
+            "trigger": "url",
+            "status": "failed",
+            "phase": "",
+            "progress": {"records_read": 0, "records_checked": 0, "records_total": None},
+            "counts": {"created": 0, "updated": 0, "archived": 0, "unchanged": 0, "skipped": 0},
+            "skipped_records": [],
+            "failure": {
+                "code": "timeout",
+                "message": "The source did not send its file within 60 s "
+                "(https://exports.example.org/france-travail/creuse.json).",
+            },
+            "catalogue_version": None,
+            "requested_by": "editor-gueret",
+            "requested_at": STAMP,
+            "started_at": STAMP,
+            "finished_at": STAMP,
+        },
+        status_codes=(200,),
+        name="failed-sync",
     ),
 ]

@@ -187,6 +187,11 @@ class OfferFilterSet(filters.FilterSet):
     organisation = django_filters.CharFilter(
         field_name="organisation__slug", help_text="Slug of the providing organisation."
     )
+    source = django_filters.CharFilter(
+        field_name="source",
+        help_text="Code of the source the offers come from: a source kept in sync (`france-travail-creuse`), or the "
+        "source name given to a file import.",
+    )
     status = django_filters.ChoiceFilter(
         choices=OfferStatus.choices,
         help_text="Status; anonymous users only ever see published offers, editors also their organisations' ones.",
@@ -223,6 +228,7 @@ class OfferFilterSet(filters.FilterSet):
             "available_on",
             "is_free",
             "organisation",
+            "source",
             "status",
             "updated_since",
             "ordering",

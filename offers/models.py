@@ -282,6 +282,25 @@ class Offer(models.Model):
     accessibility = models.TextField(blank=True)
     source = models.SlugField(max_length=64, default="manual")
     external_id = models.CharField(max_length=128, blank=True)
+    # Provenance of an offer kept in sync with a source (empty for offers made by editors): the source, the link to
+    # the record there, and the last sync whose file held it.
+    origin = models.ForeignKey(
+        "Source",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        help_text="The source this offer is kept in sync with; empty for offers made by editors.",
+    )
+    source_url = models.URLField(max_length=500, blank=True, help_text="The record's page at its source.")
+    last_sync = models.ForeignKey(
+        "SourceSync",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The last sync of its source whose file held this offer.",
+    )
     search_text = models.TextField(blank=True, editable=False, help_text="Accent-folded text used for search.")
     # The catalogue version (CatalogueVersion.version) of the last write that changed this offer: the live matching
     # index reads the offers changed since the version it holds (`catalogue_seq > held`) instead of refitting.
@@ -381,3 +400,109 @@ class OfferRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"offer {self.offer_id} removed at v{self.seq}"
+
+
+class Source(models.Model):
+    """A published feed of offers (France Travail, DATAtourisme, OpenAgenda, data·inclusion...) kept in sync with
+    the catalogue: each sync reconciles the source's offers with its file (offers.services.sources)."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="sources",
+        help_text="The organisation the offers of this source belong to.",
+    )
+    code = models.SlugField(
+        max_length=64, unique=True, help_text="Stable short name; the `source` of its offers (filter offers by it)."
+    )
+    name = models.CharField(max_length=200)
+    format = models.CharField(max_length=32, help_text="Code of the format its files are in (offers.source_formats).")
+    url = models.URLField(max_length=1000, blank=True, help_text="Where the worker fetches the file; empty = uploads.")
+    theme_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{source category: [theme codes]} applied over the format's default mapping ([] = leave out).",
+    )
+    failure_share_max = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Share of skipped records above which a sync fails whole (the file is probably wrong).",
+    )
+    fetch_timeout_seconds = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(3600)], help_text="Timeout of URL fetches."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncTrigger(models.TextChoices):
+    UPLOAD = "upload", _("File upload")
+    URL = "url", _("Fetch of the source's URL")
+    COMMAND = "command", _("Command line")
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class SourceSync(models.Model):
+    """One reconciliation of a source's offers with a file: progress while it runs, then its counts and the records
+    it skipped, or why it failed (then nothing was written)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="syncs")
+    trigger = models.CharField(max_length=16, choices=SyncTrigger.choices)
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The uploaded file, kept until the worker has read it.
+    upload = models.BinaryField(null=True, blank=True, editable=False)
+    phase = models.CharField(
+        max_length=16, blank=True, help_text="fetching, reading, checking, writing while it runs; empty once done."
+    )
+    records_read = models.PositiveIntegerField(default=0)
+    records_total = models.PositiveIntegerField(null=True, blank=True, help_text="Known once the file is read.")
+    records_checked = models.PositiveIntegerField(default=0, help_text="Records mapped and validated so far.")
+    progressed_at = models.DateTimeField(null=True, blank=True, help_text="Last progress written by the worker.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    archived = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # [{position, external_id, code, message}], the first SOURCE_SYNC_SKIPPED_LISTED of them (`skipped` counts all).
+    skipped_records = models.JSONField(default=list, blank=True)
+    failure_code = models.CharField(max_length=32, blank=True)
+    failure_message = models.TextField(blank=True)
+    catalogue_version = models.BigIntegerField(
+        null=True, blank=True, help_text="The catalogue version its writes produced (none when nothing changed)."
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("source sync")
+        verbose_name_plural = _("source syncs")
+        constraints = [
+            # One sync at a time per source: a second is refused (409) while one is queued or running.
+            models.UniqueConstraint(
+                fields=["source"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="source_sync_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.code} sync {self.pk} ({self.status})"

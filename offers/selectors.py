@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, FloatField, Max, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, FloatField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 from django.http import QueryDict
 from django.utils.translation import gettext
@@ -30,6 +30,8 @@ from offers.models import (
     Offer,
     OfferStatus,
     Organisation,
+    Source,
+    SourceSync,
     Territory,
     TerritoryKind,
     TerritoryPostalCode,
@@ -566,6 +568,9 @@ OFFER_ROW_FIELDS = {
     "accessibility": "accessibility",
     "source": "source",
     "external_id": "external_id",
+    "origin": "origin__code",
+    "source_url": "source_url",
+    "last_sync": "last_sync_id",
     "created_at": "created_at",
     "updated_at": "updated_at",
 }
@@ -824,3 +829,27 @@ def account_describe(*, user) -> dict:
         ],
         "sees_every_territory": scope.instance_wide,
     }
+
+
+def source_list(*, user) -> QuerySet:
+    """The sources a user sees: every one for analysts and admins, those of their organisations for editors."""
+    latest = SourceSync.objects.filter(source=OuterRef("pk")).order_by("-requested_at", "-id").values("pk")[:1]
+    sources = (
+        Source.objects.select_related("organisation")
+        .annotate(offer_count=Count("offers"), last_sync_id=Subquery(latest))
+        .order_by("code")
+    )
+    if is_analyst(user):
+        return sources
+    if not (user and user.is_authenticated):
+        return sources.none()
+    return sources.filter(organisation__editors=user)
+
+
+def source_sync_list(*, user) -> QuerySet:
+    """The syncs of the sources the user sees, newest first, without the uploaded files."""
+    return (
+        SourceSync.objects.filter(source__in=source_list(user=user).values("pk"))
+        .select_related("source")
+        .defer("upload")
+    )

@@ -1,13 +1,25 @@
 """Serializers of the offers app (shape only; writes go through services)."""
 
 from django.utils.functional import cached_property
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from api.serializers import StrictJSONTypesMixin
 from offers import examples
-from offers.models import Audience, Domain, OfferStatus, Organisation, Territory, TerritoryKind, Theme
+from offers.models import (
+    Audience,
+    Domain,
+    OfferStatus,
+    Organisation,
+    Source,
+    SourceSync,
+    SyncStatus,
+    SyncTrigger,
+    Territory,
+    TerritoryKind,
+    Theme,
+)
 
 
 @extend_schema_serializer(examples=examples.TERRITORY_EXAMPLES)
@@ -160,6 +172,13 @@ class OfferSerializer(serializers.Serializer):
     accessibility = serializers.CharField(read_only=True)
     source = serializers.CharField(read_only=True)
     external_id = serializers.CharField(read_only=True)
+    origin = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Code of the source the offer is kept in sync with; null if none."
+    )
+    source_url = serializers.CharField(read_only=True, help_text="The record's page at its source; empty if none.")
+    last_sync = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Id of the last sync of its source whose file held the offer."
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     distance_km = serializers.FloatField(
@@ -314,4 +333,168 @@ class AccountSerializer(serializers.Serializer):
     sees_every_territory = serializers.BooleanField(
         help_text="True for admins, and for analysts without a territory when the instance lets them see every "
         "territory (DJANGO_ANALYSTS_WITHOUT_TERRITORY=all): the needs, surveys and runs of the whole instance."
+    )
+
+
+# Sources and their syncs --------------------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(examples=examples.SOURCE_EXAMPLES)
+class SourceSerializer(StrictJSONTypesMixin, serializers.ModelSerializer):
+    """A source kept in sync; writes go through offers.services.sources.source_save (codes checked there)."""
+
+    organisation = serializers.SlugField(
+        help_text="Slug of the organisation its offers belong to (fixed once created)."
+    )
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    format = serializers.CharField(
+        max_length=32,
+        help_text="Format of its files: france_travail, datatourisme, openagenda or data_inclusion.",
+    )
+    theme_mapping = serializers.JSONField(
+        required=False,
+        help_text="{source category: [theme codes]} over the format's default mapping; [] leaves a category out.",
+    )
+    default_theme_mapping = serializers.SerializerMethodField(help_text="The format's own mapping.")
+    offers = serializers.SerializerMethodField(help_text="Offers of this source, archived ones included.")
+    last_sync = serializers.SerializerMethodField(help_text="Id of its latest sync, or null.")
+
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "code",
+            "name",
+            "organisation",
+            "organisation_name",
+            "format",
+            "url",
+            "theme_mapping",
+            "default_theme_mapping",
+            "failure_share_max",
+            "fetch_timeout_seconds",
+            "offers",
+            "last_sync",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators = []  # the code's uniqueness is checked by the model in the service
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["code"].validators = [v for v in fields["code"].validators if not hasattr(v, "queryset")]
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["organisation"] = instance.organisation.slug
+        return data
+
+    def get_default_theme_mapping(self, source) -> dict[str, list[str]]:
+        from offers.services.sources import source_formats
+
+        format_ = source_formats().get(source.format)
+        return {key: list(value) for key, value in (format_.default_theme_mapping if format_ else {}).items()}
+
+    def get_offers(self, source) -> int:
+        count = getattr(source, "offer_count", None)
+        return source.offers.count() if count is None else count
+
+    def get_last_sync(self, source) -> int | None:
+        if hasattr(source, "last_sync_id"):
+            return source.last_sync_id
+        return source.syncs.order_by("-requested_at", "-id").values_list("pk", flat=True).first()
+
+
+class SourceSyncProgressSerializer(serializers.Serializer):
+    records_read = serializers.IntegerField(help_text="Records read from the file so far.")
+    records_checked = serializers.IntegerField(help_text="Records mapped and validated so far.")
+    records_total = serializers.IntegerField(allow_null=True, help_text="Records in the file, once read.")
+
+
+class SourceSyncCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="New offers.")
+    updated = serializers.IntegerField(help_text="Offers whose record changed (or reappeared: published again).")
+    archived = serializers.IntegerField(help_text="Offers whose record is gone from the source (or an event over).")
+    unchanged = serializers.IntegerField(help_text="Offers identical to their record: not written at all.")
+    skipped = serializers.IntegerField(help_text="Records that could not be used (all of them, listed or not).")
+
+
+class SourceSyncSkippedSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="1-based record number in the file.")
+    external_id = serializers.CharField(allow_null=True, help_text="The record's identifier, when it has one.")
+    code = serializers.CharField(
+        help_text="Stable reason: no_identifier, duplicate, unmapped_category, unknown_domain, unknown_commune, "
+        "no_place, invalid, or one of the format's (event_over, outside_france...)."
+    )
+    message = serializers.CharField(help_text="What is wrong, in words.")
+
+
+class SourceSyncFailureSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="unknown_format, format_error, empty, too_many_skipped, http_error, timeout, too_large, "
+        "truncated, unreachable, stale or internal_error."
+    )
+    message = serializers.CharField()
+
+
+@extend_schema_serializer(examples=examples.SOURCE_SYNC_EXAMPLES)
+class SourceSyncSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.code", read_only=True, help_text="Code of the source.")
+    trigger = serializers.ChoiceField(choices=SyncTrigger.choices, read_only=True)
+    status = serializers.ChoiceField(choices=SyncStatus.choices, read_only=True)
+    progress = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    skipped_records = SourceSyncSkippedSerializer(
+        many=True,
+        read_only=True,
+        help_text="The records skipped, with their reasons (the first SOURCE_SYNC_SKIPPED_LISTED of them).",
+    )
+    failure = serializers.SerializerMethodField(help_text="Why the sync failed whole (nothing written); else null.")
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = SourceSync
+        fields = [
+            "id",
+            "source",
+            "trigger",
+            "status",
+            "phase",
+            "progress",
+            "counts",
+            "skipped_records",
+            "failure",
+            "catalogue_version",
+            "requested_by",
+            "requested_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SourceSyncProgressSerializer)
+    def get_progress(self, sync) -> dict:
+        return {
+            "records_read": sync.records_read,
+            "records_checked": sync.records_checked,
+            "records_total": sync.records_total,
+        }
+
+    @extend_schema_field(SourceSyncCountsSerializer)
+    def get_counts(self, sync) -> dict:
+        return {name: getattr(sync, name) for name in ("created", "updated", "archived", "unchanged", "skipped")}
+
+    @extend_schema_field(SourceSyncFailureSerializer(allow_null=True))
+    def get_failure(self, sync) -> dict | None:
+        if sync.status != SyncStatus.FAILED:
+            return None
+        return {"code": sync.failure_code, "message": sync.failure_message}
+
+
+class SourceSyncUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        required=False,
+        help_text="The source's file, in its format; leave out to have the worker fetch the source's url.",
     )

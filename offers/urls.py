@@ -10,6 +10,8 @@ router.include_root_view = False
 router.register("territories", views.TerritoryViewSet, basename="territory")
 router.register("offers", views.OfferViewSet, basename="offer")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
+router.register("sources", views.SourceViewSet, basename="source")
+router.register("source-syncs", views.SourceSyncViewSet, basename="source-sync")
 
 urlpatterns = [
     path("taxonomy/", views.TaxonomyView.as_view(), name="taxonomy"),

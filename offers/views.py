@@ -1,5 +1,6 @@
 """API views of the offers app."""
 
+from django.conf import settings
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -13,7 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
@@ -34,7 +35,7 @@ from api.throttling import PublicReadThrottle, ScopedRateThrottle, public_read_t
 from offers import selectors, services
 from offers.export_sheets import OFFER_SHEET_COLUMNS, OFFER_SHEET_TITLE
 from offers.filters import OfferFilterSet, OrganisationFilterSet, TerritoryFilterSet
-from offers.models import Territory, TerritoryKind
+from offers.models import SyncTrigger, Territory, TerritoryKind
 from offers.serializers import (
     AccountSerializer,
     CustomTerritoryWriteSerializer,
@@ -43,6 +44,9 @@ from offers.serializers import (
     OfferSerializer,
     OfferWriteSerializer,
     OrganisationSerializer,
+    SourceSerializer,
+    SourceSyncSerializer,
+    SourceSyncUploadSerializer,
     TaxonomySerializer,
     TerritorySerializer,
 )
@@ -502,3 +506,130 @@ class AccountView(APIView):
     )
     def get(self, request):
         return Response(AccountSerializer(selectors.account_describe(user=request.user)).data)
+
+
+# Sources kept in sync -----------------------------------------------------------------------------------------------
+
+SOURCE_SYNC_DESCRIPTION = (
+    "Queue a sync of the source (202): with a `file` (multipart), that file; without, the worker fetches the "
+    "source's `url` (within its `fetch_timeout_seconds` and SOURCE_SYNC_MAX_BYTES). The sync reads the file with the "
+    "source's format, maps each record onto an offer with the rules of every offer write, skips and lists the "
+    "records it cannot use, then in one transaction creates the new offers, updates the changed ones, archives those "
+    "gone from the file and leaves the unchanged ones untouched. Above the source's `failure_share_max` of skipped "
+    "records, or when the file cannot be read (another format, truncated, an HTTP error, a timeout), it fails whole "
+    "and nothing is written. One sync at a time per source: 409 while another is queued or running. Follow it with "
+    "GET /api/v1/source-syncs/{id}/."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["sources"],
+        summary="List the sources kept in sync (analysts and admins: all; editors: their organisations')",
+    ),
+    retrieve=extend_schema(tags=["sources"], summary="Get a source"),
+    create=extend_schema(tags=["sources"], summary="Create a source (editors of its organisation, admins)"),
+    partial_update=extend_schema(
+        tags=["sources"],
+        summary="Change a source (editors of its organisation, admins; analysts: its theme_mapping only)",
+    ),
+    destroy=extend_schema(
+        tags=["sources"],
+        summary="Delete a source that has no offer left (409 otherwise)",
+        responses={204: None, **CONFLICT},
+    ),
+)
+class SourceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = SourceSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.source_list(user=self.request.user)
+
+    def _represent(self, source_id: int, *, status_code=status.HTTP_200_OK) -> Response:
+        source = self.get_queryset().get(pk=source_id)
+        return Response(SourceSerializer(source).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = SourceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = services.source_save(user=request.user, data=dict(serializer.validated_data))
+        return self._represent(source.pk, status_code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        source = self.get_object()
+        serializer = SourceSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.source_save(user=request.user, data=dict(serializer.validated_data), source=source)
+        return self._represent(source.pk)
+
+    def destroy(self, request, *args, **kwargs):
+        services.source_delete(user=request.user, source=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        tags=["sources"],
+        summary="List the syncs of a source, newest first",
+        responses={200: SourceSyncSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        tags=["sources"],
+        summary="Sync a source: an uploaded file, or its URL fetched by the worker (202)",
+        description=SOURCE_SYNC_DESCRIPTION,
+        request={"multipart/form-data": SourceSyncUploadSerializer},
+        responses={202: SourceSyncSerializer, 413: ErrorSerializer, **CONFLICT},
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    def syncs(self, request, pk=None):
+        source = self.get_object()
+        if request.method == "GET":
+            syncs = selectors.source_sync_list(user=request.user).filter(source=source).select_related("requested_by")
+            page = self.paginate_queryset(syncs)
+            data = SourceSyncSerializer(page if page is not None else syncs, many=True).data
+            return self.get_paginated_response(data) if page is not None else Response(data)
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > settings.SOURCE_SYNC_MAX_BYTES:
+            raise PayloadTooLarge(file_too_large_message(upload.size, settings.SOURCE_SYNC_MAX_BYTES))
+        serializer = SourceSyncUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not services.source_can_edit(user=request.user, source=source):
+            raise PermissionDenied(
+                gettext("Only editors of the source's organisation and administrators can sync it.")
+            )
+        upload = serializer.validated_data.get("file")
+        sync = services.source_sync_request(
+            source=source,
+            trigger=SyncTrigger.UPLOAD if upload is not None else SyncTrigger.URL,
+            content=upload.read() if upload is not None else None,
+            user=request.user,
+        )
+        sync = selectors.source_sync_list(user=request.user).select_related("requested_by").get(pk=sync.pk)
+        return Response(SourceSyncSerializer(sync).data, status=status.HTTP_202_ACCEPTED)
+
+    @property
+    def extra_error_statuses(self):
+        return (413,) if getattr(self, "action", None) == "syncs" else ()
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        tags=["sources"],
+        summary="Get a sync: its progress while it runs, then its counts and skipped records, or why it failed",
+    ),
+)
+class SourceSyncViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SourceSyncSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return selectors.source_sync_list(user=self.request.user).select_related("requested_by")

@@ -5,6 +5,7 @@
 - lookups: the code -> object cache of every upload;
 - offers, organisations: the rules of an offer and the writes of offers and organisations;
 - imports, data_inclusion: the tabular and data·inclusion offer imports;
+- sources: sources kept in sync (their syncs reconcile a source's offers with its file);
 - demo: the demo catalogue.
 """
 
@@ -19,7 +20,13 @@ from offers.services.custom_territories import (
     custom_territory_usage,
 )
 from offers.services.data_inclusion import DATA_INCLUSION_SCHEMA, data_inclusion_columns, data_inclusion_service_map
-from offers.services.demo import DEMO_DIR, DEMO_EDITOR_ORGANISATION_TERRITORY, offers_demo_load
+from offers.services.demo import (
+    DEMO_DIR,
+    DEMO_EDITOR_ORGANISATION_TERRITORY,
+    DEMO_SOURCES,
+    offers_demo_load,
+    sources_demo_load,
+)
 from offers.services.imports import (
     IMPORT_FORMATS,
     IMPORT_MAX_BYTES,
@@ -70,6 +77,15 @@ from offers.services.reference_data import (
     taxonomy_load,
     territories_load_france,
     territories_load_geojson,
+)
+from offers.services.sources import (
+    source_can_edit,
+    source_delete,
+    source_formats,
+    source_save,
+    source_sync,
+    source_sync_request,
+    source_sync_run,
 )
 
 __all__ = [
@@ -123,10 +139,19 @@ __all__ = [
     "offer_update",
     "offer_validate",
     "offers_demo_load",
+    "sources_demo_load",
+    "DEMO_SOURCES",
     "offers_import",
     "organisation_delete",
     "organisation_save",
     "polygon_centroid",
+    "source_can_edit",
+    "source_delete",
+    "source_formats",
+    "source_save",
+    "source_sync",
+    "source_sync_request",
+    "source_sync_run",
     "taxonomy_load",
     "territories_load_france",
     "territories_load_geojson",

@@ -103,3 +103,36 @@ def _demo_editor_attach(*, username: str, slugs: list[str]) -> None:
         )
     organisation = organisation or candidates.first()
     organisation.editors.add(user)
+
+
+# The demo's sources: one of each kind, with a handful of Creuse records each (files under demo/sources/, named after
+# the format: `france_travail.json`...). A kind whose format is not registered, or whose file is absent, is skipped.
+DEMO_SOURCES_DIR = DEMO_DIR / "sources"
+DEMO_SOURCES = (
+    ("france-travail-creuse", "Offres d'emploi France Travail en Creuse", "france_travail", "france-travail-gueret"),
+    ("datatourisme-creuse", "Lieux et hébergements touristiques DATAtourisme", "datatourisme", "ot-grand-gueret"),
+    ("openagenda-creuse", "Agenda culturel OpenAgenda de la Creuse", "openagenda", "scene-nationale-aubusson"),
+    ("data-inclusion-creuse", "Services d'insertion data·inclusion en Creuse", "data_inclusion", "departement-creuse"),
+)
+
+
+def sources_demo_load(
+    *, directory: Path | str = DEMO_SOURCES_DIR, specs=DEMO_SOURCES, today: datetime.date | None = None
+) -> list:
+    """Create (or keep) the demo sources and sync each with its file; returns the syncs run. Idempotent: a second
+    load finds every record unchanged."""
+    from offers.models import Source
+    from offers.services.sources import source_formats, source_sync
+
+    formats = source_formats()
+    syncs = []
+    for code, name, format_code, organisation_slug in specs:
+        files = sorted(Path(directory).glob(f"{format_code}.*"))
+        organisation = Organisation.objects.filter(slug=organisation_slug).first()
+        if format_code not in formats or not files or organisation is None:
+            continue
+        source, _created = Source.objects.get_or_create(
+            code=code, defaults={"name": name, "format": format_code, "organisation": organisation}
+        )
+        syncs.append(source_sync(source=source, content=files[0].read_bytes(), today=today))
+    return syncs

@@ -98,7 +98,11 @@ class OfferDraft:
 
 
 def offer_validate(
-    *, offer: Offer, themes: list[Theme], service_area: list[Territory] | None = None
+    *,
+    offer: Offer,
+    themes: list[Theme],
+    service_area: list[Territory] | None = None,
+    constraints_checked: bool = False,
 ) -> list[Territory]:
     """The rules of an offer, for every write path (API, admin, imports, demo data).
 
@@ -146,6 +150,8 @@ def offer_validate(
         # Constraints apart: one excluding the organisation would skip the organisation's import key.
         lambda: offer.validate_constraints(exclude=["search_text"]),
     )
+    if constraints_checked:  # the caller checked them for a whole batch (source syncs): a query per offer saved
+        checks = checks[:1]
     for check in checks:
         try:
             check()
@@ -196,6 +202,7 @@ def _offer_draft(
     refs: CodeLookups,
     default_organisation: Organisation | None = None,
     prefix: str = "",
+    constraints_checked: bool = False,
 ) -> tuple[OfferDraft | None, list[ErrorItem]]:
     """Parse raw values (API JSON, CSV text, mapped data·inclusion records), resolve codes and apply every rule.
 
@@ -301,7 +308,9 @@ def _offer_draft(
                     error("" if name == "__all__" else name, message)
         return None, errors
     try:
-        service_area = offer_validate(offer=offer, themes=themes, service_area=service_area)
+        service_area = offer_validate(
+            offer=offer, themes=themes, service_area=service_area, constraints_checked=constraints_checked
+        )
     except DjangoValidationError as exc:
         for field, messages in validation_messages(exc).items():
             for message in messages:

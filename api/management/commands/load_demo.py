@@ -8,7 +8,7 @@ from api.exceptions import InvalidInput
 from api.services import DEMO_PASSWORD, demo_users_ensure
 from audiences.services import audiences_demo_load
 from offers.management.commands.load_territories import raise_command_error
-from offers.services import offers_demo_load
+from offers.services import offers_demo_load, sources_demo_load
 
 
 class Command(BaseCommand):
@@ -37,6 +37,11 @@ class Command(BaseCommand):
             raise_command_error(exc)
         self.stdout.write(self.style.SUCCESS(f"Demo offers: {offers_report}"))
         self.stdout.write(self.style.SUCCESS(f"Demo survey and needs: {needs_report}"))
+        for sync in sources_demo_load():
+            self.stdout.write(
+                f"Demo source {sync.source.code}: {sync.status}, {sync.created} created, {sync.updated} updated, "
+                f"{sync.unchanged} unchanged, {sync.skipped} skipped"
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password {DEMO_PASSWORD!r}):"))
         for account in accounts:
             self.stdout.write(f"  {account.username:<10} {account.role:<8} Authorization: Token {account.token}")
