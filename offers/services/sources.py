@@ -51,7 +51,7 @@ from offers.services.offers import (
     offer_search_text,
 )
 from offers.services.reference_data import catalogue_changed
-from offers.services.source_contract import SOURCE_FORMATS, FormatError, RecordSkip, SourceRecord
+from offers.source_formats import SOURCE_FORMATS, FormatError, RecordSkip, SourceRecord, domain_pick
 from offers.tasks import source_sync_task as _source_sync_task
 
 # Offers without a place (a service area only) exist once Offer has `remote` (issue 16, remote-offers); until then a
@@ -432,8 +432,10 @@ def _sync_execute(sync: SourceSync, *, content: bytes, today: date | None = None
 
 
 def _record_link(record: SourceRecord) -> str:
+    """The record's page at its source: what the format names as such, else its IRI, else its own link."""
     extra = record.extra or {}
-    link = str(extra.get("source_url") or extra.get("source_link") or extra.get("link") or "").strip()
+    candidates = (extra.get("source_url"), extra.get("source_link"), extra.get("link"), extra.get("uri"), record.url)
+    link = str(next((value for value in candidates if value), "")).strip()
     try:
         URLValidator()(link)
     except DjangoValidationError:
@@ -459,8 +461,10 @@ def _record_data(
             return None, ("unknown_domain", gettext("Unknown domain %(code)s.") % {"code": repr(record.domain)})
         themes = [theme for theme in themes if theme.domain_id == domain.pk]
     elif themes:
-        domain = themes[0].domain  # the first mapping decides; themes of another domain cannot go with it
-        themes = [theme for theme in themes if theme.domain_id == domain.pk]
+        # The domain most of the themes belong to (ties: the first listed), as the formats' `domain_pick` decides.
+        domain_code, kept = domain_pick([t.code for t in themes], {t.code: t.domain.code for t in themes})
+        domain = refs.domains[domain_code]
+        themes = [theme for theme in themes if theme.code in kept]
     if not themes:
         return None, (
             "unmapped_category",

@@ -70,6 +70,7 @@ from offers.source_formats.base import (
 
 # The ROME grand domains, A (agriculture) to N (transport and logistics).
 ROME_GRAND_DOMAINS = "ABCDEFGHIJKLMN"
+DETAIL_URL = "https://candidat.francetravail.fr/offres/recherche/detail/"
 _ROME_CODE = re.compile(r"^[A-N]\d{4}$")
 _LIBELLE = re.compile(r"^\s*(?P<code>\d{2}|2[AB]|97\d|99)\s*-\s*(?P<name>.+?)\s*$", re.IGNORECASE)
 _FULL_REMOTE = re.compile(
@@ -178,6 +179,8 @@ class FranceTravailFormat:
         extra = {
             key: value
             for key, value in {
+                # The offer's public page on France Travail's site (the record at its source).
+                "source_url": f"{DETAIL_URL}{external_id}",
                 "rome_code": rome_code,
                 "rome_label": text(offer.get("romeLibelle")),
                 "appellation": text(offer.get("appellationlibelle")),

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from offers.services.source_contract import FormatError, RecordSkip, SourceRecord
+from offers.source_formats import FormatError, RecordSkip, SourceRecord
 
 _TUPLES = ("categories", "themes", "audiences", "service_area")
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("matching", "0003_i18n_labels"),
+        ("matching", "0004_matched_offer_matched_words"),
     ]
 
     operations = [
