@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -224,8 +224,12 @@ def needs_score(
     scope_area: str,
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     checkpoint: Callable[[str], None] = lambda phase: None,
+    inferred_themes: Mapping[int, Sequence[InferredTheme]] | None = None,
 ) -> list[dict[str, Any]]:
     """Score each need against the whole catalogue; one dict per need with its figures and top offers.
+
+    `inferred_themes` (need position -> themes inferred from its statement) stands in for the themes of needs that
+    have none (`needs_with_inferred_themes`); each such need's result lists them under "inferred_themes".
 
     Text retrieval on the need's statement plus theme text, then the bare statement's cosine as the text term
     (see `pair_scores`). A need without a territory is judged against `scope_area` (the run's territory's area key, or
@@ -234,6 +238,8 @@ def needs_score(
     n = needs.ids.size
     if n == 0:
         return []
+    inferred_themes = inferred_themes or {}
+    needs = needs_with_inferred_themes(needs, index.taxonomy, inferred_themes)
     query = index.model.transform(needs.documents)
     pairs = candidate_pairs(index, query, k=params.k_candidates, threshold=params.candidate_threshold)
     checkpoint("retrieval")
@@ -292,9 +298,31 @@ def needs_score(
                 "best_relevance": float(relevance_span.max()) if relevance_span.size else 0.0,
                 "decision": decisions[need],
                 "top": [_pair_breakdown(index, factors, int(p), int(cols[p])) for p in top],
+                "inferred_themes": list(inferred_themes.get(need, ())),
             }
         )
     return results
+
+
+def needs_with_inferred_themes(
+    needs: NeedArrays, taxonomy: TaxonomyArrays, inferred: Mapping[int, Sequence[InferredTheme]]
+) -> NeedArrays:
+    """The needs with, for each one without a theme, its inferred themes as its themes (theme factor) and their
+    labels and keywords in its retrieval document; needs that have themes keep them (a person chose them)."""
+    untagged = {p: themes for p, themes in inferred.items() if themes and not needs.themes[p].any()}
+    if not untagged:
+        return needs
+    themes = needs.themes.copy()
+    documents = list(needs.documents)
+    for position, found in untagged.items():
+        columns = [theme.position for theme in found]
+        themes[position, columns] = True
+        documents[position] = need_document(
+            needs.statements[position],
+            [taxonomy.theme_labels[t] for t in columns],
+            [taxonomy.theme_keywords[t] for t in columns],
+        )
+    return dataclasses.replace(needs, themes=themes, documents=documents)
 
 
 def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import connection
 
 from matching import selectors
+from matching.arrays import NeedArrays
 from matching.engine import OfferIndex
-from matching.theme_inference import ThemeClassifier
+from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme, ThemeClassifier
 
 logger = logging.getLogger("matching")
 
@@ -76,3 +77,14 @@ def _refit_in_background(index: OfferIndex) -> None:
 def theme_classifier_clear() -> None:
     """Forget the cached classifier (tests)."""
     _cache.clear()
+
+
+def need_themes_infer(index: OfferIndex, needs: NeedArrays) -> dict[int, list[InferredTheme]]:
+    """Themes inferred from the statements of the needs that have none (need position -> themes above the
+    floor); needs with themes are left out: a person chose them."""
+    untagged = [position for position in range(needs.ids.size) if not needs.themes[position].any()]
+    if not untagged:
+        return {}
+    _version, classifier = theme_classifier_get(index)
+    found = classifier.infer([needs.statements[p] for p in untagged], floor=DEFAULT_CONFIDENCE_FLOOR)
+    return {position: themes for position, themes in zip(untagged, found, strict=True) if themes}

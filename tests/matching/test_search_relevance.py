@@ -80,3 +80,29 @@ def test_accent_pair_marche_and_marché_are_different_words(
     ids = [row["id"] for row in search(anonymous_client, text)]
     assert ids[0] == everyday_catalogue[expected].id
     assert everyday_catalogue[other].id not in ids[:1]
+
+
+RUNS = "/api/v1/matching/runs/"
+
+
+def test_a_need_without_theme_is_scored_with_its_inferred_themes(everyday_catalogue, analyst_client):
+    from matching.models import MatchingRun
+    from tests.audiences.factories import make_need
+    from tests.matching.conftest import run_chunks
+
+    untagged = make_need(themes=(), domain="daily-life", statement="Un club de judo pour ma fille")
+    tagged = make_need(themes=("childcare",), statement="Un club de judo pour ma fille")
+    response = analyst_client.post(RUNS, {}, format="json")
+    assert response.status_code == 202, response.json()
+    run_chunks(MatchingRun.objects.get(id=response.json()["id"]))
+    results = analyst_client.get(f"{RUNS}{response.json()['id']}/needs/").json()["results"]
+    by_need = {row["need"]: row for row in results}
+    inferred = [reason for reason in by_need[untagged.id]["reasons"] if reason["code"] == "themes-inferred"]
+    assert len(inferred) == 1
+    assert inferred[0]["themes"][0]["code"] == "sport" and inferred[0]["themes"][0]["confidence"] >= 0.4
+    assert "Sport" in inferred[0]["message"]
+    # A need filed with a theme keeps it: nothing is inferred for it.
+    assert all(reason["code"] != "themes-inferred" for reason in by_need[tagged.id]["reasons"])
+    detail = analyst_client.get(f"{RUNS}{response.json()['id']}/needs/{by_need[untagged.id]['id']}/").json()
+    first = detail["matched_offers"][0]
+    assert first["offer"] == everyday_catalogue["judo"].id and first["theme"] == 1.0
