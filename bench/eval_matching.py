@@ -1,10 +1,12 @@
 """Print recall@5 and nDCG@10 of the text matchers on tests/matching/data/eval_set.json as Markdown tables.
 
-Run from the repository root: ``.venv/bin/python bench/eval_matching.py > bench/results/eval_matching.md``.
+Run from the repository root: ``.venv/bin/python bench/eval_matching.py > bench/results/eval_matching.md``
+(``--before-taxonomy /tmp/taxonomy_main.json`` adds main's keywords as the "before" column of the search table).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -43,6 +45,14 @@ def _scores(ranker: Ranker, queries: list[str], eval_set: EvalSet) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Recall@5 and nDCG@10 of the text matchers on the labelled set.")
+    parser.add_argument(
+        "--before-taxonomy",
+        type=Path,
+        help="A taxonomy.json to search with as the 'before' column of the per-class table (e.g. main's: "
+        "git show main:offers/data/taxonomy.json > /tmp/taxonomy_main.json)",
+    )
+    args = parser.parse_args()
     eval_set = load_eval_set(EVAL_SET, TAXONOMY)
     documents = eval_set.offer_documents
     n_labelled = sum(1 for relevant in eval_set.relevant if relevant)
@@ -87,24 +97,33 @@ def main() -> None:
         print(f"| {ngram_range} | {bare} | {themed} |")
 
     _relevance_threshold_table(eval_set)
-    _search_tables(eval_set)
+    _search_tables(eval_set, args.before_taxonomy)
 
 
-def _search_tables(eval_set: EvalSet) -> None:
+def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
     """Text-only search through `engine.offers_search`, per class of request, and the theme inference floor."""
     print("\n## Text-only search through the engine's search path, per class of request (bare statements)\n")
     print(
         "Classes: the need's domain, plus the tags of `classes` in the set (child-activity, hobby, accent-pair). "
-        "Configurations: words folded and no theme inference (main before issue 12); accents kept on the word "
-        f"branch; plus the request's inferred themes above the floor {DEFAULT_CONFIDENCE_FLOOR}.\n"
+        "Configurations: the 'before' taxonomy's keywords, words folded, no theme inference (when given); this "
+        "taxonomy with words folded and no theme inference; accents kept on the word branch; plus the request's "
+        f"inferred themes above the floor {DEFAULT_CONFIDENCE_FLOOR}.\n"
     )
-    configurations = {
+    configurations = {}
+    if before_taxonomy:
+        before_set = load_eval_set(EVAL_SET, before_taxonomy)
+        configurations[f"before ({before_taxonomy.name}), folded, no inference"] = SearchRanker(
+            before_set, model=TextRelevanceModel()
+        )
+    configurations |= {
         "folded, no inference": SearchRanker(eval_set, model=TextRelevanceModel()),
         "accents kept": SearchRanker(eval_set),
         "accents + inferred themes": SearchRanker(eval_set, classifier=ThemeClassifier()),
     }
     results = {
-        name: evaluate_by_class(ranker.fit(), eval_set.need_statements, eval_set.relevant, eval_set.need_classes)
+        name: evaluate_by_class(
+            ranker.fit(), ranker.eval_set.need_statements, eval_set.relevant, eval_set.need_classes
+        )
         for name, ranker in configurations.items()
     }
     names = list(configurations)

@@ -28,11 +28,12 @@ from matching.text_normalise import keep_accents_text
 
 __all__ = ["DEFAULT_CONFIDENCE_FLOOR", "InferredTheme", "ThemeClassifier", "theme_vocabulary"]
 
-# Inferred themes below this confidence are ignored. Chosen on the labelled set's needs (bench/eval_matching.py,
-# "Theme inference" table): from 0.3 to 0.5 recall@5 of text-only search stays on a plateau (0.845) and the
-# precision of the kept themes is 0.94-1.00, while below 0.3 wrong themes creep in (precision 0.81 at 0.2, recall
-# down to 0.78): a wrong theme costs more than none (it lifts every offer of that theme). 0.4 sits in the middle of
-# the plateau, not on its best single value.
+# Inferred themes below this confidence are ignored. Chosen on the labelled set's 85 needs (bench/eval_matching.py,
+# "Theme inference" table, bench/results/eval_matching.md): from 0.3 to 0.7 recall@5 of text-only search stays on a
+# plateau (0.837-0.854, one or two needs) while the precision of the kept themes rises from 0.92 to 1.00 and the
+# share of needs getting a theme falls from 0.71 to 0.27; below 0.3 wrong themes creep in (precision 0.81 and recall
+# 0.774 at 0.2): a wrong theme costs more than none, as it lifts every offer of that theme. 0.4 (precision 0.95,
+# two needs in three get a theme) sits inside the plateau, not on its best single value.
 DEFAULT_CONFIDENCE_FLOOR = 0.4
 # At most this many themes per request: a request rarely spans more, and each extra one dilutes the theme factor.
 DEFAULT_MAX_THEMES = 3
@@ -88,7 +89,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         C: float = 10.0,
         char_ngram_range: tuple[int, int] = (3, 5),
         max_features: int | None = 100_000,
-        max_documents_per_theme: int | None = 500,
+        max_documents_per_theme: int | None = 200,
         vocabulary_weight: float = 1.0,
         max_iter: int = 100,
         random_state: int | np.random.RandomState | None = 0,

@@ -249,7 +249,9 @@ def test_search_audience_and_domain_factors(search_catalogue, anonymous_client):
     by_id = {row["id"]: row for row in body["results"]}
     assert by_id[search_catalogue["reserved"].id]["breakdown"]["audience"] == 0.0
     assert by_id[search_catalogue["reserved"].id]["score"] == 0.0
-    assert by_id[search_catalogue["creche"].id]["breakdown"]["theme"] == 0.5
+    # The request's inferred theme (childcare, inside the given domain) gives the theme factor.
+    assert by_id[search_catalogue["creche"].id]["breakdown"]["theme"] == 1.0
+    assert by_id[search_catalogue["creche"].id]["breakdown"]["themes"][0]["code"] == "childcare"
     assert len(body["results"]) <= 5
 
 
