@@ -1,10 +1,12 @@
 """Print recall@5 and nDCG@10 of the text matchers on tests/matching/data/eval_set.json as Markdown tables.
 
-Run from the repository root: ``.venv/bin/python bench/eval_matching.py > bench/results/eval_matching.md``.
+Run from the repository root: ``.venv/bin/python bench/eval_matching.py > bench/results/eval_matching.md``
+(``--before-taxonomy /tmp/taxonomy_main.json`` adds main's keywords as the "before" column of the search table).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -14,7 +16,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # The repository root is not installed as a package; these imports need the path set above.
-from matching.evaluation import BM25, EvalSet, Ranker, SimilarityRanker, evaluate, load_eval_set  # noqa: E402
+from matching.evaluation import (  # noqa: E402
+    BM25,
+    EvalSet,
+    Ranker,
+    SearchRanker,
+    SimilarityRanker,
+    evaluate,
+    evaluate_by_class,
+    load_eval_set,
+)
 from matching.scoring import (  # noqa: E402
     ALGORITHM_VERSION,
     MatchingParameters,
@@ -22,6 +33,7 @@ from matching.scoring import (  # noqa: E402
     pair_scores,
     theme_factor,
 )
+from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, ThemeClassifier, theme_vocabulary  # noqa: E402
 
 EVAL_SET = REPO / "tests" / "matching" / "data" / "eval_set.json"
 TAXONOMY = REPO / "offers" / "data" / "taxonomy.json"
@@ -33,6 +45,14 @@ def _scores(ranker: Ranker, queries: list[str], eval_set: EvalSet) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Recall@5 and nDCG@10 of the text matchers on the labelled set.")
+    parser.add_argument(
+        "--before-taxonomy",
+        type=Path,
+        help="A taxonomy.json to search with as the 'before' column of the per-class table (e.g. main's: "
+        "git show main:offers/data/taxonomy.json > /tmp/taxonomy_main.json)",
+    )
+    args = parser.parse_args()
     eval_set = load_eval_set(EVAL_SET, TAXONOMY)
     documents = eval_set.offer_documents
     n_labelled = sum(1 for relevant in eval_set.relevant if relevant)
@@ -77,6 +97,64 @@ def main() -> None:
         print(f"| {ngram_range} | {bare} | {themed} |")
 
     _relevance_threshold_table(eval_set)
+    _search_tables(eval_set, args.before_taxonomy)
+
+
+def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
+    """Text-only search through `engine.offers_search`, per class of request, and the theme inference floor."""
+    print("\n## Text-only search through the engine's search path, per class of request (bare statements)\n")
+    print(
+        "Classes: the need's domain, plus the tags of `classes` in the set (child-activity, hobby, accent-pair). "
+        "Configurations: the 'before' taxonomy's keywords, words folded, no theme inference (when given); this "
+        "taxonomy with words folded and no theme inference; accents kept on the word branch; plus the request's "
+        f"inferred themes above the floor {DEFAULT_CONFIDENCE_FLOOR}.\n"
+    )
+    configurations = {}
+    if before_taxonomy:
+        before_set = load_eval_set(EVAL_SET, before_taxonomy)
+        configurations[f"before ({before_taxonomy.name}), folded, no inference"] = SearchRanker(
+            before_set, model=TextRelevanceModel()
+        )
+    configurations |= {
+        "folded, no inference": SearchRanker(eval_set, model=TextRelevanceModel()),
+        "accents kept": SearchRanker(eval_set),
+        "accents + inferred themes": SearchRanker(eval_set, classifier=ThemeClassifier()),
+    }
+    results = {
+        name: evaluate_by_class(
+            ranker.fit(), ranker.eval_set.need_statements, eval_set.relevant, eval_set.need_classes
+        )
+        for name, ranker in configurations.items()
+    }
+    names = list(configurations)
+    print("| class | needs | " + " | ".join(f"{name} recall@5 | nDCG@10" for name in names) + " |")
+    print("|---|---|" + "---|---|" * len(names))
+    for group in results[names[0]]:
+        cells = " | ".join(f"{results[n][group]['recall@5']:.3f} | {results[n][group]['ndcg@10']:.3f}" for n in names)
+        print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
+
+    print("\n## Theme inference on the needs' statements (classifier fitted on the offers and the taxonomy)\n")
+    taxonomy_ranker = configurations["accents + inferred themes"]
+    classifier = ThemeClassifier().fit(
+        eval_set.offer_texts,
+        taxonomy_ranker.index_.offers.themes,
+        theme_texts=theme_vocabulary(eval_set.theme_labels, eval_set.theme_keywords),
+    )
+    probabilities = classifier.predict_proba(eval_set.need_statements)
+    truth = np.array([[code in need for code in eval_set.theme_codes] for need in eval_set.need_themes])
+    top1 = truth[np.arange(truth.shape[0]), probabilities.argmax(axis=1)].mean()
+    print(f"Top theme among the need's themes: {top1:.3f} of {truth.shape[0]} needs.\n")
+    print("| floor | needs with a theme | precision of kept themes | recall@5 | nDCG@10 |")
+    print("|---|---|---|---|---|")
+    for floor in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
+        kept = probabilities >= floor
+        precision = truth[kept].mean() if kept.any() else float("nan")
+        ranker = SearchRanker(eval_set, classifier=ThemeClassifier(), floor=floor).fit()
+        overall = evaluate_by_class(ranker, eval_set.need_statements, eval_set.relevant, [()] * truth.shape[0])["all"]
+        print(
+            f"| {floor} | {kept.any(axis=1).mean():.2f} | {precision:.2f} | {overall['recall@5']:.3f} "
+            f"| {overall['ndcg@10']:.3f} |"
+        )
 
 
 def _relevance_threshold_table(eval_set: EvalSet) -> None:

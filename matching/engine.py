@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -26,12 +26,15 @@ from matching.scoring import (
     geography_factor,
     haversine_km,
     min_distance_km,
+    need_document,
     need_gap,
     pair_scores,
     recommend,
     theme_factor,
     top_k_similarity,
 )
+from matching.text_normalise import keep_accents_text
+from matching.theme_inference import InferredTheme
 from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
 
 # Needs whose statement cosines are computed in one sparse product: bounds the temporary (batch x pairs) block.
@@ -119,7 +122,8 @@ EMPTY_CATALOGUE_DOCUMENT = "catalogue"
 
 def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays) -> OfferIndex:
     """Fit the text model on the offer documents (in id order, so the same catalogue gives the same matrix)."""
-    model = TextRelevanceModel()
+    # Accents kept on the word branch: "marché" (market) and "marche" (walk) are different words.
+    model = TextRelevanceModel(word_preprocessor=keep_accents_text)
     if offers.documents:
         matrix = model.fit_transform(offers.documents)
     else:
@@ -221,8 +225,12 @@ def needs_score(
     scope_area: str,
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     checkpoint: Callable[[str], None] = lambda phase: None,
+    inferred_themes: Mapping[int, Sequence[InferredTheme]] | None = None,
 ) -> list[dict[str, Any]]:
     """Score each need against the whole catalogue; one dict per need with its figures and top offers.
+
+    `inferred_themes` (need position -> themes inferred from its statement) stands in for the themes of needs that
+    have none (`needs_with_inferred_themes`); each such need's result lists them under "inferred_themes".
 
     Text retrieval on the need's statement plus theme text, then the bare statement's cosine as the text term
     (see `pair_scores`). A need without a territory is judged against `scope_area` (the run's territory's area key, or
@@ -231,6 +239,8 @@ def needs_score(
     n = needs.ids.size
     if n == 0:
         return []
+    inferred_themes = inferred_themes or {}
+    needs = needs_with_inferred_themes(needs, index.taxonomy, inferred_themes)
     query = index.model.transform(needs.documents)
     pairs = candidate_pairs(index, query, k=params.k_candidates, threshold=params.candidate_threshold)
     checkpoint("retrieval")
@@ -289,9 +299,31 @@ def needs_score(
                 "best_relevance": float(relevance_span.max()) if relevance_span.size else 0.0,
                 "decision": decisions[need],
                 "top": [_pair_breakdown(index, factors, int(p), int(cols[p]), needs.statements[need]) for p in top],
+                "inferred_themes": list(inferred_themes.get(need, ())),
             }
         )
     return results
+
+
+def needs_with_inferred_themes(
+    needs: NeedArrays, taxonomy: TaxonomyArrays, inferred: Mapping[int, Sequence[InferredTheme]]
+) -> NeedArrays:
+    """The needs with, for each one without a theme, its inferred themes as its themes (theme factor) and their
+    labels and keywords in its retrieval document; needs that have themes keep them (a person chose them)."""
+    untagged = {p: themes for p, themes in inferred.items() if themes and not needs.themes[p].any()}
+    if not untagged:
+        return needs
+    themes = needs.themes.copy()
+    documents = list(needs.documents)
+    for position, found in untagged.items():
+        columns = [theme.position for theme in found]
+        themes[position, columns] = True
+        documents[position] = need_document(
+            needs.statements[position],
+            [taxonomy.theme_labels[t] for t in columns],
+            [taxonomy.theme_keywords[t] for t in columns],
+        )
+    return dataclasses.replace(needs, themes=themes, documents=documents)
 
 
 def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int, statement: str) -> dict[str, Any]:
@@ -326,24 +358,32 @@ def offers_search(
     near: tuple[float, float] | None,
     radius_km: float | None,
     limit: int,
+    themes: Sequence[InferredTheme] = (),
 ) -> list[dict[str, Any]]:
-    """Rank published offers for a free-text request with the factors of a run (no theme: the domain stands for it;
-    no demand volume: capacity only vetoes full offers)."""
+    """Rank published offers for a free-text request with the factors of a run (no demand volume: capacity only
+    vetoes full offers). `themes` are the request's inferred themes (`matching.theme_inference`, above the
+    confidence floor): they give the theme factor as a need's themes do, and their text joins the retrieval
+    query; without them the domain stands for the theme, and without a domain relevance is the text alone."""
     positions, matrix = index.published()
     if positions.size == 0:
         return []
-    query = index.model.transform([text])
+    search_themes = _search_theme_positions(index.taxonomy, themes, domain_position)
+    query = index.model.transform([_search_retrieval_text(index.taxonomy, text, search_themes)])
     k = min(max(params.k_candidates, limit * 5), positions.size)
     indices, cosines = top_k_similarity(query, matrix, k=k, threshold=params.candidate_threshold)
     keep = indices[0] >= 0
     cols = positions[indices[0][keep]]
     text_similarity = np.clip(cosines[0][keep].astype(np.float64), 0.0, 1.0)
     offers = index.offers
-    if domain_position is None:
-        # Without a domain there is no theme evidence: relevance is the text similarity alone.
+    theme = _search_theme_factor(index, cols, search_themes, domain_position, params)
+    if search_themes.size:
+        # Retrieval used the themes' text; the text term is the bare request's cosine, as for a need's statement.
+        text_similarity = np.clip(
+            pair_cosines(index.model.transform([text]), index.matrix, np.zeros_like(cols), cols), 0.0, 1.0
+        )
+    if theme is None:
+        # Without a theme or a domain there is no theme evidence: relevance is the text similarity alone.
         theme = text_similarity
-    else:
-        theme = theme_factor(np.zeros(cols.size, bool), offers.domain[cols] == domain_position)
     if audience_position is None:
         audience = np.ones(cols.size)
     else:
@@ -380,7 +420,58 @@ def offers_search(
     results = []
     for pair in order:
         breakdown = _pair_breakdown(index, factors, int(pair), int(cols[pair]), text)
-        if domain_position is None:
+        if domain_position is None and not search_themes.size:
             breakdown["theme"] = None
         results.append(breakdown)
     return results
+
+
+# ---------------------------------------------------------------------------
+# Search: the theme part (inferred themes of the request -> retrieval text and theme factor)
+# ---------------------------------------------------------------------------
+
+
+def _search_theme_positions(
+    taxonomy: TaxonomyArrays, themes: Sequence[InferredTheme], domain_position: int | None
+) -> np.ndarray:
+    """Theme columns the request is taken to be about: its inferred themes, within the domain when one is given
+    (the caller's domain is explicit, an inferred theme outside it is a misreading)."""
+    positions = [theme.position for theme in themes]
+    if domain_position is not None:
+        positions = [t for t in positions if taxonomy.theme_domain[t] == domain_position]
+    return np.asarray(positions, dtype=np.int64)
+
+
+def _search_retrieval_text(taxonomy: TaxonomyArrays, text: str, theme_positions: np.ndarray) -> str:
+    """The request plus its themes' labels and keywords, as a need's document (runs retrieve the same way)."""
+    if not theme_positions.size:
+        return text
+    return need_document(
+        text,
+        [taxonomy.theme_labels[t] for t in theme_positions],
+        [taxonomy.theme_keywords[t] for t in theme_positions],
+    )
+
+
+def _search_theme_factor(
+    index: OfferIndex,
+    cols: np.ndarray,
+    theme_positions: np.ndarray,
+    domain_position: int | None,
+    params: MatchingParameters,
+) -> np.ndarray | None:
+    """`scoring.theme_factor` of each candidate against the request's themes (shares one: 1; same domain as one:
+    `theme_same_domain`), or against the given domain alone; None when neither is known."""
+    offers = index.offers
+    if theme_positions.size:
+        shares = offers.themes[np.ix_(cols, theme_positions)].any(axis=1)
+        domains = np.unique(index.taxonomy.theme_domain[theme_positions])
+        same_domain = np.isin(offers.domain[cols], domains)
+        return theme_factor(shares, same_domain, same_domain_value=params.theme_same_domain)
+    if domain_position is not None:
+        return theme_factor(
+            np.zeros(cols.size, bool),
+            offers.domain[cols] == domain_position,
+            same_domain_value=params.theme_same_domain,
+        )
+    return None

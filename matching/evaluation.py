@@ -17,22 +17,27 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
+from matching.engine import offer_index_fit, offers_search
 from matching.scoring import (
     FRENCH_STOP_WORDS,
     MatchingParameters,
+    TextRelevanceModel,
     fold_text,
     need_document,
     offer_document,
     recommend,
     top_k_similarity,
 )
+from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme, ThemeClassifier, theme_vocabulary
 
 __all__ = [
     "BM25",
     "EvalSet",
     "Ranker",
+    "SearchRanker",
     "SimilarityRanker",
     "evaluate",
+    "evaluate_by_class",
     "load_eval_set",
     "ndcg_at_k",
     "recall_at_k",
@@ -170,6 +175,12 @@ class EvalSet:
     offer_themes: list[set[str]]
     need_domains: list[str]
     need_themes: list[set[str]]
+    offer_texts: list[str] = dataclasses.field(default_factory=list)  # title + description (theme training)
+    need_classes: list[tuple[str, ...]] = dataclasses.field(default_factory=list)  # domain, then its tags
+    theme_codes: list[str] = dataclasses.field(default_factory=list)  # the taxonomy's, in file order
+    theme_domains: list[str] = dataclasses.field(default_factory=list)
+    theme_labels: list[str] = dataclasses.field(default_factory=list)
+    theme_keywords: list[str] = dataclasses.field(default_factory=list)
 
 
 def load_eval_set(path: str | Path, taxonomy_path: str | Path) -> EvalSet:
@@ -197,7 +208,153 @@ def load_eval_set(path: str | Path, taxonomy_path: str | Path) -> EvalSet:
         offer_themes=[set(offer["themes"]) for offer in data["offers"]],
         need_domains=[need["domain"] for need in data["needs"]],
         need_themes=[set(need["themes"]) for need in data["needs"]],
+        offer_texts=[offer_document(offer["title"], offer["description"]) for offer in data["offers"]],
+        need_classes=[(need["domain"], *need.get("classes", ())) for need in data["needs"]],
+        theme_codes=list(themes),
+        theme_domains=[domain["code"] for domain in taxonomy["domains"] for _theme in domain["themes"]],
+        theme_labels=[theme["label"] for theme in themes.values()],
+        theme_keywords=[theme["keywords"] for theme in themes.values()],
     )
+
+
+# ---------------------------------------------------------------------------
+# The real search path on a labelled set (no database: the index is built from the set's arrays)
+# ---------------------------------------------------------------------------
+
+
+def eval_taxonomy_arrays(eval_set: EvalSet) -> TaxonomyArrays:
+    """The set's taxonomy as the engine's arrays (one placeholder territory: the set has no geography)."""
+    domain_codes = sorted(set(eval_set.theme_domains), key=eval_set.theme_domains.index)
+    return TaxonomyArrays(
+        theme_ids=np.arange(len(eval_set.theme_codes), dtype=np.int64),
+        theme_domain=np.array([domain_codes.index(code) for code in eval_set.theme_domains], dtype=np.int64),
+        theme_labels=list(eval_set.theme_labels),
+        theme_keywords=list(eval_set.theme_keywords),
+        theme_codes=list(eval_set.theme_codes),
+        domain_ids=np.arange(len(domain_codes), dtype=np.int64),
+        domain_codes=domain_codes,
+        audience_ids=np.zeros(0, dtype=np.int64),
+        audience_codes=[],
+        audience_labels=[],
+        territory_ids=np.zeros(1, dtype=np.int64),
+        territory_paths=np.array(["23"], dtype=object),
+        territory_kinds=np.array(["departement"], dtype=object),
+        territory_codes=["23"],
+        territory_names=["Creuse"],
+        territory_lat=np.array([np.nan]),
+        territory_lon=np.array([np.nan]),
+    )
+
+
+def eval_offer_arrays(eval_set: EvalSet, taxonomy: TaxonomyArrays) -> OfferArrays:
+    """The set's offers as the engine's arrays: all published, open, without capacity, place or audience."""
+    n = len(eval_set.offer_ids)
+    themes = np.array([[code in offer for code in taxonomy.theme_codes] for offer in eval_set.offer_themes])
+    return OfferArrays(
+        ids=np.arange(1, n + 1, dtype=np.int64),
+        titles=list(eval_set.offer_ids),
+        documents=list(eval_set.offer_documents),
+        published=np.ones(n, dtype=bool),
+        available_from=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
+        available_until=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
+        capacity=np.full(n, np.nan),
+        latitude=np.full(n, np.nan),
+        longitude=np.full(n, np.nan),
+        commune=np.zeros(n, dtype=np.int64),
+        domain=np.array([taxonomy.domain_codes.index(code) for code in eval_set.offer_domains], dtype=np.int64),
+        themes=themes.reshape(n, len(taxonomy.theme_codes)),
+        audiences=np.zeros((n, 0), dtype=bool),
+        service_area_indptr=np.zeros(n + 1, dtype=np.int64),
+        service_area=np.zeros(0, dtype=np.int64),
+    )
+
+
+class SearchRanker(BaseEstimator):
+    """Ranks the set's offers for each query through `engine.offers_search` (text only: no domain, audience or
+    place), with the request's themes inferred by a `ThemeClassifier` fitted on the set's tagged offers and the
+    taxonomy, as `POST /api/v1/matching/search/` does; ``classifier=None`` searches without theme inference."""
+
+    def __init__(
+        self,
+        eval_set: EvalSet,
+        *,
+        classifier: ThemeClassifier | None = None,
+        floor: float = DEFAULT_CONFIDENCE_FLOOR,
+        model: TextRelevanceModel | None = None,
+    ) -> None:
+        self.eval_set = eval_set
+        self.classifier = classifier
+        self.floor = floor
+        self.model = model
+
+    def fit(self, documents: Sequence[str] | None = None, y: None = None) -> SearchRanker:
+        """Build the index (and fit the classifier) from the set; ``documents`` is ignored (the set's are used)."""
+        taxonomy = eval_taxonomy_arrays(self.eval_set)
+        offers = eval_offer_arrays(self.eval_set, taxonomy)
+        self.index_ = offer_index_fit(version="eval", offers=offers, taxonomy=taxonomy)
+        if self.model is not None:
+            model = clone(self.model)
+            self.index_ = dataclasses.replace(
+                self.index_, model=model, matrix=sp.csr_matrix(model.fit_transform(offers.documents))
+            )
+        self.classifier_ = None
+        if self.classifier is not None:
+            self.classifier_ = clone(self.classifier).fit(
+                self.eval_set.offer_texts,
+                offers.themes,
+                theme_texts=theme_vocabulary(taxonomy.theme_labels, taxonomy.theme_keywords),
+            )
+        return self
+
+    def themes(self, query: str) -> list[InferredTheme]:
+        check_is_fitted(self, "index_")
+        if self.classifier_ is None:
+            return []
+        return self.classifier_.infer([query], floor=self.floor)[0]
+
+    def rank(self, queries: Sequence[str], k: int) -> np.ndarray:
+        """Offer indices (positions in the set) of the ``k`` best hits per query, padded with -1."""
+        check_is_fitted(self, "index_")
+        ranked = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, query in enumerate(queries):
+            hits = offers_search(
+                index=self.index_,
+                text=query,
+                params=MatchingParameters(),
+                today=date(2026, 1, 1),
+                domain_position=None,
+                audience_position=None,
+                territory_area=None,
+                centroids={},
+                near=None,
+                radius_km=None,
+                limit=k,
+                themes=self.themes(query),
+            )
+            positions = [hit["offer_position"] for hit in hits]
+            ranked[row, : len(positions)] = positions
+        return ranked
+
+
+def evaluate_by_class(
+    ranker: Ranker, queries: Sequence[str], relevant_sets: Sequence[Collection[int]], classes: Sequence[Sequence[str]]
+) -> dict[str, dict[str, float]]:
+    """Recall@5 and nDCG@10 overall (key ``"all"``) and per class (a query counts in each of its classes)."""
+    ranked = ranker.rank(list(queries), 10)
+    groups: dict[str, list[int]] = {"all": list(range(len(queries)))}
+    for position, names in enumerate(classes):
+        for name in names:
+            groups.setdefault(name, []).append(position)
+    results = {}
+    for name, members in groups.items():
+        group_ranked = [ranked[m] for m in members]
+        group_relevant = [relevant_sets[m] for m in members]
+        results[name] = {
+            "n_queries": float(sum(1 for relevant in group_relevant if relevant)),
+            "recall@5": recall_at_k(group_ranked, group_relevant, 5),
+            "ndcg@10": ndcg_at_k(group_ranked, group_relevant, 10),
+        }
+    return results
 
 
 # ---------------------------------------------------------------------------------------------------------------------

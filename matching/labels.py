@@ -174,6 +174,10 @@ def reason_message(reason: Mapping[str, Any]) -> str:
         ) % {"titles": titles, "satisfaction": _number(reason["satisfaction"])}
     if code == reason_codes.COVERED:
         return gettext("The need is covered by %(titles)s.") % {"titles": titles}
+    if code == reason_codes.THEMES_INFERRED:
+        return gettext("The need had no theme; scored with the themes inferred from its statement: %(themes)s.") % {
+            "themes": ", ".join(f"{theme['label']} ({_number(theme['confidence'])})" for theme in reason["themes"])
+        }
     if code == reason_codes.SATISFACTION_UNKNOWN:
         return gettext(
             "Satisfaction unknown: measuring it (a survey) will tell whether the offer should be promoted too."

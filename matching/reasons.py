@@ -35,6 +35,8 @@ WEAK_MATCH = "weak-match"
 LOW_SATISFACTION = "low-satisfaction"
 COVERED = "covered"
 SATISFACTION_UNKNOWN = "satisfaction-unknown"
+# Not a reason for the recommendation: the need had no theme, these were inferred from its statement and scored.
+THEMES_INFERRED = "themes-inferred"
 # How many offer titles a reason keeps to name the offers concerned (the ids are all kept).
 TITLES_KEPT = 3
 
@@ -109,3 +111,19 @@ def reasons_explain(
         item["offers"] = [int(index.offers.ids[p]) for p in positions]
         reasons.append(item)
     return reasons
+
+
+def themes_inferred_reason(taxonomy: Any, inferred: Sequence[Any]) -> list[dict[str, Any]]:
+    """`[]`, or one `themes-inferred` item listing the themes inferred for a need filed without any (code, label,
+    confidence), so the result says what its theme factor was computed against."""
+    if not inferred:
+        return []
+    themes = [
+        {
+            "code": taxonomy.theme_codes[theme.position],
+            "label": taxonomy.theme_labels[theme.position],
+            "confidence": round(theme.confidence, 3),
+        }
+        for theme in inferred
+    ]
+    return [{"code": THEMES_INFERRED, "themes": themes}]

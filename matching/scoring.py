@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal, get_args
 
@@ -75,8 +75,9 @@ ALGORITHM_VERSION = "2.0.0"  # 2.0.0: calibrated coverage (see need_coverage and
 # topic, so leaving them in would make any two requests look alike in the word branch.
 _REQUEST_WORDS = ("besoin", "cherche", "chercher", "recherche", "souhaite", "voudrais", "aimerais", "trouver")
 
+_STOP_WORDS_AS_WRITTEN = (*get_stop_words("french"), *_REQUEST_WORDS)
 FRENCH_STOP_WORDS: frozenset[str] = frozenset(
-    token for word in (*get_stop_words("french"), *_REQUEST_WORDS) for token in fold_text(word).split()
+    token for word in _STOP_WORDS_AS_WRITTEN for token in fold_text(word).split()
 )
 
 
@@ -109,6 +110,9 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
         Share of the character branch in the cosine; 1 disables the word branch, 0 the character branch.
     min_df, max_features, sublinear_tf, dtype
         Passed to both ``TfidfVectorizer`` branches.
+    word_preprocessor : callable or None
+        Normalisation of the word branch (None: ``fold_text``, as the character branch);
+        ``matching.text_normalise.keep_accents_text`` keeps "marché" and "marche" apart.
     """
 
     def __init__(
@@ -126,6 +130,7 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
         max_features: int | None = None,
         sublinear_tf: bool = True,
         dtype: type = np.float32,
+        word_preprocessor: Callable[[str], str] | None = None,
     ) -> None:
         self.char_ngram_range = char_ngram_range
         self.word_ngram_range = word_ngram_range
@@ -134,6 +139,7 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.dtype = dtype
+        self.word_preprocessor = word_preprocessor
 
     def fit(self, texts: Iterable[str], y: None = None) -> TextRelevanceModel:
         """Learn both vocabularies and their IDF from ``texts``."""
@@ -155,14 +161,18 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
             "sublinear_tf": self.sublinear_tf,
             "dtype": self.dtype,
         }
+        word_preprocessor = self.word_preprocessor or fold_text
+        stop_words = FRENCH_STOP_WORDS | {
+            token for word in _STOP_WORDS_AS_WRITTEN for token in word_preprocessor(word).split()
+        }
         branches = [
             (
                 "word",
                 TfidfVectorizer(
                     analyzer="word",
                     ngram_range=self.word_ngram_range,
-                    stop_words=sorted(FRENCH_STOP_WORDS),
-                    **common,
+                    stop_words=sorted(stop_words),
+                    **{**common, "preprocessor": word_preprocessor},
                 ),
             ),
             ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range, **common)),

@@ -9,9 +9,11 @@ from django.utils.translation import gettext
 
 from api.exceptions import ErrorItem, InvalidInput
 from matching import selectors
-from matching.engine import offers_search
+from matching.engine import OfferIndex, offers_search
 from matching.index import offer_index_get
 from matching.scoring import MatchingParameters
+from matching.theme_cache import theme_classifier_get
+from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme
 from offers.selectors import territory_resolve
 from offers.territory_paths import area_key
 
@@ -30,7 +32,8 @@ def offer_search(
 ) -> list[dict[str, Any]]:
     """Published offers best fitting the request, each with its commune, distance and score breakdown.
 
-    Uses the cached offer index (refitted only when the catalogue changes) and the default parameters.
+    Uses the cached offer index (refitted only when the catalogue changes) and the default parameters. The
+    request's themes are inferred (`request_themes`) and give the theme factor; each hit's breakdown lists them.
     """
     index = offer_index_get(allow_stale=True)
     taxonomy = index.taxonomy
@@ -65,6 +68,7 @@ def offer_search(
     if errors:
         raise InvalidInput(errors)
     centroids = selectors.commune_centroids(paths=[territory_area]) if territory_area else {}
+    themes = request_themes(index, text, domain_position=domain_position)
     point = (near["lat"], near["lon"]) if near else None
     hits = offers_search(
         index=index,
@@ -78,7 +82,16 @@ def offer_search(
         near=point,
         radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,
         limit=limit,
+        themes=themes,
     )
+    themes_shown = [
+        {
+            "code": taxonomy.theme_codes[t.position],
+            "label": taxonomy.theme_labels[t.position],
+            "confidence": round(t.confidence, 3),
+        }
+        for t in themes
+    ]
     results = []
     for hit in hits:
         commune = index.offers.commune[hit["offer_position"]]
@@ -90,18 +103,31 @@ def offer_search(
                 "distance_km": hit["distance_km"],
                 "score": hit["score"],
                 "breakdown": {
-                    key: hit[key]
-                    for key in (
-                        "relevance",
-                        "text",
-                        "theme",
-                        "audience",
-                        "geography",
-                        "availability",
-                        "capacity",
-                        "matched_words",
-                    )
+                    **{
+                        key: hit[key]
+                        for key in (
+                            "relevance",
+                            "text",
+                            "theme",
+                            "audience",
+                            "geography",
+                            "availability",
+                            "capacity",
+                            "matched_words",
+                        )
+                    },
+                    "themes": themes_shown,
                 },
             }
         )
     return results
+
+
+def request_themes(index: OfferIndex, text: str, *, domain_position: int | None = None) -> list[InferredTheme]:
+    """The themes the request is about, confidence >= the floor, most confident first; with a domain, only its
+    themes (an inferred theme outside the domain the caller chose is a misreading)."""
+    _version, classifier = theme_classifier_get(index)
+    themes = classifier.infer([text], floor=DEFAULT_CONFIDENCE_FLOOR)[0]
+    if domain_position is not None:
+        themes = [t for t in themes if index.taxonomy.theme_domain[t.position] == domain_position]
+    return themes

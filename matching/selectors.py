@@ -22,6 +22,7 @@ from matching.labels import report_texts
 from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
+from matching.theme_inference import theme_vocabulary
 from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
 from offers.selectors import analyst_scope, territory_subtree_q
 from offers.services import reference_data
@@ -217,6 +218,22 @@ def need_scope_snapshot(
         "needs_max_id": stats["max_id"],
         "needs_updated_at": stats["updated"].isoformat() if stats["updated"] else None,
     }
+
+
+def theme_training_arrays(*, taxonomy: TaxonomyArrays) -> tuple[list[str], np.ndarray, list[str]]:
+    """What `ThemeClassifier.fit` learns from: every tagged offer's title + description (the text a request
+    resembles: not its indexed document, which carries its themes' keywords), its themes as a boolean matrix
+    (columns as `taxonomy.theme_codes`), and each theme's label + keywords."""
+    rows = list(
+        Offer.objects.filter(themes__isnull=False).distinct().order_by("id").values_list("id", "title", "description")
+    )
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    themes = np.zeros((ids.size, taxonomy.theme_ids.size), dtype=bool)
+    offer_ids, theme_ids = _pairs(Offer.themes.through, "offer_id", "theme_id")
+    known = np.isin(offer_ids, ids)
+    themes[np.searchsorted(ids, offer_ids[known]), taxonomy.position(taxonomy.theme_ids, theme_ids[known])] = True
+    texts = [offer_document(row[1], row[2]) for row in rows]
+    return texts, themes, theme_vocabulary(taxonomy.theme_labels, taxonomy.theme_keywords)
 
 
 def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArrays:

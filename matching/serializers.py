@@ -263,10 +263,24 @@ class MatchingSearchCommuneSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class MatchingSearchThemeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Theme code.")
+    label = serializers.CharField(help_text="Theme label (the taxonomy's, in French).")
+    confidence = serializers.FloatField(help_text="Probability the request is about this theme (0-1).")
+
+
 class MatchingSearchBreakdownSerializer(serializers.Serializer):
     relevance = serializers.FloatField()
     text = serializers.FloatField()
-    theme = serializers.FloatField(allow_null=True, help_text="Null when no domain was given.")
+    theme = serializers.FloatField(
+        allow_null=True,
+        help_text="Theme factor against the request's inferred themes (1 shared theme, 0.5 same domain, 0 other), "
+        "or against `domain` when none was inferred; null when neither is known (relevance is then the text alone).",
+    )
+    themes = MatchingSearchThemeSerializer(
+        many=True,
+        help_text="Themes inferred from the request's text, above the confidence floor, most confident first.",
+    )
     audience = serializers.FloatField()
     geography = serializers.FloatField()
     availability = serializers.FloatField()

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from api.permissions import ANALYSTS_GROUP
 from api.translations import catalogues, compile_catalogues
 from matching.index import offer_index_clear
+from matching.theme_cache import theme_classifier_clear
 from offers.models import Organisation, Territory
 from offers.territory_paths import KINDS
 from tests.offers.factories import make_organisation, reference_ensure
@@ -96,9 +97,11 @@ def _fresh_caches():
     and ends with neither."""
     cache.clear()
     offer_index_clear()
+    theme_classifier_clear()
     yield
     cache.clear()
     offer_index_clear()
+    theme_classifier_clear()
 
 
 def make_user(username: str, *, analyst: bool = False, admin: bool = False, editor_of: Organisation | None = None):

@@ -28,10 +28,11 @@ from matching.arrays import NeedArrays
 from matching.engine import OfferIndex, needs_score
 from matching.index import offer_index_get
 from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
-from matching.reasons import reasons_explain
+from matching.reasons import reasons_explain, themes_inferred_reason
 from matching.scoring import ipa_diagonal_gap, ipa_quadrants
 from matching.services.queue import chunk_enqueue
 from matching.services.runs import ACTIVE_STATUSES, run_engine_parameters, run_fail, run_max_attempts
+from matching.theme_cache import need_themes_infer
 from offers.territory_paths import area_key, path_code
 
 logger = logging.getLogger("matching")
@@ -129,6 +130,7 @@ def _chunk_compute(
     scope_area = area_key(run.scope_territory.paths) if run.scope_territory_id else ""
     areas = {area or scope_area for area in needs.territory_areas}
     centroids = selectors.commune_centroids(paths=areas)
+    inferred_themes = need_themes_infer(index, needs)  # for needs filed without a theme
     checkpoint("read")
     results = needs_score(
         index=index,
@@ -138,6 +140,7 @@ def _chunk_compute(
         scope_area=scope_area,
         centroids=centroids,
         checkpoint=checkpoint,
+        inferred_themes=inferred_themes,
     )
     checkpoint("scoring")
     return results, needs, index
@@ -196,7 +199,8 @@ def _chunk_write(
                     reference_date=run.reference_date,
                     needs=needs,
                     position=position,
-                ),
+                )
+                + themes_inferred_reason(index.taxonomy, result["inferred_themes"]),
                 ipa_quadrant=str(quadrants[position]),
                 ipa_gap=None if np.isnan(diagonal[position]) else float(diagonal[position]),
             )

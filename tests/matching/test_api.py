@@ -237,7 +237,9 @@ def test_search_is_public_and_ranks_published_offers(search_catalogue, anonymous
     first = body["results"][0]
     assert first["commune"] == {"code": "23096", "name": "Guéret"}
     assert first["distance_km"] < 10 and first["breakdown"]["geography"] == 1.0
-    assert first["breakdown"]["theme"] is None
+    # No domain given: the theme factor comes from the request's inferred themes (issue 12).
+    assert first["breakdown"]["theme"] == 1.0
+    assert [theme["code"] for theme in first["breakdown"]["themes"]] == ["childcare"]
 
 
 def test_search_audience_and_domain_factors(search_catalogue, anonymous_client):
@@ -247,7 +249,9 @@ def test_search_audience_and_domain_factors(search_catalogue, anonymous_client):
     by_id = {row["id"]: row for row in body["results"]}
     assert by_id[search_catalogue["reserved"].id]["breakdown"]["audience"] == 0.0
     assert by_id[search_catalogue["reserved"].id]["score"] == 0.0
-    assert by_id[search_catalogue["creche"].id]["breakdown"]["theme"] == 0.5
+    # The request's inferred theme (childcare, inside the given domain) gives the theme factor.
+    assert by_id[search_catalogue["creche"].id]["breakdown"]["theme"] == 1.0
+    assert by_id[search_catalogue["creche"].id]["breakdown"]["themes"][0]["code"] == "childcare"
     assert len(body["results"]) <= 5
 
 

@@ -69,7 +69,7 @@ def test_evaluate_reports_each_k():
 
 def test_eval_set_is_consistent():
     eval_set = load_eval_set(EVAL_SET, TAXONOMY)
-    assert 70 <= len(eval_set.offer_ids) <= 100
+    assert 70 <= len(eval_set.offer_ids) <= 120
     assert len(eval_set.need_ids) >= 60
     assert len(set(eval_set.offer_ids)) == len(eval_set.offer_ids)
     assert sum(1 for relevant in eval_set.relevant if not relevant) >= 5
@@ -81,8 +81,9 @@ def test_engine_recall_on_eval_set_beats_bm25():
     engine = SimilarityRanker(TextRelevanceModel()).fit(eval_set.offer_documents)
     baseline = BM25().fit(eval_set.offer_documents)
     engine_scores = evaluate(engine, queries, relevant, [5])
-    # Measured: engine 0.955, BM25 0.931 (bench/results/eval_matching.md); one need is worth about 0.016.
-    assert engine_scores["recall@5"] >= 0.92
+    # Measured on the 76 labelled needs: engine 0.875, BM25 0.855 (bench/results/eval_matching.md); one need is
+    # worth about 0.013 (0.955 and 0.931 on the 63 needs before the child-activity, hobby and accent-pair needs).
+    assert engine_scores["recall@5"] >= 0.85
     assert engine_scores["recall@5"] > evaluate(baseline, queries, relevant, [5])["recall@5"]
     # Same inputs, same ranking: nothing in the pipeline is random.
     np.testing.assert_array_equal(engine.rank(queries, 10), engine.rank(queries, 10))
