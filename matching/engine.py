@@ -104,9 +104,10 @@ class OfferIndex:
         overlap = np.zeros(n_territories, dtype=bool)
         np.logical_or.at(within, owners, entry_within)
         np.logical_or.at(overlap, owners, entry_within | entry_above)
-        inside = within[self.offers.commune] if self.size else np.zeros(0, dtype=bool)
+        # An offer without a commune (position -1) is inside only through its service area.
+        communes = self.offers.commune
+        inside = np.where(communes >= 0, within[communes], False) if self.size else np.zeros(0, dtype=bool)
         area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
-        inside = inside.copy()
         inside[area_offer[overlap[self.offers.service_area]]] = True
         with self._lock:
             self._inside_cache[area] = inside
@@ -191,7 +192,8 @@ def _geography(
     params: MatchingParameters,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: geography factor and distance (km) from the offer to the nearest commune centroid of the pair's
-    area (its key); NaN, hence the neutral factor, where no centroid of the area is known."""
+    area (its key); NaN, hence the neutral factor, where no centroid of the area is known and for an offer without
+    a place (no coordinates: inside the area through its service area, else at no known distance)."""
     inside = np.ones(cols.size, dtype=bool)
     distance = np.full(cols.size, np.nan)
     area_array = np.asarray(pair_areas, dtype=object)
@@ -206,7 +208,8 @@ def _geography(
             distance[outside] = min_distance_km(
                 index.offers.latitude[cols[outside]], index.offers.longitude[cols[outside]], lats, lons
             )
-        distance[where[inside_here]] = 0.0
+        placed = ~np.isnan(index.offers.latitude[offer_cols])
+        distance[where[inside_here & placed]] = 0.0
     factor = geography_factor(inside, distance, decay_km=params.decay_km, kind=params.decay_kind)
     return factor, distance
 

@@ -147,15 +147,23 @@ def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
         available_from=np.array([row[4] for row in rows], dtype="datetime64[D]"),
         available_until=np.array([row[5] for row in rows], dtype="datetime64[D]"),
         capacity=np.array([np.nan if row[6] is None else row[6] for row in rows], dtype=np.float64),
-        latitude=np.array([row[7] for row in rows], dtype=np.float64),
-        longitude=np.array([row[8] for row in rows], dtype=np.float64),
-        commune=taxonomy.position(taxonomy.territory_ids, (row[9] for row in rows)),
+        # An offer without a place (delivered at a distance, or serving an area): NaN coordinates, commune -1.
+        latitude=np.array([np.nan if row[7] is None else row[7] for row in rows], dtype=np.float64),
+        longitude=np.array([np.nan if row[8] is None else row[8] for row in rows], dtype=np.float64),
+        commune=_commune_positions(taxonomy, [row[9] for row in rows]),
         domain=taxonomy.position(taxonomy.domain_ids, (row[10] for row in rows)),
         themes=themes,
         audiences=audiences,
         service_area_indptr=indptr,
         service_area=service_area,
     )
+
+
+def _commune_positions(taxonomy: TaxonomyArrays, commune_ids: list[int | None]) -> np.ndarray:
+    """The territory position of each offer's commune; -1 for an offer without a commune."""
+    positions = taxonomy.position(taxonomy.territory_ids, (0 if cid is None else cid for cid in commune_ids))
+    positions[np.array([cid is None for cid in commune_ids], dtype=bool)] = -1
+    return positions
 
 
 # ---------------------------------------------------------------------------
