@@ -192,10 +192,12 @@ def _geography(
     params: MatchingParameters,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: geography factor and distance (km) from the offer to the nearest commune centroid of the pair's
-    area (its key); NaN, hence the neutral factor, where no centroid of the area is known and for an offer without
-    a place (no coordinates: inside the area through its service area, else at no known distance)."""
+    area (its key); NaN, hence the neutral factor, where no centroid of the area is known. An offer without a place
+    (no coordinates: remote, or serving an area) has no distance: inside the area through its service area it is
+    reachable (neutral factor); outside it, it does not serve the need's area at all (factor 0)."""
     inside = np.ones(cols.size, dtype=bool)
     distance = np.full(cols.size, np.nan)
+    out_of_reach = np.zeros(cols.size, dtype=bool)
     area_array = np.asarray(pair_areas, dtype=object)
     for area in sorted(set(pair_areas) - {""}):
         where = np.flatnonzero(area_array == area)
@@ -210,8 +212,9 @@ def _geography(
             )
         placed = ~np.isnan(index.offers.latitude[offer_cols])
         distance[where[inside_here & placed]] = 0.0
+        out_of_reach[where[~inside_here & ~placed]] = True
     factor = geography_factor(inside, distance, decay_km=params.decay_km, kind=params.decay_kind)
-    return factor, distance
+    return np.where(out_of_reach, 0.0, factor), distance
 
 
 def needs_score(

@@ -505,7 +505,8 @@ def report_offer_rows(
     everywhere without one), as the rows `reports.report_per_inhabitant` counts: `commune_path`, `domain_code`,
     and the `theme_codes` / `audience_codes` asked for (empty lists otherwise). One query, plus one per M2M."""
     wanted = set(codes)
-    published = Offer.objects.filter(status="published")
+    # Located offers only: one without a place (remote, or serving an area) is in no territory's count.
+    published = Offer.objects.filter(status="published", commune__isnull=False)
     if "" not in wanted or scope is not None:
         query = territory_subtree_q(scope) if "" in wanted else Q(pk__in=[])
         named = Q(pk__in=[])
