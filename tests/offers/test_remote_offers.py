@@ -57,7 +57,7 @@ def test_france_follows_the_regions_loaded(no_territories):
     assert (again.created, again.updated) == (0, 0)  # France is derived, not counted
 
 
-# API: create, read, validation ----------------------------------------------------------------------------------------
+# API: create, read, validation ---------------------------------------------------------------------------------------
 
 
 def test_create_remote_offer_without_commune(editor_a_client, organisation_a):
@@ -115,7 +115,35 @@ def test_removing_the_commune_of_an_offer(editor_a_client, organisation_a):
     assert moved.json()["service_area"] == ["departement:23"]
 
 
-# Filters --------------------------------------------------------------------------------------------------------------
+def test_admin_applies_the_same_rule(admin_user, organisation_a):
+    from django.test import Client
+
+    from offers.models import Domain, Theme
+
+    client = Client()
+    client.force_login(admin_user)
+    data = {
+        "title": "Téléconsultation",
+        "description": "Consultations vidéo.",
+        "domain": Domain.objects.get(code="daily-life").pk,
+        "themes": [Theme.objects.get(code="health-care").pk],
+        "organisation": organisation_a.pk,
+        "remote": "on",
+        "is_free": "on",
+        "status": "published",
+        "source": "manual",
+    }
+    response = client.post("/admin/offers/offer/add/", data)
+    assert response.status_code == 200  # the form again, with the error
+    assert "or a service_area" in response.content.decode()
+    data["service_area"] = [Territory.objects.get(kind=TerritoryKind.COUNTRY).pk]
+    response = client.post("/admin/offers/offer/add/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    offer = Offer.objects.get()
+    assert offer.commune is None and offer.remote and offer.latitude is None
+
+
+# Filters -------------------------------------------------------------------------------------------------------------
 
 
 def test_remote_filter(anonymous_client, organisation_a):
@@ -152,7 +180,7 @@ def test_near_never_returns_offers_without_coordinates(anonymous_client, organis
     assert [row["title"] for row in body["results"]] == ["Guéret"]
 
 
-# Imports and exports --------------------------------------------------------------------------------------------------
+# Imports and exports -------------------------------------------------------------------------------------------------
 
 
 def test_csv_import_of_remote_offers(editor_a_client, organisation_a):
@@ -217,7 +245,7 @@ def test_exports_of_an_offer_without_a_place(anonymous_client, organisation_a):
     assert response.status_code == 200
 
 
-# data·inclusion -------------------------------------------------------------------------------------------------------
+# data·inclusion ------------------------------------------------------------------------------------------------------
 
 REMOTE_SERVICE = {
     **DATA_INCLUSION_SERVICES[0],
