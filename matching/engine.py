@@ -108,9 +108,10 @@ class OfferIndex:
         overlap = np.zeros(n_territories, dtype=bool)
         np.logical_or.at(within, owners, entry_within)
         np.logical_or.at(overlap, owners, entry_within | entry_above)
-        inside = within[self.offers.commune] if self.size else np.zeros(0, dtype=bool)
+        # An offer without a commune (position -1) is inside only through its service area.
+        communes = self.offers.commune
+        inside = np.where(communes >= 0, within[communes], False) if self.size else np.zeros(0, dtype=bool)
         area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
-        inside = inside.copy()
         inside[area_offer[overlap[self.offers.service_area]]] = True
         with self._lock:
             self._inside_cache[area] = inside
@@ -196,9 +197,12 @@ def _geography(
     params: MatchingParameters,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: geography factor and distance (km) from the offer to the nearest commune centroid of the pair's
-    area (its key); NaN, hence the neutral factor, where no centroid of the area is known."""
+    area (its key); NaN, hence the neutral factor, where no centroid of the area is known. An offer without a place
+    (no coordinates: remote, or serving an area) has no distance: inside the area through its service area it is
+    reachable (neutral factor); outside it, it does not serve the need's area at all (factor 0)."""
     inside = np.ones(cols.size, dtype=bool)
     distance = np.full(cols.size, np.nan)
+    out_of_reach = np.zeros(cols.size, dtype=bool)
     area_array = np.asarray(pair_areas, dtype=object)
     for area in sorted(set(pair_areas) - {""}):
         where = np.flatnonzero(area_array == area)
@@ -211,9 +215,11 @@ def _geography(
             distance[outside] = min_distance_km(
                 index.offers.latitude[cols[outside]], index.offers.longitude[cols[outside]], lats, lons
             )
-        distance[where[inside_here]] = 0.0
+        placed = ~np.isnan(index.offers.latitude[offer_cols])
+        distance[where[inside_here & placed]] = 0.0
+        out_of_reach[where[~inside_here & ~placed]] = True
     factor = geography_factor(inside, distance, decay_km=params.decay_km, kind=params.decay_kind)
-    return factor, distance
+    return np.where(out_of_reach, 0.0, factor), distance
 
 
 def needs_score(

@@ -99,7 +99,10 @@ def offer_search(
             {
                 "id": hit["offer_id"],
                 "title": hit["offer_title"],
-                "commune": {"code": taxonomy.territory_codes[commune], "name": taxonomy.territory_names[commune]},
+                # null for an offer without a place (delivered at a distance, or serving an area).
+                "commune": None
+                if commune < 0
+                else {"code": taxonomy.territory_codes[commune], "name": taxonomy.territory_names[commune]},
                 "distance_km": hit["distance_km"],
                 "score": hit["score"],
                 "breakdown": {

@@ -148,15 +148,23 @@ def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
         available_from=np.array([row[4] for row in rows], dtype="datetime64[D]"),
         available_until=np.array([row[5] for row in rows], dtype="datetime64[D]"),
         capacity=np.array([np.nan if row[6] is None else row[6] for row in rows], dtype=np.float64),
-        latitude=np.array([row[7] for row in rows], dtype=np.float64),
-        longitude=np.array([row[8] for row in rows], dtype=np.float64),
-        commune=taxonomy.position(taxonomy.territory_ids, (row[9] for row in rows)),
+        # An offer without a place (delivered at a distance, or serving an area): NaN coordinates, commune -1.
+        latitude=np.array([np.nan if row[7] is None else row[7] for row in rows], dtype=np.float64),
+        longitude=np.array([np.nan if row[8] is None else row[8] for row in rows], dtype=np.float64),
+        commune=_commune_positions(taxonomy, [row[9] for row in rows]),
         domain=taxonomy.position(taxonomy.domain_ids, (row[10] for row in rows)),
         themes=themes,
         audiences=audiences,
         service_area_indptr=indptr,
         service_area=service_area,
     )
+
+
+def _commune_positions(taxonomy: TaxonomyArrays, commune_ids: list[int | None]) -> np.ndarray:
+    """The territory position of each offer's commune; -1 for an offer without a commune."""
+    positions = taxonomy.position(taxonomy.territory_ids, (0 if cid is None else cid for cid in commune_ids))
+    positions[np.array([cid is None for cid in commune_ids], dtype=bool)] = -1
+    return positions
 
 
 # ---------------------------------------------------------------------------
@@ -514,7 +522,8 @@ def report_offer_rows(
     everywhere without one), as the rows `reports.report_per_inhabitant` counts: `commune_path`, `domain_code`,
     and the `theme_codes` / `audience_codes` asked for (empty lists otherwise). One query, plus one per M2M."""
     wanted = set(codes)
-    published = Offer.objects.filter(status="published")
+    # Located offers only: one without a place (remote, or serving an area) is in no territory's count.
+    published = Offer.objects.filter(status="published", commune__isnull=False)
     if "" not in wanted or scope is not None:
         query = territory_subtree_q(scope) if "" in wanted else Q(pk__in=[])
         named = Q(pk__in=[])

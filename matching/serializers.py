@@ -295,7 +295,10 @@ class MatchingSearchBreakdownSerializer(serializers.Serializer):
 class MatchingSearchHitSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    commune = MatchingSearchCommuneSerializer()
+    commune = MatchingSearchCommuneSerializer(
+        allow_null=True,
+        help_text="Where the offer takes place; null for an offer without a place (remote, or serving an area).",
+    )
     distance_km = serializers.FloatField(allow_null=True)
     score = serializers.FloatField()
     breakdown = MatchingSearchBreakdownSerializer()

@@ -110,7 +110,9 @@ class OfferAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         offer = construct_instance(self, self.instance, exclude=["themes", "audiences", "service_area"])
-        if not all(cleaned.get(name) for name in ("domain", "commune")):
+        # The commune is optional (an offer without a place has a service area): offer_validate says when it is
+        # missing; a commune refused by the form already has its error.
+        if not cleaned.get("domain") or "commune" in self.errors:
             return cleaned
         try:
             service_area = offer_validate(
@@ -141,7 +143,7 @@ class OfferAdmin(CatalogueAdminMixin, admin.ModelAdmin):
         "available_until",
         "updated_at",
     ]
-    list_filter = ["status", "domain", "themes", "is_free", "audiences", "source"]
+    list_filter = ["status", "domain", "themes", "is_free", "remote", "audiences", "source"]
     search_fields = ["title", "description", "organisation__name", "commune__name", "external_id"]
     autocomplete_fields = ["organisation", "commune", "service_area"]
     filter_horizontal = ["themes", "audiences"]

@@ -89,6 +89,7 @@ _OFFER_FIELDS = {
     "commune": "23096",
     "latitude": 46.1712,
     "longitude": 1.8725,
+    "remote": False,
     "service_area": ["epci:200034825"],
     "audiences": ["families"],
     "is_free": False,
@@ -124,11 +125,53 @@ OFFER_EXAMPLES = [
     )
 ]
 
+_REMOTE_OFFER_FIELDS = {
+    **_OFFER_FIELDS,
+    "title": "Ateliers en ligne : préparer ses entretiens d'embauche",
+    "description": "Ateliers collectifs en visioconférence, chaque semaine, pour les demandeurs d'emploi.",
+    "domain": "jobs",
+    "themes": ["salaried-job", "training"],
+    "organisation": "france-travail-gueret",
+    "commune": None,
+    "latitude": None,
+    "longitude": None,
+    "remote": True,
+    "service_area": ["FR"],
+    "audiences": ["jobseekers"],
+    "is_free": True,
+    "price_amount": None,
+    "price_details": "",
+    "capacity": None,
+    "capacity_unit": "",
+    "url": "https://www.francetravail.fr/",
+    "contact": "3949",
+    "accessibility": "",
+    "external_id": "ateliers-entretien",
+}
+
+OFFER_EXAMPLES.append(
+    response(
+        "A remote service for all of France (no place)",
+        {
+            "id": 43,
+            **_REMOTE_OFFER_FIELDS,
+            "service_area": ["country:FR"],
+            "organisation_name": "France Travail Guéret",
+            "commune_name": None,
+            "created_at": STAMP,
+            "updated_at": STAMP,
+            "distance_km": None,
+        },
+        name="remote",
+    )
+)
+
 OFFER_WRITE_EXAMPLES = [
     request(
         "Crèche multi-accueil de Guéret",
         {**_OFFER_FIELDS, "service_area": ["200034825"], "organisation": "ca-grand-gueret"},
-    )
+    ),
+    request("A remote service for all of France (no place)", _REMOTE_OFFER_FIELDS, name="remote"),
 ]
 
 OFFER_IMPORT_REPORT_EXAMPLES = [

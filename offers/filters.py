@@ -161,12 +161,15 @@ class OfferFilterSet(filters.FilterSet):
         help_text=(
             "Territory code (commune INSEE, EPCI SIREN, département, `kind:code`, or a custom territory such as "
             "`custom:cornouaille`, covering its members): offers located in it or below it, and offers whose "
-            "service area covers it (an offer serving the whole département matches one of its communes)."
+            "service area covers it (an offer serving the whole département matches one of its communes; an offer "
+            "without a place, by its service area alone: one serving `FR` matches every territory)."
         ),
     )
     near = django_filters.CharFilter(
         method="filter_noop",
-        help_text="`latitude,longitude` (WGS 84) of a point; requires radius_km. Results carry `distance_km`.",
+        help_text="`latitude,longitude` (WGS 84) of a point; requires radius_km. Results carry `distance_km`. Offers "
+        "without coordinates (delivered at a distance, or serving an area with no place) are never near a point: "
+        "use `territory` to find them.",
     )
     radius_km = django_filters.NumberFilter(
         method="filter_noop",
@@ -184,6 +187,10 @@ class OfferFilterSet(filters.FilterSet):
         method="filter_available_on", help_text="Offers available on this date (YYYY-MM-DD): open ranges included."
     )
     is_free = StrictBooleanFilter(field_name="is_free", help_text="`true`: free offers only; `false`: paid.")
+    remote = StrictBooleanFilter(
+        field_name="remote",
+        help_text="`true`: offers delivered at a distance only (online, by phone, at home); `false`: the others.",
+    )
     organisation = django_filters.CharFilter(
         field_name="organisation__slug", help_text="Slug of the providing organisation."
     )
@@ -227,6 +234,7 @@ class OfferFilterSet(filters.FilterSet):
             "q",
             "available_on",
             "is_free",
+            "remote",
             "organisation",
             "source",
             "status",

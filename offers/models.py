@@ -14,6 +14,8 @@ from offers.validators import DataInclusionCodesValidator, data_inclusion_codes_
 
 
 class TerritoryKind(models.TextChoices):
+    # The whole country: the service area of national offers (delivered at a distance, or anywhere in France).
+    COUNTRY = "country", _("Country")
     REGION = "region", _("Region")
     DEPARTEMENT = "departement", _("Département")
     EPCI = "epci", _("Intercommunality (EPCI)")
@@ -255,14 +257,23 @@ class Offer(models.Model):
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="offers")
     themes = models.ManyToManyField(Theme, related_name="offers")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="offers")
+    # An offer has a place (commune, coordinates), a service area, or both (offers.services.offer_validate): a
+    # national online service or a téléconsultation has no place, only the territories it serves.
     commune = models.ForeignKey(
         Territory,
         on_delete=models.PROTECT,
         related_name="offers",
         limit_choices_to={"kind": TerritoryKind.COMMUNE},
+        null=True,
+        blank=True,
+        help_text="Commune where the offer takes place; empty for an offer without a place (see service_area).",
     )
-    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    remote = models.BooleanField(
+        default=False,
+        help_text="Delivered at a distance (online, by phone, at home): reachable anywhere in its service area.",
+    )
     service_area = models.ManyToManyField(
         Territory, related_name="served_offers", blank=True, help_text="Territories the offer serves."
     )

@@ -37,9 +37,18 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import area_normalise, common_path, path_code, path_contains, path_segments
+from offers.territory_paths import (
+    COUNTRY_CODE,
+    area_normalise,
+    common_path,
+    path_code,
+    path_contains,
+    path_segments,
+)
 
 TERRITORY_RESOLVE_CACHE_SECONDS = 3600
+# What people and sources write for all of France besides FR: the word, and INSEE's country code (data·inclusion).
+COUNTRY_ALIASES = ("france", "99100")
 
 
 def territory_resolve(*, code: str, field: str = "territory", catalogue_key: str | None = None) -> Territory:
@@ -78,6 +87,8 @@ def _territory_resolve(*, code: str, field: str) -> Territory:
             )
         matches = list(Territory.objects.filter(kind=kind, code__in={bare, bare.upper()}))
     else:
+        if raw.lower() in COUNTRY_ALIASES:
+            raw = COUNTRY_CODE
         # Corsica's 2A/2B written in lower case; custom territories' codes are lower-case slugs, kept as given.
         matches = list(Territory.objects.filter(code__in={raw, raw.upper()}))
     if not matches:
@@ -155,13 +166,13 @@ def path_subtree_q(territory: Territory, *, field: str) -> Q:
 
 def territory_ancestors_q(territory: Territory, *, prefix: str = "") -> Q:
     """Q matching `territory` and every territory above it: each territory named by a segment of its paths
-    (kind and code, so an EPCI straddling two départements is above its communes on both sides), and the custom
-    territories having one of those as a member."""
+    (kind and code, so an EPCI straddling two départements is above its communes on both sides), the custom
+    territories having one of those as a member, and the country (every territory lies in France)."""
     codes_by_kind: dict[str, set[str]] = defaultdict(set)
     for path in [*territory.paths, territory.path]:
         for kind, code in path_segments(path):
             codes_by_kind[kind].add(code)
-    q = Q(**{f"{prefix}pk": territory.pk})
+    q = Q(**{f"{prefix}pk": territory.pk}) | Q(**{f"{prefix}kind": TerritoryKind.COUNTRY})
     named = Q()
     for kind, codes in sorted(codes_by_kind.items()):
         q |= Q(**{f"{prefix}kind": kind, f"{prefix}code__in": sorted(codes)})
@@ -555,6 +566,7 @@ OFFER_ROW_FIELDS = {
     "commune_name": "commune__name",
     "latitude": "latitude",
     "longitude": "longitude",
+    "remote": "remote",
     "is_free": "is_free",
     "price_amount": "price_amount",
     "price_details": "price_details",

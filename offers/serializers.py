@@ -149,10 +149,18 @@ class OfferSerializer(serializers.Serializer):
     themes = serializers.ListField(child=serializers.CharField(), read_only=True, help_text="Theme codes.")
     organisation = serializers.CharField(read_only=True, help_text="Slug of the providing organisation.")
     organisation_name = serializers.CharField(read_only=True)
-    commune = serializers.CharField(read_only=True, help_text="INSEE code of the commune.")
-    commune_name = serializers.CharField(read_only=True)
-    latitude = serializers.FloatField(read_only=True)
-    longitude = serializers.FloatField(read_only=True)
+    commune = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="INSEE code of the commune where the offer takes place; null for an offer without a place (it "
+        "has a service area).",
+    )
+    commune_name = serializers.CharField(read_only=True, allow_null=True)
+    latitude = serializers.FloatField(read_only=True, allow_null=True, help_text="Null for an offer without a place.")
+    longitude = serializers.FloatField(read_only=True, allow_null=True, help_text="Null for an offer without a place.")
+    remote = serializers.BooleanField(
+        read_only=True, help_text="Delivered at a distance (online, by phone, at home), anywhere in its service area."
+    )
     service_area = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="Qualified codes of the territories served."
     )
@@ -218,13 +226,33 @@ class OfferWriteSerializer(StrictJSONTypesMixin, serializers.Serializer):
     domain = serializers.CharField(help_text="Domain code.")
     themes = serializers.ListField(child=serializers.CharField(), help_text="Theme codes of the domain (one or more).")
     organisation = serializers.CharField(help_text="Slug of an organisation you are an editor of.")
-    commune = serializers.CharField(help_text="INSEE code of the commune.")
-    latitude = serializers.FloatField(required=False, allow_null=True, help_text="Default: the commune's centre.")
-    longitude = serializers.FloatField(required=False, allow_null=True, help_text="Default: the commune's centre.")
+    commune = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="INSEE code of the commune where the offer takes place. Null or left out for an offer without a "
+        "place, which then needs a `service_area`.",
+    )
+    latitude = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Both or neither with longitude. Default: the commune's centre; none without a commune.",
+    )
+    longitude = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Both or neither with latitude. Default: the commune's centre; none without a commune.",
+    )
+    remote = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Delivered at a distance (online, by phone, at home): reachable anywhere in its service area.",
+    )
     service_area = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="Territory codes served (commune, EPCI, département); default: the commune.",
+        help_text="Territory codes served (commune, EPCI, département, région, `FR` for all of France); default: the "
+        "commune. Required for an offer without a commune.",
     )
     audiences = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Audience codes; empty = everyone."

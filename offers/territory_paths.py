@@ -25,6 +25,11 @@ SEPARATOR = "/"
 # Custom territories (TerritoryKind.CUSTOM) sit outside the tree, each at the root under this prefix.
 CUSTOM_KIND = "custom"
 CUSTOM_PREFIX = "x"
+# The country (TerritoryKind.COUNTRY, code FR) sits at the root too, outside the tree like custom territories: its
+# area is the paths of every région (`Territory.area_paths`), so "below France" is a prefix test like any other.
+COUNTRY_KIND = "country"
+COUNTRY_PREFIX = "p"
+COUNTRY_CODE = "FR"
 # Joins the prefixes of an area into one key; never part of a path.
 AREA_SEPARATOR = "|"
 
@@ -43,15 +48,22 @@ def custom_path(code: str) -> str:
     return f"{CUSTOM_PREFIX}{code}{SEPARATOR}"
 
 
+def country_path(code: str = COUNTRY_CODE) -> str:
+    """The path of the country `code` ('FR' -> 'pFR/')."""
+    return f"{COUNTRY_PREFIX}{code}{SEPARATOR}"
+
+
 def path_segments(path: str | None) -> list[tuple[str, str]]:
     """'r75/d23/e200034825/' -> [('region', '75'), ('departement', '23'), ('epci', '200034825')];
-    'xcornouaille/' -> [('custom', 'cornouaille')]."""
+    'xcornouaille/' -> [('custom', 'cornouaille')]; 'pFR/' -> [('country', 'FR')]."""
     segments = []
     for part in _parts(path):
         if part[0] in KIND_BY_PREFIX:
             segments.append((KIND_BY_PREFIX[part[0]], part[1:]))
         elif part[0] == CUSTOM_PREFIX:
             segments.append((CUSTOM_KIND, part[1:]))
+        elif part[0] == COUNTRY_PREFIX:
+            segments.append((COUNTRY_KIND, part[1:]))
     return segments
 
 

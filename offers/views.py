@@ -186,6 +186,7 @@ EXPORT_COLUMNS = [
     "commune_name",
     "latitude",
     "longitude",
+    "remote",
     "service_area",
     "audiences",
     "is_free",

@@ -17,7 +17,7 @@ from api.permissions import ANALYSTS_GROUP
 from api.translations import catalogues, compile_catalogues
 from matching.index import offer_index_clear
 from matching.theme_cache import theme_classifier_clear
-from offers.models import Organisation, Territory
+from offers.models import Organisation, Territory, TerritoryKind
 from offers.territory_paths import KINDS
 from tests.offers.factories import make_organisation, reference_ensure
 
@@ -89,6 +89,7 @@ def no_territories(db):
     them again)."""
     for kind in reversed(KINDS):  # children first: a territory protects its parent
         Territory.objects.filter(kind=kind).delete()
+    Territory.objects.filter(kind=TerritoryKind.COUNTRY).delete()  # written from the régions by the loaders
 
 
 @pytest.fixture(autouse=True)

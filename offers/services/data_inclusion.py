@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from api.cells import blank, parse_list, parse_text
 from api.exceptions import ErrorItem
 from api.tabular import Column
-from offers.models import Audience, OfferStatus, Theme
+from offers.models import Audience, OfferStatus, TerritoryKind, Theme
 from offers.services.lookups import CodeLookups
 from offers.services.reference_data import DATA_DIR
 from offers.source_formats.base import domain_pick
@@ -18,9 +18,13 @@ from offers.source_formats.data_inclusion import (
     data_inclusion_description,
     data_inclusion_fees,
 )
+from offers.territory_paths import COUNTRY_CODE
 
 DATA_INCLUSION_SCHEMA = DATA_DIR / "taxonomies" / "data-inclusion-service.schema.json"
 # Older versions of the schema split the description in two; accepted so that older dumps import too.
+# modes_accueil value of a service delivered by phone or online; zone_eligibilite values for the whole country.
+DATA_INCLUSION_REMOTE = "a-distance"
+DATA_INCLUSION_FRANCE = ("france", "99100")
 _DATA_INCLUSION_LEGACY_FIELDS = ("presentation_resume", "presentation_detail", "prise_rdv", "structure")
 
 
@@ -44,7 +48,11 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
 
     thematiques -> themes through Theme.data_inclusion_codes (the domain is the one most of them map to; themes
     of other domains are dropped); publics -> audiences through Audience.data_inclusion_codes ("tous-publics" or
-    none = everyone); frais -> is_free; zone_eligibilite -> service area; id + source -> external_id + source.
+    none = everyone); frais -> is_free; zone_eligibilite -> service area (see `data_inclusion_zone_codes`);
+    modes_accueil "a-distance" -> remote; id + source -> external_id + source.
+
+    A service received on site needs its code_insee; one delivered at a distance may have none (a national
+    online service): it becomes an offer without a place, serving its zone_eligibilite.
     """
     errors: list[ErrorItem] = []
     theme_by_code: dict[str, list[Theme]] = defaultdict(list)
@@ -98,6 +106,8 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
     description = data_inclusion_description(values)
     contact = data_inclusion_contact(values)
     accessibility = parse_text(values.get("conditions_acces"))
+    modes = values.get("modes_accueil")
+    remote = DATA_INCLUSION_REMOTE in (parse_list(modes) if isinstance(modes, list | str) else [])
     mapped = {
         "source": slugify(str(values.get("source") or "")) or "data-inclusion",
         "external_id": parse_text(values.get("id")),
@@ -106,10 +116,11 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
         "domain": domain.code if domain else None,
         "themes": [theme.code for theme in themes],
         "audiences": [audience.code for audience in audiences],
-        "commune": values.get("code_insee"),
+        "commune": None if blank(values.get("code_insee")) else values.get("code_insee"),
         "latitude": values.get("latitude"),
         "longitude": values.get("longitude"),
-        "service_area": parse_list(values.get("zone_eligibilite")),
+        "service_area": data_inclusion_zone_codes(values.get("zone_eligibilite")),
+        "remote": remote,
         "is_free": is_free,
         "price_details": "" if is_free else details[:200],
         "url": parse_text(values.get("lien_source") or values.get("lien_mobilisation")),
@@ -117,7 +128,7 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
         "accessibility": accessibility,
         "status": OfferStatus.PUBLISHED,
     }
-    if blank(mapped["commune"]):
+    if blank(mapped["commune"]) and not remote:
         errors.append(
             ErrorItem(
                 field="code_insee",
@@ -125,4 +136,32 @@ def data_inclusion_service_map(*, values: dict, refs: CodeLookups) -> tuple[dict
                 message=gettext("The service has no code_insee: we cannot place it in a commune."),
             )
         )
+    elif blank(mapped["commune"]) and not mapped["service_area"]:
+        errors.append(
+            ErrorItem(
+                field="zone_eligibilite",
+                code="required",
+                message=gettext(
+                    "The service is delivered at a distance without a code_insee: it needs a zone_eligibilite (the "
+                    "territories it serves, or france)."
+                ),
+            )
+        )
     return mapped, errors
+
+
+def data_inclusion_zone_codes(value) -> list[str]:
+    """zone_eligibilite -> our territory codes: `france` or the country code 99100 -> FR, 2-3 characters ->
+    département (a bare `75` would be ambiguous with the région), 9 digits -> EPCI, 5 characters -> commune."""
+    codes = []
+    for code in parse_list(value):
+        code = code.strip()
+        if code.lower() in DATA_INCLUSION_FRANCE:
+            codes.append(COUNTRY_CODE)
+        elif 2 <= len(code) <= 3:
+            codes.append(f"{TerritoryKind.DEPARTEMENT}:{code}")
+        elif len(code) == 9 and code.isdigit():
+            codes.append(f"{TerritoryKind.EPCI}:{code}")
+        else:
+            codes.append(code)
+    return codes

@@ -41,14 +41,24 @@ OFFER_IMPORT_COLUMNS = [
         ("organisme", "structure", "fournisseur"),
         help="Slug of the providing organisation (optional when a default organisation is given).",
     ),
-    Column("commune", ("code commune", "code insee", "insee"), required=True, help="INSEE code of the commune."),
+    Column(
+        "commune",
+        ("code commune", "code insee", "insee"),
+        help="INSEE code of the commune where the offer takes place; empty for an offer without a place, which "
+        "then needs a service_area.",
+    ),
     Column("latitude", ("lat",), help="WGS 84; default: the commune's centre. `46.17` or `46,17`."),
     Column("longitude", ("lon", "lng"), help="WGS 84; default: the commune's centre."),
     Column(
+        "remote",
+        ("à distance", "a distance", "distanciel"),
+        help="oui/non, true/false: delivered at a distance (online, by phone, at home); default non.",
+    ),
+    Column(
         "service_area",
         ("zone", "zone desservie", "zone d'intervention", "territoires"),
-        help="Territory codes served (commune INSEE, EPCI SIREN, département), separated by `|`; default: "
-        "the commune.",
+        help="Territory codes served (commune INSEE, EPCI SIREN, département, région, FR for all of France), "
+        "separated by `|`; default: the commune. Required without a commune.",
     ),
     Column(
         "audiences", ("publics", "public", "publics cibles"), help="Audience codes separated by `|`; empty = everyone."

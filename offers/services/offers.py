@@ -37,6 +37,7 @@ OFFER_SCALAR_FIELDS = (
     "description",
     "latitude",
     "longitude",
+    "remote",
     "is_free",
     "price_amount",
     "price_details",
@@ -72,6 +73,7 @@ def _parse_status(value) -> str | None:
 _PARSERS = {
     "latitude": parse_float,
     "longitude": parse_float,
+    "remote": parse_bool,
     "is_free": parse_bool,
     "price_amount": parse_decimal,
     "capacity": parse_int,
@@ -106,10 +108,13 @@ def offer_validate(
 ) -> list[Territory]:
     """The rules of an offer, for every write path (API, admin, imports, demo data).
 
-    Fills the defaults (location = the commune's centroid, service area = the commune), then checks: the commune
-    is a commune, the coordinates are in France, the themes belong to the domain, the dates are ordered, capacity
-    and price are coherent (Offer.clean), the organisation's (source, external_id) pair is free. Raises Django's
-    ValidationError {field: [messages]}; returns the service area to store.
+    Fills the defaults (location = the commune's centroid, service area = the commune), then checks: the offer has
+    a place (a commune) or a service area, or both (a remote or national service has only the territories it
+    serves); the commune is a commune; latitude and longitude come together and lie in France (coordinates without
+    a commune are kept: a mobile service's base; they never stand for a service area); the themes belong to the
+    domain, the dates are ordered, capacity and price are coherent (Offer.clean), the organisation's (source,
+    external_id) pair is free. Raises Django's ValidationError {field: [messages]}; returns the service area to
+    store.
     """
     errors: dict[str, list[str]] = defaultdict(list)
     commune = offer.commune if offer.commune_id else None
@@ -130,9 +135,18 @@ def offer_validate(
             errors["latitude"].append(
                 gettext("Give both latitude and longitude, or neither (the commune's centre is used).")
             )
+    elif commune is None and (offer.latitude is None) != (offer.longitude is None):
+        errors["latitude"].append(gettext("Give both latitude and longitude, or neither."))
     service_area = list(service_area or [])
     if not service_area and commune is not None:
         service_area = [commune]
+    if not service_area and not offer.commune_id and "commune" not in errors:
+        message = gettext(
+            "An offer needs a commune (where it takes place) or a service_area (the territories it serves, e.g. "
+            "FR for all of France), or both."
+        )
+        errors["commune"].append(message)
+        errors["service_area"].append(message)
     if not themes:
         errors["themes"].append(gettext("An offer needs at least one theme."))
     if offer.domain_id:
@@ -240,7 +254,7 @@ def _offer_draft(
         if name not in parsed:
             continue
         value = parsed[name]
-        if name == "is_free" and value is None:
+        if name in ("is_free", "remote") and value is None:
             value = False
         if name == "status" and value is None:
             value = OfferStatus.DRAFT if is_new else offer.status
@@ -264,6 +278,10 @@ def _offer_draft(
         if name not in parsed or blank(value):
             if name == "organisation" and default_organisation is not None and not offer.organisation_id:
                 offer.organisation = default_organisation
+            elif name == "commune":
+                # Optional: an offer without a place has a service area instead (offer_validate says which).
+                if name in parsed:
+                    offer.commune = None
             elif is_new or name in parsed:
                 error(name, gettext("This field is required."), "required")
             continue

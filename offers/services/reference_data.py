@@ -42,7 +42,7 @@ from offers.models import (
     TerritoryPostalCode,
     Theme,
 )
-from offers.territory_paths import KINDS, path_child, path_segments
+from offers.territory_paths import COUNTRY_CODE, KINDS, country_path, path_child, path_segments
 from offers.validators import data_inclusion_codes_check
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -377,7 +377,33 @@ def territories_load_geojson(
                 longitude=row.longitude,
                 path=path_child(above, kind="commune", code=row.code),
             )
+        country_sync()
     return report
+
+
+def country_sync() -> bool:
+    """Write France (kind country, code FR), the service area of national offers, from the régions there are: its
+    area is their paths, its population their sum. Loaders call it after writing régions; True when it changed.
+
+    Not counted in load reports: it is derived from the régions like an EPCI's `area_paths` from its communes."""
+    regions = list(Territory.objects.filter(kind=TerritoryKind.REGION).order_by("path").values("path", "population"))
+    populations = [row["population"] for row in regions if row["population"] is not None]
+    values = {
+        "name": "France",
+        "name_folded": fold_text("France"),
+        "parent": None,
+        "path": country_path(COUNTRY_CODE),
+        "latitude": None,
+        "longitude": None,
+        "population": sum(populations) if populations else None,
+        "area_paths": [row["path"] for row in regions],
+    }
+    country = Territory.objects.filter(kind=TerritoryKind.COUNTRY, code=COUNTRY_CODE).first()
+    if country is None:
+        Territory.objects.create(kind=TerritoryKind.COUNTRY, code=COUNTRY_CODE, **values)
+        return True
+    _, changed = model_update(instance=country, data=values)
+    return bool(changed)
 
 
 # All of France: the shipped geography files (offers/data/france/), any selection, in bulk. -----------------------
@@ -655,7 +681,8 @@ def territories_load_france(
             retiring.append(Territory(pk=row["id"], retired=True, successor_id=successor_id))
             report.count("retired", kind)
         Territory.objects.bulk_update(retiring, ["retired", "successor_id"], batch_size=_BATCH)
-        if report.created or report.updated or report.retired or postal_changed:
+        country_changed = country_sync()
+        if report.created or report.updated or report.retired or postal_changed or country_changed:
             catalogue_changed()
     say(f"done: {report} ({time.monotonic() - started:.1f} s)")
     return report

@@ -54,9 +54,6 @@ from offers.services.reference_data import catalogue_changed
 from offers.source_formats import SOURCE_FORMATS, FormatError, RecordSkip, SourceRecord, domain_pick
 from offers.tasks import source_sync_task as _source_sync_task
 
-# Offers without a place (a service area only) exist once Offer has `remote` (issue 16, remote-offers); until then a
-# record without a commune is skipped as `no_place`.
-OFFERS_WITHOUT_PLACE = any(field.name == "remote" for field in Offer._meta.concrete_fields)
 # A record skipped for these reasons is gone for good (an event over): its offer is archived like a removed record's.
 # Any other skipped record leaves its offer as it was.
 ARCHIVING_SKIP_CODES = frozenset({"event_over"})
@@ -512,15 +509,12 @@ def _record_data(
         data["commune"] = commune.qualified_code
     elif isinstance(commune, str):
         return None, ("unknown_commune", commune)
-    elif not OFFERS_WITHOUT_PLACE or not (record.remote or service_area):
+    elif not (record.remote or service_area):
         return None, (
             "no_place",
-            gettext("The record has no commune (INSEE code, or postal code and name) and no service area.")
-            if OFFERS_WITHOUT_PLACE
-            else gettext("The record has no commune (INSEE code, or postal code and name): offers need one."),
+            gettext("The record has no commune (INSEE code, or postal code and name) and no service area."),
         )
-    if OFFERS_WITHOUT_PLACE:
-        data["remote"] = record.remote
+    data["remote"] = record.remote
     return data, None
 
 
@@ -617,7 +611,7 @@ def _reconcile(
         update_fields = [
             *OFFER_SCALAR_FIELDS,
             *OFFER_RELATION_FIELDS,
-            *(["remote"] if OFFERS_WITHOUT_PLACE else []),
+            "remote",
             "search_text",
             "source_url",
             "last_sync",

@@ -63,10 +63,11 @@ def kinds(editor_a_client, analyst_client, organisation_a):
     survey = make_survey()
     offers = Kind(
         name="offers",
-        header=["identifiant", "Intitulé", "descriptif", "domaine", "thèmes", "gratuit", "commune"],
+        # The commune is optional (offers without a place); thèmes, required, comes last.
+        header=["identifiant", "Intitulé", "descriptif", "domaine", "gratuit", "commune", "thèmes"],
         rows=[
-            ["o-1", "Crèche des Écureuils", "Accueil, goûter compris.", "daily-life", "childcare", "oui", "23096"],
-            ["o-2", "Relais petite enfance", "Conseils aux parents.", "daily-life", "childcare", "oui", "23008"],
+            ["o-1", "Crèche des Écureuils", "Accueil, goûter compris.", "daily-life", "oui", "23096", "childcare"],
+            ["o-2", "Relais petite enfance", "Conseils aux parents.", "daily-life", "oui", "23008", "childcare"],
         ],
         max_bytes=IMPORT_MAX_BYTES,
         value_column=1,

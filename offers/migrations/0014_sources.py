@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("offers", "0012_catalogue_seq"),
+        ("offers", "0013_offer_without_place"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
