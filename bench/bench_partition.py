@@ -6,7 +6,9 @@ offers/data/france; documents as long as the DB benchmark's) as engine arrays, w
 The same needs (a run scoped to the région: 60 % on a commune, 25 % on an EPCI, 15 % without territory) are scored
 with `engine.needs_score` in chunks, as the workers do, against both; the table gives the median of `--repeat`
 runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
-`--unpartitioned` adds (c): the national index searched whole (the engine before partitioning).
+`--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
+partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
+grows with the catalogue; the rest of a run grows with needs and candidates only).
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
@@ -37,7 +39,7 @@ django.setup()
 
 from matching import bench  # noqa: E402
 from matching.engine import needs_score, offer_index_fit  # noqa: E402
-from matching.partitions import GEOGRAPHY_FLOOR, geography_cutoff_km, offer_partitions  # noqa: E402
+from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
 
 # A floor so low that its cutoff (over 10,000 km with the default decay) keeps every offer of France in range:
@@ -70,6 +72,16 @@ def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float
             geography_floor=floor,
         )
     return time.perf_counter() - started, results
+
+
+def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
+    """Average number of offers a need's retrieval scores (an offer in two selected blocks counts twice)."""
+    partitions = offer_partitions(index)
+    total = 0
+    for area in needs.territory_areas:
+        selection = partitions.select(area or scope, area_points(centroids, area or scope), cutoff)
+        total += index.size if selection.everything else sum(partitions.blocks[b].size for b in selection.blocks)
+    return total / max(needs.ids.size, 1)
 
 
 def _need_slice(needs, start: int, stop: int):
@@ -132,7 +144,7 @@ def main() -> None:
     # Warm-up: both indexes once (partition selections cached, as in a long-lived worker).
     _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
     _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
-    national_times, region_times, whole_times = [], [], []
+    national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
         seconds, national_results = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
         national_times.append(seconds)
@@ -141,25 +153,35 @@ def main() -> None:
         if args.unpartitioned:
             seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
             whole_times.append(seconds)
+            seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
+            region_whole_times.append(seconds)
     national_median, region_median = statistics.median(national_times), statistics.median(region_times)
     load = os.getloadavg()
 
+    searched_national = _searched_per_need(national, needs, scope, centroids, cutoff)
+    searched_region = _searched_per_need(region_only, needs, scope, centroids, cutoff)
     rows = [
-        ("(a) national index, partitioned", national.size, national_median, national_times),
-        ("(b) région's offers only", region_only.size, region_median, region_times),
+        ("(a) national index, partitioned", national.size, searched_national, national_times),
+        ("(b) région's offers only, partitioned", region_only.size, searched_region, region_times),
     ]
     if whole_times:
-        rows.append(("(c) national index, searched whole", national.size, statistics.median(whole_times), whole_times))
+        rows.append(("(c) national index, searched whole", national.size, national.size, whole_times))
+        rows.append(
+            ("(d) région's offers only, searched whole", region_only.size, region_only.size, region_whole_times)
+        )
     print(
         f"Partitioned retrieval: {args.needs} needs of région {args.region} (chunks of {args.chunk_size}), "
         f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km)"
     )
-    print(f"{'index':<38}{'offers':>10}{'median s':>10}  runs (s)")
-    for label, size, median, times in rows:
-        print(f"{label:<38}{size:>10}{median:>10.3f}  {', '.join(f'{t:.3f}' for t in times)}")
+    print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}  runs (s)")
+    for label, size, searched, times in rows:
+        median = statistics.median(times)
+        print(f"{label:<42}{size:>10}{searched:>15.0f}{median:>10.3f}  {', '.join(f'{t:.3f}' for t in times)}")
     print(f"ratio (a)/(b): {national_median / region_median:.3f}   (target <= 1.5)")
+    print(f"offers searched per need (a)/(b): {searched_national / searched_region:.3f}")
     if whole_times:
-        print(f"ratio (c)/(b): {statistics.median(whole_times) / region_median:.3f}")
+        print(f"ratio (a)/(d): {national_median / statistics.median(region_whole_times):.3f}")
+        print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
     same = _same_top(national_results, region_results, national.offers.ids, region_only.offers.ids)
     print(f"same best offer and decision in (a) and (b): {same:.3f} of the needs")
     print(
