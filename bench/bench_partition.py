@@ -12,7 +12,7 @@ grows with the catalogue; the rest of a run grows with needs and candidates only
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
-At full scale (about 12 GB of RAM for the national index):
+At full scale (the national matrix alone is about 4 GB, 4 KB per offer, plus the fit's temporaries):
 
     .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 5
 """

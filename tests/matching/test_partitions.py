@@ -311,3 +311,42 @@ def test_the_top_k_of_a_subset_returns_positions_of_the_catalogue():
         expected = rows[np.lexsort((rows, -dense[need]))][:3]
         assert indices[need].tolist() == expected[dense[need][np.lexsort((rows, -dense[need]))][:3] > 0].tolist()
         assert np.allclose(scores[need][: len(expected)], np.sort(dense[need])[::-1][:3], atol=1e-6)
+
+
+def test_on_the_national_catalogue_every_offer_that_can_score_is_selected():
+    # Real geography (every commune of France), synthetic offers drawn by population; areas of several kinds.
+    from matching import bench
+
+    geography = bench.national_geography()
+    offers = bench.national_offer_arrays(geography, offers=3000, seed=5, region_share=0.01, remote_share=0.01)
+    index = offer_index_fit(version="national", offers=offers, taxonomy=geography.taxonomy)
+    taxonomy = geography.taxonomy
+    kinds_codes = zip(taxonomy.territory_kinds, taxonomy.territory_codes, strict=True)
+    codes = {(kind, code): t for t, (kind, code) in enumerate(kinds_codes)}
+    areas = [
+        taxonomy.territory_areas[codes[key]]
+        for key in (
+            ("commune", "62041"),  # Arras
+            ("epci", "200069037"),  # Pays de Saint-Omer
+            ("region", "32"),  # Hauts-de-France
+            ("departement", "2A"),  # Corse-du-Sud
+            ("commune", "29019"),  # Brest
+        )
+    ]
+    centroids = bench.area_centroids(geography, areas)
+    params = MatchingParameters()
+    cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind)
+    partitions = offer_partitions(index)
+    assert len(partitions.departement_paths) >= 100
+    every = np.arange(index.size)
+    for area in areas:
+        selection = partitions.select(area, np.column_stack(centroids[area]), cutoff)
+        assert not selection.everything
+        selected = np.unique(np.concatenate([partitions.blocks[block] for block in selection.blocks]))
+        factor, _distance = _geography(index, [area] * index.size, every, centroids, params)
+        assert set(every[factor >= GEOGRAPHY_FLOOR]) <= set(selected.tolist()), area
+        assert selected.size < index.size / 2  # and far fewer than all of France
+    # The région's offers (located there, or remote and serving it) are those a région-only catalogue holds.
+    regional = bench.region_offer_positions(geography, offers, "32")
+    located = offers.commune[regional]
+    assert all(str(taxonomy.territory_paths[t]).startswith("r32/") for t in located[located >= 0])
