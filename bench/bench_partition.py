@@ -42,9 +42,8 @@ from matching.engine import needs_score, offer_index_fit  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
 
-# A floor so low that its cutoff (over 10,000 km with the default decay) keeps every offer of France in range:
-# the whole index is searched, as before partitioning.
-UNPARTITIONED_FLOOR = 1e-300
+# No floor: the whole index is searched, as before partitioning.
+UNPARTITIONED_FLOOR = 0.0
 
 
 def _peak_rss_mb() -> float:

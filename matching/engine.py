@@ -317,7 +317,8 @@ def needs_score(
     Text retrieval on the need's statement plus theme text, then the bare statement's cosine as the text term
     (see `pair_scores`). A need without a territory is judged against `scope_area` (the run's territory's area key, or
     nowhere in particular when the run has none). Retrieval searches, per area, only the offers whose geography
-    factor can reach `geography_floor` (`matching.partitions`). `checkpoint(phase)` is called between phases.
+    factor can reach `geography_floor` (`matching.partitions`; 0 searches every offer). `checkpoint(phase)` is called
+    between phases.
     """
     n = needs.ids.size
     if n == 0:
@@ -331,7 +332,11 @@ def needs_score(
         threshold=params.candidate_threshold,
         areas=need_areas,
         centroids=centroids,
-        cutoff_km=geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=geography_floor),
+        cutoff_km=(
+            geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=geography_floor)
+            if geography_floor > 0
+            else math.inf
+        ),
     )
     checkpoint("retrieval")
     rows, cols = pairs.rows, pairs.cols

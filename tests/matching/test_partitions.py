@@ -187,7 +187,7 @@ def test_needs_score_gives_the_same_results_when_every_offer_is_in_range():
     centroids = _centroids([*areas, "r32/"])
     common = {"index": index, "needs": needs, "params": MatchingParameters(), "reference_date": date(2026, 6, 1)}
     partitioned = needs_score(**common, scope_area="r32/", centroids=centroids)
-    whole = needs_score(**common, scope_area="r32/", centroids=centroids, geography_floor=1e-300)
+    whole = needs_score(**common, scope_area="r32/", centroids=centroids, geography_floor=0.0)
     assert partitioned == whole
     assert all(result["top"] for result in partitioned)
 
