@@ -93,16 +93,6 @@ def _need_slice(needs, start: int, stop: int):
     return type(needs)(**values)
 
 
-def _same_top(left: list[dict], right: list[dict], ids_left, ids_right) -> float:
-    """Share of needs whose best offer (by id) and decision are the same in both result lists."""
-    same = 0
-    for one, two in zip(left, right, strict=True):
-        best_one = ids_left[one["top"][0]["offer_position"]] if one["top"] else None
-        best_two = ids_right[two["top"][0]["offer_position"]] if two["top"] else None
-        same += best_one == best_two and one["decision"]["code"] == two["decision"]["code"]
-    return same / max(len(left), 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offers", type=int, default=50_000, help="Offers of the national catalogue.")
@@ -145,9 +135,9 @@ def main() -> None:
     _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
     national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
-        seconds, national_results = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
+        seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
         national_times.append(seconds)
-        seconds, region_results = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+        seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
         region_times.append(seconds)
         if args.unpartitioned:
             seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
@@ -181,8 +171,6 @@ def main() -> None:
     if whole_times:
         print(f"ratio (a)/(d): {national_median / statistics.median(region_whole_times):.3f}")
         print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
-    same = _same_top(national_results, region_results, national.offers.ids, region_only.offers.ids)
-    print(f"same best offer and decision in (a) and (b): {same:.3f} of the needs")
     print(
         f"index matrices: national {_matrix_mb(national):.0f} MB ({national.matrix.nnz} non-zeros), "
         f"région {_matrix_mb(region_only):.0f} MB; partitions: {len(partitions.departement_paths)} départements, "
