@@ -173,8 +173,8 @@ def candidate_pairs(
 
     With `areas` (one area key per need, "" for none) the needs are grouped by area and each group searches only
     the offers that could score on geography (`matching.partitions`): those of the départements within `cutoff_km`
-    of the area's `centroids`, those serving it and the wide ones. The
-    result is the top `k` of that subset, the same as the whole search whenever the subset holds every offer.
+    of the area's `centroids`, those serving it and the wide ones. The result is the top `k` of that subset, the
+    same as the whole search whenever the subset holds every offer.
     """
     n = query.shape[0]
     if index.size == 0 or n == 0:
@@ -220,9 +220,8 @@ def _searches(
 ) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """(need rows, offer positions or None for all) per search: one search over everything for the needs that
     need it, one per block of partitioned offers for the needs of the areas that select it."""
-    everything = np.arange(n)
     if areas is None or not math.isfinite(cutoff_km) or not any(areas):
-        return [(everything, None)]
+        return [(np.arange(n), None)]
     partitions = offer_partitions(index)
     area_array = np.asarray(list(areas), dtype=object)
     whole: list[np.ndarray] = []

@@ -350,3 +350,17 @@ def test_on_the_national_catalogue_every_offer_that_can_score_is_selected():
     regional = bench.region_offer_positions(geography, offers, "32")
     located = offers.commune[regional]
     assert all(str(taxonomy.territory_paths[t]).startswith("r32/") for t in located[located >= 0])
+
+
+def test_distances_to_many_centroids_are_those_of_every_pair():
+    # A région's communes: min_distance_km looks the nearest up in a k-d tree; same distances as measuring them all.
+    from matching.scoring import min_distance_km
+
+    rng = np.random.default_rng(11)
+    points_lat, points_lon = rng.uniform(49.0, 51.1, 3800), rng.uniform(1.4, 4.3, 3800)
+    lat, lon = rng.uniform(41.0, 51.5, 2000), rng.uniform(-5.0, 9.6, 2000)
+    lat[[3, 50]] = np.nan  # offers without coordinates
+    fast = min_distance_km(lat, lon, points_lat, points_lon)
+    every = haversine_km(lat[:, None], lon[:, None], points_lat, points_lon).min(axis=1)
+    assert np.array_equal(np.isnan(fast), np.isnan(every))
+    assert np.allclose(fast[~np.isnan(fast)], every[~np.isnan(every)], rtol=1e-12, atol=1e-9)
