@@ -8,13 +8,14 @@ with `engine.needs_score` in chunks, as the workers do, against both; the table 
 runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
 `--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
 partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
-grows with the catalogue; the rest of a run grows with needs and candidates only).
+grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built with
+`engine.offer_index_fit`, as a deployment of that catalogue would be.
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
 At full scale (the national matrix alone is about 4 GB, 4 KB per offer, plus the fit's temporaries):
 
-    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 5
+    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 5 --unpartitioned
 """
 
 from __future__ import annotations
