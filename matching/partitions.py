@@ -60,7 +60,7 @@ __all__ = [
 # counts towards a need's coverage (threshold 0.5). With the default exponential decay of 15 km the cutoff is 69 km
 # (about an hour's drive; gaussian: 45 km; linear: 15 km, where the factor reaches 0), so neighbouring départements
 # stay searched and the rest of France does not. On the national synthetic catalogue (bench/bench_partition.py, the
-# needs of Hauts-de-France, 50,000 offers), a need searched 2.25 times the région's offers at 0.001 (104 km) and 1.82
+# needs of Hauts-de-France, 50,000 offers), a need searched 1.99 times the région's offers at 0.001 (104 km) and 1.55
 # times at 0.01; the extra offers are its neighbours' (Île-de-France), which a région-only index would wrongly miss.
 GEOGRAPHY_FLOOR = 0.01
 
@@ -71,8 +71,8 @@ WHOLE_SEARCH_SHARE = 0.5
 
 # Located offers are grouped by cells of this many degrees (about 55 x 37 km in metropolitan France): a département's
 # bounding box is too coarse (on the national synthetic catalogue a Hauts-de-France need searched 1.82 times the
-# région's offers with département blocks, 1.41 times with half-degree cells, 1.12 for the exact set), and smaller
-# cells mean more blocks to merge per need (27 at half a degree).
+# région's offers with département blocks, 1.55 times with half-degree cells, 1.12 for the exact set), and smaller
+# cells mean more blocks to merge per need (21 at half a degree).
 CELL_DEGREES = 0.5
 # An offer farther than this from its commune's centroid (a wrong geocode, a huge commune) goes to the wide block,
 # so the cell of an offer located in an area is always within this distance of one of the area's centroids.
