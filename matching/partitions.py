@@ -1,5 +1,5 @@
 """Territorial partitioning of the offer index: which offers a need of a given area could score on geography, so a
-run's retrieval skips the départements too far away to matter (pure NumPy, no Django).
+run's retrieval skips the places too far away to matter (NumPy and SciPy, no Django).
 
 The offers are split into blocks of positions: per cell of a latitude/longitude grid (`CELL_DEGREES`), the offers
 located there; per département, the offers whose service area lies there; and one block of *wide* offers that any

@@ -168,7 +168,7 @@ def test_the_box_distances_never_exceed_the_true_distance():
 
 
 def test_with_every_offer_in_range_the_partitioned_search_is_the_whole_search():
-    # Hauts-de-France only: Arras, Saint-Omer and Lille are all within the cutoff (104 km) of one another.
+    # Hauts-de-France only: Arras, Saint-Omer and Lille are all within the cutoff (69 km) of one another.
     index = _index([(commune, n % len(TOPICS), [], None) for commune in (ARRAS, SAINT_OMER, LILLE) for n in range(8)])
     areas = [TERRITORIES[ARRAS][0], TERRITORIES[SAINT_OMER][0], "r32/", TERRITORIES[LILLE][0], ""]
     query = index.model.transform([TOPICS[n % len(TOPICS)] for n in range(len(areas))])
