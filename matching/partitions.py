@@ -80,6 +80,7 @@ ANCHOR_KM = 25.0
 
 _EPCI, _COMMUNE = PREFIX_BY_KIND["epci"], PREFIX_BY_KIND["commune"]
 _PARTITIONS_ATTRIBUTE = "_territorial_partitions"
+_TERRITORIES_ATTRIBUTE = "_partition_territories"
 
 
 def geography_cutoff_km(*, decay_km: float, decay_kind: str, floor: float = GEOGRAPHY_FLOOR) -> float:
@@ -197,16 +198,21 @@ def _departement_of(path: str) -> str | None:
     return path_upto(path, "departement")
 
 
-def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
-    """Split the offers of `OfferArrays` into blocks (cells, service areas by département, wide), with
-    `TaxonomyArrays` for the territories' paths and centroids."""
-    n = int(offers.ids.size)
+@dataclasses.dataclass(frozen=True)
+class _Territories:
+    """What the partitions need of the territories, the same for every index state of one taxonomy."""
+
+    departement_paths: list[str]
+    territory_departement: np.ndarray  # département number each territory is filed under, -1 for none
+    covered: list[tuple[int, ...] | None]  # départements a service area naming it covers; None = wider than one
+    segment_departements: dict[str, frozenset[int]]
+
+
+def _territories_build(taxonomy) -> _Territories:
     paths = [str(path) for path in taxonomy.territory_paths]
     areas = list(taxonomy.territory_areas) or paths
     departement_paths = sorted({d for path in paths if (d := _departement_of(path))})
     number_of = {path: number for number, path in enumerate(departement_paths)}
-    # Per territory: the département it is filed under (-1: none, a région or a custom territory), and the
-    # départements of its area's prefixes (what a service area naming it covers); None = wider than a département.
     territory_departement = np.array([number_of.get(_departement_of(path) or "", -1) for path in paths], np.int64)
     covered: list[tuple[int, ...] | None] = []
     segment_departements: dict[str, set[int]] = defaultdict(set)
@@ -223,6 +229,34 @@ def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
             for part in path.split(SEPARATOR):
                 if part[:1] in (_EPCI, _COMMUNE):
                     segment_departements[part].add(int(territory_departement[position]))
+    return _Territories(
+        departement_paths=departement_paths,
+        territory_departement=territory_departement,
+        covered=covered,
+        segment_departements={part: frozenset(numbers) for part, numbers in segment_departements.items()},
+    )
+
+
+def _territories(taxonomy) -> _Territories:
+    """Kept on the taxonomy object (36,000 territories for all of France take seconds of Python), so that a new
+    index state sharing the taxonomy rebuilds only the offers' part."""
+    territories = getattr(taxonomy, _TERRITORIES_ATTRIBUTE, None)
+    if territories is None:
+        territories = _territories_build(taxonomy)
+        with contextlib.suppress(AttributeError, TypeError):
+            object.__setattr__(taxonomy, _TERRITORIES_ATTRIBUTE, territories)
+    return territories
+
+
+def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
+    """Split the offers of `OfferArrays` into blocks (cells, service areas by département, wide), with
+    `TaxonomyArrays` for the territories' paths and centroids."""
+    n = int(offers.ids.size)
+    territories = _territories(taxonomy)
+    departement_paths = territories.departement_paths
+    territory_departement = territories.territory_departement
+    covered = territories.covered
+    paths = taxonomy.territory_paths
 
     commune = np.asarray(offers.commune, np.int64)
     valid_commune = (commune >= 0) & (commune < len(paths))
@@ -276,7 +310,7 @@ def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
         cell_boxes=cell_boxes,
         cell_block=cell_block,
         serving_block=serving_block,
-        segment_departements={part: frozenset(numbers) for part, numbers in segment_departements.items()},
+        segment_departements=territories.segment_departements,
     )
 
 
