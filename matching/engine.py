@@ -7,6 +7,7 @@ Everything here works on the arrays of `matching.arrays` (built by `matching.sel
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -17,6 +18,7 @@ import scipy.sparse as sp
 
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.matched_words import matched_words
+from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions
 from matching.scoring import (
     MatchingParameters,
     TextRelevanceModel,
@@ -60,6 +62,21 @@ class OfferIndex:
     @property
     def size(self) -> int:
         return int(self.offers.ids.size)
+
+    def top_k(
+        self, query: sp.csr_matrix, *, k: int, threshold: float, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`scoring.top_k_similarity` against the offers, or only those at the sorted positions `rows`; returns
+        positions into `offers` (-1 / 0.0 padding)."""
+        if rows is None:
+            return top_k_similarity(query, self.matrix, k=k, threshold=threshold)
+        rows = np.asarray(rows, dtype=np.int64)
+        indices, scores = top_k_similarity(query, self.row_matrix(rows), k=k, threshold=threshold)
+        return np.where(indices >= 0, rows[indices], -1), scores
+
+    def row_matrix(self, positions: np.ndarray) -> sp.csr_matrix:
+        """The rows of the offers at `positions`, in that order."""
+        return self.matrix[np.asarray(positions, dtype=np.int64)]
 
     def offers_everyone(self) -> np.ndarray:
         return ~self.offers.audiences.any(axis=1)
@@ -148,15 +165,87 @@ class Pairs:
         )
 
 
-def candidate_pairs(index: OfferIndex, query: sp.csr_matrix, *, k: int, threshold: float) -> Pairs:
+def candidate_pairs(
+    index: OfferIndex,
+    query: sp.csr_matrix,
+    *,
+    k: int,
+    threshold: float,
+    areas: Sequence[str] | None = None,
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    cutoff_km: float = math.inf,
+) -> Pairs:
+    """The `k` offers of highest retrieval cosine per query row (need), ranked by cosine then offer position.
+
+    With `areas` (one area key per need, "" for none) the needs are grouped by area and each group searches only
+    the offers that could score on geography (`matching.partitions`): those of the départements within `cutoff_km`
+    of the area's `centroids`, those serving it and the wide ones. The result is the top `k` of that subset, the
+    same as the whole search whenever the subset holds every offer.
+    """
     n = query.shape[0]
     if index.size == 0 or n == 0:
         return Pairs(np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    indices, _scores = top_k_similarity(query, index.matrix, k=min(k, index.size), threshold=threshold)
-    valid = indices >= 0
-    counts = valid.sum(axis=1)
+    k = min(k, index.size)
+    searches = _searches(index, n, areas, centroids or {}, cutoff_km)
+    found_rows, found_cols, found_scores = [], [], []
+    for need_rows, positions in searches:
+        block_k = k if positions is None else min(k, int(positions.size))
+        if block_k < 1:
+            continue
+        indices, scores = index.top_k(query[need_rows], k=block_k, threshold=threshold, rows=positions)
+        valid = indices >= 0
+        found_rows.append(np.repeat(need_rows, valid.sum(axis=1)))
+        found_cols.append(indices[valid].astype(np.int64))
+        found_scores.append(scores[valid])
+    rows = np.concatenate(found_rows) if found_rows else np.zeros(0, np.int64)
+    cols = np.concatenate(found_cols) if found_cols else np.zeros(0, np.int64)
+    scores = np.concatenate(found_scores) if found_scores else np.zeros(0, np.float32)
+    if len(searches) > 1:
+        # A need searched in several blocks: its best k of their union (an offer may sit in two blocks, e.g.
+        # located near the area and serving it: kept once). Each block's top k holds every member of the union's.
+        order = np.lexsort((cols, -scores, rows))
+        rows, cols = rows[order], cols[order]
+        # Copies of one pair have the same cosine, so the sort puts them side by side.
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols = rows[first], cols[first]
+        counts = np.bincount(rows, minlength=n)
+        rank = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows, cols = rows[rank < k], cols[rank < k]
+    counts = np.bincount(rows, minlength=n)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return Pairs(indptr, np.repeat(np.arange(n), counts), indices[valid].astype(np.int64))
+    return Pairs(indptr, rows.astype(np.int64), cols)
+
+
+def _searches(
+    index: OfferIndex,
+    n: int,
+    areas: Sequence[str] | None,
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]],
+    cutoff_km: float,
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """(need rows, offer positions or None for all) per search: one search over everything for the needs that
+    need it, one per block of partitioned offers for the needs of the areas that select it."""
+    if areas is None or not math.isfinite(cutoff_km) or not any(areas):
+        return [(np.arange(n), None)]
+    partitions = offer_partitions(index)
+    area_array = np.asarray(list(areas), dtype=object)
+    whole: list[np.ndarray] = []
+    by_block: dict[int, list[np.ndarray]] = {}
+    for area in sorted(set(area_array.tolist())):
+        need_rows = np.flatnonzero(area_array == area)
+        selection = partitions.select(area, area_points(centroids, area), cutoff_km)
+        if selection.everything:
+            whole.append(need_rows)
+            continue
+        for block in selection.blocks:
+            by_block.setdefault(block, []).append(need_rows)
+    searches: list[tuple[np.ndarray, np.ndarray | None]] = []
+    if whole:
+        searches.append((np.sort(np.concatenate(whole)), None))
+    for block in sorted(by_block):
+        searches.append((np.sort(np.concatenate(by_block[block])), partitions.blocks[block]))
+    return searches
 
 
 def pair_cosines(left: sp.csr_matrix, right: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -232,15 +321,18 @@ def needs_score(
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     checkpoint: Callable[[str], None] = lambda phase: None,
     inferred_themes: Mapping[int, Sequence[InferredTheme]] | None = None,
+    geography_floor: float = GEOGRAPHY_FLOOR,
 ) -> list[dict[str, Any]]:
-    """Score each need against the whole catalogue; one dict per need with its figures and top offers.
+    """Score each need against the catalogue; one dict per need with its figures and top offers.
 
     `inferred_themes` (need position -> themes inferred from its statement) stands in for the themes of needs that
     have none (`needs_with_inferred_themes`); each such need's result lists them under "inferred_themes".
 
     Text retrieval on the need's statement plus theme text, then the bare statement's cosine as the text term
     (see `pair_scores`). A need without a territory is judged against `scope_area` (the run's territory's area key, or
-    nowhere in particular when the run has none). `checkpoint(phase)` is called between phases (time limits).
+    nowhere in particular when the run has none). Retrieval searches, per area, only the offers whose geography
+    factor can reach `geography_floor` (`matching.partitions`; 0 searches every offer). `checkpoint(phase)` is called
+    between phases.
     """
     n = needs.ids.size
     if n == 0:
@@ -248,7 +340,20 @@ def needs_score(
     inferred_themes = inferred_themes or {}
     needs = needs_with_inferred_themes(needs, index.taxonomy, inferred_themes)
     query = index.model.transform(needs.documents)
-    pairs = candidate_pairs(index, query, k=params.k_candidates, threshold=params.candidate_threshold)
+    need_areas = [area or scope_area for area in needs.territory_areas]
+    pairs = candidate_pairs(
+        index,
+        query,
+        k=params.k_candidates,
+        threshold=params.candidate_threshold,
+        areas=need_areas,
+        centroids=centroids,
+        cutoff_km=(
+            geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=geography_floor)
+            if geography_floor > 0
+            else math.inf
+        ),
+    )
     checkpoint("retrieval")
     rows, cols = pairs.rows, pairs.cols
     offers = index.offers
@@ -263,7 +368,6 @@ def needs_score(
         offers.audiences[cols, needs.audience[rows]] if rows.size else np.zeros(0, bool),
         mismatch=params.audience_mismatch,
     )
-    need_areas = [area or scope_area for area in needs.territory_areas]
     geography, distance = _geography(index, [need_areas[r] for r in rows], cols, centroids, params)
     availability = availability_factor(
         offers.published[cols],

@@ -1,0 +1,188 @@
+"""Territorial partitioning: one région's needs scored against a national catalogue and against that région's alone.
+
+Builds a seeded synthetic catalogue over every département of France (communes drawn by population, from
+offers/data/france; documents as long as the DB benchmark's) as engine arrays, without the database, then fits
+(a) an index of all of it and (b) an index of only the région's offers (located there, or remote and serving it).
+The same needs (a run scoped to the région: 60 % on a commune, 25 % on an EPCI, 15 % without territory) are scored
+with `engine.needs_score` in chunks, as the workers do, against both; the table gives the median of `--repeat`
+runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
+`--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
+partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
+grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built with
+`engine.offer_index_fit`, as a deployment of that catalogue would be.
+
+    .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
+
+At full scale (the national matrix alone is about 4 GB, 4 KB per offer, plus the fit's temporaries):
+
+    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 5 --unpartitioned
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "api.settings_test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from matching import bench  # noqa: E402
+from matching.engine import needs_score, offer_index_fit  # noqa: E402
+from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
+from matching.scoring import MatchingParameters  # noqa: E402
+
+# No floor: the whole index is searched, as before partitioning.
+UNPARTITIONED_FLOOR = 0.0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _matrix_mb(index) -> float:
+    matrix = index.matrix
+    return (matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes) / 1e6
+
+
+def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[float, list[dict]]:
+    """Seconds to score every need, chunk by chunk (each chunk is what one worker claim scores)."""
+    results = []
+    started = time.perf_counter()
+    for start in range(0, needs.ids.size, chunk_size):
+        chunk = _need_slice(needs, start, start + chunk_size)
+        results += needs_score(
+            index=index,
+            needs=chunk,
+            params=params,
+            reference_date=date(2026, 6, 1),
+            scope_area=scope,
+            centroids=centroids,
+            geography_floor=floor,
+        )
+    return time.perf_counter() - started, results
+
+
+def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
+    """Average number of offers a need's retrieval scores (an offer in two selected blocks counts twice)."""
+    partitions = offer_partitions(index)
+    total = 0
+    for area in needs.territory_areas:
+        selection = partitions.select(area or scope, area_points(centroids, area or scope), cutoff)
+        total += index.size if selection.everything else sum(partitions.blocks[b].size for b in selection.blocks)
+    return total / max(needs.ids.size, 1)
+
+
+def _need_slice(needs, start: int, stop: int):
+    import dataclasses
+
+    values = {}
+    for field in dataclasses.fields(needs):
+        value = getattr(needs, field.name)
+        values[field.name] = value[start:stop]
+    return type(needs)(**values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offers", type=int, default=50_000, help="Offers of the national catalogue.")
+    parser.add_argument("--needs", type=int, default=2_000, help="Needs of the région's run.")
+    parser.add_argument("--region", default="32", help="INSEE code of the région (32: Hauts-de-France).")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chunk-size", type=int, default=500, help="Needs per needs_score call (a worker chunk).")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--floor", type=float, default=GEOGRAPHY_FLOOR, help="Geography floor of the partitioning.")
+    parser.add_argument("--unpartitioned", action="store_true", help="Also time the national index searched whole.")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    geography = bench.national_geography()
+    offers = bench.national_offer_arrays(geography, offers=args.offers, seed=args.seed)
+    regional = bench.region_offer_positions(geography, offers, args.region)
+    needs, scope, centroids = bench.national_need_arrays(
+        geography, region_code=args.region, needs=args.needs, seed=args.seed + 1
+    )
+    generate_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    national = offer_index_fit(version="national", offers=offers, taxonomy=geography.taxonomy)
+    national_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    region_only = offer_index_fit(
+        version="region", offers=bench.offer_arrays_subset(offers, regional), taxonomy=geography.taxonomy
+    )
+    region_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    partitions = offer_partitions(national)
+    offer_partitions(region_only)
+    partition_seconds = time.perf_counter() - started
+    del offers
+    gc.collect()
+
+    params = MatchingParameters()
+    cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
+    # Warm-up: both indexes once (partition selections cached, as in a long-lived worker).
+    _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
+    _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    national_times, region_times, whole_times, region_whole_times = [], [], [], []
+    for _ in range(args.repeat):
+        seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
+        national_times.append(seconds)
+        seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+        region_times.append(seconds)
+        if args.unpartitioned:
+            seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
+            whole_times.append(seconds)
+            seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
+            region_whole_times.append(seconds)
+    national_median, region_median = statistics.median(national_times), statistics.median(region_times)
+    load = os.getloadavg()
+
+    searched_national = _searched_per_need(national, needs, scope, centroids, cutoff)
+    searched_region = _searched_per_need(region_only, needs, scope, centroids, cutoff)
+    rows = [
+        ("(a) national index, partitioned", national.size, searched_national, national_times),
+        ("(b) région's offers only, partitioned", region_only.size, searched_region, region_times),
+    ]
+    if whole_times:
+        rows.append(("(c) national index, searched whole", national.size, national.size, whole_times))
+        rows.append(
+            ("(d) région's offers only, searched whole", region_only.size, region_only.size, region_whole_times)
+        )
+    print(
+        f"Partitioned retrieval: {args.needs} needs of région {args.region} (chunks of {args.chunk_size}), "
+        f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km)"
+    )
+    print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}  runs (s)")
+    for label, size, searched, times in rows:
+        median = statistics.median(times)
+        print(f"{label:<42}{size:>10}{searched:>15.0f}{median:>10.3f}  {', '.join(f'{t:.3f}' for t in times)}")
+    print(f"ratio (a)/(b): {national_median / region_median:.3f}   (target <= 1.5)")
+    print(f"offers searched per need (a)/(b): {searched_national / searched_region:.3f}")
+    if whole_times:
+        print(f"ratio (a)/(d): {national_median / statistics.median(region_whole_times):.3f}")
+        print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
+    print(
+        f"index matrices: national {_matrix_mb(national):.0f} MB ({national.matrix.nnz} non-zeros), "
+        f"région {_matrix_mb(region_only):.0f} MB; partitions: {len(partitions.departement_paths)} départements, "
+        f"{len(partitions.blocks)} blocks, {partitions.wide.size} wide offers"
+    )
+    print(
+        f"build: generate {generate_seconds:.1f} s, national fit {national_seconds:.1f} s, région fit "
+        f"{region_seconds:.1f} s, partitions {partition_seconds:.2f} s"
+    )
+    print(f"peak RSS {_peak_rss_mb():.0f} MB; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
