@@ -171,7 +171,17 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
 
     def _branches(self) -> list[tuple[str, HashingVectorizer, float]]:
         """The active branches, in feature-space order: (name, vectoriser, weight); a zero-weight branch is left
-        out of the space rather than computed and multiplied by zero."""
+        out of the space rather than computed and multiplied by zero. Kept per parameters: scikit-learn checks the
+        stop words against the preprocessing once per vectoriser (tens of milliseconds), not per search."""
+        key = repr(sorted(self.get_params().items()))
+        cached = self.__dict__.get("_branches_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        branches = self._make_branches()
+        self.__dict__["_branches_cache"] = (key, branches)
+        return branches
+
+    def _make_branches(self) -> list[tuple[str, HashingVectorizer, float]]:
         if not 0.0 <= self.char_weight <= 1.0:
             raise ValueError(f"char_weight must be in [0, 1], got {self.char_weight!r}")
         common = {"alternate_sign": False, "norm": None, "dtype": np.float64}
@@ -223,6 +233,8 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
 
         Depends on nothing learnt: the same text always gives the same row."""
         texts = _as_text_list(texts)
+        if not texts:  # HashingVectorizer cannot transform an empty list
+            return sp.csr_matrix((0, self.n_features_out), dtype=np.float64)
         blocks = [vectorizer.transform(texts) for _name, vectorizer, _weight in self._branches()]
         matrix = sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float64)
         matrix.sort_indices()
@@ -237,15 +249,32 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
         counts = sp.csr_matrix(counts)
         return np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64), int(counts.shape[0])
 
-    def set_document_frequencies(
-        self, document_frequencies: np.ndarray, n_documents: int, *, added: np.ndarray | None = None
-    ) -> TextRelevanceModel:
+    def with_added_documents(self, counts: sp.spmatrix) -> TextRelevanceModel:
+        """A copy whose IDF also covers the features only ``counts`` (documents added since the fit) use, from
+        their frequency among those documents; the fitted IDF array is shared, not copied (a live index's
+        is memory-mapped), and ``self`` is left as it was. Returns ``self`` when nothing is new."""
+        check_is_fitted(self, "idf_")
+        features, frequencies = np.unique(sp.csr_matrix(counts).indices, return_counts=True)
+        known_features = getattr(self, "extra_features_", np.zeros(0, dtype=np.int64))
+        new = (np.asarray(self.idf_[features]) == 0) & (np.asarray(self.document_frequencies_[features]) == 0)
+        new &= ~np.isin(features, known_features)
+        if not new.any():
+            return self
+        copy = object.__new__(type(self))  # not sklearn.clone: its parameter introspection costs milliseconds
+        copy.__dict__.update(self.__dict__)
+        idf = np.log((1.0 + self.n_documents_) / (1.0 + frequencies[new])) + 1.0
+        merged = np.concatenate([known_features, features[new]])
+        order = np.argsort(merged, kind="stable")
+        copy.extra_features_ = merged[order]
+        copy.extra_idf_ = np.concatenate([getattr(self, "extra_idf_", np.zeros(0)), idf])[order]
+        return copy
+
+    def set_document_frequencies(self, document_frequencies: np.ndarray, n_documents: int) -> TextRelevanceModel:
         """Learn the IDF from counts (smooth IDF, as ``TfidfVectorizer``): ``ln((1 + n) / (1 + df)) + 1``.
 
         A feature in no document gets no weight, so a query word the documents never use does not dilute the
-        query's norm (the vocabulary semantics of ``TfidfVectorizer``). ``added`` are the document frequencies of
-        documents added since (a live index's new offers): features only they use get their IDF from them, so a
-        new offer is findable by its new words without reweighing every other row.
+        query's norm (the vocabulary semantics of ``TfidfVectorizer``); ``with_added_documents`` extends it to the
+        features of documents added since, without reweighing the fitted rows.
         """
         df = np.asarray(document_frequencies, dtype=np.int64)
         if df.shape != (self.n_features_out,):
@@ -263,23 +292,29 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
                     mask[keep] = True
                     used[first:last] &= mask
         idf = np.where(used, np.log((1.0 + n) / (1.0 + df)) + 1.0, 0.0)
-        if added is not None:
-            added = np.asarray(added, dtype=np.int64)
-            new = (df == 0) & (added > 0)
-            idf[new] = np.log((1.0 + n) / (1.0 + added[new])) + 1.0
         self.document_frequencies_ = df
         self.n_documents_ = n
         self.idf_ = idf
+        self.extra_features_ = np.zeros(0, dtype=np.int64)
+        self.extra_idf_ = np.zeros(0)
         return self
 
     def weigh(self, counts: sp.spmatrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
         """TF-IDF rows from ``counts``: times the IDF, each branch L2-normalised and scaled by the square root of
         its share, the whole row normalised again (an all-zero row stays zero)."""
+        extra_features = extra_idf = None
         if idf is None:
             check_is_fitted(self, "idf_")
             idf = self.idf_
+            extra_features = getattr(self, "extra_features_", None)
+            extra_idf = getattr(self, "extra_idf_", None)
         matrix = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-        matrix.data *= idf[matrix.indices]
+        weights = idf[matrix.indices]
+        if extra_features is not None and extra_features.size:
+            at = np.minimum(np.searchsorted(extra_features, matrix.indices), extra_features.size - 1)
+            extra = extra_features[at] == matrix.indices
+            weights[extra] = extra_idf[at[extra]]
+        matrix.data *= weights
         matrix.eliminate_zeros()
         n_rows = matrix.shape[0]
         rows = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
