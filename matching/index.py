@@ -104,31 +104,36 @@ def _load(build: OfferIndexBuild) -> BaseMatrix | None:
 def offer_index_build() -> OfferIndex:
     """A full build: read every offer in one snapshot, fit the counts and IDF, store the matrices, record the
     build, and return the index it gives (deterministic for the same data)."""
-    global build_count
     model_key = offer_index_model().model_key()
     with _build_file_lock(model_key):
-        started = time.perf_counter()
-        with _one_snapshot():
-            state = selectors.catalogue_state()
-            taxonomy = selectors.taxonomy_arrays()
-            theme_texts = selectors.theme_texts_fingerprint()
-            offers = selectors.offer_arrays(taxonomy=taxonomy)
-        label = f"s{state}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        base, _model = offer_base_fit(state=state, offers=offers, label=label, model=offer_index_model())
-        path = base_matrix_write(base, _store(model_key))
-        seconds = time.perf_counter() - started
-        OfferIndexBuild.objects.create(
-            label=label,
-            model_key=model_key,
-            host=_host(),
-            state=state,
-            offers=base.size,
-            nnz=int(base.rows.nnz),
-            build_seconds=seconds,
-        )
-        build_count += 1
-        _prune(model_key, keep={label})
-        base = base_matrix_load(path)  # mapped from the file: the built copy is freed
+        return _build_locked(model_key)
+
+
+def _build_locked(model_key: str) -> OfferIndex:
+    """The full build, the caller holding the file lock."""
+    global build_count
+    started = time.perf_counter()
+    with _one_snapshot():
+        state = selectors.catalogue_state()
+        taxonomy = selectors.taxonomy_arrays()
+        theme_texts = selectors.theme_texts_fingerprint()
+        offers = selectors.offer_arrays(taxonomy=taxonomy)
+    label = f"s{state}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    base, _model = offer_base_fit(state=state, offers=offers, label=label, model=offer_index_model())
+    path = base_matrix_write(base, _store(model_key))
+    seconds = time.perf_counter() - started
+    OfferIndexBuild.objects.create(
+        label=label,
+        model_key=model_key,
+        host=_host(),
+        state=state,
+        offers=base.size,
+        nnz=int(base.rows.nnz),
+        build_seconds=seconds,
+    )
+    build_count += 1
+    _prune(model_key, keep={label})
+    base = base_matrix_load(path)  # mapped from the file: the built copy is freed
     logger.info("Offer index built: %d offers, state %s, %.2f s", base.size, state, seconds)
     return OfferIndex(
         version=f"{state}:{model_key}",
@@ -242,7 +247,12 @@ def _current(model_key: str, held: OfferIndex | None) -> OfferIndex:
         return offer_index_update(held)
     index = _from_build(build) if build is not None else None
     if index is None:
-        index = offer_index_build()
+        with _build_file_lock(model_key):
+            # Another process of the machine may have built while this one waited for the lock: load its build.
+            build = _latest_build(model_key)
+            index = _from_build(build) if build is not None else None
+            if index is None:
+                index = _build_locked(model_key)
     return offer_index_update(index)
 
 

@@ -214,6 +214,7 @@ class LiveMatrix:
     base_position: np.ndarray  # per base row: its position, -1 when dead (superseded or removed)
     delta_position: np.ndarray  # per delta row: its position
     _restricted: OrderedDict = dataclasses.field(default_factory=OrderedDict, repr=False, compare=False)
+    _compact: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -350,7 +351,7 @@ class LiveMatrix:
                 parts_positions.append(base_position[hits])
                 parts_scores.append(scores[hits].astype(np.float32))
         if self.delta.shape[0]:
-            product = sp.csr_matrix(query @ self.delta.T)
+            product = self._delta_product(query)
             counts = np.diff(product.indptr)
             query_rows = np.repeat(np.arange(n_queries), counts)
             keep = (product.data > threshold) & (delta_position[product.indices] >= 0)
@@ -367,6 +368,28 @@ class LiveMatrix:
             k,
         )
         return indices, scores
+
+    def _delta_product(self, query: sp.csr_matrix) -> sp.csr_matrix:
+        """`query . delta rows` on the few features the delta uses: a product over the whole hashed space would
+        transpose millions of (empty) feature pointers on every call."""
+        with self._lock:
+            if "delta" not in self._compact:
+                features = np.unique(self.delta.indices)
+                compact = sp.csr_matrix(
+                    (self.delta.data, np.searchsorted(features, self.delta.indices), self.delta.indptr),
+                    shape=(self.delta.shape[0], features.size),
+                )
+                self._compact["delta"] = (features, sp.csr_matrix(compact.T))
+            features, columns = self._compact["delta"]
+        if features.size == 0:
+            return sp.csr_matrix((query.shape[0], self.delta.shape[0]), dtype=np.float32)
+        at = np.minimum(np.searchsorted(features, query.indices), features.size - 1)
+        used = features[at] == query.indices
+        rows = np.repeat(np.arange(query.shape[0]), np.diff(query.indptr))[used]
+        compact_query = sp.csr_matrix(
+            (query.data[used], (rows, at[used])), shape=(query.shape[0], features.size), dtype=np.float32
+        )
+        return sp.csr_matrix(compact_query @ columns)
 
     def _top_k_restricted(
         self, query: sp.csr_matrix, rows: np.ndarray, k: int, threshold: float, n_threads: int
