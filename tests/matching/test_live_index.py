@@ -196,3 +196,24 @@ def test_base_fit_of_an_empty_catalogue_is_empty():
     base, model = offer_base_fit(state=0, offers=empty, label="empty")
     assert base.rows.shape == (0, offer_index_model().n_features_out)
     assert sp.csr_matrix(model.transform(["crèche"])).nnz == 0
+
+
+def test_a_theme_text_change_updates_its_offers_rows_without_a_full_build(catalogue, anonymous_client):
+    from offers.services import taxonomy_load
+    from offers.services.reference_data import DEFAULT_TAXONOMY
+
+    index_module.offer_index_get()
+    builds = index_module.build_count
+    data = json.loads(open(DEFAULT_TAXONOMY, encoding="utf-8").read())
+    for domain in data["domains"]:
+        for theme in domain.get("themes") or []:
+            if theme["code"] == "childcare":
+                theme["keywords"] = f"{theme.get('keywords', '')} quokkaland"
+    taxonomy_load(source=data)
+    index = index_module.offer_index_get()
+    assert index_module.build_count == builds
+    childcare = {catalogue[0].pk, catalogue[3].pk}
+    assert {int(i) for i in index.offers.ids[index.live.delta_position]} == childcare  # only their rows
+    assert "quokkaland" in index.taxonomy.theme_keywords[index.taxonomy.theme_codes.index("childcare")]
+    found = titles(anonymous_client, "quokkaland")
+    assert set(found[:2]) == {"Crèche multi-accueil Les Petits Loups", "Micro-crèche du Pays Sostranien"}
