@@ -4,6 +4,7 @@ a rebuilt one, stored builds are shared between processes and keyed by the text 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,7 +205,7 @@ def test_a_theme_text_change_updates_its_offers_rows_without_a_full_build(catalo
 
     index_module.offer_index_get()
     builds = index_module.build_count
-    data = json.loads(open(DEFAULT_TAXONOMY, encoding="utf-8").read())
+    data = json.loads(Path(DEFAULT_TAXONOMY).read_text(encoding="utf-8"))
     for domain in data["domains"]:
         for theme in domain.get("themes") or []:
             if theme["code"] == "childcare":
