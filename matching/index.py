@@ -203,18 +203,26 @@ def offer_index_update(index: OfferIndex) -> OfferIndex:
         if state == index.state:
             return index
         changes = selectors.offer_changes(since=index.state, until=state)
-        theme_texts = selectors.theme_texts_fingerprint() if changes.other_writes or changes.changed.size else ""
-        reload_taxonomy = changes.other_writes or theme_texts != index.theme_texts
-        if reload_taxonomy:
-            taxonomy = selectors.taxonomy_arrays()
+        changed, removed = changes.changed, changes.removed
+        merge = positions_merge(index.offers.ids, changed, removed)
+        theme_texts = selectors.theme_texts_fingerprint() if changes.other_writes or changed.size else ""
+        reload_taxonomy = changes.other_writes or bool(theme_texts and theme_texts != index.theme_texts)
+        # A write that created or deleted offers without stamping them (against the rule of catalogue_changed)
+        # shows in the count: then every offer is re-read and the ids reconciled, so no deleted offer is served.
+        reload_offers = reload_taxonomy or selectors.offer_count() != merge.ids.size
+        taxonomy = selectors.taxonomy_arrays() if reload_taxonomy else index.taxonomy
+        if reload_offers:
             offers = selectors.offer_arrays(taxonomy=taxonomy)
         else:
-            taxonomy = index.taxonomy
-            changed_offers = selectors.offer_arrays(taxonomy=taxonomy, ids=changes.changed.tolist())
-    merge = positions_merge(index.offers.ids, changes.changed, changes.removed)
-    if not reload_taxonomy:
+            changed_offers = selectors.offer_arrays(taxonomy=taxonomy, ids=changed.tolist())
+    if reload_offers and not np.array_equal(merge.ids, offers.ids):
+        logger.warning("Offers created or deleted without catalogue_changed(offers=/removed=): reconciled by id")
+        changed = np.union1d(changed, np.setdiff1d(offers.ids, merge.ids))
+        removed = np.union1d(removed, np.setdiff1d(merge.ids, offers.ids))
+        merge = positions_merge(index.offers.ids, changed, removed)
+    if not reload_offers:
         offers = offer_arrays_merge(index.offers, changed_offers, merge)
-    changed_positions = np.searchsorted(offers.ids, changes.changed)
+    changed_positions = np.searchsorted(offers.ids, changed)
     rows, model = delta_rows(index.model, [offers.documents[p] for p in changed_positions])
     return OfferIndex(
         version=f"{state}:{index.model_key}",

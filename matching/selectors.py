@@ -67,6 +67,10 @@ def offer_changes(*, since: int, until: int) -> OfferChanges:
     return OfferChanges(changed=changed, removed=removed, other_writes=len(seqs) < until - since)
 
 
+def offer_count() -> int:
+    return Offer.objects.count()
+
+
 def theme_texts_fingerprint() -> str:
     """The themes' labels and keywords (they enter need documents): the index reloads its taxonomy when it moves."""
     digest = hashlib.sha256()

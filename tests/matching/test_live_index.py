@@ -218,3 +218,16 @@ def test_a_theme_text_change_updates_its_offers_rows_without_a_full_build(catalo
     assert "quokkaland" in index.taxonomy.theme_keywords[index.taxonomy.theme_codes.index("childcare")]
     found = titles(anonymous_client, "quokkaland")
     assert set(found[:2]) == {"Crèche multi-accueil Les Petits Loups", "Micro-crèche du Pays Sostranien"}
+
+
+def test_offers_deleted_without_their_removal_record_are_not_served(catalogue):
+    from offers.services import catalogue_changed
+
+    index_module.offer_index_get()
+    gone = catalogue[0].pk
+    catalogue[0].delete()
+    catalogue_changed()  # a write path that forgot removed=[...]
+    index = index_module.offer_index_get()
+    assert gone not in index.offers.ids.tolist() and index.size == len(CATALOGUE) - 1
+    indices, _ = index.top_k(index.model.transform(["crèche multi-accueil petits loups"]), k=3)
+    assert gone not in index.offers.ids[indices[indices >= 0]].tolist()
