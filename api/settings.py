@@ -178,7 +178,7 @@ MATCHING_CHUNK_SIZE = env_int("MATCHING_CHUNK_SIZE", 500)
 MATCHING_CHUNK_TIME_LIMIT_SECONDS = env_int("MATCHING_CHUNK_TIME_LIMIT_SECONDS", 900)
 MATCHING_LEASE_MARGIN_SECONDS = env_int("MATCHING_LEASE_MARGIN_SECONDS", 60)
 MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS", 30)
-# Search answers from the previous offer index while a larger catalogue is refitted in the background.
+# The theme classifier (matching/theme_cache.py) is refitted in the background above this many offers.
 MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
 # Source syncs (issue 16): the largest file a source may send or upload, how many skipped records a sync report
 # lists (it counts them all), and after how long without progress a running sync counts as lost (its worker died).
@@ -189,6 +189,12 @@ SOURCE_SYNC_STALE_SECONDS = env_int("SOURCE_SYNC_STALE_SECONDS", 3600)
 SOURCE_SYNC_EXTRA_FORMATS = [
     path.strip() for path in os.environ.get("SOURCE_SYNC_EXTRA_FORMATS", "").split(",") if path.strip()
 ]
+# The live offer index (matching/index.py): where full builds are stored (memory-mapped by every process of the
+# machine), and when the offers changed since the build (kept in memory by each process) call for a background
+# rebuild: past this many offers, or this share of the build's rows if more.
+MATCHING_INDEX_DIR = Path(os.environ.get("MATCHING_INDEX_DIR") or VAR_DIR / "matching-index")
+MATCHING_INDEX_REBUILD_DELTA_ROWS = env_int("MATCHING_INDEX_REBUILD_DELTA_ROWS", 5000)
+MATCHING_INDEX_REBUILD_DELTA_SHARE = float(os.environ.get("MATCHING_INDEX_REBUILD_DELTA_SHARE", "0.05") or 0.05)
 # Fair use of the workers: matching runs queued or running at once, per user (admins included) and in all; one more
 # is refused with a 409 `too_many_runs`.
 MAX_ACTIVE_RUNS_PER_USER = env_int("DJANGO_MAX_ACTIVE_RUNS_PER_USER", 2)

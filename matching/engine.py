@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
+from matching.live_matrix import BaseMatrix, LiveMatrix, PositionMerge, base_matrix_make
 from matching.matched_words import matched_words
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions
 from matching.scoring import (
@@ -33,7 +34,6 @@ from matching.scoring import (
     pair_scores,
     recommend,
     theme_factor,
-    top_k_similarity,
 )
 from matching.text_normalise import keep_accents_text
 from matching.theme_inference import InferredTheme
@@ -43,65 +43,87 @@ from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
 _COSINE_BATCH = 64
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class OfferIndex:
-    """The fitted text model, the offer matrix (one L2-normalised row per offer, by offer id) and the offers'
-    attributes as aligned arrays. Built once per catalogue version and shared by runs and searches."""
+    """The text model, the live offer matrix (one L2-normalised row per offer position) and the offers' attributes
+    as aligned arrays, at one catalogue state. Immutable: a refresh builds a new index sharing the big arrays, so
+    a holder (a chunk being scored, a search) sees one consistent state."""
 
-    version: str
+    version: str  # "<state>:<model key>"
+    state: int
     model: TextRelevanceModel
-    matrix: sp.csr_matrix
+    live: LiveMatrix
     offers: OfferArrays
     taxonomy: TaxonomyArrays
-    build_seconds: float = 0.0
-    _inside_cache: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
-    _area_entries: tuple[np.ndarray, np.ndarray, np.ndarray] | None = dataclasses.field(default=None, repr=False)
-    _published_cache: tuple[np.ndarray, sp.csr_matrix] | None = dataclasses.field(default=None, repr=False)
-    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+    theme_texts: str = ""  # selectors.theme_texts_fingerprint() of the taxonomy held
+    build_seconds: float = 0.0  # the base's full build
+    update_seconds: float = 0.0  # this state's incremental update
+    _inside_cache: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _area_entries: list = dataclasses.field(default_factory=list, repr=False, compare=False)
+    _published_cache: list = dataclasses.field(default_factory=list, repr=False, compare=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def size(self) -> int:
         return int(self.offers.ids.size)
 
+    @property
+    def model_key(self) -> str:
+        return self.live.base.model_key
+
+    @property
+    def base_label(self) -> str:
+        """The full build this index updates (changes only with a rebuild)."""
+        return self.live.base.label
+
+    @property
+    def nnz(self) -> int:
+        return self.live.nnz
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """Every row as one CSR, by position: a copy of the whole matrix, for tools only (scoring uses `top_k`
+        and `row_matrix`)."""
+        return self.row_matrix(np.arange(self.size))
+
     def top_k(
-        self, query: sp.csr_matrix, *, k: int, threshold: float, rows: np.ndarray | None = None
+        self, query: sp.spmatrix, *, k: int, threshold: float = 0.0, rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """`scoring.top_k_similarity` against the offers, or only those at the sorted positions `rows`; returns
-        positions into `offers` (-1 / 0.0 padding)."""
-        if rows is None:
-            return top_k_similarity(query, self.matrix, k=k, threshold=threshold)
-        rows = np.asarray(rows, dtype=np.int64)
-        indices, scores = top_k_similarity(query, self.row_matrix(rows), k=k, threshold=threshold)
-        return np.where(indices >= 0, rows[indices], -1), scores
+        """The k positions of highest `query . offer` per query row (`scoring.top_k_similarity`'s contract: scores
+        strictly above `threshold`, ties to the lower position, -1 / 0.0 padding); `rows` (sorted positions)
+        restricts the search to them."""
+        return self.live.top_k(query, k=k, threshold=threshold, rows=rows)
 
     def row_matrix(self, positions: np.ndarray) -> sp.csr_matrix:
-        """The rows of the offers at `positions`, in that order."""
-        return self.matrix[np.asarray(positions, dtype=np.int64)]
+        """The weighted rows of these positions, in that order."""
+        return self.live.row_matrix(positions)
 
     def offers_everyone(self) -> np.ndarray:
         return ~self.offers.audiences.any(axis=1)
 
     def published(self) -> tuple[np.ndarray, sp.csr_matrix]:
-        """Positions of the published offers and their rows of the matrix (what search ranks)."""
+        """Positions of the published offers and their rows (built on first use: search does not need them)."""
         with self._lock:
-            if self._published_cache is None:
+            if not self._published_cache:
                 rows = np.flatnonzero(self.offers.published)
-                self._published_cache = (rows, self.matrix[rows])
-            return self._published_cache
+                self._published_cache.append((rows, self.row_matrix(rows)))
+            return self._published_cache[0]
 
     def _entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (territory, prefix of its area) pair: territory positions, '/'-led prefixes, last segments."""
         with self._lock:
-            if self._area_entries is None:
+            if not self._area_entries:
                 taxonomy = self.taxonomy
                 areas = taxonomy.territory_areas or list(taxonomy.territory_paths)
                 pairs = [(t, path) for t, key in enumerate(areas) for path in (area_paths(key) or [""])]
-                self._area_entries = (
-                    np.array([t for t, _path in pairs], dtype=np.int64),
-                    np.array([SEPARATOR + path for _t, path in pairs], dtype=str),
-                    np.array([path_last_segment(path) for _t, path in pairs], dtype=str),
+                self._area_entries.append(
+                    (
+                        np.array([t for t, _path in pairs], dtype=np.int64),
+                        np.array([SEPARATOR + path for _t, path in pairs], dtype=str),
+                        np.array([path_last_segment(path) for _t, path in pairs], dtype=str),
+                    )
                 )
-            return self._area_entries
+            return self._area_entries[0]
 
     def inside(self, area: str) -> np.ndarray:
         """Per offer: located in the area (a path or an area key), or serving a territory that overlaps it (above
@@ -135,20 +157,112 @@ class OfferIndex:
         return inside
 
 
-EMPTY_CATALOGUE_DOCUMENT = "catalogue"
+def offer_index_model() -> TextRelevanceModel:
+    """The text model of the offer index (its parameters make the model key of stored builds). Accents are kept on
+    the word branch: "marché" (market) and "marche" (walk) are different words; the character branch stays folded
+    so that a request typed without accents still finds them."""
+    return TextRelevanceModel(word_preprocessor=keep_accents_text)
 
 
-def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays) -> OfferIndex:
-    """Fit the text model on the offer documents (in id order, so the same catalogue gives the same matrix)."""
-    # Accents kept on the word branch: "marché" (market) and "marche" (walk) are different words.
-    model = TextRelevanceModel(word_preprocessor=keep_accents_text)
-    if offers.documents:
-        matrix = model.fit_transform(offers.documents)
-    else:
-        # An empty catalogue still gets a fitted model, so that needs can be transformed (to nothing). Fitted on ""
-        # the vectorisers have no vocabulary and raise, which made search and runs a 500 before the first offer.
-        matrix = sp.csr_matrix((0, model.fit_transform([EMPTY_CATALOGUE_DOCUMENT]).shape[1]))
-    return OfferIndex(version=version, model=model, matrix=sp.csr_matrix(matrix), offers=offers, taxonomy=taxonomy)
+def offer_base_fit(
+    *, state: int, offers: OfferArrays, label: str, model: TextRelevanceModel | None = None
+) -> tuple[BaseMatrix, TextRelevanceModel]:
+    """A full build: term counts of every offer document (in id order, so the same catalogue gives the same
+    matrix), their document frequencies, the weighted rows. An empty catalogue gives an empty matrix whose model
+    still transforms (every query row is then zero)."""
+    model = model or offer_index_model()
+    counts = model.counts(offers.documents)
+    frequencies, n_documents = model.document_frequencies(counts)
+    model.set_document_frequencies(frequencies, n_documents)
+    base = base_matrix_make(
+        rows=model.weigh(counts),
+        ids=offers.ids,
+        document_frequencies=frequencies,
+        n_documents=n_documents,
+        idf=model.idf_,
+        state=state,
+        model_key=model.model_key(),
+        label=label,
+    )
+    return base, model
+
+
+def offer_base_model(base: BaseMatrix, model: TextRelevanceModel) -> TextRelevanceModel:
+    """`model` (unfitted, with the build's parameters) given a stored build's IDF, without reading any document."""
+    if model.model_key() != base.model_key:
+        raise ValueError(f"a build of model {base.model_key} cannot serve model {model.model_key()}")
+    model.document_frequencies_ = base.document_frequencies
+    model.n_documents_ = base.n_documents
+    model.idf_ = base.idf
+    model.extra_features_ = np.zeros(0, dtype=np.int64)
+    model.extra_idf_ = np.zeros(0)
+    return model
+
+
+def delta_rows(model: TextRelevanceModel, documents: list[str]) -> tuple[sp.csr_matrix, TextRelevanceModel]:
+    """Weighted rows of changed offers with the base's IDF; features none of the base's documents had get an IDF
+    from these documents (a new offer is found by its new words), in a new model (the old one stays as it was)."""
+    counts = model.counts(documents)
+    model = model.with_added_documents(counts)
+    return model.weigh(counts), model
+
+
+def offer_arrays_merge(old: OfferArrays, changed: OfferArrays, merge: PositionMerge) -> OfferArrays:
+    """The offers after an update: kept positions from `old`, changed offers from `changed` (by id, in the order
+    of `merge`), in O(offers) array copies and no query."""
+    from_old = merge.take_old >= 0
+    source_old, source_new = merge.take_old[from_old], merge.take_changed[~from_old]
+
+    def take(old_values: np.ndarray, new_values: np.ndarray) -> np.ndarray:
+        values = np.empty((merge.ids.size, *old_values.shape[1:]), dtype=old_values.dtype)
+        values[from_old] = old_values[source_old]
+        values[~from_old] = new_values[source_new]
+        return values
+
+    def take_list(old_values: list, new_values: list) -> list:
+        if old_values and np.array_equal(source_old, np.arange(source_old.size)):
+            # Edits and appended offers (the common case): the kept positions do not move.
+            values = list(old_values)
+            values.extend([None] * (merge.ids.size - len(values)))
+            for position, changed in zip(np.flatnonzero(~from_old).tolist(), source_new.tolist(), strict=True):
+                values[position] = new_values[changed]
+            return values
+        pool = np.empty(len(old_values) + len(new_values), dtype=object)
+        pool[: len(old_values)] = old_values
+        pool[len(old_values) :] = new_values
+        return pool[np.where(from_old, merge.take_old, merge.take_changed + len(old_values))].tolist()
+
+    old_lengths, new_lengths = np.diff(old.service_area_indptr), np.diff(changed.service_area_indptr)
+    lengths = take(old_lengths, new_lengths)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    starts = take(old.service_area_indptr[:-1], changed.service_area_indptr[:-1] + old.service_area.size)
+    pool = np.concatenate([old.service_area, changed.service_area]).astype(np.int64)
+    gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+    return OfferArrays(
+        ids=merge.ids,
+        titles=take_list(old.titles, changed.titles),
+        documents=take_list(old.documents, changed.documents),
+        published=take(old.published, changed.published),
+        available_from=take(old.available_from, changed.available_from),
+        available_until=take(old.available_until, changed.available_until),
+        capacity=take(old.capacity, changed.capacity),
+        latitude=take(old.latitude, changed.latitude),
+        longitude=take(old.longitude, changed.longitude),
+        commune=take(old.commune, changed.commune),
+        domain=take(old.domain, changed.domain),
+        themes=take(old.themes, changed.themes),
+        audiences=take(old.audiences, changed.audiences),
+        service_area_indptr=indptr,
+        service_area=pool[gather],
+    )
+
+
+def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays, state: int = 0) -> OfferIndex:
+    """An index fitted in memory on these offers (tests and tools; the service builds and stores it in
+    `matching.index`)."""
+    base, model = offer_base_fit(state=state, offers=offers, label=f"memory-{state}")
+    live = LiveMatrix.of_base(base)
+    return OfferIndex(version=version, state=state, model=model, live=live, offers=offers, taxonomy=taxonomy)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -357,7 +471,11 @@ def needs_score(
     checkpoint("retrieval")
     rows, cols = pairs.rows, pairs.cols
     offers = index.offers
-    text = pair_cosines(index.model.transform(needs.statements), index.matrix, rows, cols)
+    # Only the candidates' rows: the matrix itself is never copied whole.
+    candidate_cols, candidate_of_pair = np.unique(cols, return_inverse=True)
+    text = pair_cosines(
+        index.model.transform(needs.statements), index.row_matrix(candidate_cols), rows, candidate_of_pair
+    )
     theme = theme_factor(
         (needs.themes[rows] & offers.themes[cols]).any(axis=1) if rows.size else np.zeros(0, bool),
         needs.domain[rows] == offers.domain[cols],
@@ -474,22 +592,28 @@ def offers_search(
     vetoes full offers). `themes` are the request's inferred themes (`matching.theme_inference`, above the
     confidence floor): they give the theme factor as a need's themes do, and their text joins the retrieval
     query; without them the domain stands for the theme, and without a domain relevance is the text alone."""
-    positions, matrix = index.published()
-    if positions.size == 0:
+    n_published = int(np.count_nonzero(index.offers.published))
+    if n_published == 0:
         return []
     search_themes = _search_theme_positions(index.taxonomy, themes, domain_position)
     query = index.model.transform([_search_retrieval_text(index.taxonomy, text, search_themes)])
-    k = min(max(params.k_candidates, limit * 5), positions.size)
-    indices, cosines = top_k_similarity(query, matrix, k=k, threshold=params.candidate_threshold)
+    k = min(max(params.k_candidates, limit * 5), n_published)
+    indices, cosines = index.live.top_k(
+        query, k=k, threshold=params.candidate_threshold, eligible=index.offers.published
+    )
     keep = indices[0] >= 0
-    cols = positions[indices[0][keep]]
+    cols = indices[0][keep].astype(np.int64)
     text_similarity = np.clip(cosines[0][keep].astype(np.float64), 0.0, 1.0)
     offers = index.offers
     theme = _search_theme_factor(index, cols, search_themes, domain_position, params)
     if search_themes.size:
         # Retrieval used the themes' text; the text term is the bare request's cosine, as for a need's statement.
         text_similarity = np.clip(
-            pair_cosines(index.model.transform([text]), index.matrix, np.zeros_like(cols), cols), 0.0, 1.0
+            pair_cosines(
+                index.model.transform([text]), index.row_matrix(cols), np.zeros_like(cols), np.arange(cols.size)
+            ),
+            0.0,
+            1.0,
         )
     if theme is None:
         # Without a theme or a domain there is no theme evidence: relevance is the text similarity alone.

@@ -1,38 +1,60 @@
-"""The process-wide OfferIndex: built from the database, cached in memory, rebuilt only when the catalogue changes.
+"""The live, shared offer index: a full build stored once per machine, memory-mapped by every process, and updated
+in memory with the offers changed since (never refitted for an edit).
 
-Runs and searches call `offer_index_get()`; it costs one cheap version query when the cache is fresh. A rebuild
-happens under a lock, so concurrent requests of a threaded server fit the model once.
+`offer_index_get()` costs one query (the catalogue state) when nothing changed. When the catalogue moved it reads
+only what changed (`Offer.catalogue_seq` and `OfferRemoval.seq` above the state held), weighs those offers' rows
+with the build's IDF and returns a new immutable `OfferIndex`. A full build happens when no stored build matches
+the text model key (first start, model change) or in the background when the changes since the build pass
+MATCHING_INDEX_REBUILD_DELTA_ROWS or MATCHING_INDEX_REBUILD_DELTA_SHARE of the rows; it is written into
+MATCHING_INDEX_DIR (temporary directory renamed into place, a file lock so one process per machine builds) and
+recorded as an `OfferIndexBuild` row, which other processes load on their next call.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import shutil
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
 from matching import selectors
-from matching.engine import OfferIndex, offer_index_fit
+from matching.engine import (
+    OfferIndex,
+    delta_rows,
+    offer_arrays_merge,
+    offer_base_fit,
+    offer_base_model,
+    offer_index_model,
+)
+from matching.live_matrix import BaseMatrix, LiveMatrix, base_matrix_load, base_matrix_write, positions_merge
+from matching.models import OfferIndexBuild
 
 logger = logging.getLogger("matching")
 
 _cache: dict[str, OfferIndex] = {}
-_build_lock = threading.Lock()
+_update_lock = threading.Lock()
+_rebuild_lock = threading.Lock()
+# Full builds this process ran (tests and the benchmark assert that an edit did not cause one).
+build_count = 0
 
 
 @contextmanager
 def _one_snapshot() -> Iterator[None]:
     """Make the reads inside see one state of the database, whatever commits meanwhile.
 
-    Without it each query sees the latest commit: an import committing between the version query and the offer
-    rows labels new offers with the old version (a run's chunk would pass its version check on the wrong data), and
-    one committing between the offer rows and their themes breaks the arrays. PostgreSQL: a REPEATABLE READ
-    read-only transaction. SQLite: a transaction (BEGIN IMMEDIATE here, so writers wait for the reads).
-    Inside a caller's transaction, its isolation applies (tests; nothing calls this from a request's transaction).
+    Without it an import committing between the state query and the offer rows would label new offers with the old
+    state. PostgreSQL: a REPEATABLE READ read-only transaction. SQLite: a transaction. Inside a caller's
+    transaction, its isolation applies (tests; nothing calls this from a request's transaction).
     """
     if connection.in_atomic_block:
         yield
@@ -44,61 +66,284 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
+def _host() -> str:
+    return socket.gethostname()[:255]
+
+
+def _store(model_key: str) -> Path:
+    return Path(settings.MATCHING_INDEX_DIR) / model_key
+
+
+@contextmanager
+def _build_file_lock(model_key: str) -> Iterator[None]:
+    """One full build per machine at a time (processes of other machines have their own store)."""
+    directory = _store(model_key)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _latest_build(model_key: str) -> OfferIndexBuild | None:
+    return OfferIndexBuild.objects.filter(model_key=model_key, host=_host()).order_by("-id").first()
+
+
+def _load(build: OfferIndexBuild) -> BaseMatrix | None:
+    path = _store(build.model_key) / build.label
+    if not (path / "meta.json").exists():
+        return None
+    base = base_matrix_load(path)
+    if base.model_key != build.model_key or base.state != build.state:
+        return None
+    return base
+
+
 def offer_index_build() -> OfferIndex:
-    """Read every offer (published or not) and fit the index; deterministic for the same data. The version and the
-    offers come from one snapshot, so the version names exactly the catalogue the index was fitted on."""
+    """A full build: read every offer in one snapshot, fit the counts and IDF, store the matrices, record the
+    build, and return the index it gives (deterministic for the same data)."""
+    model_key = offer_index_model().model_key()
+    with _build_file_lock(model_key):
+        return _build_locked(model_key)
+
+
+def _build_locked(model_key: str) -> OfferIndex:
+    """The full build, the caller holding the file lock."""
+    global build_count
     started = time.perf_counter()
     with _one_snapshot():
-        version = selectors.catalogue_version()
+        state = selectors.catalogue_state()
         taxonomy = selectors.taxonomy_arrays()
+        theme_texts = selectors.theme_texts_fingerprint()
         offers = selectors.offer_arrays(taxonomy=taxonomy)
-    index = offer_index_fit(version=version, offers=offers, taxonomy=taxonomy)
-    index.build_seconds = time.perf_counter() - started
-    logger.info("Offer index built: %d offers, version %s, %.2f s", index.size, version, index.build_seconds)
-    return index
+    label = f"s{state}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    base, _model = offer_base_fit(state=state, offers=offers, label=label, model=offer_index_model())
+    path = base_matrix_write(base, _store(model_key))
+    seconds = time.perf_counter() - started
+    OfferIndexBuild.objects.create(
+        label=label,
+        model_key=model_key,
+        host=_host(),
+        state=state,
+        offers=base.size,
+        nnz=int(base.rows.nnz),
+        build_seconds=seconds,
+    )
+    build_count += 1
+    _prune(model_key, keep={label})
+    base = base_matrix_load(path)  # mapped from the file: the built copy is freed
+    logger.info("Offer index built: %d offers, state %s, %.2f s", base.size, state, seconds)
+    return OfferIndex(
+        version=f"{state}:{model_key}",
+        state=state,
+        model=offer_base_model(base, offer_index_model()),
+        live=LiveMatrix.of_base(base),
+        offers=offers,
+        taxonomy=taxonomy,
+        theme_texts=theme_texts,
+        build_seconds=seconds,
+    )
+
+
+def _prune(model_key: str, *, keep: set[str]) -> None:
+    """Drop the older stored builds of this machine but the previous one (processes still mapping a deleted file
+    keep its pages until they move on: POSIX unlink semantics)."""
+    directory = _store(model_key)
+    builds = sorted(
+        (path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")),
+        key=lambda path: path.stat().st_mtime,
+    )
+    for path in builds[:-2]:
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in directory.glob(".tmp-*"):
+        if time.time() - path.stat().st_mtime > 3600:  # a build that died half-way
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
+    """The index of a stored build at its own state: its matrices mapped, the offers' attributes read (no text)."""
+    base = _load(build)
+    if base is None:
+        return None
+    with _one_snapshot():
+        state = selectors.catalogue_state()
+        taxonomy = selectors.taxonomy_arrays()
+        theme_texts = selectors.theme_texts_fingerprint()
+        offers = selectors.offer_arrays(taxonomy=taxonomy)
+        changes = selectors.offer_changes(since=base.state, until=state)
+    # The attributes are read at `state`; the rows of the offers changed since the build are recomputed below.
+    merge = positions_merge(base.ids, changes.changed, changes.removed)
+    if not np.array_equal(merge.ids, offers.ids):
+        logger.warning("Stored offer index %s does not match the catalogue: rebuilding", build.label)
+        return None
+    model = offer_base_model(base, offer_index_model())
+    changed_positions = np.searchsorted(offers.ids, changes.changed)
+    rows, model = delta_rows(model, [offers.documents[p] for p in changed_positions])
+    return OfferIndex(
+        version=f"{state}:{base.model_key}",
+        state=state,
+        model=model,
+        live=LiveMatrix.of_base(base).updated(merge, rows),
+        offers=offers,
+        taxonomy=taxonomy,
+        theme_texts=theme_texts,
+        build_seconds=build.build_seconds,
+    )
+
+
+def offer_index_update(index: OfferIndex) -> OfferIndex:
+    """The index at the latest committed state: only the offers changed since `index.state` are read and weighed;
+    the taxonomy (and then every offer's attributes, not their text) is re-read when reference data changed."""
+    started = time.perf_counter()
+    with _one_snapshot():
+        state = selectors.catalogue_state()
+        if state == index.state:
+            return index
+        changes = selectors.offer_changes(since=index.state, until=state)
+        changed, removed = changes.changed, changes.removed
+        merge = positions_merge(index.offers.ids, changed, removed)
+        theme_texts = selectors.theme_texts_fingerprint() if changes.other_writes or changed.size else ""
+        reload_taxonomy = changes.other_writes or bool(theme_texts and theme_texts != index.theme_texts)
+        # A write that created or deleted offers without stamping them (against the rule of catalogue_changed)
+        # shows in the count: then every offer is re-read and the ids reconciled, so no deleted offer is served.
+        reload_offers = reload_taxonomy or selectors.offer_count() != merge.ids.size
+        taxonomy = selectors.taxonomy_arrays() if reload_taxonomy else index.taxonomy
+        if reload_offers:
+            offers = selectors.offer_arrays(taxonomy=taxonomy)
+        else:
+            changed_offers = selectors.offer_arrays(taxonomy=taxonomy, ids=changed.tolist())
+    if reload_offers and not np.array_equal(merge.ids, offers.ids):
+        logger.warning("Offers created or deleted without catalogue_changed(offers=/removed=): reconciled by id")
+        changed = np.union1d(changed, np.setdiff1d(offers.ids, merge.ids))
+        removed = np.union1d(removed, np.setdiff1d(merge.ids, offers.ids))
+        merge = positions_merge(index.offers.ids, changed, removed)
+    if not reload_offers:
+        offers = offer_arrays_merge(index.offers, changed_offers, merge)
+    changed_positions = np.searchsorted(offers.ids, changed)
+    rows, model = delta_rows(index.model, [offers.documents[p] for p in changed_positions])
+    return OfferIndex(
+        version=f"{state}:{index.model_key}",
+        state=state,
+        model=model,
+        live=index.live.updated(merge, rows),
+        offers=offers,
+        taxonomy=taxonomy,
+        theme_texts=theme_texts or index.theme_texts,
+        build_seconds=index.build_seconds,
+        update_seconds=time.perf_counter() - started,
+    )
+
+
+def _needs_rebuild(index: OfferIndex) -> bool:
+    """Past MATCHING_INDEX_REBUILD_DELTA_ROWS changed offers, or MATCHING_INDEX_REBUILD_DELTA_SHARE of the rows if
+    more: a full build then compacts the delta and refreshes the IDF."""
+    live = index.live
+    changed = max(live.delta.shape[0], live.dead_rows)
+    share = settings.MATCHING_INDEX_REBUILD_DELTA_SHARE * live.base.size
+    limit = max(settings.MATCHING_INDEX_REBUILD_DELTA_ROWS, share)
+    return changed > limit
+
+
+def _current(model_key: str, held: OfferIndex | None) -> OfferIndex:
+    """The held index if it updates the latest stored build of this machine and model, else that build (or a new
+    one when there is none); then updated to the latest state."""
+    build = _latest_build(model_key)
+    if held is not None and held.model_key == model_key and (build is None or build.label == held.base_label):
+        return offer_index_update(held)
+    index = _from_build(build) if build is not None else None
+    if index is None:
+        with _build_file_lock(model_key):
+            # Another process of the machine may have built while this one waited for the lock: load its build.
+            build = _latest_build(model_key)
+            index = _from_build(build) if build is not None else None
+            if index is None:
+                index = _build_locked(model_key)
+    return offer_index_update(index)
 
 
 def offer_index_get(*, allow_stale: bool = False) -> OfferIndex:
-    """The cached index if the catalogue has not changed since it was built, else a fresh one.
+    """The index at the latest committed catalogue state (one query when nothing changed).
 
-    With `allow_stale` (search), a changed catalogue larger than MATCHING_SYNC_REBUILD_MAX_OFFERS does not make
-    the caller wait for the refit (minutes for 100,000 offers): the previous index is returned while one background
-    thread builds the new one. Small catalogues are refitted in the request (a second or two).
-    Runs never accept a stale index: their chunks must all score against the catalogue version they started on.
+    With `allow_stale` (search), a caller that finds another thread updating gets the index held meanwhile
+    instead of waiting. A full rebuild never blocks a caller once an index exists: it runs in a background thread
+    and the index keeps being updated in memory meanwhile. A build recorded by another process of the machine is
+    loaded at the next state change.
     """
-    version = selectors.catalogue_version()
+    state = selectors.catalogue_state()
+    model_key = offer_index_model().model_key()
     index = _cache.get("default")
-    if index is not None and index.version == version:
+    if index is not None and index.state == state and index.model_key == model_key:
         return index
-    if allow_stale and index is not None and index.size > settings.MATCHING_SYNC_REBUILD_MAX_OFFERS:
-        _rebuild_in_background(version)
-        return index
-    with _build_lock:
-        index = _cache.get("default")
-        if index is not None and index.version == version:
+    if allow_stale and index is not None and index.model_key == model_key:
+        if not _update_lock.acquire(blocking=False):
             return index
-        index = offer_index_build()  # reads the version again, in the snapshot it fits
+    else:
+        _update_lock.acquire()
+    try:
+        index = _current(model_key, _cache.get("default"))
         _cache["default"] = index
-        return index
+    finally:
+        _update_lock.release()
+    if _needs_rebuild(index):
+        _rebuild_in_background(index)
+    return index
 
 
-def _rebuild_in_background(seen_version: str) -> None:
-    """Refit in a thread; the new index is labelled by the version it reads, `seen_version` or a later one."""
-    if not _build_lock.acquire(blocking=False):
+def _rebuild_in_background(index: OfferIndex) -> None:
+    """A full build in a thread; callers keep the (updated) index meanwhile, then get the build, updated."""
+    if not _rebuild_lock.acquire(blocking=False):
         return  # a build is already under way
 
     def build() -> None:
         try:
-            _cache["default"] = offer_index_build()
+            built = offer_index_build()
+            with _update_lock:
+                _cache["default"] = offer_index_update(built)
         except Exception:
-            logger.exception("Background rebuild of the offer index for version %s failed", seen_version)
+            logger.exception("Background rebuild of the offer index (held state %s) failed", index.state)
         finally:
             connection.close()
-            _build_lock.release()
+            _rebuild_lock.release()
 
     threading.Thread(target=build, name="offer-index-rebuild", daemon=True).start()
 
 
-def offer_index_clear() -> None:
-    """Forget the cached index (tests, and the benchmark between catalogue sizes)."""
+def offer_index_status() -> dict:
+    """What this process holds and what is stored (`manage.py matching_index status`)."""
+    model_key = offer_index_model().model_key()
+    index = _cache.get("default")
+    builds = list(OfferIndexBuild.objects.filter(model_key=model_key).order_by("-id")[:5])
+    return {
+        "model_key": model_key,
+        "directory": str(_store(model_key)),
+        "catalogue_state": selectors.catalogue_state(),
+        "held": None
+        if index is None
+        else {
+            "version": index.version,
+            "base": index.base_label,
+            "offers": index.size,
+            "delta_rows": int(index.live.delta.shape[0]),
+            "dead_rows": index.live.dead_rows,
+            "nnz": index.nnz,
+        },
+        "builds": [
+            {"label": b.label, "host": b.host, "state": b.state, "offers": b.offers, "nnz": b.nnz,
+             "seconds": round(b.build_seconds, 2), "created_at": b.created_at.isoformat()}
+            for b in builds
+        ],
+    }  # fmt: skip
+
+
+def offer_index_clear(*, stored: bool = False) -> None:
+    """Forget the index held by this process (tests, the benchmark between sizes); `stored` also deletes the
+    stored builds of this machine and their rows."""
     _cache.clear()
+    if stored:
+        model_key = offer_index_model().model_key()
+        OfferIndexBuild.objects.filter(host=_host()).delete()
+        shutil.rmtree(Path(settings.MATCHING_INDEX_DIR), ignore_errors=True)
+        logger.info("Stored offer index builds cleared (model %s)", model_key)

@@ -214,3 +214,27 @@ class MatchedOffer(models.Model):
         verbose_name = _("matched offer")
         verbose_name_plural = _("matched offers")
         constraints = [models.UniqueConstraint(fields=["result", "rank"], name="matched_offer_result_rank_unique")]
+
+
+class OfferIndexBuild(models.Model):
+    """A full build of the offer index, stored as files in MATCHING_INDEX_DIR on `host`: the catalogue state and text
+    model it holds. Processes load the latest build of their host and model key and apply the changes since; a
+    stored build without its row (another database, a rolled-back test) is never loaded."""
+
+    label = models.CharField(max_length=100, unique=True)
+    model_key = models.CharField(max_length=32)
+    host = models.CharField(max_length=255)
+    state = models.BigIntegerField(help_text="CatalogueVersion.version the build read.")
+    offers = models.PositiveIntegerField()
+    nnz = models.BigIntegerField()
+    build_seconds = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("offer index build")
+        verbose_name_plural = _("offer index builds")
+        indexes = [models.Index(fields=["model_key", "host", "-id"], name="offer_index_build_latest")]
+
+    def __str__(self) -> str:
+        return f"offer index {self.label} (state {self.state})"

@@ -3,6 +3,7 @@ for the API, and the rows the report, compare and IPA modules aggregate."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -21,30 +22,62 @@ from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.labels import report_texts
 from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
-from matching.scoring import need_document, offer_document
+from matching.scoring import TextRelevanceModel, need_document, offer_document
 from matching.theme_inference import theme_vocabulary
-from offers.models import Audience, CatalogueVersion, Domain, Offer, Territory, TerritoryKind, Theme
+from offers.models import Audience, CatalogueVersion, Domain, Offer, OfferRemoval, Territory, TerritoryKind, Theme
 from offers.selectors import analyst_scope, territory_subtree_q
 from offers.services import reference_data
 from offers.territory_paths import SEPARATOR, area_key, area_paths, path_last_segment, path_segments
 
 
-def catalogue_version() -> str:
-    """A fingerprint of the offer catalogue and the taxonomy that the offer texts are built from.
+def catalogue_state() -> int:
+    """The catalogue version counter (`CatalogueVersion.version`, bumped by every write to offers or reference data
+    in its transaction, in commit order): the state the live offer index is compared with. One query."""
+    return CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
-    Offers have no signals, so the version is derived: count, latest `updated_at` and highest id of the offers
-    (a create, an edit or a delete each move one of them; the offers services save the offer when its themes,
-    audiences or service area change), plus the themes' labels and keywords, which enter every offer's text, plus
-    the counter the offers services bump in each writing transaction: two imports that only edit offers can commit
-    in the other order than their `updated_at`, leaving the latest `updated_at` where it was.
-    """
-    stats = Offer.objects.aggregate(count=Count("id"), updated=Max("updated_at"), max_id=Max("id"))
-    taxonomy = hashlib.sha256()
+
+def catalogue_version() -> str:
+    """The label of the catalogue as the offer index holds it: state and text-model key (`OfferIndex.version` of an
+    index that is up to date)."""
+    return f"{catalogue_state()}:{TextRelevanceModel().model_key()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class OfferChanges:
+    """What changed after a state: offers created or changed (ids, sorted), offers deleted (ids, sorted, not among
+    the changed), and whether some versions did not come from offer writes (taxonomy or territory loads)."""
+
+    changed: np.ndarray
+    removed: np.ndarray
+    other_writes: bool
+
+
+def offer_changes(*, since: int, until: int) -> OfferChanges:
+    """The offer writes numbered `since + 1 .. until` (read in the snapshot where `until` was read). A version
+    left by no offer (a reference-data write, or an offer written again since) counts as another write: the
+    caller reloads the taxonomy, which is safe either way."""
+    changed_rows = list(
+        Offer.objects.filter(catalogue_seq__gt=since, catalogue_seq__lte=until).values_list("id", "catalogue_seq")
+    )
+    removed_rows = list(
+        OfferRemoval.objects.filter(seq__gt=since, seq__lte=until).values_list("offer_id", "seq").distinct()
+    )
+    changed = np.array(sorted({row[0] for row in changed_rows}), dtype=np.int64)
+    removed = np.setdiff1d(np.array([row[0] for row in removed_rows], dtype=np.int64), changed)
+    seqs = {row[1] for row in changed_rows} | {row[1] for row in removed_rows}
+    return OfferChanges(changed=changed, removed=removed, other_writes=len(seqs) < until - since)
+
+
+def offer_count() -> int:
+    return Offer.objects.count()
+
+
+def theme_texts_fingerprint() -> str:
+    """The themes' labels and keywords (they enter need documents): the index reloads its taxonomy when it moves."""
+    digest = hashlib.sha256()
     for row in Theme.objects.order_by("id").values_list("id", "code", "label", "keywords", "domain_id"):
-        taxonomy.update(repr(row).encode())
-    updated = stats["updated"].isoformat() if stats["updated"] else "-"
-    counter = CatalogueVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-    return f"{stats['count']}:{updated}:{stats['max_id'] or 0}:{taxonomy.hexdigest()[:12]}:{counter}"
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:16]
 
 
 def catalogue_snapshot() -> dict[str, Any]:
@@ -96,13 +129,28 @@ def taxonomy_arrays() -> TaxonomyArrays:
     )
 
 
-def _pairs(through: Any, left: str, right: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.array(list(through.objects.values_list(left, right)), dtype=np.int64).reshape(-1, 2)
+def _pairs(through: Any, left: str, right: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    pairs = _batched(through.objects.values_list(left, right), left, ids)
+    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     return rows[:, 0], rows[:, 1]
 
 
-def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
-    rows = list(
+_IDS_BATCH = 900  # ids per query: under SQLite's smallest limit of query parameters
+
+
+def _batched(queryset: QuerySet, field: str, ids: Sequence[int] | None) -> list:
+    if ids is None:
+        return list(queryset)
+    ids = sorted(int(i) for i in ids)
+    rows = []
+    for start in range(0, len(ids), _IDS_BATCH):
+        rows.extend(queryset.filter(**{f"{field}__in": ids[start : start + _IDS_BATCH]}))
+    return rows
+
+
+def offer_arrays(*, taxonomy: TaxonomyArrays, ids: Sequence[int] | None = None) -> OfferArrays:
+    """Every offer (or those of `ids`: what the live index re-reads after an edit) as arrays, by id."""
+    rows = _batched(
         Offer.objects.order_by("id").values_list(
             "id",
             "title",
@@ -115,8 +163,11 @@ def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
             "longitude",
             "commune_id",
             "domain_id",
-        )
+        ),
+        "id",
+        ids,
     )
+    rows.sort(key=lambda row: row[0])
     n = len(rows)
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
 
@@ -124,12 +175,12 @@ def offer_arrays(*, taxonomy: TaxonomyArrays) -> OfferArrays:
         return np.searchsorted(ids, offer_ids)
 
     themes = np.zeros((n, taxonomy.theme_ids.size), dtype=bool)
-    offer_ids, theme_ids = _pairs(Offer.themes.through, "offer_id", "theme_id")
+    offer_ids, theme_ids = _pairs(Offer.themes.through, "offer_id", "theme_id", ids)
     themes[offer_positions(offer_ids), taxonomy.position(taxonomy.theme_ids, theme_ids)] = True
     audiences = np.zeros((n, taxonomy.audience_ids.size), dtype=bool)
-    offer_ids, audience_ids = _pairs(Offer.audiences.through, "offer_id", "audience_id")
+    offer_ids, audience_ids = _pairs(Offer.audiences.through, "offer_id", "audience_id", ids)
     audiences[offer_positions(offer_ids), taxonomy.position(taxonomy.audience_ids, audience_ids)] = True
-    offer_ids, territory_ids = _pairs(Offer.service_area.through, "offer_id", "territory_id")
+    offer_ids, territory_ids = _pairs(Offer.service_area.through, "offer_id", "territory_id", ids)
     order = np.lexsort((territory_ids, offer_ids))
     area_rows = offer_positions(offer_ids[order])
     service_area = taxonomy.position(taxonomy.territory_ids, territory_ids[order])

@@ -741,6 +741,7 @@ def taxonomy_load(*, source: Path | str | dict = DEFAULT_TAXONOMY) -> LoadReport
 
     with transaction.atomic():
         catalogue_changed()
+        texts_before = {row[0]: row[1:] for row in Theme.objects.values_list("pk", "label", "keywords")}
         for d_position, domain_data in enumerate(data["domains"]):
             domain = _upsert(
                 report,
@@ -780,6 +781,12 @@ def taxonomy_load(*, source: Path | str | dict = DEFAULT_TAXONOMY) -> LoadReport
                 },
                 kind="audience",
             )
+        # A theme's label and keywords are part of the text of each offer filed under it: stamp those offers, so
+        # the live matching index recomputes exactly their rows instead of refitting the catalogue.
+        texts_after = {row[0]: row[1:] for row in Theme.objects.values_list("pk", "label", "keywords")}
+        retexted = [pk for pk, text in texts_after.items() if texts_before.get(pk, text) != text]
+        if retexted:
+            catalogue_changed(offers=Offer.objects.filter(themes__in=retexted).values_list("pk", flat=True).distinct())
     return report
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from audiences.models import Need
 from matching.models import MatchingRun, NeedResult, RunStatus
 from offers.models import Audience, Domain, Offer, OfferStatus, Territory, Theme
+from offers.services import catalogue_changed
 from tests.offers.factories import make_organisation
 
 _sequence = itertools.count(1)
@@ -52,6 +53,7 @@ def make_offer(
     offer.themes.set(theme_objects)
     offer.audiences.set(Audience.objects.filter(code__in=audiences))
     offer.service_area.set([Territory.objects.get(code=code) for code in service_area])
+    catalogue_changed(offers=[offer.pk])  # as every write path must (the live offer index reads the changes)
     return offer
 
 

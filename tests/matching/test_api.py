@@ -305,6 +305,7 @@ def test_search_throttle_answers_429(search_catalogue, anonymous_client, setting
 def test_search_reuses_the_cached_index_until_offers_change(search_catalogue, anonymous_client):
     from matching import index as index_module
 
+    index_module.offer_index_clear()
     anonymous_client.post(SEARCH, {"text": "crèche"})
     first = index_module.offer_index_get()
     anonymous_client.post(SEARCH, {"text": "médecin"})
@@ -324,16 +325,20 @@ def test_run_launched_on_demo_like_data_is_reported_with_status(finished_run):
     assert finished_run.__class__.objects.get(id=finished_run.id).status == RunStatus.SUCCEEDED
 
 
-def test_search_answers_from_the_previous_index_while_a_large_catalogue_is_refitted(
+def test_search_sees_an_edit_at_once_and_a_large_delta_is_rebuilt_in_the_background(
     search_catalogue, anonymous_client, settings, monkeypatch
 ):
     from matching import index as index_module
 
-    settings.MATCHING_SYNC_REBUILD_MAX_OFFERS = 2
+    settings.MATCHING_INDEX_REBUILD_DELTA_ROWS = 0
+    settings.MATCHING_INDEX_REBUILD_DELTA_SHARE = 0.0
+    index_module.offer_index_clear()
     first = index_module.offer_index_get()
     started = []
     monkeypatch.setattr(index_module, "_rebuild_in_background", started.append)
     make_offer(title="Assistante maternelle agréée", description="Garde d'enfants à domicile.", themes=("childcare",))
-    assert anonymous_client.post(SEARCH, {"text": "assistante maternelle"}).status_code == 200
-    assert index_module.offer_index_get(allow_stale=True) is first
-    assert started and started[0] != first.version
+    body = anonymous_client.post(SEARCH, {"text": "assistante maternelle"}).json()
+    assert body["results"][0]["title"] == "Assistante maternelle agréée"  # updated in memory, not waiting
+    updated = index_module.offer_index_get(allow_stale=True)
+    assert updated.base_label == first.base_label and updated.state > first.state
+    assert started and started[0].state > first.state  # the delta passed the threshold: a rebuild was asked

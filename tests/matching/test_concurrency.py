@@ -217,7 +217,7 @@ def test_an_import_committed_mid_run_never_fails_it_and_each_chunk_scores_one_ca
 @pytest.mark.parametrize(
     "after_query",
     [
-        pytest.param("COUNT(", id="after-the-version-query"),
+        pytest.param('"offers_catalogueversion"."version"', id="after-the-version-query"),
         pytest.param('"offers_offer"."title"', id="after-the-offer-rows-query"),
     ],
 )
@@ -230,7 +230,7 @@ def test_an_index_build_racing_an_import_labels_exactly_what_it_read(catalogue, 
 
     def commit_an_import(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if not fired and after_query in sql and "offers_offer" in sql:
+        if not fired and after_query in sql:
             fired.append(sql)
             importer = ImportThread(content=_csv(*IMPORTED_ROWS), source="race", organisation=organisation)
             importer.start()

@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from matching import bench, services
 from matching.index import offer_index_clear, offer_index_get
 from matching.models import ChunkStatus, MatchingChunk
-from matching.scoring import MatchingParameters, top_k_similarity
+from matching.scoring import MatchingParameters
 from matching.selectors import need_arrays
 from offers.models import Territory
 
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"offers": options["offers"], "needs": options["needs"]}))
             return
         gc.collect()
-        offer_index_clear()
+        offer_index_clear(stored=True)  # a full build, as the figure says
         started = time.perf_counter()
         index = offer_index_get()
         index_seconds = time.perf_counter() - started
@@ -83,7 +83,7 @@ class Command(BaseCommand):
         query = index.model.transform(needs.documents)
         params = MatchingParameters()
         started = time.perf_counter()
-        top_k_similarity(query, index.matrix, k=params.k_candidates, threshold=params.candidate_threshold)
+        index.top_k(query, k=params.k_candidates, threshold=params.candidate_threshold)
         kernel_seconds = time.perf_counter() - started
 
         figures = {
@@ -98,8 +98,8 @@ class Command(BaseCommand):
             "chunks": run.chunks_total,
             "status": run.status,
             "failed_chunks": failed,
-            "matrix_nnz": int(index.matrix.nnz),
-            "matrix_features": int(index.matrix.shape[1]),
+            "matrix_nnz": int(index.nnz),
+            "matrix_features": int(index.live.n_features),
             "timings": run.timings,
             "database": Offer.objects.db,
         }

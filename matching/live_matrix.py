@@ -1,0 +1,460 @@
+"""The offer matrix of the live index (pure NumPy/SciPy, no Django): a stored base plus a small in-memory delta.
+
+The base is what a full build wrote: the weighted offer rows, row-major (pair cosines) AND feature-major (top-k
+multiplies queries by it, so no search transposes the matrix), the offer ids and the document frequencies, as
+`.npy` files memory-mapped read-only by every process of a machine (one copy in the page cache). The delta holds
+the rows of offers created or changed since, weighted with the base's IDF; base rows they supersede, and those of
+deleted offers, are dead: no result ever names them. Positions are those of the live offers sorted by id, as in a
+fresh build, so callers cannot tell an updated matrix from a rebuilt one (but for the IDF, kept from the base).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sparse_dot_topn import unchecked
+
+from matching.scoring import _check_top_k_args, _empty_top_k, _pack_top_k, top_k_similarity
+
+# Extra candidates asked of the base per query (at least this, or k when some rows are left out), so that dead or
+# ineligible rows among them rarely leave fewer than k live ones; a query that still lacks some is recomputed
+# exactly (one sparse row product).
+_DEAD_SLACK = 16
+# Restricted top-k (territorial partitions) keeps the feature-major matrices of this many row sets.
+_RESTRICTED_CACHE = 8
+META = "meta.json"
+_ARRAYS = (
+    "rows_data",
+    "rows_indices",
+    "rows_indptr",
+    "columns_data",
+    "columns_indices",
+    "columns_indptr",
+    "ids",
+    "document_frequencies",
+    "idf",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseMatrix:
+    """A full build: one weighted row per offer (by id), the same matrix feature-major, the document frequencies."""
+
+    rows: sp.csr_matrix  # (n, n_features)
+    columns: sp.csr_matrix  # (n_features, n): the transpose, CSR
+    ids: np.ndarray
+    document_frequencies: np.ndarray
+    n_documents: int
+    idf: np.ndarray
+    state: int
+    model_key: str
+    label: str  # the snapshot's name: unique per build
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.size)
+
+
+def base_matrix_make(
+    *,
+    rows: sp.csr_matrix,
+    ids: np.ndarray,
+    document_frequencies: np.ndarray,
+    n_documents: int,
+    idf: np.ndarray,
+    state: int,
+    model_key: str,
+    label: str,
+    meta: dict[str, Any] | None = None,
+) -> BaseMatrix:
+    rows = sp.csr_matrix(rows, dtype=np.float32)
+    rows.sort_indices()
+    rows = _int32_csr(rows)
+    columns = _int32_csr(sp.csr_matrix(rows.T))
+    columns.sort_indices()
+    return BaseMatrix(
+        rows=rows,
+        columns=columns,
+        ids=np.asarray(ids, dtype=np.int64),
+        document_frequencies=np.asarray(document_frequencies, dtype=np.int64),
+        n_documents=int(n_documents),
+        idf=np.asarray(idf, dtype=np.float64),
+        state=int(state),
+        model_key=model_key,
+        label=label,
+        meta=dict(meta or {}),
+    )
+
+
+def _int32_csr(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Indices and indptr in int32 (what sparse_dot_topn's kernels take without a copy); the matrices of a
+    regional catalogue stay far below 2**31 non-zeros."""
+    if matrix.nnz >= 2**31 - 1:
+        raise ValueError(f"{matrix.nnz} non-zeros: too many for int32 indices")
+    return sp.csr_matrix(
+        (matrix.data, matrix.indices.astype(np.int32, copy=False), matrix.indptr.astype(np.int32, copy=False)),
+        shape=matrix.shape,
+        copy=False,
+    )
+
+
+def base_matrix_write(base: BaseMatrix, directory: Path) -> Path:
+    """Write the base under `directory/<label>` atomically: a temporary directory renamed into place, so a reader
+    sees a complete snapshot or none."""
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
+    try:
+        arrays = {
+            "rows_data": base.rows.data,
+            "rows_indices": base.rows.indices,
+            "rows_indptr": base.rows.indptr,
+            "columns_data": base.columns.data,
+            "columns_indices": base.columns.indices,
+            "columns_indptr": base.columns.indptr,
+            "ids": base.ids,
+            "document_frequencies": base.document_frequencies,
+            "idf": base.idf,
+        }
+        for name, array in arrays.items():
+            np.save(temporary / f"{name}.npy", np.ascontiguousarray(array))
+        meta = {
+            **base.meta,
+            "state": base.state,
+            "model_key": base.model_key,
+            "label": base.label,
+            "n_documents": base.n_documents,
+            "shape": list(base.rows.shape),
+            "nnz": int(base.rows.nnz),
+        }
+        (temporary / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
+        for path in temporary.iterdir():
+            with open(path, "rb") as file:
+                os.fsync(file.fileno())
+        target = directory / base.label
+        os.rename(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return target
+
+
+def base_matrix_load(path: Path) -> BaseMatrix:
+    """Memory-map a stored base: processes of one machine share its pages (the page cache holds one copy).
+
+    Copy-on-write ("c") rather than read-only: sparse_dot_topn's kernels refuse read-only arrays; nothing here
+    writes to them, so no page is ever copied and the file is never changed."""
+    meta = json.loads((path / META).read_text())
+    arrays = {name: np.asarray(np.load(path / f"{name}.npy", mmap_mode="c")) for name in _ARRAYS}
+    n_rows, n_features = meta["shape"]
+    rows = sp.csr_matrix((n_rows, n_features), dtype=np.float32)
+    # Set the arrays directly: the constructor would check (and may copy) hundreds of megabytes.
+    rows.data, rows.indices, rows.indptr = arrays["rows_data"], arrays["rows_indices"], arrays["rows_indptr"]
+    rows.has_sorted_indices = True
+    columns = sp.csr_matrix((n_features, n_rows), dtype=np.float32)
+    columns.data, columns.indices = arrays["columns_data"], arrays["columns_indices"]
+    columns.indptr = arrays["columns_indptr"]
+    columns.has_sorted_indices = True
+    return BaseMatrix(
+        rows=rows,
+        columns=columns,
+        ids=arrays["ids"],
+        document_frequencies=arrays["document_frequencies"],
+        n_documents=int(meta["n_documents"]),
+        idf=arrays["idf"],
+        state=int(meta["state"]),
+        model_key=meta["model_key"],
+        label=meta["label"],
+        meta=meta,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class PositionMerge:
+    """How the positions of an update come from the previous ones: per new position, the previous position it
+    keeps (-1: a changed offer) and the changed offer it takes (-1: kept)."""
+
+    ids: np.ndarray
+    take_old: np.ndarray
+    take_changed: np.ndarray
+
+
+def positions_merge(old_ids: np.ndarray, changed_ids: np.ndarray, removed_ids: np.ndarray) -> PositionMerge:
+    """Positions after dropping `removed_ids` and replacing or inserting `changed_ids` (sorted, unique), by id."""
+    old_ids = np.asarray(old_ids, dtype=np.int64)
+    changed_ids = np.asarray(changed_ids, dtype=np.int64)
+    gone = np.isin(old_ids, np.concatenate([changed_ids, np.asarray(removed_ids, dtype=np.int64)]))
+    kept = np.flatnonzero(~gone)
+    ids = np.concatenate([old_ids[kept], changed_ids])
+    source_old = np.concatenate([kept, np.full(changed_ids.size, -1, dtype=np.int64)])
+    source_changed = np.concatenate([np.full(kept.size, -1, dtype=np.int64), np.arange(changed_ids.size)])
+    order = np.argsort(ids, kind="stable")
+    return PositionMerge(ids=ids[order], take_old=source_old[order], take_changed=source_changed[order])
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveMatrix:
+    """The matrix an index scores against: the base's rows, the delta's rows, and which row each position has.
+
+    Immutable: `updated` returns a new one sharing the base."""
+
+    base: BaseMatrix
+    delta: sp.csr_matrix  # (n_delta, n_features)
+    position_row: np.ndarray  # per position: a base row (< base.size) or base.size + a delta row
+    base_position: np.ndarray  # per base row: its position, -1 when dead (superseded or removed)
+    delta_position: np.ndarray  # per delta row: its position
+    _restricted: OrderedDict = dataclasses.field(default_factory=OrderedDict, repr=False, compare=False)
+    _compact: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def of_base(cls, base: BaseMatrix) -> LiveMatrix:
+        n = base.size
+        return cls(
+            base=base,
+            delta=sp.csr_matrix((0, base.rows.shape[1]), dtype=np.float32),
+            position_row=np.arange(n, dtype=np.int64),
+            base_position=np.arange(n, dtype=np.int64),
+            delta_position=np.zeros(0, dtype=np.int64),
+        )
+
+    @property
+    def size(self) -> int:
+        return int(self.position_row.size)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.base.rows.shape[1])
+
+    @property
+    def dead_rows(self) -> int:
+        return int(self.base.size - np.count_nonzero(self.base_position >= 0))
+
+    @property
+    def nnz(self) -> int:
+        """Non-zeros held (base, dead rows included, plus delta)."""
+        return int(self.base.rows.nnz + self.delta.nnz)
+
+    def updated(self, merge: PositionMerge, changed_rows: sp.csr_matrix) -> LiveMatrix:
+        """The matrix after an update: `changed_rows` (one per changed id, in `merge` order of `changed_ids`)
+        become delta rows; the delta rows still in use are kept, the others dropped."""
+        n_base = self.base.size
+        from_old = merge.take_old >= 0
+        rows = np.empty(merge.ids.size, dtype=np.int64)
+        rows[from_old] = self.position_row[merge.take_old[from_old]]
+        kept_delta = np.sort(rows[from_old & (rows >= n_base)] - n_base)
+        changed_rows = sp.csr_matrix(changed_rows, dtype=np.float32)
+        delta = sp.vstack([self.delta[kept_delta], changed_rows], format="csr", dtype=np.float32)
+        # Renumber: kept delta rows first (in their old order), then the changed rows.
+        renumber = np.full(self.delta.shape[0], -1, dtype=np.int64)
+        renumber[kept_delta] = np.arange(kept_delta.size)
+        old_delta = from_old & (rows >= n_base)
+        rows[old_delta] = n_base + renumber[rows[old_delta] - n_base]
+        rows[~from_old] = n_base + kept_delta.size + merge.take_changed[~from_old]
+        base_position = np.full(n_base, -1, dtype=np.int64)
+        in_base = rows < n_base
+        base_position[rows[in_base]] = np.flatnonzero(in_base)
+        delta_position = np.full(delta.shape[0], -1, dtype=np.int64)
+        delta_position[rows[~in_base] - n_base] = np.flatnonzero(~in_base)
+        return LiveMatrix(
+            base=self.base,
+            delta=delta,
+            position_row=rows,
+            base_position=base_position,
+            delta_position=delta_position,
+        )
+
+    def row_matrix(self, positions: np.ndarray) -> sp.csr_matrix:
+        """The weighted rows of these positions, in that order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        rows = self.position_row[positions]
+        n_base = self.base.size
+        in_base = rows < n_base
+        if in_base.all():
+            return _rows_take(self.base.rows, rows)
+        if not in_base.any():
+            return sp.csr_matrix(self.delta[rows - n_base], dtype=np.float32)
+        stacked = sp.vstack(
+            [_rows_take(self.base.rows, rows[in_base]), self.delta[rows[~in_base] - n_base]], format="csr"
+        )
+        order = np.empty(positions.size, dtype=np.int64)
+        order[np.flatnonzero(in_base)] = np.arange(np.count_nonzero(in_base))
+        order[np.flatnonzero(~in_base)] = np.count_nonzero(in_base) + np.arange(np.count_nonzero(~in_base))
+        return sp.csr_matrix(stacked[order], dtype=np.float32)
+
+    def top_k(
+        self,
+        query: sp.spmatrix,
+        *,
+        k: int,
+        threshold: float = 0.0,
+        rows: np.ndarray | None = None,
+        eligible: np.ndarray | None = None,
+        n_threads: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`scoring.top_k_similarity` against the live rows: positions (ties to the lower), -1 / 0.0 padding.
+
+        `rows` (sorted positions) restricts the search to them: their feature-major matrix is built once and
+        kept for the next calls with the same rows. `eligible` (a mask over positions, e.g. the published offers)
+        leaves the others out the way dead rows are, without building any matrix."""
+        query, _unused, k = _check_top_k_args(
+            query, sp.csr_matrix((0, query.shape[1]), dtype=np.float32), k, threshold
+        )
+        if query.shape[1] != self.n_features:
+            raise ValueError(f"query has {query.shape[1]} features, the index {self.n_features}")
+        query = _int32_csr(sp.csr_matrix(query, dtype=np.float32))
+        if rows is not None:
+            return self._top_k_restricted(query, np.asarray(rows, dtype=np.int64), k, threshold, n_threads)
+        n_queries = query.shape[0]
+        if self.size == 0 or n_queries == 0 or query.nnz == 0:
+            return _empty_top_k(n_queries, k)
+        base_position, delta_position = self.base_position, self.delta_position
+        if eligible is not None:
+            eligible = np.asarray(eligible, dtype=bool)
+            base_position = np.where(base_position >= 0, base_position, 0)
+            base_position = np.where((self.base_position >= 0) & eligible[base_position], base_position, -1)
+            delta_position = np.where(eligible[delta_position], delta_position, -1)
+        parts_rows, parts_positions, parts_scores = [], [], []
+        live_base = int(np.count_nonzero(base_position >= 0))
+        if live_base:
+            excluded = self.base.size - live_base
+            top_n = min(k + min(excluded, max(_DEAD_SLACK, k)) + 1, self.base.size)
+            product = _matmul_topn(query, self.base.columns, top_n, threshold, n_threads)
+            counts = np.diff(product.indptr)
+            query_rows = np.repeat(np.arange(n_queries), counts)
+            positions = base_position[product.indices]
+            live = positions >= 0
+            # A query whose base list is full may miss rows scoring the smallest value it kept (ties cut
+            # arbitrarily); its top k is exact from the list only when k live rows score strictly above that.
+            lowest = np.full(n_queries, np.inf, dtype=np.float64)
+            np.minimum.at(lowest, query_rows, product.data)
+            above = np.bincount(query_rows[live & (product.data > lowest[query_rows])], minlength=n_queries)
+            exact = (counts == top_n) & (above < k) & (top_n < self.base.size)
+            keep = live & ~exact[query_rows]
+            parts_rows.append(query_rows[keep])
+            parts_positions.append(positions[keep])
+            parts_scores.append(product.data[keep])
+            for row in np.flatnonzero(exact):
+                scores = np.asarray((query[row] @ self.base.columns).toarray()).ravel()
+                hits = np.flatnonzero((scores > threshold) & (base_position >= 0))
+                parts_rows.append(np.full(hits.size, row, dtype=np.int64))
+                parts_positions.append(base_position[hits])
+                parts_scores.append(scores[hits].astype(np.float32))
+        if self.delta.shape[0]:
+            product = self._delta_product(query)
+            counts = np.diff(product.indptr)
+            query_rows = np.repeat(np.arange(n_queries), counts)
+            keep = (product.data > threshold) & (delta_position[product.indices] >= 0)
+            parts_rows.append(query_rows[keep])
+            parts_positions.append(delta_position[product.indices[keep]])
+            parts_scores.append(product.data[keep].astype(np.float32))
+        if not parts_rows:
+            return _empty_top_k(n_queries, k)
+        indices, scores, _counts = _pack_top_k(
+            np.concatenate(parts_rows),
+            np.concatenate(parts_positions),
+            np.concatenate(parts_scores),
+            n_queries,
+            k,
+        )
+        return indices, scores
+
+    def _delta_product(self, query: sp.csr_matrix) -> sp.csr_matrix:
+        """`query . delta rows` on the few features the delta uses: a product over the whole hashed space would
+        transpose millions of (empty) feature pointers on every call."""
+        with self._lock:
+            if "delta" not in self._compact:
+                features = np.unique(self.delta.indices)
+                compact = sp.csr_matrix(
+                    (self.delta.data, np.searchsorted(features, self.delta.indices), self.delta.indptr),
+                    shape=(self.delta.shape[0], features.size),
+                )
+                self._compact["delta"] = (features, sp.csr_matrix(compact.T))
+            features, columns = self._compact["delta"]
+        if features.size == 0:
+            return sp.csr_matrix((query.shape[0], self.delta.shape[0]), dtype=np.float32)
+        at = np.minimum(np.searchsorted(features, query.indices), features.size - 1)
+        used = features[at] == query.indices
+        rows = np.repeat(np.arange(query.shape[0]), np.diff(query.indptr))[used]
+        compact_query = sp.csr_matrix(
+            (query.data[used], (rows, at[used])), shape=(query.shape[0], features.size), dtype=np.float32
+        )
+        return sp.csr_matrix(compact_query @ columns)
+
+    def _top_k_restricted(
+        self, query: sp.csr_matrix, rows: np.ndarray, k: int, threshold: float, n_threads: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if rows.size == 0:
+            return _empty_top_k(query.shape[0], k)
+        key = (rows.size, hash(rows.tobytes()))
+        with self._lock:
+            cached = self._restricted.get(key)
+            if cached is not None and np.array_equal(cached[0], rows):
+                self._restricted.move_to_end(key)
+                columns = cached[1]
+            else:
+                columns = None
+        if columns is None:
+            columns = _int32_csr(sp.csr_matrix(self.row_matrix(rows).T))
+            columns.sort_indices()
+            with self._lock:
+                self._restricted[key] = (rows.copy(), columns)
+                while len(self._restricted) > _RESTRICTED_CACHE:
+                    self._restricted.popitem(last=False)
+        indices, scores = _top_k_feature_major(query, columns, k, threshold, n_threads)
+        return np.where(indices >= 0, rows[np.maximum(indices, 0)], -1).astype(np.int64), scores
+
+
+def _rows_take(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """`matrix[rows]` without SciPy's checks over the whole (memory-mapped) matrix."""
+    indptr = np.asarray(matrix.indptr, dtype=np.int64)
+    starts, ends = indptr[rows], indptr[rows + 1]
+    lengths = ends - starts
+    out_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    if out_indptr[-1]:
+        gather = np.repeat(starts - out_indptr[:-1], lengths) + np.arange(out_indptr[-1])
+        data, indices = np.asarray(matrix.data[gather]), np.asarray(matrix.indices[gather])
+    else:
+        data, indices = np.zeros(0, np.float32), np.zeros(0, np.int32)
+    return sp.csr_matrix((data, indices, out_indptr), shape=(rows.size, matrix.shape[1]))
+
+
+def _matmul_topn(
+    query: sp.csr_matrix, columns: sp.csr_matrix, top_n: int, threshold: float, n_threads: int
+) -> sp.csr_matrix:
+    """sparse_dot_topn against a feature-major matrix without the checks and int32 copies of its public API,
+    which would copy the (memory-mapped) matrix on every call."""
+    if n_threads == 1:
+        return unchecked.sp_matmul_topn(query, columns, top_n=top_n, sort=False, threshold=threshold, density=1.0)
+    return unchecked.sp_matmul_topn_mt(
+        query, columns, top_n=top_n, sort=False, threshold=threshold, n_threads=n_threads
+    )
+
+
+def _top_k_feature_major(
+    query: sp.csr_matrix, columns: sp.csr_matrix, k: int, threshold: float, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of `query . items` given the items feature-major, ties to the lower item (as top_k_similarity)."""
+    n_queries, n_items = query.shape[0], columns.shape[1]
+    if n_queries == 0 or n_items == 0 or query.nnz == 0 or columns.nnz == 0:
+        return _empty_top_k(n_queries, k)
+    top_n = min(k + 1, n_items)
+    product = _matmul_topn(query, columns, top_n, threshold, n_threads)
+    query_rows = np.repeat(np.arange(n_queries), np.diff(product.indptr))
+    indices, scores, counts = _pack_top_k(query_rows, product.indices, product.data, n_queries, k + 1)
+    tied = np.flatnonzero((counts > k) & (scores[:, k - 1] == scores[:, k])) if k < top_n else np.zeros(0, int)
+    indices, scores = indices[:, :k], scores[:, :k]
+    if tied.size:
+        items = sp.csr_matrix(columns.T)
+        indices[tied], scores[tied] = top_k_similarity(query[tied], items, k=k, threshold=threshold)
+    return indices, scores
