@@ -675,8 +675,9 @@ class MatchingParameters:
     # With the weights above, a same-theme pair is relevant from a statement cosine of 0.1, a same-domain pair
     # from 0.43, an untagged pair from 0.77. On the evaluation set (median statement cosine 0.20 for labelled
     # pairs, 0.08 for unlabelled same-theme pairs) this flags 6 of the 9 needs without an offer as "create"
-    # and 10 of the 63 others; 0.42-0.50 trade one error for the other, 0.46 sits between (see the bench).
-    relevance_threshold: float = 0.46
+    # and 10 of the 63 others. 0.49 is the best of the recommendation sweep (`manage.py evaluate_recommendations`,
+    # docs/benchmarks.md "Recommendations") since the hashed index and the accent-keeping word branch.
+    relevance_threshold: float = 0.49
     # Coverage scale (`pair_service`): a relevant offer serves min(1, relevance / relevance_full) of the need, times
     # floor + (1 - floor) * factor for each constraint. relevance_full <= relevance_threshold / 0.8 keeps a same-theme
     # offer in the need's territory, audience and dates at 0.8 or more; the floor keeps an offer that fails a
