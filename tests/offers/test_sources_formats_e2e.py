@@ -77,8 +77,14 @@ def commune(code: str) -> Territory:
 
 
 def make_source(organisation, format_code: str, **values) -> Source:
-    values = {"name": format_code, "format": format_code, "failure_share_max": 0.5, **values}
-    return Source.objects.create(organisation=organisation, code=f"{format_code}-e2e", **values)
+    values = {
+        "code": f"{format_code}-e2e",
+        "name": format_code,
+        "format": format_code,
+        "failure_share_max": 0.5,
+        **values,
+    }
+    return Source.objects.create(organisation=organisation, **values)
 
 
 def sync_by_api(client, source: Source, content: bytes, name: str) -> SourceSync:
@@ -340,3 +346,25 @@ def test_the_demo_has_one_source_per_kind_with_creuse_records_all_usable(referen
     assert dated.count() >= 5  # the events, each still to come
     again = sources_demo_load(today=today)
     assert [(sync.created, sync.updated, sync.archived, sync.skipped) for sync in again] == [(0, 0, 0, 0)] * 4
+
+
+def test_a_resync_costs_as_many_queries_for_many_records_as_for_few(organisation_a):
+    """Meeting its offers again, a sync checks them without a query per record (it made two each: origin and
+    last_sync validated one by one)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from offers.source_formats.samples import france_travail_sample
+
+    def resync_queries(count: int) -> int:
+        source = make_source(organisation_a, "france_travail", code=f"ft-{count}")
+        content = france_travail_sample(count, seed=count)
+        assert source_sync(source=source, content=content).created > count * 0.9
+        with CaptureQueriesContext(connection) as queries:
+            again = source_sync(source=source, content=content)
+        assert again.unchanged > count * 0.9 and again.created == again.updated == 0
+        return len(queries)
+
+    # A few lookups depend on what the records hold (a postal code, a département), never one per record: 45 more
+    # records made 90 more queries.
+    assert resync_queries(60) <= resync_queries(15) + 5
