@@ -5,8 +5,11 @@ Runs in a throwaway test database (PostgreSQL with DATABASE_URL; SQLite otherwis
 through `offers.services.sources.source_sync`, the service the worker and `manage.py sync_source` run: reading with
 the source's format, mapping, the validation of every offer write, and the reconciliation in one transaction.
 `--format` picks the file generator: `france_travail` (the France Travail "Offres d'emploi" API shape, used when
-that format is registered) or `test_jsonl` (the tests' JSON-lines format, always available). Target: the first
-sync of 50,000 records under 3 minutes on PostgreSQL. Prints a Markdown table and the load average.
+that format is registered) or `test_jsonl` (the tests' JSON-lines format, always available); France Travail files
+come from `offers.source_formats.samples` (`--generator samples`, the default) or from plain rows (`rows`). Target:
+the first sync of 50,000 records under 3 minutes on PostgreSQL. Prints a Markdown table and the load average.
+
+Full scale: DATABASE_URL=postgres://postgres@127.0.0.1:5432/anc_bench python bench/bench_source_sync.py
 """
 
 import argparse
