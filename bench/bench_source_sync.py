@@ -5,8 +5,11 @@ Runs in a throwaway test database (PostgreSQL with DATABASE_URL; SQLite otherwis
 through `offers.services.sources.source_sync`, the service the worker and `manage.py sync_source` run: reading with
 the source's format, mapping, the validation of every offer write, and the reconciliation in one transaction.
 `--format` picks the file generator: `france_travail` (the France Travail "Offres d'emploi" API shape, used when
-that format is registered) or `test_jsonl` (the tests' JSON-lines format, always available). Target: the first
-sync of 50,000 records under 3 minutes on PostgreSQL. Prints a Markdown table and the load average.
+that format is registered) or `test_jsonl` (the tests' JSON-lines format, always available); France Travail files
+come from `offers.source_formats.samples` (`--generator samples`, the default) or from plain rows (`rows`). Target:
+the first sync of 50,000 records under 3 minutes on PostgreSQL. Prints a Markdown table and the load average.
+
+Full scale: DATABASE_URL=postgres://postgres@127.0.0.1:5432/anc_bench python bench/bench_source_sync.py
 """
 
 import argparse
@@ -99,6 +102,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=RECORDS)
     parser.add_argument("--format", choices=sorted(GENERATORS), default=None, help="default: france_travail if known")
+    parser.add_argument(
+        "--generator",
+        choices=("samples", "rows"),
+        default="samples",
+        help="france_travail files from offers.source_formats.samples (default) or from the bench's plain rows",
+    )
     arguments = parser.parse_args()
     print(f"start: load average {os.getloadavg()}", flush=True)
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -106,6 +115,7 @@ def main() -> None:
         from offers.models import Offer, Organisation, Source, Territory
         from offers.services import taxonomy_load, territories_load_geojson
         from offers.services.sources import source_formats, source_sync
+        from offers.source_formats.samples import france_travail_offers
 
         territories_load_geojson()
         taxonomy_load()
@@ -123,18 +133,31 @@ def main() -> None:
         source = Source.objects.create(
             organisation=organisation, code="ft-bench", name="Bench", format=format_code, failure_share_max=0.05
         )
-        generate = GENERATORS[format_code]
         count = arguments.records
-        first_rows = job_rows(count, communes=communes)
         # 5 % changes: the first 2 % removed, the next 2 % changed, 1 % added.
         removed, changed, added = count * 2 // 100, count * 2 // 100, count // 100
-        second_rows = [dict(row) for row in first_rows[removed:]]
-        for row in second_rows[:changed]:
-            row["title"] += " (modifiée)"
-        second_rows += job_rows(added, communes=communes, start=count + 1, seed=1)
-        files = [("first sync", generate(first_rows)), ("5 % changes", generate(second_rows))]
+        if arguments.generator == "samples" and format_code == "france_travail":
+            # offers.source_formats.samples: the API's variety (places given four ways, a few records skipped).
+            first = france_travail_offers(count)
+            second = [dict(offer) for offer in first[removed:]]
+            for offer in second[:changed]:
+                offer["intitule"] += " (modifiée)"
+            second += france_travail_offers(added, first_id=count)
+            files = [
+                ("first sync", json.dumps({"resultats": first}, ensure_ascii=False).encode()),
+                ("5 % changes", json.dumps({"resultats": second}, ensure_ascii=False).encode()),
+            ]
+        else:
+            generate = GENERATORS[format_code]
+            first_rows = job_rows(count, communes=communes)
+            second_rows = [dict(row) for row in first_rows[removed:]]
+            for row in second_rows[:changed]:
+                row["title"] += " (modifiée)"
+            second_rows += job_rows(added, communes=communes, start=count + 1, seed=1)
+            files = [("first sync", generate(first_rows)), ("5 % changes", generate(second_rows))]
         files.append(("same file again", files[1][1]))
-        print(f"format {format_code}, {count:,} records, {len(files[0][1]) / 1e6:.1f} MB", flush=True)
+        generator = arguments.generator if format_code == "france_travail" else "rows"
+        print(f"format {format_code} ({generator}), {count:,} records, {len(files[0][1]) / 1e6:.1f} MB", flush=True)
         print("\n| sync | seconds | created | updated | archived | unchanged | skipped | status |")
         print("|---|---:|---:|---:|---:|---:|---:|---|")
         for label, content in files:

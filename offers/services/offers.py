@@ -157,9 +157,11 @@ def offer_validate(
                     % {"theme": repr(theme.code), "domain": repr(offer.domain.code)}
                 )
     checks = (
-        # Foreign keys were resolved from the database already; re-checking them would cost a query each.
+        # Foreign keys were resolved from the database already (origin and last_sync: set by source syncs from rows
+        # they hold); re-checking them would cost a query each, two per record when a sync meets its offers again.
         lambda: offer.full_clean(
-            exclude=["domain", "organisation", "commune", "search_text"], validate_constraints=False
+            exclude=["domain", "organisation", "commune", "origin", "last_sync", "search_text"],
+            validate_constraints=False,
         ),
         # Constraints apart: one excluding the organisation would skip the organisation's import key.
         lambda: offer.validate_constraints(exclude=["search_text"]),
