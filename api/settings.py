@@ -319,7 +319,8 @@ SPECTACULAR_SETTINGS = {
         "NeedSourceEnum": "audiences.models.NeedSource",
         "JourneyStageEnum": "audiences.models.JourneyStage",
         "IpaCrosshairRuleEnum": "matching.reports.CROSSHAIR_RULES",
-        "SourceSyncStatusEnum": "offers.models.SyncStatus",
+        # Runs and source syncs share one lifecycle (the same four states), hence one enum.
+        "TaskStatusEnum": "matching.models.RunStatus",
     },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},

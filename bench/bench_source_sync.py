@@ -158,15 +158,27 @@ def main() -> None:
         files.append(("same file again", files[1][1]))
         generator = arguments.generator if format_code == "france_travail" else "rows"
         print(f"format {format_code} ({generator}), {count:,} records, {len(files[0][1]) / 1e6:.1f} MB", flush=True)
-        print("\n| sync | seconds | created | updated | archived | unchanged | skipped | status |")
-        print("|---|---:|---:|---:|---:|---:|---:|---|")
-        for label, content in files:
+        from matching import index as live_index
+
+        print(
+            "\n| sync | seconds | created | updated | archived | unchanged | skipped | status | "
+            "index after it (s) | full index builds |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+        for number, (label, content) in enumerate(files):
             start = time.perf_counter()
             sync = source_sync(source=source, content=content)
             seconds = time.perf_counter() - start
+            # The live index after the sync: the first one builds it; later ones must apply only the changes.
+            builds_before = live_index.build_count
+            start = time.perf_counter()
+            live_index.offer_index_get()
+            index_seconds = time.perf_counter() - start
+            builds = live_index.build_count - builds_before
             print(
                 f"| {label} | {seconds:.1f} | {sync.created} | {sync.updated} | {sync.archived} | {sync.unchanged} | "
-                f"{sync.skipped} | {sync.status} {sync.failure_message[:80]} |",
+                f"{sync.skipped} | {sync.status} {sync.failure_message[:80]} | {index_seconds:.2f} | "
+                f"{builds}{' (first build)' if number == 0 else ''} |",
                 flush=True,
             )
         print(f"\noffers of the source: {Offer.objects.filter(origin=source).count():,}")

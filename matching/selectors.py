@@ -22,7 +22,7 @@ from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.labels import report_texts
 from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, RunStatus
 from matching.reports import ReportLabels
-from matching.scoring import TextRelevanceModel, need_document, offer_document
+from matching.scoring import need_document, offer_document
 from matching.theme_inference import theme_vocabulary
 from offers.models import Audience, CatalogueVersion, Domain, Offer, OfferRemoval, Territory, TerritoryKind, Theme
 from offers.selectors import analyst_scope, territory_subtree_q
@@ -39,7 +39,9 @@ def catalogue_state() -> int:
 def catalogue_version() -> str:
     """The label of the catalogue as the offer index holds it: state and text-model key (`OfferIndex.version` of an
     index that is up to date)."""
-    return f"{catalogue_state()}:{TextRelevanceModel().model_key()}"
+    from matching.engine import offer_index_model  # the index's own model (accent-keeping word branch)
+
+    return f"{catalogue_state()}:{offer_index_model().model_key()}"
 
 
 @dataclasses.dataclass(frozen=True)

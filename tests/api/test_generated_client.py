@@ -206,7 +206,7 @@ def test_analyst_launches_a_run_and_reads_its_report(public, analyst, catalogue)
     from ancrage_client.models import (
         Error,
         MatchingRunCreateRequest,
-        MatchingRunStatusEnum,
+        TaskStatusEnum,
         RecommendationEnum,
         ReportDimensionEnum,
         TokenRequest,
@@ -234,12 +234,12 @@ def test_analyst_launches_a_run_and_reads_its_report(public, analyst, catalogue)
         client=analyst, body=MatchingRunCreateRequest(scope_territory="23", reference_date=date(2026, 6, 1))
     )
     assert_fully_typed(launched)
-    assert launched.status == MatchingRunStatusEnum.QUEUED and launched.launched_by == "analyst-user"
+    assert launched.status == TaskStatusEnum.QUEUED and launched.launched_by == "analyst-user"
     assert launched.progress.needs_total == 2 and launched.reference_date == date(2026, 6, 1)
 
     run_chunks(MatchingRun.objects.get(id=launched.id))  # what `db_worker` does with the queued chunks
     finished = matching_runs_retrieve.sync(id=launched.id, client=analyst)
-    assert finished.status == MatchingRunStatusEnum.SUCCEEDED and finished.progress.percent == 100.0
+    assert finished.status == TaskStatusEnum.SUCCEEDED and finished.progress.percent == 100.0
 
     anonymous = matching_runs_report.sync_detailed(run_id=launched.id, client=public, group_by="domain")
     assert anonymous.status_code == 401 and isinstance(anonymous.parsed, Error)

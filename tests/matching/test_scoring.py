@@ -323,14 +323,14 @@ def test_pair_service_scale():
 def _recommend_case():
     # One row per need; each list is (offer, relevance, geography, audience, availability, capacity).
     needs = [
-        [(0, 0.2, 1, 1, 1, 1), (1, 0.3, 1, 1, 1, 1)],  # create: nothing reaches 0.46
+        [(0, 0.2, 1, 1, 1, 1), (1, 0.3, 1, 1, 1, 1)],  # create: nothing reaches 0.49
         [(2, 0.9, 0.1, 1, 1, 1)],  # adjust: too far
         [(3, 0.8, 1, 0.0, 1, 1), (4, 0.3, 1, 1, 1, 1)],  # adjust: reserved to another audience
         [(5, 0.7, 1, 1, 0.0, 1)],  # adjust: not open at the reference date
         [(6, 0.9, 1, 1, 1, 0.2)],  # adjust: too few places
         [(7, 0.9, 1, 1, 1, 1)],  # promote: covered (0.9) but satisfaction 0.3
         [(8, 0.6, 1, 1, 1, 1), (9, 0.7, 1, 1, 1, 1)],  # maintain: fully served, satisfaction unknown
-        [(10, 0.47, 0.6, 1, 1, 0.6)],  # adjust: relevant, no single failing constraint, coverage 0.4
+        [(10, 0.5, 0.6, 1, 1, 0.6)],  # adjust: relevant, no single failing constraint, coverage 0.42
         [(11, 0.9, 0.2, 0.0, 1, 1), (12, 0.95, 0.2, 1, 1, 1)],  # adjust: two constraints, best served first
         [],  # create: no candidate at all
     ]
@@ -372,7 +372,7 @@ def test_recommend_one_need_of_each_kind():
     assert reasons[9] == [{"code": "no-relevant-offer", "best_relevance": 0.0}]
     coverages = [item["coverage"] for item in result]
     # Calibrated scale: 0 with nothing relevant, in between when only constrained offers exist, 1 when served.
-    np.testing.assert_allclose(coverages, [0, 0.28, 0.2, 0.2, 0.36, 1.0, 1.0, 0.395, 0.36, 0], atol=0.01)
+    np.testing.assert_allclose(coverages, [0, 0.28, 0.2, 0.2, 0.36, 1.0, 1.0, 0.42, 0.36, 0], atol=0.01)
 
 
 def test_recommend_maintain_when_satisfied_and_is_deterministic():
