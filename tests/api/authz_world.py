@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from audiences.models import CandidateNeedDecision, Need, Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
 from matching.models import MatchingChunk, MatchingRun, NeedResult
-from offers.models import Audience, CatalogueVersion, Offer, Organisation
+from offers.models import Audience, CatalogueVersion, Offer, Organisation, Source, SourceSync, SyncStatus, SyncTrigger
 from tests.audiences.factories import make_need, make_survey
 from tests.conftest import make_user
 from tests.matching.factories import make_need_result, make_run
@@ -36,6 +36,8 @@ class World:
     run: MatchingRun
     baseline: MatchingRun
     result: NeedResult
+    source: Source  # organisation A's, no offers: deletable by A's editors and admins
+    sync: SourceSync  # a finished sync of it (a new one may be queued)
     tokens: dict = field(default_factory=dict)
 
     def client(self, role: str) -> APIClient:
@@ -80,6 +82,10 @@ def world_build(*, organisation_a, organisation_b, editor_a, editor_b, analyst_u
         "admin": admin_user,
     }
     tokens = {role: Token.objects.create(user=user).key for role, user in users.items() if user is not None}
+    source = Source.objects.create(
+        organisation=organisation_a, code="services-a", name="Services A", format="data_inclusion"
+    )
+    sync = SourceSync.objects.create(source=source, trigger=SyncTrigger.UPLOAD, status=SyncStatus.SUCCEEDED)
     return World(
         users=users,
         organisation_a=organisation_a,
@@ -92,6 +98,8 @@ def world_build(*, organisation_a, organisation_b, editor_a, editor_b, analyst_u
         run=run,
         baseline=baseline,
         result=result,
+        source=source,
+        sync=sync,
         tokens=tokens,
     )
 
@@ -133,6 +141,8 @@ WRITABLE_MODELS = (
     Offer.service_area.through,
     Organisation,
     Organisation.editors.through,
+    Source,
+    SourceSync,
     CatalogueVersion,
     Audience,
     Need,

@@ -173,6 +173,24 @@ def survey_with_answers(suffix: str, body: dict | None = None) -> Request:
     return request
 
 
+def source_readers() -> dict[str, int]:
+    """Organisation A's source: 401 without credentials, A's editors, analysts and admins read it, B's editors do
+    not see it (404)."""
+    return statuses(401, 200, 404, 200, 200)
+
+
+def source_url(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"{V1}/sources/{w.source.pk}/{suffix}"
+
+
+def source_body(w: World) -> dict:
+    return {"code": "agenda-a", "name": "Agenda A", "organisation": w.organisation_a.slug, "format": "data_inclusion"}
+
+
+def sync_upload(w: World) -> dict:
+    return {"file": named_file(json.dumps(DATA_INCLUSION_SERVICES).encode(), "services.json")}
+
+
 NEEDS_CSV = (
     "external_id,audience,domain,themes,statement,importance,source\n"
     "AT-9,families,daily-life,childcare,Crèche,0.5,workshop\n"
@@ -426,6 +444,53 @@ CASES = [
         "A, which has offers",
         admins(409),
         at(lambda w: f"{V1}/organisations/{w.organisation_a.slug}/"),
+    ),
+    # Sources kept in sync: signed-in users only; editors see and write their organisation's, analysts read all and
+    # change a theme_mapping only, admins everything ----------------------------------------------------------------
+    Case("GET", f"{V1}/sources/", "list", statuses(401, 200, 200, 200, 200), at(lambda w: f"{V1}/sources/")),
+    Case("GET", f"{V1}/sources/{{id}}/", "A's", source_readers(), at(source_url())),
+    Case(
+        "POST",
+        f"{V1}/sources/",
+        "for A",
+        statuses(401, 201, 403, 403, 201),
+        at(lambda w: f"{V1}/sources/", source_body),
+        writes=True,
+    ),
+    Case(
+        "PATCH",
+        f"{V1}/sources/{{id}}/",
+        "name",
+        statuses(401, 200, 404, 403, 200),
+        at(source_url(), lambda w: {"name": "Services de l'agglomération"}),
+        writes=True,
+    ),
+    Case(
+        "PATCH",
+        f"{V1}/sources/{{id}}/",
+        "theme_mapping",
+        statuses(401, 200, 404, 200, 200),
+        at(source_url(), lambda w: {"theme_mapping": {"famille--garde-denfants": ["childcare"]}}),
+        writes=True,
+    ),
+    Case(
+        "DELETE", f"{V1}/sources/{{id}}/", "no offer", statuses(401, 204, 404, 403, 204), at(source_url()), writes=True
+    ),
+    Case("GET", f"{V1}/sources/{{id}}/syncs/", "list", source_readers(), at(source_url("syncs/"))),
+    Case(
+        "POST",
+        f"{V1}/sources/{{id}}/syncs/",
+        "upload",
+        statuses(401, 202, 404, 403, 202),
+        at(source_url("syncs/"), sync_upload, "multipart"),
+        writes=True,
+    ),
+    Case(
+        "GET",
+        f"{V1}/source-syncs/{{id}}/",
+        "A's",
+        source_readers(),
+        at(lambda w: f"{V1}/source-syncs/{w.sync.pk}/"),
     ),
     # Audiences, needs, surveys: analysts and admins only -------------------------------------------------------
     Case("GET", f"{V1}/audiences/", "list", analysts(), at(lambda w: f"{V1}/audiences/")),

@@ -206,9 +206,9 @@ def test_analyst_launches_a_run_and_reads_its_report(public, analyst, catalogue)
     from ancrage_client.models import (
         Error,
         MatchingRunCreateRequest,
-        TaskStatusEnum,
         RecommendationEnum,
         ReportDimensionEnum,
+        TaskStatusEnum,
         TokenRequest,
     )
 
