@@ -257,10 +257,17 @@ def offer_arrays_merge(old: OfferArrays, changed: OfferArrays, merge: PositionMe
     )
 
 
-def offer_index_fit(*, version: str, offers: OfferArrays, taxonomy: TaxonomyArrays, state: int = 0) -> OfferIndex:
+def offer_index_fit(
+    *,
+    version: str,
+    offers: OfferArrays,
+    taxonomy: TaxonomyArrays,
+    state: int = 0,
+    model: TextRelevanceModel | None = None,
+) -> OfferIndex:
     """An index fitted in memory on these offers (tests and tools; the service builds and stores it in
-    `matching.index`)."""
-    base, model = offer_base_fit(state=state, offers=offers, label=f"memory-{state}")
+    `matching.index`); `model` (unfitted) replaces the index's own text model (evaluations of other settings)."""
+    base, model = offer_base_fit(state=state, offers=offers, label=f"memory-{state}", model=model)
     live = LiveMatrix.of_base(base)
     return OfferIndex(version=version, state=state, model=model, live=live, offers=offers, taxonomy=taxonomy)
 

@@ -291,12 +291,8 @@ class SearchRanker(BaseEstimator):
         """Build the index (and fit the classifier) from the set; ``documents`` is ignored (the set's are used)."""
         taxonomy = eval_taxonomy_arrays(self.eval_set)
         offers = eval_offer_arrays(self.eval_set, taxonomy)
-        self.index_ = offer_index_fit(version="eval", offers=offers, taxonomy=taxonomy)
-        if self.model is not None:
-            model = clone(self.model)
-            self.index_ = dataclasses.replace(
-                self.index_, model=model, matrix=sp.csr_matrix(model.fit_transform(offers.documents))
-            )
+        model = clone(self.model) if self.model is not None else None
+        self.index_ = offer_index_fit(version="eval", offers=offers, taxonomy=taxonomy, model=model)
         self.classifier_ = None
         if self.classifier is not None:
             self.classifier_ = clone(self.classifier).fit(
