@@ -1,7 +1,6 @@
 """The demo catalogue: organisations and offers, loaded through the rules of every import, dated from today."""
 
 import datetime
-import re
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -16,6 +15,7 @@ from offers.selectors import territory_resolve, territory_subtree_q
 from offers.services.imports import OfferImportReport, _offers_upsert
 from offers.services.offers import OFFER_INPUT_FIELDS
 from offers.services.reference_data import DATA_DIR, catalogue_changed, read_json
+from offers.source_formats.samples import dates_shift
 
 DEMO_DIR = DATA_DIR / "demo"
 
@@ -135,27 +135,13 @@ def sources_demo_load(
         source, _created = Source.objects.get_or_create(
             code=code, defaults={"name": name, "format": format_code, "organisation": organisation}
         )
-        content = demo_dates_shift(files[0].read_bytes(), today=today or timezone.localdate())
+        content = dates_shift(
+            files[0].read_bytes(), written_on=DEMO_SOURCES_WRITTEN_ON, today=today or timezone.localdate()
+        )
         syncs.append(source_sync(source=source, content=content, today=today))
     return syncs
 
 
-# The day the demo source files were written: their dates move with today by as many days, so that their events
-# are never over and their job offers never years old (a reader skips an event whose last day is past).
+# The day the demo source files were written: their dates move with today by as many days (dates_shift), so that
+# their events are never over and their job offers never years old (a reader skips an event whose last day is past).
 DEMO_SOURCES_WRITTEN_ON = datetime.date(2026, 12, 1)
-_ISO_DATE = re.compile(rb"(?<![0-9A-Za-z])(\d{4})-(\d{2})-(\d{2})(?![0-9])")
-
-
-def demo_dates_shift(content: bytes, *, today: datetime.date) -> bytes:
-    """`content` with each ISO date (alone or starting a date-time) moved by the days between
-    DEMO_SOURCES_WRITTEN_ON and `today`."""
-    delta = today - DEMO_SOURCES_WRITTEN_ON
-
-    def shift(match: re.Match) -> bytes:
-        try:
-            day = datetime.date(*(int(part) for part in match.groups()))
-        except ValueError:  # not a date after all
-            return match.group(0)
-        return (day + delta).isoformat().encode()
-
-    return _ISO_DATE.sub(shift, content) if delta else content

@@ -9,6 +9,9 @@ A second sync of the same source is simulated with `first_id` (shift the window 
 disappear, new ones appear after) and `revision` (every 10th offer of the window gets a new description and
 salary), e.g. `france_travail_sample(50_000)` then `france_travail_sample(50_000, first_id=1_000, revision=1)`
 removes 1,000, adds 1,000 and changes about 4,900.
+
+`dates_shift` moves the dates of a hand-written sample file (the demo's, the tests') to today, so that its events
+are never over and its job offers never years old.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import gzip
 import io
 import json
 import random
+import re
 from datetime import date, timedelta
 from functools import cache
 
@@ -145,3 +149,21 @@ def france_travail_sample(count: int, **options) -> bytes:
     buffer = io.StringIO()
     json.dump({"resultats": france_travail_offers(count, **options)}, buffer, ensure_ascii=False)
     return buffer.getvalue().encode("utf-8")
+
+
+_ISO_DATE = re.compile(rb"(?<![0-9A-Za-z])(\d{4})-(\d{2})-(\d{2})(?![0-9])")
+
+
+def dates_shift(content: bytes, *, written_on: date, today: date) -> bytes:
+    """`content` with each ISO date (alone or starting a date-time) moved by the days between `written_on` (the day
+    the file was written: its dates are right as of then) and `today`."""
+    delta = today - written_on
+
+    def shift(match: re.Match) -> bytes:
+        try:
+            day = date(*(int(part) for part in match.groups()))
+        except ValueError:  # not a date after all
+            return match.group(0)
+        return (day + delta).isoformat().encode()
+
+    return _ISO_DATE.sub(shift, content) if delta else content

@@ -27,12 +27,12 @@ from offers.source_formats import (
     domain_pick,
     theme_domains,
 )
-from offers.source_formats.samples import france_travail_offers, france_travail_sample
+from offers.source_formats.samples import dates_shift, france_travail_offers, france_travail_sample
+from tests.offers.sources_files import FILES, FILES_WRITTEN_ON
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-FILES = Path(__file__).resolve().parent / "data" / "sources"
 DEMO = BASE_DIR / "offers" / "data" / "demo" / "sources"
-TODAY = date(2026, 12, 2)
+TODAY = FILES_WRITTEN_ON  # the readers are given the day the files were written: their dates stay right
 TAXONOMY = json.loads((BASE_DIR / "offers" / "data" / "taxonomy.json").read_text(encoding="utf-8"))
 
 
@@ -451,3 +451,10 @@ def test_france_travail_sample_is_deterministic_and_realistic():
     assert len(set(before) - set(after)) >= 49 and len(set(after) - set(before)) >= 49
     changed = [key for key in set(before) & set(after) if before[key] != after[key]]
     assert changed and all(int(key[2:]) % 10 == 0 for key in changed)
+
+
+def test_dates_shift_moves_dates_and_date_times_and_nothing_else():
+    content = b'{"d": "2026-12-02", "t": "2027-02-28T20:30:00+01:00", "id": "x2026-12-02", "n": "2026-13-45"}'
+    moved = dates_shift(content, written_on=date(2026, 12, 2), today=date(2027, 1, 1))
+    assert moved == b'{"d": "2027-01-01", "t": "2027-03-30T20:30:00+01:00", "id": "x2026-12-02", "n": "2026-13-45"}'
+    assert dates_shift(content, written_on=date(2026, 12, 2), today=date(2026, 12, 2)) == content

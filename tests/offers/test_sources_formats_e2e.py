@@ -18,11 +18,11 @@ from offers.models import Offer, OfferStatus, Source, SourceSync, SyncStatus, Te
 from offers.services.demo import DEMO_SOURCES, sources_demo_load
 from offers.services.sources import source_sync, source_sync_run
 from tests.conftest import client_for
+from tests.offers.sources_files import file_day, source_file
 from tests.offers.sources_fixtures import *  # noqa: F403 (feed_server: a local HTTP server)
 
 pytestmark = pytest.mark.django_db
 
-FILES = Path(__file__).resolve().parent / "data" / "sources"
 DT = "https://data.datatourisme.fr/23/"
 
 # Per format: the list holding the records, the identifier's key, how to change a title, what the test file gives.
@@ -147,7 +147,7 @@ def test_a_format_imports_end_to_end_then_resyncs_with_exact_counts(
     blaudeix, gueret = commune("23023"), commune("23096")
     Territory.objects.filter(pk=blaudeix.pk).update(successor=gueret, retired=True)
     source = make_source(organisation_a, format_code)
-    content = (FILES / spec["file"]).read_bytes()
+    content = source_file(spec["file"])
 
     def run(data: bytes) -> SourceSync:
         if way == "api":
@@ -170,7 +170,7 @@ def test_a_format_imports_end_to_end_then_resyncs_with_exact_counts(
     if format_code == "france_travail":
         nurse = offers["186XKLM"]
         assert (nurse.commune, nurse.latitude, nurse.longitude) == (gueret, 46.171189, 1.871629)
-        assert nurse.available_from == date(2026, 11, 20) and nurse.domain.code == "jobs"
+        assert nurse.available_from == file_day(date(2026, 11, 20)) and nurse.domain.code == "jobs"
         assert [t.code for t in nurse.themes.all()] == ["salaried-job"]
         assert "recrutement@ch-gueret.example" in nurse.contact
         assert nurse.source_url == "https://candidat.francetravail.fr/offres/recherche/detail/186XKLM"
@@ -184,12 +184,15 @@ def test_a_format_imports_end_to_end_then_resyncs_with_exact_counts(
         assert "gite.moulin@example.org" in gite.contact and gite.source_url.startswith(DT)
         assert offers[f"{DT}6b7c8d9e-0f1a-3b2c-3d4e-5f6a7b8c9d07"].commune == gueret  # Blaudeix, merged
         festival = offers[f"{DT}3e4f5a6b-7c8d-3e9f-0a1b-2c3d4e5f6a04"]
-        assert (festival.available_from, festival.available_until) == (date(2027, 5, 12), date(2027, 5, 27))
+        assert (festival.available_from, festival.available_until) == (
+            file_day(date(2027, 5, 12)),
+            file_day(date(2027, 5, 27)),
+        )
         assert festival.is_free and [t.code for t in festival.themes.all()] == ["cultural-event"]
     else:
         concert = offers["48213771"]
         assert (concert.commune, concert.latitude, concert.longitude) == (gueret, 46.169392, 1.869712)
-        assert (concert.available_from, concert.available_until) == (date(2027, 2, 6), date(2027, 2, 6))
+        assert (concert.available_from, concert.available_until) == (file_day(date(2027, 2, 6)),) * 2
         assert str(concert.price_amount) == "8.00" and "15 €" in concert.price_details
         assert concert.contact == "05 55 52 00 00" and concert.domain.code == "culture"
         assert concert.source_url == "https://openagenda.com/creuse/events/concert-orchestre-limousin-gueret"
@@ -217,10 +220,24 @@ def test_a_format_imports_end_to_end_then_resyncs_with_exact_counts(
     assert Offer.objects.filter(origin=source, catalogue_seq__gt=again.catalogue_version).count() == 0
 
 
+@pytest.mark.parametrize("years_ahead", [0, 3])
+def test_the_test_files_give_the_same_offers_whatever_the_day_the_tests_run(organisation_a, years_ahead):
+    """The files are read dated from the day (source_file): in three years, the events to come are still to come and
+    those over still over (read as written, every event would be over by then)."""
+    today = timezone.localdate()
+    today = today.replace(year=today.year + years_ahead, day=min(today.day, 28))
+    for format_code, spec in FORMATS.items():
+        source = make_source(organisation_a, format_code)
+        sync = source_sync(source=source, content=source_file(spec["file"], today=today), today=today)
+        assert sync.status == SyncStatus.SUCCEEDED, sync.failure_message
+        assert set(Offer.objects.filter(origin=source).values_list("external_id", flat=True)) == spec["created"]
+        assert skipped(sync) == spec["skipped"]
+
+
 def data_inclusion_page() -> bytes:
     """The test file's page (`items`, `total`, `page`, `size`, `pages`) with a remote national service without any
     address and a record of nulls but its identifier, as the API serves them."""
-    page = json.loads((FILES / "data_inclusion.json").read_bytes())
+    page = json.loads(source_file("data_inclusion.json"))
     nulls = dict.fromkeys(page["items"][4], None)
     remote = {
         **nulls,
@@ -281,7 +298,7 @@ def published_titles(source: Source) -> dict:
 
 def test_a_sync_failing_whole_writes_nothing_and_keeps_the_previous_offers(organisation_a, tmp_path):
     source = make_source(organisation_a, "france_travail")
-    content = (FILES / "france_travail.json").read_bytes()
+    content = source_file("france_travail.json")
     first = source_sync(source=source, content=content)
     before = published_titles(source)
     assert len(before) == 8 and first.status == SyncStatus.SUCCEEDED
@@ -294,10 +311,10 @@ def test_a_sync_failing_whole_writes_nothing_and_keeps_the_previous_offers(organ
         record["intitule"] = "Changé"
     failures = [
         (json.dumps(changed).encode(), "too_many_skipped"),
-        ((FILES / "openagenda.json").read_bytes(), "format_error"),  # another format's file
-        ((FILES / "datatourisme.json").read_bytes(), "format_error"),
-        ((FILES / "france_travail_truncated.json").read_bytes(), "format_error"),
-        ((FILES / "not_json.csv").read_bytes(), "format_error"),
+        (source_file("openagenda.json"), "format_error"),  # another format's file
+        (source_file("datatourisme.json"), "format_error"),
+        (source_file("france_travail_truncated.json"), "format_error"),
+        (source_file("not_json.csv"), "format_error"),
         (content[: len(content) // 2], "format_error"),  # cut in the middle
     ]
     for data, code in failures:
@@ -310,7 +327,7 @@ def test_a_sync_failing_whole_writes_nothing_and_keeps_the_previous_offers(organ
     assert sync.failure_message
     # The command says it failed too.
     path = tmp_path / "truncated.json"
-    path.write_bytes((FILES / "france_travail_truncated.json").read_bytes())
+    path.write_bytes(source_file("france_travail_truncated.json"))
     with pytest.raises(CommandError):
         call_command("sync_source", source.code, file=path, stdout=io.StringIO(), stderr=io.StringIO())
     assert published_titles(source) == before
