@@ -320,7 +320,7 @@ SPECTACULAR_SETTINGS = {
         "JourneyStageEnum": "audiences.models.JourneyStage",
         "IpaCrosshairRuleEnum": "matching.reports.CROSSHAIR_RULES",
         # Runs and source syncs share one lifecycle (the same four states), hence one enum.
-        "TaskStatusEnum": "matching.models.RunStatus",
+        "TaskStatusEnum": "api.choices.TaskStatus",
     },
     "TAGS": [
         {"name": "reference", "description": "Territories and taxonomy shared by offers and needs."},

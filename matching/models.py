@@ -10,15 +10,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from api.choices import TaskStatus
 from audiences.models import JourneyStage, Need
 from offers.models import Offer, Territory
 
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+RunStatus = TaskStatus  # a matching run is a background task like a source sync
 
 
 class Recommendation(models.TextChoices):

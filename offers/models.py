@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from api.choices import TaskStatus
 from offers.validators import DataInclusionCodesValidator, data_inclusion_codes_check
 
 
@@ -460,11 +461,7 @@ class SyncTrigger(models.TextChoices):
     COMMAND = "command", _("Command line")
 
 
-class SyncStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+SyncStatus = TaskStatus  # a source sync is a background task like a matching run
 
 
 class SourceSync(models.Model):
