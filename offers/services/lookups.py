@@ -15,7 +15,8 @@ class CodeLookups:
 
     def __init__(self):
         self.domains = {domain.code: domain for domain in Domain.objects.all()}
-        self.themes = {theme.code: theme for theme in Theme.objects.all()}
+        # With their domain: a sync picks a record's domain from its themes' (no query per theme).
+        self.themes = {theme.code: theme for theme in Theme.objects.select_related("domain")}
         self.audiences = {audience.code: audience for audience in Audience.objects.all()}
         self._organisations: dict[str, Organisation | None] = {}
         self._territories: dict[str, Territory | str] = {}  # a territory, or why the code does not resolve

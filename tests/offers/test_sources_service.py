@@ -247,3 +247,20 @@ def test_dates_out_of_order_are_skipped_with_the_rule_of_every_write(source_a):
     assert (sync.created, sync.skipped) == (1, 1)
     assert sync.skipped_records[0]["code"] == "invalid"
     assert "available_until" in sync.skipped_records[0]["message"]
+
+
+def test_records_of_many_themes_cost_as_many_queries_as_records_of_one(source_a):
+    """A record without a domain takes its themes' (domain_pick): the themes come with their domain, not one query
+    per theme met (4 themes of 3 domains here)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sync_queries(code: str, categories: list[str]) -> int:
+        source = make_source(organisation=source_a.organisation, code=code)
+        records = [job(number, categories=[category]) for number, category in enumerate(categories)]
+        with CaptureQueriesContext(connection) as queries:
+            sync = source_sync(source=source, content=jsonl(records))
+        assert (sync.status, sync.created) == (SyncStatus.SUCCEEDED, len(categories)), sync.failure_message
+        return len(queries)
+
+    assert sync_queries("mixed", ["job", "training", "concert", "creche"]) == sync_queries("jobs", ["job"] * 4)
