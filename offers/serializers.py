@@ -462,7 +462,8 @@ class SourceSyncSkippedSerializer(serializers.Serializer):
 class SourceSyncFailureSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="unknown_format, format_error, empty, too_many_skipped, http_error, timeout, too_large, "
-        "truncated, unreachable, stale or internal_error."
+        "truncated, unreachable, stale (no progress: its worker stopped), not_started (no worker took it) or "
+        "internal_error."
     )
     message = serializers.CharField()
 

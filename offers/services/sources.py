@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
@@ -105,10 +106,15 @@ def source_sync_request(*, source: Source, trigger: str, content: bytes | None =
 def source_sync_run(*, sync_id: int) -> dict:
     """What the worker runs: fetch the URL or take the upload, then sync; the sync row says how it went."""
     sync = SourceSync.objects.select_related("source__organisation").get(pk=sync_id)
-    if sync.status != SyncStatus.QUEUED:
+    started = timezone.now()
+    # Only a sync still queued starts: one failed meanwhile for waiting too long (_stale_syncs_fail) stays failed.
+    taken = SourceSync.objects.filter(pk=sync.pk, status=SyncStatus.QUEUED).update(
+        status=SyncStatus.RUNNING, started_at=started, progressed_at=started
+    )
+    if not taken:
+        sync.refresh_from_db(fields=["status"])
         return {"sync": sync.pk, "status": sync.status}
-    SourceSync.objects.filter(pk=sync.pk).update(status=SyncStatus.RUNNING, started_at=timezone.now())
-    sync.status, sync.started_at = SyncStatus.RUNNING, timezone.now()
+    sync.status, sync.started_at, sync.progressed_at = SyncStatus.RUNNING, started, started
     try:
         if sync.trigger == SyncTrigger.URL:
             _progress(sync, phase="fetching")
@@ -176,15 +182,28 @@ def _sync_open(*, source: Source, trigger: str, user, upload: bytes | None, stat
 
 
 def _stale_syncs_fail(*, source: Source) -> None:
-    """A sync whose worker died stays `running`: past SOURCE_SYNC_STALE_SECONDS without progress it is failed, so the
-    source can sync again."""
-    limit = timezone.now() - timedelta(seconds=settings.SOURCE_SYNC_STALE_SECONDS)
-    SourceSync.objects.filter(source=source, status=SyncStatus.RUNNING, progressed_at__lt=limit).update(
-        status=SyncStatus.FAILED,
+    """A sync whose worker died stays `running`, one no worker took stays `queued`: past SOURCE_SYNC_STALE_SECONDS
+    without progress (or since it was requested) it is failed, so the source can sync again."""
+    seconds = settings.SOURCE_SYNC_STALE_SECONDS
+    now = timezone.now()
+    limit = now - timedelta(seconds=seconds)
+    ended = {"status": SyncStatus.FAILED, "finished_at": now, "upload": None, "phase": ""}
+    syncs = SourceSync.objects.filter(source=source)
+    syncs.filter(status=SyncStatus.RUNNING).filter(
+        Q(progressed_at__lt=limit) | Q(progressed_at__isnull=True, started_at__lt=limit)
+    ).update(
         failure_code="stale",
         failure_message=gettext("The sync made no progress for too long: its worker probably stopped."),
-        finished_at=timezone.now(),
-        upload=None,
+        **ended,
+    )
+    syncs.filter(status=SyncStatus.QUEUED, requested_at__lt=limit).update(
+        failure_code="not_started",
+        failure_message=gettext(
+            "No worker started the sync within %(seconds)s s of its request: check that the workers run "
+            "(manage.py db_worker), then request the sync again."
+        )
+        % {"seconds": seconds},
+        **ended,
     )
 
 

@@ -2,12 +2,14 @@
 following them, offers' provenance and the `source` filter, and the sync_source command."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from offers.models import Offer, Source, SourceSync
+from offers.models import Offer, Source, SourceSync, SyncStatus, SyncTrigger
 from offers.services.sources import source_sync, source_sync_run
 from tests.conftest import client_for, make_user
 from tests.offers.sources_fixtures import *  # noqa: F403 (the fixtures of the source tests)
@@ -123,6 +125,46 @@ def test_an_uploaded_file_is_synced_by_the_worker_and_followed(source_a, editor_
 
     history = editor_a_client.get(f"{SOURCES}{source_a.pk}/syncs/").json()
     assert [item["id"] for item in history["results"]] == [queued["id"]]
+
+
+def test_a_sync_no_worker_took_is_failed_at_the_next_request(source_a, editor_a_client, settings):
+    url = f"{SOURCES}{source_a.pk}/syncs/"
+    waiting = editor_a_client.post(url, upload([job(1)]), format="multipart").json()
+    assert editor_a_client.post(url, upload([job(1)]), format="multipart").status_code == 409  # it may yet start
+    long_ago = timezone.now() - timedelta(seconds=settings.SOURCE_SYNC_STALE_SECONDS + 60)
+    SourceSync.objects.filter(pk=waiting["id"]).update(requested_at=long_ago)  # no worker took it since
+
+    again = editor_a_client.post(url, upload([job(1), job(2)]), format="multipart")
+    assert again.status_code == 202, again.json()
+    failed = editor_a_client.get(f"/api/v1/source-syncs/{waiting['id']}/").json()
+    assert (failed["status"], failed["failure"]["code"]) == ("failed", "not_started")
+    assert str(settings.SOURCE_SYNC_STALE_SECONDS) in failed["failure"]["message"]
+    assert "db_worker" in failed["failure"]["message"] and failed["finished_at"]
+    assert SourceSync.objects.get(pk=waiting["id"]).upload is None
+    # A worker reaching it at last leaves it failed (the source has moved on); the new one runs.
+    assert source_sync_run(sync_id=waiting["id"]) == {"sync": waiting["id"], "status": "failed"}
+    source_sync_run(sync_id=again.json()["id"])
+    assert SourceSync.objects.get(pk=again.json()["id"]).created == 2
+    assert not Offer.objects.filter(last_sync_id=waiting["id"]).exists()
+
+
+@pytest.mark.parametrize("progressed", [True, False])
+def test_a_running_sync_without_progress_for_too_long_is_failed_at_the_next_request(
+    source_a, editor_a_client, settings, progressed
+):
+    long_ago = timezone.now() - timedelta(seconds=settings.SOURCE_SYNC_STALE_SECONDS + 60)
+    # Its worker died after some progress, or before any (started, never progressed).
+    dead = SourceSync.objects.create(
+        source=source_a,
+        trigger=SyncTrigger.UPLOAD,
+        status=SyncStatus.RUNNING,
+        started_at=long_ago,
+        progressed_at=long_ago if progressed else None,
+    )
+    response = editor_a_client.post(f"{SOURCES}{source_a.pk}/syncs/", upload([job(1)]), format="multipart")
+    assert response.status_code == 202, response.json()
+    dead.refresh_from_db()
+    assert (dead.status, dead.failure_code) == (SyncStatus.FAILED, "stale")
 
 
 def test_only_editors_of_its_organisation_and_admins_sync_a_source(source_a, analyst_client, editor_b_client):
