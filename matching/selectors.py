@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
@@ -20,7 +20,7 @@ from api.exceptions import Conflict, ErrorItem, InvalidInput
 from audiences.models import JourneyStage, Need, Survey
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.labels import report_texts
-from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, RunStatus
+from matching.models import NEED_SNAPSHOT_FIELDS, MatchedOffer, MatchingRun, NeedResult, OfferIndexBuild, RunStatus
 from matching.reports import ReportLabels
 from matching.scoring import need_document, offer_document
 from matching.theme_inference import theme_vocabulary
@@ -68,6 +68,14 @@ def offer_changes(*, since: int, until: int) -> OfferChanges:
     removed = np.setdiff1d(np.array([row[0] for row in removed_rows], dtype=np.int64), changed)
     seqs = {row[1] for row in changed_rows} | {row[1] for row in removed_rows}
     return OfferChanges(changed=changed, removed=removed, other_writes=len(seqs) < until - since)
+
+
+def offer_index_oldest_state(*, model_key: str) -> int | None:
+    """The oldest catalogue state an offer index of `model_key` may still update from: the state of the latest build
+    of each machine (its processes load that build, then read the changes since); None without a build."""
+    latest = OfferIndexBuild.objects.filter(model_key=model_key, host=OuterRef("host")).order_by("-id").values("id")
+    builds = OfferIndexBuild.objects.filter(model_key=model_key, id=Subquery(latest[:1]))
+    return builds.aggregate(oldest=Min("state"))["oldest"]
 
 
 def offer_count() -> int:

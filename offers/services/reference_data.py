@@ -88,6 +88,14 @@ def catalogue_changed(*, public: bool = True, offers: Iterable[int] = (), remove
     return version
 
 
+def offer_removals_purge(*, before_seq: int) -> int:
+    """Delete the offer removals numbered below `before_seq` (the oldest catalogue state an offer index may still
+    update from, plus one: an index at state S reads only removals above S); returns how many. Purging too much is
+    safe, only slower: an index missing a version's removals re-reads every offer and reconciles them by id."""
+    deleted, _by_model = OfferRemoval.objects.filter(seq__lt=before_seq).delete()
+    return deleted
+
+
 @dataclass
 class LoadReport:
     """What a load did: totals, and per kind (`outcomes["commune"]["created"]`); `retired` counts territories

@@ -4,7 +4,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from matching import index
+from matching import index, selectors
+from offers.services.reference_data import offer_removals_purge
 
 
 class Command(BaseCommand):
@@ -20,6 +21,10 @@ class Command(BaseCommand):
                 f"Built {built.base_label}: {built.size} offers, state {built.state}, {built.nnz} non-zeros, "
                 f"{built.build_seconds:.2f} s"
             )
+            # The removals no index still needs (every machine's latest build is past them) are purged.
+            oldest = selectors.offer_index_oldest_state(model_key=built.model_key)
+            purged = offer_removals_purge(before_seq=oldest + 1) if oldest is not None else 0
+            self.stdout.write(f"Purged {purged} offer removals up to state {oldest}.")
         elif options["action"] == "clear":
             index.offer_index_clear(stored=True)
             self.stdout.write("Stored offer index builds of this machine cleared.")
