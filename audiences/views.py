@@ -355,14 +355,15 @@ class SurveyViewSet(CrudViewSet):
         "column per question, go to `responses/wide/` with a mapping). Columns (French headers accepted): "
         + _columns_doc(services.RESPONSE_COLUMNS)
         + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
-        "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
-        "(empty = no answer). The whole file is validated first (every bad line listed, nothing written). Responses "
-        "are upserted by (item, respondent): re-uploading the same file changes nothing, a corrected file updates. "
-        "Then, for each item x audience, one need for the whole survey area and one per EPCI: importance and "
-        "satisfaction = weighted mean of the normalised scores (x - min) / (max - min), each measure on its item's "
-        "scale, with a 95% Student-t interval on the Kish effective sample size (null for a single answer); "
-        "demand_volume = weighted respondents in the top-2 box of importance, rounded. Without weights (every "
-        "weight 1) these are the plain mean, Student interval and count. Formulas: docs/surveys.md.",
+        "INSEE code, within the survey's territory when it has one; `item` the code of a survey item; "
+        "`importance`/`satisfaction` whole numbers on the survey scale (empty = no answer). The whole file is "
+        "validated first (every bad line listed, nothing written). Responses are upserted by (item, respondent): "
+        "re-uploading the same file changes nothing, a corrected file updates. Then, for each item x audience, one "
+        "need for the whole survey area and one per EPCI: importance and satisfaction = weighted mean of the "
+        "normalised scores (x - min) / (max - min), each measure on its item's scale, with a 95% Student-t interval "
+        "on the Kish effective sample size (null for a single answer); demand_volume = weighted respondents in the "
+        "top-2 box of importance, rounded. Without weights (every weight 1) these are the plain mean, Student "
+        "interval and count. Formulas: docs/surveys.md.",
         request=UploadSerializer,
         response=SurveyResponsesReportSerializer,
         detail=True,
@@ -541,9 +542,9 @@ class SurveyViewSet(CrudViewSet):
         description=WIDE_UPLOAD_DOC
         + " The file is read through the mapping given (then stored with the survey) or the stored one, and "
         "validated whole: a column set other than the mapping's, a label the mapping does not read, an audience "
-        "answer without an audience, a commune that does not resolve (within the survey's territory), a weight that "
-        "is not a positive number, a duplicate respondent id: every problem is listed with its line and column, and "
-        "nothing is written. Otherwise the file's respondents' responses and open answers are replaced, each "
+        "answer without an audience, a commune that does not resolve or lies outside the survey's territory, a weight "
+        "that is not a positive number, a duplicate respondent id: every problem is listed with its line and column, "
+        "and nothing is written. Otherwise the file's respondents' responses and open answers are replaced, each "
         "item's scale is set from its columns, and the needs are recomputed as for the long upload.",
         request=SurveyWideUploadSerializer,
         response=SurveyWideReportSerializer,
