@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext
 
 from api.text import fold_text
 from audiences.models import CandidateNeedDecision, Need, Survey, SurveyItem, SurveyOpenAnswer, SurveyResponse
@@ -129,6 +130,24 @@ def audience_codes(*, ids: Iterable[int]) -> dict[int, str]:
 
 def survey_item_map(*, survey: Survey) -> dict[str, SurveyItem]:
     return {item.code: item for item in survey.items.select_related("domain").prefetch_related("themes")}
+
+
+def survey_communes_outside(*, survey: Survey, communes: Iterable[Territory]) -> dict[int, str]:
+    """The communes (by id) outside the survey's territory, each with the message saying so (code, name and the
+    territory's name): a respondent's answers are filed under the survey's area, so a commune elsewhere is a mistake
+    in the file, refused by both upload formats. Empty when the survey has no territory."""
+    by_id = {commune.pk: commune for commune in communes}
+    if survey.territory_id is None or not by_id:
+        return {}
+    inside = set(
+        Territory.objects.filter(territory_subtree_q(survey.territory), pk__in=by_id).values_list("pk", flat=True)
+    )
+    message = gettext("commune %(code)s (%(name)s) is not in the survey's territory, %(territory)s")
+    return {
+        pk: message % {"code": commune.code, "name": commune.name, "territory": survey.territory.name}
+        for pk, commune in by_id.items()
+        if pk not in inside
+    }
 
 
 def survey_responses(*, survey: Survey) -> QuerySet[SurveyResponse]:

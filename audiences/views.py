@@ -115,6 +115,41 @@ WIDE_UPLOAD_DOC = (
 )
 
 
+def _upload_action(*, tags: list[str], summary: str, description: str, request, response, **action_options):
+    """The route and the OpenAPI operation of a file upload: a multipart POST answered by its report (200), or 413
+    when the file is too large."""
+    schema = extend_schema(
+        tags=tags,
+        summary=summary,
+        description=description,
+        request={"multipart/form-data": request},
+        responses={200: response, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+    )
+    route = action(methods=["post"], parser_classes=[MultiPartParser, FormParser], **action_options)
+    return lambda view: schema(route(view))
+
+
+def _candidate_decision_action(decision: str, *, summary: str, description: str, request, success: int, **options):
+    """The route and the OpenAPI operation of a decision on one candidate need (`accept`, `reject`): its key in the
+    path, the candidate as answer, 404 for an unknown candidate and 409 for a decision already taken."""
+    schema = extend_schema(
+        tags=["surveys"],
+        summary=summary,
+        description=description,
+        parameters=[CANDIDATE_KEY_PARAMETER],
+        request=request,
+        responses={success: CandidateNeedSerializer, **CANDIDATE_DECISION_ERRORS},
+    )
+    route = action(
+        detail=True,
+        methods=["post"],
+        url_path=rf"candidate-needs/(?P<key>[^/]+)/{decision}",
+        filter_backends=[],
+        **options,
+    )
+    return lambda view: schema(route(view))
+
+
 class CrudViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -205,7 +240,7 @@ class NeedViewSet(CrudViewSet):
     def perform_destroy(self, instance):
         services.need_delete(need=instance)
 
-    @extend_schema(
+    @_upload_action(
         tags=["needs"],
         summary="Import needs from CSV or JSON (upsert by source + external_id, all or nothing)",
         description="Columns (French headers accepted): "
@@ -216,10 +251,11 @@ class NeedViewSet(CrudViewSet):
         "(line, field); nothing is written unless the whole file is valid. An analyst of territories imports "
         "within them: a row's `territory` outside them is refused on its line (empty: their territory when they "
         "have exactly one), and so is a row whose key identifies a need of another territory.",
-        request={"multipart/form-data": NeedsUploadSerializer},
-        responses={200: NeedsImportReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
+        request=NeedsUploadSerializer,
+        response=NeedsImportReportSerializer,
+        detail=False,
+        url_path="import",
     )
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_file(self, request):
         data, content = _upload_content(request, NeedsUploadSerializer, max_bytes=DEFAULT_MAX_BYTES)
         report = services.needs_import(
@@ -312,28 +348,27 @@ class SurveyViewSet(CrudViewSet):
     def perform_destroy(self, instance):
         services.survey_delete(survey=instance)
 
-    @extend_schema(
+    @_upload_action(
         tags=["surveys"],
         summary="Upload raw responses (CSV) and recompute the survey's needs",
         description="One row per respondent and item (survey tools' exports, one row per respondent and one "
         "column per question, go to `responses/wide/` with a mapping). Columns (French headers accepted): "
         + _columns_doc(services.RESPONSE_COLUMNS)
         + ". `audience` is an audience code (may be empty when the survey targets exactly one audience); `commune` an "
-        "INSEE code; `item` the code of a survey item; `importance`/`satisfaction` whole numbers on the survey scale "
-        "(empty = no answer). The whole file is validated first (every bad line listed, nothing written). Responses "
-        "are upserted by (item, respondent): re-uploading the same file changes nothing, a corrected file updates. "
-        "Then, for each item x audience, one need for the whole survey area and one per EPCI: importance and "
-        "satisfaction = weighted mean of the normalised scores (x - min) / (max - min), each measure on its item's "
-        "scale, with a 95% Student-t interval on the Kish effective sample size (null for a single answer); "
-        "demand_volume = weighted respondents in the top-2 box of importance, rounded. Without weights (every "
-        "weight 1) these are the plain mean, Student interval and count. Formulas: docs/surveys.md.",
-        request={"multipart/form-data": UploadSerializer},
-        responses={
-            200: SurveyResponsesReportSerializer,
-            413: OpenApiResponse(ErrorSerializer, description="Too large"),
-        },
+        "INSEE code, within the survey's territory when it has one; `item` the code of a survey item; "
+        "`importance`/`satisfaction` whole numbers on the survey scale (empty = no answer). The whole file is "
+        "validated first (every bad line listed, nothing written). Responses are upserted by (item, respondent): "
+        "re-uploading the same file changes nothing, a corrected file updates. Then, for each item x audience, one "
+        "need for the whole survey area and one per EPCI: importance and satisfaction = weighted mean of the "
+        "normalised scores (x - min) / (max - min), each measure on its item's scale, with a 95% Student-t interval "
+        "on the Kish effective sample size (null for a single answer); demand_volume = weighted respondents in the "
+        "top-2 box of importance, rounded. Without weights (every weight 1) these are the plain mean, Student "
+        "interval and count. Formulas: docs/surveys.md.",
+        request=UploadSerializer,
+        response=SurveyResponsesReportSerializer,
+        detail=True,
+        url_path="responses",
     )
-    @action(detail=True, methods=["post"], url_path="responses", parser_classes=[MultiPartParser, FormParser])
     def responses(self, request, pk=None):
         survey = self.get_object()
         data, content = _upload_content(request, UploadSerializer, max_bytes=services.RESPONSES_MAX_BYTES)
@@ -399,22 +434,15 @@ class SurveyViewSet(CrudViewSet):
         ]
         return Response(CandidateNeedsSerializer(report).data)
 
-    @extend_schema(
-        tags=["surveys"],
+    @_candidate_decision_action(
+        "accept",
         summary="Accept a candidate need, with optional edits: the need is created",
         description="Every field is optional and replaces the proposal: statement, importance (0-1), audience, "
         "themes (all of one domain, which becomes the need's), territory (inside the survey's), stage. The need is "
         "validated like any need (400 with the field at fault) and created with source `survey`, the candidate's "
         "source reference and its weighted count as demand volume. 409 if the candidate is already accepted.",
-        parameters=[CANDIDATE_KEY_PARAMETER],
         request=CandidateNeedAcceptSerializer,
-        responses={201: CandidateNeedSerializer, **CANDIDATE_DECISION_ERRORS},
-    )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path=r"candidate-needs/(?P<key>[^/]+)/accept",
-        filter_backends=[],
+        success=201,
         serializer_class=CandidateNeedAcceptSerializer,
     )
     def candidate_need_accept(self, request, pk=None, key=None):
@@ -426,15 +454,13 @@ class SurveyViewSet(CrudViewSet):
         )
         return Response(CandidateNeedSerializer(candidate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        tags=["surveys"],
+    @_candidate_decision_action(
+        "reject",
         summary="Reject a candidate need (recorded; no need is created)",
         description="409 if the candidate is already rejected, or accepted (then delete its need instead).",
-        parameters=[CANDIDATE_KEY_PARAMETER],
         request=None,
-        responses={200: CandidateNeedSerializer, **CANDIDATE_DECISION_ERRORS},
+        success=200,
     )
-    @action(detail=True, methods=["post"], url_path=r"candidate-needs/(?P<key>[^/]+)/reject", filter_backends=[])
     def candidate_need_reject(self, request, pk=None, key=None):
         survey = self.get_object()
         candidate = services.candidate_need_reject(survey=survey, key=key, user=request.user)
@@ -510,25 +536,21 @@ class SurveyViewSet(CrudViewSet):
             )
         return Response(SurveyWaveComparisonSerializer(comparison).data)
 
-    @extend_schema(
+    @_upload_action(
         tags=["surveys"],
         summary="Upload a wide survey export (one row per respondent) and recompute the survey's needs",
         description=WIDE_UPLOAD_DOC
         + " The file is read through the mapping given (then stored with the survey) or the stored one, and "
         "validated whole: a column set other than the mapping's, a label the mapping does not read, an audience "
-        "answer without an audience, a commune that does not resolve (within the survey's territory), a weight that "
-        "is not a positive number, a duplicate respondent id: every problem is listed with its line and column, and "
-        "nothing is written. Otherwise the file's respondents' responses and open answers are replaced, each "
+        "answer without an audience, a commune that does not resolve or lies outside the survey's territory, a weight "
+        "that is not a positive number, a duplicate respondent id: every problem is listed with its line and column, "
+        "and nothing is written. Otherwise the file's respondents' responses and open answers are replaced, each "
         "item's scale is set from its columns, and the needs are recomputed as for the long upload.",
-        request={"multipart/form-data": SurveyWideUploadSerializer},
-        responses={200: SurveyWideReportSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
-    )
-    @action(
+        request=SurveyWideUploadSerializer,
+        response=SurveyWideReportSerializer,
         detail=True,
-        methods=["post"],
         url_path="responses/wide",
         url_name="responses-wide",
-        parser_classes=[MultiPartParser, FormParser],
     )
     def responses_wide(self, request, pk=None):
         survey = self.get_object()
@@ -542,22 +564,18 @@ class SurveyViewSet(CrudViewSet):
         )
         return Response(SurveyWideReportSerializer(report.as_dict()).data)
 
-    @extend_schema(
+    @_upload_action(
         tags=["surveys"],
         summary="Preview what a wide survey export would give (first rows, every problem); nothing is written",
         description=WIDE_UPLOAD_DOC
         + " The first `rows` rows as the import would read them (respondent, audience, commune resolved, weight, "
         "each answer's point, open answers), the scale each question column is read on, and every problem of the "
         "whole file (`valid` is false when the import would be refused). An invalid mapping is a 400.",
-        request={"multipart/form-data": SurveyWidePreviewUploadSerializer},
-        responses={200: SurveyWidePreviewSerializer, 413: OpenApiResponse(ErrorSerializer, description="Too large")},
-    )
-    @action(
+        request=SurveyWidePreviewUploadSerializer,
+        response=SurveyWidePreviewSerializer,
         detail=True,
-        methods=["post"],
         url_path="responses/preview",
         url_name="responses-preview",
-        parser_classes=[MultiPartParser, FormParser],
     )
     def responses_preview(self, request, pk=None):
         survey = self.get_object()
@@ -598,7 +616,7 @@ class SurveyViewSet(CrudViewSet):
             raise NotFound(gettext("The survey has no mapping yet: PUT one, or ask for a suggestion from a file."))
         return Response(survey.mapping)
 
-    @extend_schema(
+    @_upload_action(
         tags=["surveys"],
         summary="Propose a mapping from a wide survey export, for the analyst to edit and store",
         description=WIDE_UPLOAD_DOC
@@ -607,18 +625,11 @@ class SurveyViewSet(CrudViewSet):
         "weight, commune and audience columns guessed from their headers (audience answers matched to the "
         "audiences' codes and labels), varied free text as open questions, the rest ignored. Nulls are left to "
         "fill; each column says what to check. Nothing is stored.",
-        request={"multipart/form-data": SurveyFileSerializer},
-        responses={
-            200: SurveyMappingSuggestionSerializer,
-            413: OpenApiResponse(ErrorSerializer, description="Too large"),
-        },
-    )
-    @action(
+        request=SurveyFileSerializer,
+        response=SurveyMappingSuggestionSerializer,
         detail=True,
-        methods=["post"],
         url_path="mapping/suggest",
         url_name="mapping-suggest",
-        parser_classes=[MultiPartParser, FormParser],
     )
     def mapping_suggest(self, request, pk=None):
         survey = self.get_object()

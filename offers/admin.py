@@ -6,11 +6,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.forms.models import construct_instance
+from django.db.models import OuterRef, Subquery
+from django.forms.models import BaseInlineFormSet, construct_instance
 from django.utils.translation import gettext_lazy as _
 
-from offers.models import Audience, Domain, Offer, Organisation, Territory, Theme
-from offers.services import catalogue_changed, offer_search_text_refresh, offer_validate
+from offers.models import Audience, Domain, Offer, Organisation, Source, SourceSync, SyncStatus, Territory, Theme
+from offers.services import catalogue_changed, offer_search_text_refresh, offer_validate, source_formats
+from offers.services.lookups import CodeLookups
+from offers.services.sources import _theme_mapping_errors
 
 
 class CatalogueAdminMixin:
@@ -176,3 +179,146 @@ if admin.site.is_registered(User):
 class AnalystUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, AnalystTerritoryInline]
     list_filter = [*UserAdmin.list_filter, "analyst_territories__kind"]
+
+
+# Sources and their syncs ---------------------------------------------------------------------------------------------
+
+SOURCE_RECENT_SYNCS = 10
+
+
+class SourceAdminForm(forms.ModelForm):
+    """The format picked among the registered ones, the theme mapping checked like the API's (offers.services
+    .sources.source_save): a source saved here syncs like one saved through the API."""
+
+    class Meta:
+        model = Source
+        fields = "__all__"
+        field_classes = {"url": HttpsURLField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "format" in self.fields:
+            # The registered formats, and the source's own should it no longer be registered (shown as it is).
+            codes = sorted({*source_formats(), *([self.instance.format] if self.instance.format else [])})
+            self.fields["format"] = forms.ChoiceField(
+                choices=[(code, code) for code in codes],
+                label=self.fields["format"].label,
+                help_text=self.fields["format"].help_text,
+            )
+
+    def clean_theme_mapping(self):
+        mapping = self.cleaned_data["theme_mapping"]
+        errors = _theme_mapping_errors(mapping, refs=CodeLookups())
+        if errors:
+            raise ValidationError([f"{error.field}: {error.message}" for error in errors])
+        return mapping
+
+
+class RecentSyncsFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        syncs = super().get_queryset()
+        return syncs.filter(pk__in=list(syncs.values_list("pk", flat=True)[:SOURCE_RECENT_SYNCS]))
+
+
+class SyncReadOnlyMixin:
+    """Syncs are written by the sync service alone (their counts say what a sync did to the catalogue): shown,
+    never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+SYNC_COUNT_FIELDS = ["created", "updated", "archived", "unchanged", "skipped"]
+
+
+class SourceSyncInline(SyncReadOnlyMixin, admin.TabularInline):
+    model = SourceSync
+    formset = RecentSyncsFormSet
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = _("recent syncs")
+    fields = ["status", "trigger", "requested_at", "finished_at", *SYNC_COUNT_FIELDS, "failure_message"]
+    readonly_fields = fields
+
+
+class LastSyncStatusFilter(admin.SimpleListFilter):
+    title = _("last sync status")
+    parameter_name = "last_sync_status"
+
+    def lookups(self, request, model_admin):
+        return SyncStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(last_sync_status=self.value())
+        return queryset
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceAdminForm
+    list_display = ["name", "code", "organisation", "format", "url", "last_sync_status", "last_sync_finished_at"]
+    list_filter = ["organisation", ("format", admin.AllValuesFieldListFilter), LastSyncStatusFilter]
+    search_fields = ["code", "name", "organisation__name"]
+    autocomplete_fields = ["organisation"]
+    readonly_fields = ["created_at", "updated_at"]
+    list_select_related = ["organisation"]
+    inlines = [SourceSyncInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its offers carry the code and the organisation: fixed once created (as through the API).
+        return [*self.readonly_fields, "code", "organisation"] if obj else self.readonly_fields
+
+    def get_queryset(self, request):
+        last = SourceSync.objects.filter(source=OuterRef("pk")).order_by("-requested_at", "-id")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_sync_status=Subquery(last.values("status")[:1]),
+                last_sync_finished_at=Subquery(last.values("finished_at")[:1]),
+            )
+        )
+
+    @admin.display(description=_("last sync status"), ordering="last_sync_status")
+    def last_sync_status(self, source):
+        return SyncStatus(source.last_sync_status).label if source.last_sync_status else "-"
+
+    @admin.display(description=_("last sync finished at"), ordering="last_sync_finished_at")
+    def last_sync_finished_at(self, source):
+        return source.last_sync_finished_at
+
+
+@admin.register(SourceSync)
+class SourceSyncAdmin(SyncReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["source", "status", "trigger", "requested_at", "finished_at", *SYNC_COUNT_FIELDS, "failure_code"]
+    list_filter = ["status", "trigger", "source__organisation", ("source__format", admin.AllValuesFieldListFilter)]
+    search_fields = ["source__code", "source__name", "failure_code", "failure_message"]
+    list_select_related = ["source", "source__organisation"]
+    date_hierarchy = "requested_at"
+    fieldsets = [
+        (None, {"fields": ["source", "status", "trigger", "requested_by", "catalogue_version"]}),
+        (_("Counts"), {"fields": [*SYNC_COUNT_FIELDS, "skipped_records"]}),
+        (_("Failure"), {"fields": ["failure_code", "failure_message"]}),
+        (
+            _("Progress"),
+            {
+                "fields": [
+                    "phase",
+                    "records_read",
+                    "records_total",
+                    "records_checked",
+                    "requested_at",
+                    "started_at",
+                    "progressed_at",
+                    "finished_at",
+                ]
+            },
+        ),
+    ]

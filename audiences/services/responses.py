@@ -69,6 +69,7 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
         territory.code: territory
         for territory in Territory.objects.filter(kind=TerritoryKind.COMMUNE, code__in=commune_codes)
     }
+    communes_outside = selectors.survey_communes_outside(survey=survey, communes=communes.values())
     errors: list[ErrorItem] = []
     result: list[_ResponseRow] = []
     respondents: dict[str, tuple[int, Audience | None, Territory | None]] = {}
@@ -123,6 +124,8 @@ def _responses_validate(survey: Survey, rows: list[Row]) -> list[_ResponseRow]:
             problems.append(
                 ("commune", "unknown_commune", gettext("unknown commune INSEE code %(code)r") % {"code": commune_code})
             )
+        elif commune is not None and commune.pk in communes_outside:
+            problems.append(("commune", "outside_territory", communes_outside[commune.pk]))
         scores: dict[str, int | None] = {}
         for name in ("importance", "satisfaction"):
             raw = row.values.get(name)

@@ -324,6 +324,8 @@ def _communes_read(parsed: WideParse, survey: Survey, mapping: SurveyMapping, ce
     name = mapping.commune_column
     texts = {cell: cell_text(cell) for cell in {cell for cell in cells if not is_blank(cell)}}
     resolved = communes_resolve(set(texts.values()), kind=mapping.commune_kind, within=survey.territory)
+    outside = _communes_outside(survey, mapping, {text for text, value in resolved.items() if isinstance(value, str)})
+    resolved.update(outside)
     parsed.commune_values = [None if is_blank(cell) else texts[cell] for cell in cells]
     parsed.communes = [
         None if is_blank(cell) or isinstance(resolved.get(texts[cell]), str) else resolved.get(texts[cell])
@@ -337,13 +339,27 @@ def _communes_read(parsed: WideParse, survey: Survey, mapping: SurveyMapping, ce
             ErrorItem(
                 line=found[value][0],
                 field=name,
-                code="unknown_commune",
+                code="outside_territory" if texts[value] in outside else "unknown_commune",
                 message=(
                     gettext("%(texts)r: %(reason)s (%(lines)s).")
                     % {"texts": texts[value], "reason": reason, "lines": _lines_text(found[value])}
                 ),
             )
         )
+
+
+def _communes_outside(survey: Survey, mapping: SurveyMapping, unresolved: set[str]) -> dict[str, str]:
+    """Of the values not found within the survey's territory, those naming a commune elsewhere, each with the message
+    of the long format's check (`selectors.survey_communes_outside`) rather than "not known"."""
+    if survey.territory_id is None or not unresolved:
+        return {}
+    elsewhere = {
+        text: commune
+        for text, commune in communes_resolve(unresolved, kind=mapping.commune_kind).items()
+        if isinstance(commune, Territory)
+    }
+    messages = selectors.survey_communes_outside(survey=survey, communes=elsewhere.values())
+    return {text: messages[commune.pk] for text, commune in elsewhere.items() if commune.pk in messages}
 
 
 def _weights_read(parsed: WideParse, name: str, cells: list) -> None:

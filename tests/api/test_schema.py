@@ -101,12 +101,18 @@ def test_audiences_paths_are_documented(schema):
         assert need_filters[name].get("description"), name
     export_parameters = {parameter["name"] for parameter in paths["/api/v1/needs/export/"]["get"]["parameters"]}
     assert {"format", "audience", "territory", "q"} <= export_parameters
-    for path in ("/api/v1/surveys/{id}/responses/", "/api/v1/needs/import/"):
+    uploads = ("responses/", "responses/wide/", "responses/preview/", "mapping/suggest/")
+    for path in ("/api/v1/needs/import/", *(f"/api/v1/surveys/{{id}}/{upload}" for upload in uploads)):
         operation = paths[path]["post"]
         body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
         component = schema["components"]["schemas"][body.rsplit("/", 1)[1]]
         assert component["properties"]["file"]["format"] == "binary"
         assert {"200", "400", "401", "403", "413"} <= set(operation["responses"])
+    for decision, success in (("accept", "201"), ("reject", "200")):
+        operation = paths[f"/api/v1/surveys/{{id}}/candidate-needs/{{key}}/{decision}/"]["post"]
+        assert "`question:theme:audience`" in _parameter(operation, "key")["description"]
+        assert {success, "404", "409"} <= set(operation["responses"])
+        assert operation["responses"][success]["content"][JSON]["schema"]["$ref"].endswith("/CandidateNeed")
     assert {op["tags"][0] for op in paths["/api/v1/needs/"].values()} == {"needs"}
     assert "409" in paths["/api/v1/audiences/{code}/"]["delete"]["responses"]
     assert {"401", "403"} <= set(paths["/api/v1/needs/"]["get"]["responses"])
@@ -114,6 +120,10 @@ def test_audiences_paths_are_documented(schema):
 
 JSON = "application/json"
 ERROR_REF = "#/components/schemas/Error"
+
+
+def _parameter(operation, name: str) -> dict:
+    return next(parameter for parameter in operation["parameters"] if parameter["name"] == name)
 
 
 def _operations(schema):

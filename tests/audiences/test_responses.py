@@ -23,6 +23,7 @@ from scipy import stats
 
 from audiences.models import Need, SurveyResponse
 from audiences.services import survey_needs_compute
+from offers.models import Territory
 from tests.audiences.factories import CORRECTED_CSV, RESPONSES_CSV, make_survey, upload
 
 GRAND_GUERET, CREUSE_GRAND_SUD, CREUSE_SUD_OUEST = "200034825", "200044014", "200067189"
@@ -230,6 +231,36 @@ def test_bad_file_after_a_good_one_changes_nothing(analyst_client, survey):
         == before
     )
     assert sorted(Need.objects.values_list("pk", "importance", "updated_at")) == needs_before
+
+
+def test_communes_outside_the_survey_territory_are_refused_by_line_and_nothing_is_written(analyst_client, survey):
+    """The survey covers Grand Guéret: r3 answers from Aubusson (Creuse Grand Sud), r4 from Ahun (Creuse Sud Ouest)."""
+    survey.territory = Territory.objects.get(code=GRAND_GUERET)
+    survey.save()
+    response = upload(analyst_client, survey, RESPONSES_CSV)
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert "nothing was written" in body["message"]
+    assert [(error["line"], error["field"], error["code"], error["message"]) for error in body["errors"]] == [
+        (
+            line,
+            "commune",
+            "outside_territory",
+            f"commune {code} ({name}) is not in the survey's territory, Communauté d'agglomération du Grand Guéret",
+        )
+        for line, code, name in [
+            (6, "23008", "Aubusson"),
+            (7, "23008", "Aubusson"),
+            (8, "23001", "Ahun"),
+            (9, "23001", "Ahun"),
+        ]
+    ]
+    assert SurveyResponse.objects.count() == 0
+    assert Need.objects.count() == 0
+    # The respondents of the territory alone are accepted.
+    inside = "\n".join(line for line in RESPONSES_CSV.splitlines() if not line.startswith(("r3,", "r4,")))
+    assert upload(analyst_client, survey, inside).status_code == 200
+    assert SurveyResponse.objects.count() == 6
 
 
 def test_structural_problems(analyst_client, survey):

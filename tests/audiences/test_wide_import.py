@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from audiences.models import Need, SurveyItem, SurveyOpenAnswer, SurveyResponse
+from offers.models import Territory
 from tests.audiences.factories import WIDE_HEADER as HEADER
 from tests.audiences.factories import WIDE_MAPPING as MAPPING
 from tests.audiences.factories import WIDE_ROWS as ROWS
@@ -101,6 +102,37 @@ def test_corrected_file_replaces_its_respondents_answers(analyst_client, survey)
     assert rows[("r2", "creche")][4] == 0.75
     assert rows[("r3", "creche")] == ("retirees", "23008", 2, None, 1.0)  # r3 is not in the file: kept
     assert SurveyOpenAnswer.objects.filter(survey=survey).count() == 2
+
+
+def test_communes_outside_the_survey_territory_are_refused_like_the_long_format(analyst_client, survey):
+    """The survey covers Grand Guéret (Guéret, Ajain): r3 answers from Aubusson, outside it."""
+    survey.territory = Territory.objects.get(code="200034825")
+    survey.save()
+    response = post(analyst_client, survey, "responses/wide", wide_csv(), mapping=MAPPING)
+    assert response.status_code == 400, response.json()
+    assert [
+        (error["line"], error["field"], error["code"], error["message"]) for error in response.json()["errors"]
+    ] == [
+        (
+            4,
+            "COMMUNE",
+            "outside_territory",
+            "'23008': commune 23008 (Aubusson) is not in the survey's territory, "
+            "Communauté d'agglomération du Grand Guéret (line 4).",
+        )
+    ]
+    assert not SurveyResponse.objects.filter(item__survey=survey).exists()
+    assert not SurveyOpenAnswer.objects.filter(survey=survey).exists()
+    # A value known nowhere is still "unknown", naming the territory searched.
+    unknown = post(
+        analyst_client,
+        survey,
+        "responses/wide",
+        wide_csv([ROWS[0], ROWS[1].replace("Ajain", "Nulle-Part")]),
+        mapping=MAPPING,
+    )
+    assert [(error["line"], error["code"]) for error in unknown.json()["errors"]] == [(3, "unknown_commune")]
+    assert "name in Communauté d'agglomération du Grand Guéret" in unknown.json()["errors"][0]["message"]
 
 
 def test_every_problem_listed_with_line_and_column_and_nothing_written(analyst_client, survey):

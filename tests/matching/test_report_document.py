@@ -139,6 +139,21 @@ def test_ipa_document(analyst_client, run):
     assert "Trouver une crèche" in concentrate  # importance 0.9, satisfaction 0.3: top-left at the midpoint
 
 
+def test_report_and_ipa_documents_render_one_ipa_section(analyst_client, run):
+    """One template draws the grid in both documents; the IPA document alone adds where the grid is cut."""
+    report, ipa = analyst_client.get(url(run)), analyst_client.get(url(run, "ipa"))
+
+    def section(response) -> str:
+        assert "matching/documents/_ipa.html" in [template.name for template in response.templates]
+        return response.content.decode().split('aria-labelledby="ipa-heading"', 1)[1].split("</section>", 1)[0]
+
+    report_section, ipa_section = section(report), section(ipa)
+    crosshair = re.search(r"\n  <p>.*?</p>", ipa_section, flags=re.S)
+    assert "<p>" not in report_section
+    assert "La grille est coupée" in crosshair.group()
+    assert ipa_section.replace(crosshair.group(), "") == report_section
+
+
 def test_unknown_run_html_is_the_json_404(analyst_client, reference):
     response = analyst_client.get("/api/v1/matching/runs/00000000-0000-0000-0000-000000000000/report/?format=html")
     assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
