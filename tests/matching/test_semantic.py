@@ -167,3 +167,16 @@ def test_without_the_package_the_encoder_is_none_and_says_so_once():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stderr.count("Semantic search off") == 1
+
+
+def test_row_cosines_equal_the_sparse_product():
+    import scipy.sparse as sp
+
+    from matching.engine import row_cosines
+
+    rng = np.random.default_rng(1)
+    rows = sp.random(40, 5000, density=0.01, format="csr", random_state=rng)
+    query = sp.random(1, 5000, density=0.01, format="csr", random_state=rng)
+    query.data[:] = rng.normal(size=query.nnz)
+    np.testing.assert_allclose(row_cosines(query, rows), (rows @ query.T).toarray().ravel(), atol=1e-12)
+    assert row_cosines(sp.csr_matrix((1, 5000)), rows).tolist() == [0.0] * 40
