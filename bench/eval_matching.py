@@ -125,18 +125,7 @@ def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
         "accents kept": SearchRanker(eval_set),
         "accents + inferred themes": SearchRanker(eval_set, classifier=ThemeClassifier()),
     }
-    results = {
-        name: evaluate_by_class(
-            ranker.fit(), ranker.eval_set.need_statements, eval_set.relevant, eval_set.need_classes
-        )
-        for name, ranker in configurations.items()
-    }
-    names = list(configurations)
-    print("| class | needs | " + " | ".join(f"{name} recall@5 | nDCG@10" for name in names) + " |")
-    print("|---|---|" + "---|---|" * len(names))
-    for group in results[names[0]]:
-        cells = " | ".join(f"{results[n][group]['recall@5']:.3f} | {results[n][group]['ndcg@10']:.3f}" for n in names)
-        print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
+    _class_table(eval_set, configurations)
 
     print("\n## Theme inference on the needs' statements (classifier fitted on the offers and the taxonomy)\n")
     taxonomy_ranker = configurations["accents + inferred themes"]
@@ -160,6 +149,23 @@ def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
             f"| {floor} | {kept.any(axis=1).mean():.2f} | {precision:.2f} | {overall['recall@5']:.3f} "
             f"| {overall['ndcg@10']:.3f} |"
         )
+
+
+def _class_table(eval_set: EvalSet, configurations: dict[str, SearchRanker]) -> None:
+    """Recall@5 and nDCG@10 per class of request, one pair of columns per configuration (each ranker's own set's
+    statements: a 'before' taxonomy changes only the offers' documents)."""
+    results = {
+        name: evaluate_by_class(
+            ranker.fit(), ranker.eval_set.need_statements, eval_set.relevant, eval_set.need_classes
+        )
+        for name, ranker in configurations.items()
+    }
+    names = list(configurations)
+    print("| class | needs | " + " | ".join(f"{name} recall@5 | nDCG@10" for name in names) + " |")
+    print("|---|---|" + "---|---|" * len(names))
+    for group in results[names[0]]:
+        cells = " | ".join(f"{results[n][group]['recall@5']:.3f} | {results[n][group]['ndcg@10']:.3f}" for n in names)
+        print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
 
 
 def _held_out(eval_set: EvalSet) -> np.ndarray:
@@ -197,16 +203,7 @@ def _semantic_tables(eval_set: EvalSet) -> None:
         "hybrid, no inference": SearchRanker(eval_set, semantic=True),
         "hybrid + inferred themes (chosen)": SearchRanker(eval_set, classifier=ThemeClassifier(), semantic=True),
     }
-    results = {
-        name: evaluate_by_class(ranker.fit(), eval_set.need_statements, eval_set.relevant, eval_set.need_classes)
-        for name, ranker in configurations.items()
-    }
-    names = list(configurations)
-    print("| class | needs | " + " | ".join(f"{name} recall@5 | nDCG@10" for name in names) + " |")
-    print("|---|---|" + "---|---|" * len(names))
-    for group in results[names[0]]:
-        cells = " | ".join(f"{results[n][group]['recall@5']:.3f} | {results[n][group]['ndcg@10']:.3f}" for n in names)
-        print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
+    _class_table(eval_set, configurations)
 
     held_out = _held_out(eval_set)
     parts = {"tuning": ~held_out, "held out": held_out}
