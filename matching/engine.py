@@ -626,17 +626,19 @@ def offers_search(
     radius_km: float | None,
     limit: int,
     themes: Sequence[InferredTheme] = (),
-    query_vector: np.ndarray | Callable[[], np.ndarray] | None = None,
+    query_vector: np.ndarray | None = None,
+    dense_cosines: Callable[[], np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Rank published offers for a free-text request with the factors of a run (no demand volume: capacity only
     vetoes full offers). `themes` are the request's inferred themes (`matching.theme_inference`, above the
     confidence floor): they give the theme factor as a need's themes do, and their text joins the retrieval
     query; without them the domain stands for the theme, and without a domain relevance is the text alone.
 
-    `query_vector` (the request's `matching.semantic` vector, or a function giving it: called after the lexical
-    retrieval, so that an encoding running in another thread overlaps it), with an index carrying offer vectors and
-    `params.semantic_weight` > 0: the `k` offers of highest dense cosine join the lexical candidates, and the text
-    term of an offer with a vector is `semantic.text_mix` of its lexical cosine and its rescaled dense cosine
+    `query_vector` (the request's `matching.semantic` vector; or `dense_cosines`, a function giving
+    `index.dense_cosines` of it, called after the lexical retrieval so that the encoding and the dense product can
+    run in another thread meanwhile), with an index carrying offer vectors and `params.semantic_weight` > 0: the
+    `k` offers of highest dense cosine join the lexical candidates, and the text term of an offer with a vector is
+    `semantic.text_mix` of its lexical cosine and its rescaled dense cosine
     (breakdown "semantic"; null for an offer without a vector, or when the search is lexical)."""
     n_published = int(np.count_nonzero(index.offers.published))
     if n_published == 0:
@@ -651,11 +653,15 @@ def offers_search(
     cols = indices[0][keep].astype(np.int64)
     text_similarity = np.clip(cosines[0][keep].astype(np.float64), 0.0, 1.0)
     offers = index.offers
-    dense = query_vector is not None and index.vectors is not None and params.semantic_weight > 0
+    dense = (
+        (query_vector is not None or dense_cosines is not None)
+        and index.vectors is not None
+        and params.semantic_weight > 0
+    )
     if dense:
-        dense_cosines = index.dense_cosines(query_vector() if callable(query_vector) else query_vector)
-        has_vector = ~np.isnan(dense_cosines)
-        cols = np.union1d(cols, dense_top_k(dense_cosines, offers.published, k))
+        cosines_dense = index.dense_cosines(query_vector) if dense_cosines is None else dense_cosines()
+        has_vector = ~np.isnan(cosines_dense)
+        cols = np.union1d(cols, dense_top_k(cosines_dense, offers.published, k))
     theme = _search_theme_factor(index, cols, search_themes, domain_position, params)
     if search_themes.size or dense:
         # Retrieval used the themes' text (or the dense candidates have no lexical cosine yet); the text term is
@@ -663,7 +669,7 @@ def offers_search(
         text_similarity = np.clip(row_cosines(index.model.transform([text]), index.row_matrix(cols)), 0.0, 1.0)
     semantic = None
     if dense:
-        semantic = dense_rescale(np.nan_to_num(dense_cosines[cols]), params.semantic_floor)
+        semantic = dense_rescale(np.nan_to_num(cosines_dense[cols]), params.semantic_floor)
         text_similarity = text_mix(text_similarity, semantic, has_vector[cols], params.semantic_weight)
     if theme is None:
         # Without a theme or a domain there is no theme evidence: relevance is the text similarity alone.

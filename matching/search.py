@@ -37,9 +37,9 @@ def offer_search(
     request's themes are inferred (`request_themes`) and give the theme factor; each hit's breakdown lists them.
     """
     index = offer_index_get(allow_stale=True)
-    # The request's vector is computed in a thread (the C engine releases the GIL) while the request is checked, its
-    # themes inferred and the lexical candidates retrieved: its ~15-20 ms overlap that work.
-    query_vector = _query_vector_start(index, text)
+    # The request's vector and its dense cosines with every offer are computed in a thread (the C engine and BLAS
+    # release the GIL) while the request is checked, its themes inferred and the lexical candidates retrieved.
+    dense = _dense_cosines_start(index, text)
     taxonomy = index.taxonomy
     errors = []
     audience_position = domain_position = None
@@ -87,7 +87,7 @@ def offer_search(
         radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,
         limit=limit,
         themes=themes,
-        query_vector=None if query_vector is None else query_vector.result,
+        dense_cosines=None if dense is None else dense.result,
     )
     themes_shown = [
         {
@@ -135,15 +135,15 @@ def offer_search(
 _encoding_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-encoder")
 
 
-def _query_vector_start(index: OfferIndex, text: str) -> Future | None:
-    """The request's semantic vector, being computed (None: semantic search off or unavailable, or no offer has a
-    vector yet, when encoding the request would be wasted)."""
+def _dense_cosines_start(index: OfferIndex, text: str) -> Future | None:
+    """The dense cosine of the request with every offer (`OfferIndex.dense_cosines`), being computed (None:
+    semantic search off or unavailable, or no offer has a vector yet, when encoding the request would be wasted)."""
     if index.vectors is None or not index.vectors.any:
         return None
     encoder = semantic_encoder()
     if encoder is None:
         return None
-    return _encoding_pool.submit(encoder.encode_query, text)
+    return _encoding_pool.submit(lambda: index.dense_cosines(encoder.encode_query(text)))
 
 
 def request_themes(index: OfferIndex, text: str, *, domain_position: int | None = None) -> list[InferredTheme]:
