@@ -73,7 +73,10 @@ def test_an_edited_text_is_recomputed_and_an_untouched_one_is_not(catalogue, adm
         f"/api/v1/offers/{edited.pk}/", {"description": "Appartement pour une famille, crèche à côté."}, format="json"
     )
     assert response.status_code == 200, response.content
-    search(anonymous_client, "médecin")  # the index sees the edit and queues its encoding
+    # The index sees the edit and queues its encoding; meanwhile every offer keeps the vector it had (the edited one
+    # its previous text's, for the seconds until a worker encodes it), at positions carried over from before.
+    hits = search(anonymous_client, "médecin")
+    assert hits and all(hit["breakdown"]["semantic"] is not None for hit in hits)
     queued = DBTaskResult.objects.filter(task_path__endswith="offer_embeddings_task").order_by("-enqueued_at").first()
     assert queued is not None and queued.args_kwargs["args"] == [[edited.pk]]
 
