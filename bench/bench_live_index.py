@@ -5,6 +5,11 @@ index work per edited offer, edit -> search visibility through the API, search p
         --offers 100000
     DATABASE_URL=sqlite:///var/bench-live.sqlite3 .venv/bin/python bench/bench_live_index.py --offers 2000 --edits 20
 
+Semantic search (issue 12): every synthetic offer gets a RANDOM unit vector stored as its e5 vector (encoding 100,000
+real passages takes about an hour here); the dense step's cost (one matrix-vector product, the candidates' union)
+does not depend on the values, so this measures latency only, never relevance. Requests are really encoded, with the
+encoder's cache emptied before each timed search (every request new). `--no-semantic` measures the lexical search.
+
 Search goes through the real view stack (`django.test.Client`, POST /api/v1/matching/search/) in this process, after
 one warm-up request. Edits go through the offers service (what PATCH /api/v1/offers/<id>/ calls). Refuses a
 database holding anything but bench offers and needs (use a throwaway database). Prints a Markdown table.
@@ -38,7 +43,8 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from matching import bench, index  # noqa: E402
+from matching import bench, index, semantic  # noqa: E402
+from matching.models import OfferEmbedding, OfferEmbeddingVersion  # noqa: E402
 from offers.models import Offer, Territory  # noqa: E402
 from offers.services import catalogue_changed  # noqa: E402
 
@@ -79,6 +85,28 @@ def edit(offer_id: int, title: str) -> None:
         catalogue_changed(offers=[offer_id])
 
 
+def fill_random_vectors(seed: int) -> int:
+    """Every offer without a vector gets a random unit vector under the current model key (latency only)."""
+    rng = np.random.default_rng(seed)
+    key = semantic.model_key()
+    missing = list(Offer.objects.exclude(embedding__model_key=key).order_by("id").values_list("id", flat=True))
+    with transaction.atomic():
+        version, _created = OfferEmbeddingVersion.objects.get_or_create(pk=1)
+        version.version += 1
+        version.save(update_fields=["version"])
+        OfferEmbedding.objects.filter(offer_id__in=missing).delete()
+        for start in range(0, len(missing), 5000):
+            batch = missing[start : start + 5000]
+            vectors = rng.normal(size=(len(batch), semantic.DIMENSION)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            OfferEmbedding.objects.bulk_create(
+                OfferEmbedding(offer_id=offer_id, model_key=key, text_hash="random-bench-vector",
+                               vector=semantic.vector_bytes(vector), seq=version.version)
+                for offer_id, vector in zip(batch, vectors, strict=True)
+            )  # fmt: skip
+    return len(missing)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--offers", type=int, default=100_000)
@@ -86,7 +114,11 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reuse", action="store_true", help="keep existing bench offers of the same count")
+    parser.add_argument(
+        "--no-semantic", dest="semantic", action="store_false", help="lexical search (MATCHING_SEMANTIC off)"
+    )
     args = parser.parse_args()
+    settings.MATCHING_SEMANTIC = args.semantic
 
     alone, why = bench.bench_data_is_alone()
     if not alone:
@@ -100,6 +132,8 @@ def main() -> None:
         bench.bench_clear()
         bench.bench_generate(offers=args.offers, needs=0, seed=args.seed)
 
+    filled = fill_random_vectors(args.seed) if args.semantic else 0
+    encoder = index.semantic_encoder()
     index.offer_index_clear(stored=True)
     rss_before = peak_rss_mb()
     started = time.perf_counter()
@@ -119,7 +153,18 @@ def main() -> None:
     for text in QUERIES:  # warm-up: the first request maps the files
         search(client, text)
     rng = random.Random(args.seed)
-    timings = [search(client, rng.choice(QUERIES))[0] for _ in range(args.searches)]
+    timings, encodings = [], []
+    for _ in range(args.searches):
+        text = rng.choice(QUERIES)
+        if encoder is not None:
+            encoder.cache_clear()  # every request encoded, as if each were new
+        timings.append(search(client, text)[0])
+    if encoder is not None:
+        for text in QUERIES * 5:
+            encoder.cache_clear()
+            started = time.perf_counter()
+            encoder.encode_query(text)
+            encodings.append(time.perf_counter() - started)
 
     ids = list(Offer.objects.filter(status="published").values_list("pk", flat=True))  # search shows these
     work, visible = [], []
@@ -146,6 +191,10 @@ def main() -> None:
         ("peak RSS before / after build (MB)", f"{rss_before:.0f} / {rss_build:.0f}"),
         ("matrix non-zeros (row-major; the feature-major copy has as many)", f"{base.rows.nnz:,}"),
         ("hash buckets used / total", f"{used_buckets:,} / {buckets:,} (load {load:.3f})"),
+        ("semantic vectors", f"{built.vectors.size:,} RANDOM unit vectors ({filled:,} stored now): latency only"
+         if built.vectors is not None and encoder is not None else "none (lexical search)"),
+        ("request encoding alone p50 / p95 (ms)", f"{1000 * statistics.median(encodings):.1f} / "
+         f"{1000 * percentile(encodings, 95):.1f}" if encodings else "-"),
         ("search p50 / p95 through the API (ms)", f"{1000 * statistics.median(timings):.1f} / "
          f"{1000 * percentile(timings, 95):.1f}"),
         ("index work per edited offer, median / max (ms)", f"{1000 * statistics.median(work):.1f} / "

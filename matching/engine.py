@@ -35,6 +35,7 @@ from matching.scoring import (
     recommend,
     theme_factor,
 )
+from matching.semantic import OfferVectors, dense_rescale, dense_top_k, text_mix
 from matching.text_normalise import keep_accents_text
 from matching.theme_inference import InferredTheme
 from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
@@ -58,10 +59,14 @@ class OfferIndex:
     theme_texts: str = ""  # selectors.theme_texts_fingerprint() of the taxonomy held
     build_seconds: float = 0.0  # the base's full build
     update_seconds: float = 0.0  # this state's incremental update
+    # The offers' stored semantic vectors (`matching.semantic.OfferVectors`, by offer id); None: the index carries
+    # none (semantic search off).
+    vectors: OfferVectors | None = None
     _inside_cache: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False, compare=False)
     _area_entries: list = dataclasses.field(default_factory=list, repr=False, compare=False)
     _published_cache: list = dataclasses.field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
+    _vector_positions: list = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -97,6 +102,14 @@ class OfferIndex:
     def row_matrix(self, positions: np.ndarray) -> sp.csr_matrix:
         """The weighted rows of these positions, in that order."""
         return self.live.row_matrix(positions)
+
+    def dense_cosines(self, query_vector: np.ndarray) -> np.ndarray:
+        """Per position, the dense cosine of the offer's stored vector with the request's; NaN without a vector."""
+        with self._lock:
+            if not self._vector_positions:
+                self._vector_positions.append(self.vectors.positions(self.offers.ids))
+            positions = self._vector_positions[0]
+        return self.vectors.cosines(query_vector, positions, self.size)
 
     def offers_everyone(self) -> np.ndarray:
         return ~self.offers.audiences.any(axis=1)
@@ -264,12 +277,31 @@ def offer_index_fit(
     taxonomy: TaxonomyArrays,
     state: int = 0,
     model: TextRelevanceModel | None = None,
+    embeddings: np.ndarray | None = None,
+    embedded: np.ndarray | None = None,
 ) -> OfferIndex:
     """An index fitted in memory on these offers (tests and tools; the service builds and stores it in
-    `matching.index`); `model` (unfitted) replaces the index's own text model (evaluations of other settings)."""
+    `matching.index`); `model` (unfitted) replaces the index's own text model (evaluations of other settings);
+    `embeddings` (float32, one row per offer) are their semantic vectors, `embedded` which rows hold one (all when
+    omitted)."""
     base, model = offer_base_fit(state=state, offers=offers, label=f"memory-{state}", model=model)
     live = LiveMatrix.of_base(base)
-    return OfferIndex(version=version, state=state, model=model, live=live, offers=offers, taxonomy=taxonomy)
+    vectors = None
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.shape[0] != offers.ids.size:
+            raise ValueError(f"{embeddings.shape[0]} embeddings for {offers.ids.size} offers")
+        embedded = np.ones(offers.ids.size, dtype=bool) if embedded is None else np.asarray(embedded, dtype=bool)
+        vectors = OfferVectors(base_ids=offers.ids[embedded], base=embeddings[embedded])
+    return OfferIndex(
+        version=version,
+        state=state,
+        model=model,
+        live=live,
+        offers=offers,
+        taxonomy=taxonomy,
+        vectors=vectors,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -594,11 +626,20 @@ def offers_search(
     radius_km: float | None,
     limit: int,
     themes: Sequence[InferredTheme] = (),
+    query_vector: np.ndarray | None = None,
+    dense_cosines: Callable[[], np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Rank published offers for a free-text request with the factors of a run (no demand volume: capacity only
     vetoes full offers). `themes` are the request's inferred themes (`matching.theme_inference`, above the
     confidence floor): they give the theme factor as a need's themes do, and their text joins the retrieval
-    query; without them the domain stands for the theme, and without a domain relevance is the text alone."""
+    query; without them the domain stands for the theme, and without a domain relevance is the text alone.
+
+    `query_vector` (the request's `matching.semantic` vector; or `dense_cosines`, a function giving
+    `index.dense_cosines` of it, called after the lexical retrieval so that the encoding and the dense product can
+    run in another thread meanwhile), with an index carrying offer vectors and `params.semantic_weight` > 0: the
+    `k` offers of highest dense cosine join the lexical candidates, and the text term of an offer with a vector is
+    `semantic.text_mix` of its lexical cosine and its rescaled dense cosine
+    (breakdown "semantic"; null for an offer without a vector, or when the search is lexical)."""
     n_published = int(np.count_nonzero(index.offers.published))
     if n_published == 0:
         return []
@@ -612,16 +653,24 @@ def offers_search(
     cols = indices[0][keep].astype(np.int64)
     text_similarity = np.clip(cosines[0][keep].astype(np.float64), 0.0, 1.0)
     offers = index.offers
+    dense = (
+        (query_vector is not None or dense_cosines is not None)
+        and index.vectors is not None
+        and params.semantic_weight > 0
+    )
+    if dense:
+        cosines_dense = index.dense_cosines(query_vector) if dense_cosines is None else dense_cosines()
+        has_vector = ~np.isnan(cosines_dense)
+        cols = np.union1d(cols, dense_top_k(cosines_dense, offers.published, k))
     theme = _search_theme_factor(index, cols, search_themes, domain_position, params)
-    if search_themes.size:
-        # Retrieval used the themes' text; the text term is the bare request's cosine, as for a need's statement.
-        text_similarity = np.clip(
-            pair_cosines(
-                index.model.transform([text]), index.row_matrix(cols), np.zeros_like(cols), np.arange(cols.size)
-            ),
-            0.0,
-            1.0,
-        )
+    if search_themes.size or dense:
+        # Retrieval used the themes' text (or the dense candidates have no lexical cosine yet); the text term is
+        # the bare request's cosine, as for a need's statement.
+        text_similarity = np.clip(row_cosines(index.model.transform([text]), index.row_matrix(cols)), 0.0, 1.0)
+    semantic = None
+    if dense:
+        semantic = dense_rescale(np.nan_to_num(cosines_dense[cols]), params.semantic_floor)
+        text_similarity = text_mix(text_similarity, semantic, has_vector[cols], params.semantic_weight)
     if theme is None:
         # Without a theme or a domain there is no theme evidence: relevance is the text similarity alone.
         theme = text_similarity
@@ -663,8 +712,24 @@ def offers_search(
         breakdown = _pair_breakdown(index, factors, int(pair), int(cols[pair]), text)
         if domain_position is None and not search_themes.size:
             breakdown["theme"] = None
+        breakdown["semantic"] = float(semantic[pair]) if semantic is not None and has_vector[cols[pair]] else None
         results.append(breakdown)
     return results
+
+
+def row_cosines(query: sp.csr_matrix, rows: sp.csr_matrix) -> np.ndarray:
+    """The cosine of one query row with each of `rows` (both L2-normalised, same features), in O(non-zeros of
+    `rows`): a sparse product would build the transposed query over every hashed feature (5 million), about 20 ms."""
+    query = sp.csr_matrix(query)
+    order = np.argsort(query.indices)
+    features, weights = query.indices[order], query.data[order].astype(np.float64)
+    result = np.zeros(rows.shape[0])
+    if not features.size or not rows.nnz:
+        return result
+    where = np.minimum(np.searchsorted(features, rows.indices), features.size - 1)
+    contributions = np.where(features[where] == rows.indices, rows.data * weights[where], 0.0)
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    return np.bincount(row_of, weights=contributions, minlength=rows.shape[0])
 
 
 # ---------------------------------------------------------------------------

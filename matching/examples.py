@@ -150,6 +150,7 @@ MATCHING_SEARCH_RESPONSE_EXAMPLES = [
                     "breakdown": {
                         "relevance": 0.75,
                         "text": 0.58,
+                        "semantic": 0.71,
                         "theme": 1.0,
                         "audience": 1.0,
                         "geography": 1.0,

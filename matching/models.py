@@ -234,3 +234,38 @@ class OfferIndexBuild(models.Model):
 
     def __str__(self) -> str:
         return f"offer index {self.label} (state {self.state})"
+
+
+class OfferEmbedding(models.Model):
+    """An offer's semantic vector (`matching.semantic`), computed once per text in the background
+    (`offer_embeddings_task`) and read by the live index. `text_hash` is the hash of the passage it encodes: an
+    offer whose title or description changed has a stale vector, recomputed; an unchanged text is never re-encoded.
+    `seq` is the `OfferEmbeddingVersion` of the write, so the index reads only the vectors stored since it looked."""
+
+    offer = models.OneToOneField(Offer, on_delete=models.CASCADE, primary_key=True, related_name="embedding")
+    model_key = models.CharField(max_length=32)
+    text_hash = models.CharField(max_length=32)
+    vector = models.BinaryField(help_text="float16, little-endian, 384 values.")
+    seq = models.BigIntegerField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("offer embedding")
+        verbose_name_plural = _("offer embeddings")
+
+    def __str__(self) -> str:
+        return f"embedding of offer {self.offer_id} ({self.model_key})"
+
+
+class OfferEmbeddingVersion(models.Model):
+    """One row (pk 1): bumped, row locked, in every transaction that stores vectors, so versions follow commit order
+    and `offer_index_get` sees new vectors with one primary-key query."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("offer embedding version")
+        verbose_name_plural = _("offer embedding versions")
+
+    def __str__(self) -> str:
+        return f"offer embeddings version {self.version}"

@@ -54,6 +54,8 @@ PARAMETER_DESCRIPTIONS = {
     "decay_km": gettext_lazy("Distance scale (km) over which an offer's reach decreases"),
     "decay_kind": gettext_lazy("Shape of that decrease"),
     "top_offers_per_need": gettext_lazy("Offers kept and explained per need"),
+    "semantic_weight": gettext_lazy("Weight of the closeness in meaning in the text term of a search (not of runs)"),
+    "semantic_floor": gettext_lazy("Closeness in meaning below which a search counts none (not runs)"),
     "ipa_rule": gettext_lazy("Where the importance-performance grid is cut"),
     "ipa_importance_cross": gettext_lazy("Importance at which the grid is cut (fixed values only)"),
     "ipa_satisfaction_cross": gettext_lazy("Satisfaction at which the grid is cut (fixed values only)"),

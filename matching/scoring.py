@@ -694,6 +694,12 @@ class MatchingParameters:
     decay_km: float = 15.0  # Scale of the distance decay; roughly a 20-minute drive on Creuse roads.
     decay_kind: str = "exponential"
     top_offers_per_need: int = 10  # Offers stored and explained per need.
+    # Search only (runs score the lexical cosine: 10,000 needs would take about 3 min of request encoding): the text
+    # term of an offer with a semantic vector is (1 - semantic_weight) * lexical cosine + semantic_weight *
+    # clip((dense cosine - semantic_floor) / (1 - semantic_floor), 0, 1) (`matching.semantic`). Chosen by the sweep
+    # of bench/eval_matching.py on the labelled set (docs/benchmarks.md "Semantic search").
+    semantic_weight: float = 0.5
+    semantic_floor: float = 0.7
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -711,6 +717,12 @@ class MatchingParameters:
                 elif field.name == "relevance_full":
                     if not 0.0 < value <= 1.0:
                         raise ValueError(f"relevance_full: must be in ]0, 1], got {value!r}")
+                elif field.name == "semantic_floor":
+                    if not 0.0 <= value < 1.0:
+                        raise ValueError(f"semantic_floor: must be in [0, 1[, got {value!r}")
+                elif field.name == "semantic_weight":
+                    if not 0.0 <= value <= 1.0:
+                        raise ValueError(f"semantic_weight: must be in [0, 1], got {value!r}")
                 elif field.name.endswith("_weight"):
                     if value < 0:
                         raise ValueError(f"{field.name}: must be >= 0, got {value!r}")

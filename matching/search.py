@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.utils.translation import gettext
 from api.exceptions import ErrorItem, InvalidInput
 from matching import selectors
 from matching.engine import OfferIndex, offers_search
-from matching.index import offer_index_get
+from matching.index import offer_index_get, semantic_encoder
 from matching.scoring import MatchingParameters
 from matching.theme_cache import theme_classifier_get
 from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme
@@ -36,6 +37,9 @@ def offer_search(
     request's themes are inferred (`request_themes`) and give the theme factor; each hit's breakdown lists them.
     """
     index = offer_index_get(allow_stale=True)
+    # The request's vector and its dense cosines with every offer are computed in a thread (the C engine and BLAS
+    # release the GIL) while the request is checked, its themes inferred and the lexical candidates retrieved.
+    dense = _dense_cosines_start(index, text)
     taxonomy = index.taxonomy
     errors = []
     audience_position = domain_position = None
@@ -83,6 +87,7 @@ def offer_search(
         radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,
         limit=limit,
         themes=themes,
+        dense_cosines=None if dense is None else dense.result,
     )
     themes_shown = [
         {
@@ -111,6 +116,7 @@ def offer_search(
                         for key in (
                             "relevance",
                             "text",
+                            "semantic",
                             "theme",
                             "audience",
                             "geography",
@@ -124,6 +130,20 @@ def offer_search(
             }
         )
     return results
+
+
+_encoding_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request-encoder")
+
+
+def _dense_cosines_start(index: OfferIndex, text: str) -> Future | None:
+    """The dense cosine of the request with every offer (`OfferIndex.dense_cosines`), being computed (None:
+    semantic search off or unavailable, or no offer has a vector yet, when encoding the request would be wasted)."""
+    if index.vectors is None or not index.vectors.any:
+        return None
+    encoder = semantic_encoder()
+    if encoder is None:
+        return None
+    return _encoding_pool.submit(lambda: index.dense_cosines(encoder.encode_query(text)))
 
 
 def request_themes(index: OfferIndex, text: str, *, domain_position: int | None = None) -> list[InferredTheme]:

@@ -669,3 +669,30 @@ def report_result_details(*, run: MatchingRun, need_ids: Iterable[int]) -> dict[
         Prefetch("matched_offers", queryset=ranked, to_attr="ranked_offers")
     )
     return {result.need_id: result for result in results.only("id", "need_id", "reasons", "recommendation")}
+
+
+# ---------------------------------------------------------------------------
+# Offers' semantic vectors (issue 12; written by matching.services.embeddings)
+# ---------------------------------------------------------------------------
+
+
+def embeddings_version() -> int:
+    """The vectors' version (`OfferEmbeddingVersion`, bumped in commit order by every store): one primary-key query."""
+    from matching.models import OfferEmbeddingVersion
+
+    return OfferEmbeddingVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def embeddings_since(*, model_key: str, since: int = 0, until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Offer ids (sorted) and float32 vectors of `model_key` stored in versions `since + 1 .. until`."""
+    from matching.models import OfferEmbedding
+    from matching.semantic import vectors_from_bytes
+
+    rows = OfferEmbedding.objects.filter(model_key=model_key, seq__gt=since)
+    if until is not None:
+        rows = rows.filter(seq__lte=until)
+    ids, blobs = [], []
+    for offer_id, vector in rows.order_by("offer_id").values_list("offer_id", "vector").iterator(chunk_size=2000):
+        ids.append(offer_id)
+        blobs.append(vector)
+    return np.asarray(ids, dtype=np.int64), vectors_from_bytes(blobs)

@@ -271,7 +271,16 @@ class MatchingSearchThemeSerializer(serializers.Serializer):
 
 class MatchingSearchBreakdownSerializer(serializers.Serializer):
     relevance = serializers.FloatField()
-    text = serializers.FloatField()
+    text = serializers.FloatField(
+        help_text="Text term of relevance: the wording cosine, mixed with `semantic` when the offer has a vector "
+        "((1 - semantic_weight) * wording + semantic_weight * semantic)."
+    )
+    semantic = serializers.FloatField(
+        allow_null=True,
+        help_text="Closeness in meaning of the request and the offer (multilingual e5 model, 0 unrelated - 1 same "
+        "meaning); null when the offer has no vector yet (just created: a worker computes it within seconds) or "
+        "semantic search is off.",
+    )
     theme = serializers.FloatField(
         allow_null=True,
         help_text="Theme factor against the request's inferred themes (1 shared theme, 0.5 same domain, 0 other), "

@@ -19,3 +19,11 @@ def run_watchdog_task(run_id: str) -> dict:
     from matching.services import run_watch
 
     return run_watch(run_id=run_id)
+
+
+@task()
+def offer_embeddings_task(offer_ids: list[int] | None = None) -> dict:
+    """Encode the offers whose semantic vector is missing or stale (all offers when `offer_ids` is None)."""
+    from matching.services.embeddings import offer_embeddings_refresh
+
+    return offer_embeddings_refresh(offer_ids=offer_ids)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from api.exceptions import InvalidInput
 from api.services import DEMO_PASSWORD, demo_users_ensure
 from audiences.services import audiences_demo_load
+from matching.services.embeddings import offer_embeddings_enqueue
 from offers.management.commands.load_territories import raise_command_error
 from offers.services import offers_demo_load, sources_demo_load
 
@@ -42,6 +43,11 @@ class Command(BaseCommand):
                 f"Demo source {sync.source.code}: {sync.status}, {sync.created} created, {sync.updated} updated, "
                 f"{sync.unchanged} unchanged, {sync.skipped} skipped"
             )
+        if settings.MATCHING_SEMANTIC:
+            # The worker `make run` starts encodes the offers' semantic vectors in the background (those already
+            # encoded with the same text are skipped), so the API is up at once and search turns semantic soon after.
+            offer_embeddings_enqueue()
+            self.stdout.write("Semantic vectors of the offers: queued for the worker")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password {DEMO_PASSWORD!r}):"))
         for account in accounts:
             self.stdout.write(f"  {account.username:<10} {account.role:<8} Authorization: Token {account.token}")
