@@ -380,8 +380,8 @@ def _searches(
 
 def pair_cosines(left: sp.csr_matrix, right: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """`left[rows[p]] . right[cols[p]]` for every pair: the paired rows multiplied element-wise and summed, a batch
-    of pairs at a time (each pair costs its two rows' non-zeros; a block product of needs x their offers' rows
-    computed every need of the block against every offer of it, 3x the CPU of this in a run's chunk)."""
+    of pairs at a time, in any pair order. Each pair costs its two rows' non-zeros (the block product this replaced
+    scored every need of a block against every offer row of the block: 3x the CPU in a run's chunk)."""
     result = np.zeros(rows.size, dtype=np.float64)
     if rows.size == 0:
         return result
