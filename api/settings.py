@@ -178,6 +178,10 @@ MATCHING_CHUNK_SIZE = env_int("MATCHING_CHUNK_SIZE", 500)
 MATCHING_CHUNK_TIME_LIMIT_SECONDS = env_int("MATCHING_CHUNK_TIME_LIMIT_SECONDS", 900)
 MATCHING_LEASE_MARGIN_SECONDS = env_int("MATCHING_LEASE_MARGIN_SECONDS", 60)
 MATCHING_WATCHDOG_INTERVAL_SECONDS = env_int("MATCHING_WATCHDOG_INTERVAL_SECONDS", 30)
+# Threads of a chunk's text retrieval (the sparse top-k, most of a run's time): the cores a worker may use alone.
+# 1 where the machine's cores each run a worker (their chunks already fill them); the cores per worker otherwise
+# (one worker on two cores: 2). Results do not depend on it.
+MATCHING_RETRIEVAL_THREADS = env_int("MATCHING_RETRIEVAL_THREADS", 1)
 # The theme classifier (matching/theme_cache.py) is refitted in the background above this many offers.
 MATCHING_SYNC_REBUILD_MAX_OFFERS = env_int("MATCHING_SYNC_REBUILD_MAX_OFFERS", 5000)
 # Source syncs (issue 16): the largest file a source may send or upload, how many skipped records a sync report

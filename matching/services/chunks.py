@@ -141,6 +141,7 @@ def _chunk_compute(
         centroids=centroids,
         checkpoint=checkpoint,
         inferred_themes=inferred_themes,
+        retrieval_threads=settings.MATCHING_RETRIEVAL_THREADS,
     )
     checkpoint("scoring")
     return results, needs, index

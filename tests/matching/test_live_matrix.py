@@ -56,6 +56,9 @@ def test_updates_rank_exactly_as_a_matrix_built_from_scratch(tmp_path):
                 expected, expected_scores = top_k_similarity_reference(queries, full, k=k, threshold=threshold)
                 np.testing.assert_array_equal(indices, expected)
                 np.testing.assert_allclose(scores, expected_scores, rtol=1e-5)
+                threaded = live.top_k(queries, k=k, threshold=threshold, n_threads=2)
+                np.testing.assert_array_equal(threaded[0], indices)
+                np.testing.assert_array_equal(threaded[1], scores)
                 for mask, kwargs in ((subset, {"rows": subset}), (np.flatnonzero(eligible), {"eligible": eligible})):
                     indices, _ = live.top_k(queries, k=k, threshold=threshold, **kwargs)
                     sub, _ = top_k_similarity_reference(queries, full[mask], k=k, threshold=threshold)

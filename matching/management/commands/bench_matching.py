@@ -10,6 +10,7 @@ import json
 import resource
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tasks_db.models import DBTaskResult
 
@@ -28,7 +29,8 @@ def _peak_rss_mb() -> float:
 class Command(BaseCommand):
     help = (
         "Generate N synthetic offers and M needs (seeded), run a full matching run in-process and print one JSON "
-        "line: offers, needs, seconds, peak_rss_mb, kernel_seconds (bare sparse top-k on the same matrices). "
+        "line: offers, needs, seconds, peak_rss_mb, kernel_seconds (bare sparse top-k on the same matrices, on "
+        "MATCHING_RETRIEVAL_THREADS threads as the run). "
         "Refuses a database holding non-benchmark offers or needs."
     )
 
@@ -69,22 +71,33 @@ class Command(BaseCommand):
         index_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
+        cpu_started = time.process_time()
         run = services.run_start(launched_by=None, chunk_size=options["chunk_size"])
         for chunk_id in MatchingChunk.objects.filter(run=run).order_by("index").values_list("id", flat=True):
             services.chunk_score(chunk_id=chunk_id)
         run_seconds = time.perf_counter() - started
+        run_cpu_seconds = time.process_time() - cpu_started
         run.refresh_from_db()
         # The tasks this run enqueued were executed here; a worker must not find them later.
         DBTaskResult.objects.filter(status="READY", task_path__startswith="matching.tasks.").delete()
         failed = MatchingChunk.objects.filter(run=run).exclude(status=ChunkStatus.SUCCEEDED).count()
 
-        # Kernel: the bare top-k of every need's query against the same offer matrix, in this process.
+        # Kernel: the bare top-k of every need's query against the same offer matrix, in this process, on as many
+        # threads as the run's retrieval (MATCHING_RETRIEVAL_THREADS).
         needs = need_arrays(need_ids=list(Need.objects.values_list("id", flat=True)), taxonomy=index.taxonomy)
         query = index.model.transform(needs.documents)
         params = MatchingParameters()
+        threads = settings.MATCHING_RETRIEVAL_THREADS
         started = time.perf_counter()
-        index.top_k(query, k=params.k_candidates, threshold=params.candidate_threshold)
+        cpu_started = time.process_time()
+        index.top_k(query, k=params.k_candidates, threshold=params.candidate_threshold, n_threads=threads)
         kernel_seconds = time.perf_counter() - started
+        kernel_cpu_seconds = time.process_time() - cpu_started
+        kernel_one_thread_seconds = kernel_seconds
+        if threads != 1:  # what the ratio would be against one core's kernel
+            started = time.perf_counter()
+            index.top_k(query, k=params.k_candidates, threshold=params.candidate_threshold)
+            kernel_one_thread_seconds = time.perf_counter() - started
 
         figures = {
             "offers": index.size,
@@ -92,6 +105,11 @@ class Command(BaseCommand):
             "seconds": round(run_seconds, 3),
             "peak_rss_mb": round(_peak_rss_mb(), 1),
             "kernel_seconds": round(kernel_seconds, 3),
+            # CPU seconds of this process (all its threads): comparable between runs on a machine that is not idle.
+            "run_cpu_seconds": round(run_cpu_seconds, 3),
+            "kernel_cpu_seconds": round(kernel_cpu_seconds, 3),
+            "retrieval_threads": threads,
+            "kernel_one_thread_seconds": round(kernel_one_thread_seconds, 3),
             "ratio_to_kernel": round(run_seconds / kernel_seconds, 3) if kernel_seconds else None,
             "index_build_seconds": round(index_seconds, 3),
             "generate_seconds": round(generate_seconds, 3),
