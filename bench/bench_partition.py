@@ -8,12 +8,14 @@ with `engine.needs_score` in chunks, as the workers do, against both; the table 
 runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
 `--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
 partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
-grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built with
-`engine.offer_index_fit`, as a deployment of that catalogue would be.
+grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built as a
+deployment stores it (`live_matrix.base_matrix_build`: chunked, written to `--store`, then memory-mapped), so the
+build's peak memory is bounded by a chunk, not by the catalogue; "peak RSS" lines follow each stage.
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
-At full scale (the national matrix alone is about 4 GB, 4 KB per offer, plus the fit's temporaries):
+At full scale (the stored national matrix is about 4 GB per layout, 4 KB per offer; the documents and offer
+arrays about 2 GB in memory):
 
     .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 5 --unpartitioned
 """
@@ -24,8 +26,10 @@ import argparse
 import gc
 import os
 import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -38,8 +42,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from matching import bench  # noqa: E402
-from matching.engine import needs_score, offer_index_fit  # noqa: E402
+from matching import bench, partitions  # noqa: E402
+from matching.engine import OfferIndex, needs_score, offer_base_model, offer_index_model  # noqa: E402
+from matching.live_matrix import LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
 
@@ -52,8 +57,37 @@ def _peak_rss_mb() -> float:
 
 
 def _matrix_mb(index) -> float:
-    matrix = index.matrix
-    return (matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes) / 1e6
+    """One layout (row-major) of the stored matrix; the feature-major one is as large."""
+    rows = index.live.base.rows
+    return (rows.data.nbytes + rows.indices.nbytes + rows.indptr.nbytes) / 1e6
+
+
+def _stage(label: str) -> None:
+    """Peak and current resident memory after a stage (the anonymous part is what the mapped files do not hold)."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    print(
+        f"  after {label}: peak RSS {_peak_rss_mb():.0f} MB, RSS now {int(status['VmRSS'].split()[0]) / 1024:.0f} MB "
+        f"(anonymous {int(status.get('RssAnon', '0 kB').split()[0]) / 1024:.0f} MB); load {_load()}",
+        flush=True,
+    )
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _fit_stored(version: str, offers, taxonomy, store: Path) -> tuple[OfferIndex, float]:
+    """The index as a deployment holds it: built chunk by chunk into `store`, memory-mapped back."""
+    started = time.perf_counter()
+    path = base_matrix_build(
+        offers.documents, model=offer_index_model(), ids=offers.ids, state=0, label=version, directory=store
+    )
+    seconds = time.perf_counter() - started
+    base = base_matrix_load(path)
+    model = offer_base_model(base, offer_index_model())
+    live = LiveMatrix.of_base(base)
+    index = OfferIndex(version=version, state=0, model=model, live=live, offers=offers, taxonomy=taxonomy)
+    return index, seconds
 
 
 def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[float, list[dict]]:
@@ -76,11 +110,11 @@ def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float
 
 def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
     """Average number of offers a need's retrieval scores (an offer in two selected blocks counts twice)."""
-    partitions = offer_partitions(index)
+    blocks = offer_partitions(index)
     total = 0
     for area in needs.territory_areas:
-        selection = partitions.select(area or scope, area_points(centroids, area or scope), cutoff)
-        total += index.size if selection.everything else sum(partitions.blocks[b].size for b in selection.blocks)
+        selection = blocks.select(area or scope, area_points(centroids, area or scope), cutoff)
+        total += index.size if selection.everything else sum(blocks.blocks[b].size for b in selection.blocks)
     return total / max(needs.ids.size, 1)
 
 
@@ -104,8 +138,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--floor", type=float, default=GEOGRAPHY_FLOOR, help="Geography floor of the partitioning.")
     parser.add_argument("--unpartitioned", action="store_true", help="Also time the national index searched whole.")
+    parser.add_argument(
+        "--cell-degrees", type=float, default=partitions.CELL_DEGREES, help="Grid cell of the located offers' blocks."
+    )
+    parser.add_argument("--store", type=Path, help="Directory of the stored indexes (default: a temporary one).")
+    parser.add_argument("--keep", action="store_true", help="Keep the stored indexes.")
     args = parser.parse_args()
+    partitions.CELL_DEGREES = args.cell_degrees
+    store = args.store or Path(tempfile.mkdtemp(prefix="bench-partition-"))
+    try:
+        _run(args, store)
+    finally:
+        if not args.keep:
+            shutil.rmtree(store / "national", ignore_errors=True)
+            shutil.rmtree(store / "region", ignore_errors=True)
+            if args.store is None:
+                shutil.rmtree(store, ignore_errors=True)
 
+
+def _run(args, store: Path) -> None:
+    print(f"load average at start: {_load()}", flush=True)
     started = time.perf_counter()
     geography = bench.national_geography()
     offers = bench.national_offer_arrays(geography, offers=args.offers, seed=args.seed)
@@ -114,26 +166,25 @@ def main() -> None:
         geography, region_code=args.region, needs=args.needs, seed=args.seed + 1
     )
     generate_seconds = time.perf_counter() - started
+    _stage(f"generating {args.offers} offers ({generate_seconds:.1f} s)")
+    national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store)
+    _stage(f"the national build ({national_seconds:.1f} s)")
+    region_offers = bench.offer_arrays_subset(offers, regional)
+    region_only, region_seconds = _fit_stored("region", region_offers, geography.taxonomy, store)
+    _stage(f"the région's build ({region_seconds:.1f} s)")
     started = time.perf_counter()
-    national = offer_index_fit(version="national", offers=offers, taxonomy=geography.taxonomy)
-    national_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    region_only = offer_index_fit(
-        version="region", offers=bench.offer_arrays_subset(offers, regional), taxonomy=geography.taxonomy
-    )
-    region_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    partitions = offer_partitions(national)
+    national_blocks = offer_partitions(national)
     offer_partitions(region_only)
     partition_seconds = time.perf_counter() - started
-    del offers
+    del offers, region_offers  # held by the indexes (their documents name a result's matched words)
     gc.collect()
 
     params = MatchingParameters()
     cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
-    # Warm-up: both indexes once (partition selections cached, as in a long-lived worker).
-    _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
-    _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    # Warm-up: both indexes once (partition selections and blocks cached, as in a long-lived worker).
+    cold_national, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
+    cold_region, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    _stage(f"the first (cold) runs: national {cold_national:.2f} s, région {cold_region:.2f} s")
     national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
         seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
@@ -161,7 +212,8 @@ def main() -> None:
         )
     print(
         f"Partitioned retrieval: {args.needs} needs of région {args.region} (chunks of {args.chunk_size}), "
-        f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km)"
+        f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km), "
+        f"cells of {args.cell_degrees:g} degrees"
     )
     print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}  runs (s)")
     for label, size, searched, times in rows:
@@ -174,12 +226,14 @@ def main() -> None:
         print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
     print(
         f"index matrices: national {_matrix_mb(national):.0f} MB ({national.matrix.nnz} non-zeros), "
-        f"région {_matrix_mb(region_only):.0f} MB; partitions: {len(partitions.departement_paths)} départements, "
-        f"{len(partitions.blocks)} blocks, {partitions.wide.size} wide offers"
+        f"région {_matrix_mb(region_only):.0f} MB; partitions: {len(national_blocks.departement_paths)} départements, "
+        f"{len(national_blocks.blocks)} blocks, {national_blocks.wide.size} wide offers"
     )
+    blocks = national.live.base.restricted
     print(
-        f"build: generate {generate_seconds:.1f} s, national fit {national_seconds:.1f} s, région fit "
-        f"{region_seconds:.1f} s, partitions {partition_seconds:.2f} s"
+        f"build: generate {generate_seconds:.1f} s, national build {national_seconds:.1f} s, région build "
+        f"{region_seconds:.1f} s, partitions {partition_seconds:.2f} s; national blocks cached "
+        f"{blocks.nbytes / 1e6:.0f} MB ({blocks.built} built)"
     )
     print(f"peak RSS {_peak_rss_mb():.0f} MB; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
