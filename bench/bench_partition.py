@@ -132,7 +132,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offers", type=int, default=50_000, help="Offers of the national catalogue.")
     parser.add_argument("--needs", type=int, default=2_000, help="Needs of the région's run.")
-    parser.add_argument("--region", default="32", help="INSEE code of the région (32: Hauts-de-France).")
+    parser.add_argument(
+        "--region",
+        default="32",
+        help="INSEE code of the région (32: Hauts-de-France), or several separated by commas.",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chunk-size", type=int, default=500, help="Needs per needs_score call (a worker chunk).")
     parser.add_argument("--seed", type=int, default=0)
@@ -143,6 +147,12 @@ def main() -> None:
     )
     parser.add_argument("--store", type=Path, help="Directory of the stored indexes (default: a temporary one).")
     parser.add_argument("--keep", action="store_true", help="Keep the stored indexes.")
+    parser.add_argument(
+        "--block-cache-mb",
+        type=float,
+        default=4000,
+        help="Megabytes of cached partition blocks of the national index (live_matrix.RESTRICTED_CACHE_BYTES).",
+    )
     args = parser.parse_args()
     partitions.CELL_DEGREES = args.cell_degrees
     store = args.store or Path(tempfile.mkdtemp(prefix="bench-partition-"))
@@ -161,30 +171,43 @@ def _run(args, store: Path) -> None:
     started = time.perf_counter()
     geography = bench.national_geography()
     offers = bench.national_offer_arrays(geography, offers=args.offers, seed=args.seed)
-    regional = bench.region_offer_positions(geography, offers, args.region)
-    needs, scope, centroids = bench.national_need_arrays(
-        geography, region_code=args.region, needs=args.needs, seed=args.seed + 1
-    )
     generate_seconds = time.perf_counter() - started
     _stage(f"generating {args.offers} offers ({generate_seconds:.1f} s)")
     national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store)
     _stage(f"the national build ({national_seconds:.1f} s)")
-    region_offers = bench.offer_arrays_subset(offers, regional)
-    region_only, region_seconds = _fit_stored("region", region_offers, geography.taxonomy, store)
-    _stage(f"the région's build ({region_seconds:.1f} s)")
     started = time.perf_counter()
+    national.live.base.restricted.budget_bytes = int(args.block_cache_mb * 1e6)
     national_blocks = offer_partitions(national)
-    offer_partitions(region_only)
     partition_seconds = time.perf_counter() - started
-    del offers, region_offers  # held by the indexes (their documents name a result's matched words)
-    gc.collect()
+    print(
+        f"national index: {national.size} offers, {_matrix_mb(national):.0f} MB per layout ({national.nnz} "
+        f"non-zeros); build {national_seconds:.1f} s (generation {generate_seconds:.1f} s before it); partitions "
+        f"{partition_seconds:.2f} s: {len(national_blocks.departement_paths)} départements, "
+        f"{len(national_blocks.blocks)} blocks, {national_blocks.wide.size} wide offers",
+        flush=True,
+    )
+    for region in args.region.split(","):
+        _compare(args, geography, offers, national, region.strip(), store)
+    print(f"peak RSS {_peak_rss_mb():.0f} MB; load average at the end {_load()}")
 
+
+def _compare(args, geography, offers, national, region: str, store: Path) -> None:
+    """One région's run against the national index and against an index of the région's offers only."""
+    needs, scope, centroids = bench.national_need_arrays(
+        geography, region_code=region, needs=args.needs, seed=args.seed + 1
+    )
+    region_offers = bench.offer_arrays_subset(offers, bench.region_offer_positions(geography, offers, region))
+    shutil.rmtree(store / "region", ignore_errors=True)
+    region_only, region_seconds = _fit_stored("region", region_offers, geography.taxonomy, store)
+    offer_partitions(region_only)
+    gc.collect()
     params = MatchingParameters()
     cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
     # Warm-up: both indexes once (partition selections and blocks cached, as in a long-lived worker).
     cold_national, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
     cold_region, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
-    _stage(f"the first (cold) runs: national {cold_national:.2f} s, région {cold_region:.2f} s")
+    _stage(f"région {region}'s build ({region_seconds:.1f} s) and first runs (national {cold_national:.2f} s, "
+           f"région {cold_region:.2f} s)")  # fmt: skip
     national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
         seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
@@ -197,7 +220,6 @@ def _run(args, store: Path) -> None:
             seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
             region_whole_times.append(seconds)
     national_median, region_median = statistics.median(national_times), statistics.median(region_times)
-    load = os.getloadavg()
 
     searched_national = _searched_per_need(national, needs, scope, centroids, cutoff)
     searched_region = _searched_per_need(region_only, needs, scope, centroids, cutoff)
@@ -211,7 +233,7 @@ def _run(args, store: Path) -> None:
             ("(d) région's offers only, searched whole", region_only.size, region_only.size, region_whole_times)
         )
     print(
-        f"Partitioned retrieval: {args.needs} needs of région {args.region} (chunks of {args.chunk_size}), "
+        f"Partitioned retrieval: {args.needs} needs of région {region} (chunks of {args.chunk_size}), "
         f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km), "
         f"cells of {args.cell_degrees:g} degrees"
     )
@@ -224,18 +246,12 @@ def _run(args, store: Path) -> None:
     if whole_times:
         print(f"ratio (a)/(d): {national_median / statistics.median(region_whole_times):.3f}")
         print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
-    print(
-        f"index matrices: national {_matrix_mb(national):.0f} MB ({national.matrix.nnz} non-zeros), "
-        f"région {_matrix_mb(region_only):.0f} MB; partitions: {len(national_blocks.departement_paths)} départements, "
-        f"{len(national_blocks.blocks)} blocks, {national_blocks.wide.size} wide offers"
-    )
     blocks = national.live.base.restricted
     print(
-        f"build: generate {generate_seconds:.1f} s, national build {national_seconds:.1f} s, région build "
-        f"{region_seconds:.1f} s, partitions {partition_seconds:.2f} s; national blocks cached "
-        f"{blocks.nbytes / 1e6:.0f} MB ({blocks.built} built)"
+        f"région index {_matrix_mb(region_only):.0f} MB; national blocks cached {blocks.nbytes / 1e6:.0f} MB "
+        f"({blocks.built} built so far); peak RSS {_peak_rss_mb():.0f} MB; load average {_load()}",
+        flush=True,
     )
-    print(f"peak RSS {_peak_rss_mb():.0f} MB; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":
