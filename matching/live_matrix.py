@@ -34,8 +34,9 @@ _DEAD_SLACK = 16
 # Restricted top-k (territorial partitions) keeps the compact feature-major matrices of the row sets it searched, up
 # to this many bytes per base (shared by every state of the index that updates the base): a partition block is
 # transposed once, not on every search. A région's run at national scale touches its own blocks and its neighbours'
-# (bench/bench_partition.py: about 1.8 times the région's offers, 4 KB per offer: 0.6 GB for Hauts-de-France at one
-# million offers); least recently used blocks are dropped beyond it.
+# (bench/bench_partition.py, Hauts-de-France: 388 MB for 57 blocks at 200,000 national offers, so about 1.9 GB at one
+# million: a worker of such runs needs this budget raised); least recently used blocks are dropped beyond it. Only
+# processes that run partitioned searches (run chunks of needs with areas) fill it.
 RESTRICTED_CACHE_BYTES = 1_500_000_000
 # A chunked build (`base_matrix_build`) hashes and weighs this many documents at a time, and transposes the matrix
 # in feature ranges of at most this many non-zeros: its temporaries stay bounded however many offers there are.
