@@ -8,14 +8,20 @@ with `engine.needs_score` in chunks, as the workers do, against both; the table 
 runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
 `--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
 partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
-grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built with
-`engine.offer_index_fit`, as a deployment of that catalogue would be.
+grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built as a
+deployment stores it (`live_matrix.base_matrix_build`: chunked, written to `--store`, then memory-mapped), so the
+build's peak memory is bounded by a chunk, not by the catalogue; "peak RSS" lines follow each stage.
+
+`--region 32,53,84` compares several régions against one national build (the ratio depends on the neighbours).
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
-At full scale (the national matrix alone is about 4 GB, 4 KB per offer, plus the fit's temporaries):
+At full scale (measured 2026-12-02, load average about 3: build 930 s and peak RSS 1.8 GB; the stored national
+matrix is 5.5 GB per layout, plus 8 GB of scratch while building; the runs' peak RSS 10.7 GB, 4.3 GB of it
+anonymous with the 1.9 GB of cached blocks; about 23 minutes in all; `--unpartitioned` adds several minutes per
+repetition):
 
-    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 5 --unpartitioned
+    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 3
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ import argparse
 import gc
 import os
 import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -38,8 +46,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from matching import bench  # noqa: E402
-from matching.engine import needs_score, offer_index_fit  # noqa: E402
+from matching import bench, partitions  # noqa: E402
+from matching.engine import OfferIndex, needs_score, offer_base_model, offer_index_model  # noqa: E402
+from matching.live_matrix import LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
 
@@ -52,8 +61,37 @@ def _peak_rss_mb() -> float:
 
 
 def _matrix_mb(index) -> float:
-    matrix = index.matrix
-    return (matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes) / 1e6
+    """One layout (row-major) of the stored matrix; the feature-major one is as large."""
+    rows = index.live.base.rows
+    return (rows.data.nbytes + rows.indices.nbytes + rows.indptr.nbytes) / 1e6
+
+
+def _stage(label: str) -> None:
+    """Peak and current resident memory after a stage (the anonymous part is what the mapped files do not hold)."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    print(
+        f"  after {label}: peak RSS {_peak_rss_mb():.0f} MB, RSS now {int(status['VmRSS'].split()[0]) / 1024:.0f} MB "
+        f"(anonymous {int(status.get('RssAnon', '0 kB').split()[0]) / 1024:.0f} MB); load {_load()}",
+        flush=True,
+    )
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _fit_stored(version: str, offers, taxonomy, store: Path) -> tuple[OfferIndex, float]:
+    """The index as a deployment holds it: built chunk by chunk into `store`, memory-mapped back."""
+    started = time.perf_counter()
+    path = base_matrix_build(
+        offers.documents, model=offer_index_model(), ids=offers.ids, state=0, label=version, directory=store
+    )
+    seconds = time.perf_counter() - started
+    base = base_matrix_load(path)
+    model = offer_base_model(base, offer_index_model())
+    live = LiveMatrix.of_base(base)
+    index = OfferIndex(version=version, state=0, model=model, live=live, offers=offers, taxonomy=taxonomy)
+    return index, seconds
 
 
 def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[float, list[dict]]:
@@ -76,11 +114,11 @@ def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float
 
 def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
     """Average number of offers a need's retrieval scores (an offer in two selected blocks counts twice)."""
-    partitions = offer_partitions(index)
+    blocks = offer_partitions(index)
     total = 0
     for area in needs.territory_areas:
-        selection = partitions.select(area or scope, area_points(centroids, area or scope), cutoff)
-        total += index.size if selection.everything else sum(partitions.blocks[b].size for b in selection.blocks)
+        selection = blocks.select(area or scope, area_points(centroids, area or scope), cutoff)
+        total += index.size if selection.everything else sum(blocks.blocks[b].size for b in selection.blocks)
     return total / max(needs.ids.size, 1)
 
 
@@ -98,42 +136,82 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offers", type=int, default=50_000, help="Offers of the national catalogue.")
     parser.add_argument("--needs", type=int, default=2_000, help="Needs of the région's run.")
-    parser.add_argument("--region", default="32", help="INSEE code of the région (32: Hauts-de-France).")
+    parser.add_argument(
+        "--region",
+        default="32",
+        help="INSEE code of the région (32: Hauts-de-France), or several separated by commas.",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chunk-size", type=int, default=500, help="Needs per needs_score call (a worker chunk).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--floor", type=float, default=GEOGRAPHY_FLOOR, help="Geography floor of the partitioning.")
     parser.add_argument("--unpartitioned", action="store_true", help="Also time the national index searched whole.")
+    parser.add_argument(
+        "--cell-degrees", type=float, default=partitions.CELL_DEGREES, help="Grid cell of the located offers' blocks."
+    )
+    parser.add_argument("--store", type=Path, help="Directory of the stored indexes (default: a temporary one).")
+    parser.add_argument("--keep", action="store_true", help="Keep the stored indexes.")
+    parser.add_argument(
+        "--block-cache-mb",
+        type=float,
+        default=4000,
+        help="Megabytes of cached partition blocks of the national index (live_matrix.RESTRICTED_CACHE_BYTES).",
+    )
     args = parser.parse_args()
+    partitions.CELL_DEGREES = args.cell_degrees
+    store = args.store or Path(tempfile.mkdtemp(prefix="bench-partition-"))
+    try:
+        _run(args, store)
+    finally:
+        if not args.keep:
+            shutil.rmtree(store / "national", ignore_errors=True)
+            shutil.rmtree(store / "region", ignore_errors=True)
+            if args.store is None:
+                shutil.rmtree(store, ignore_errors=True)
 
+
+def _run(args, store: Path) -> None:
+    print(f"load average at start: {_load()}", flush=True)
     started = time.perf_counter()
     geography = bench.national_geography()
     offers = bench.national_offer_arrays(geography, offers=args.offers, seed=args.seed)
-    regional = bench.region_offer_positions(geography, offers, args.region)
-    needs, scope, centroids = bench.national_need_arrays(
-        geography, region_code=args.region, needs=args.needs, seed=args.seed + 1
-    )
     generate_seconds = time.perf_counter() - started
+    _stage(f"generating {args.offers} offers ({generate_seconds:.1f} s)")
+    national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store)
+    _stage(f"the national build ({national_seconds:.1f} s)")
     started = time.perf_counter()
-    national = offer_index_fit(version="national", offers=offers, taxonomy=geography.taxonomy)
-    national_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    region_only = offer_index_fit(
-        version="region", offers=bench.offer_arrays_subset(offers, regional), taxonomy=geography.taxonomy
-    )
-    region_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    partitions = offer_partitions(national)
-    offer_partitions(region_only)
+    national.live.base.restricted.budget_bytes = int(args.block_cache_mb * 1e6)
+    national_blocks = offer_partitions(national)
     partition_seconds = time.perf_counter() - started
-    del offers
-    gc.collect()
+    print(
+        f"national index: {national.size} offers, {_matrix_mb(national):.0f} MB per layout ({national.nnz} "
+        f"non-zeros); build {national_seconds:.1f} s (generation {generate_seconds:.1f} s before it); partitions "
+        f"{partition_seconds:.2f} s: {len(national_blocks.departement_paths)} départements, "
+        f"{len(national_blocks.blocks)} blocks, {national_blocks.wide.size} wide offers",
+        flush=True,
+    )
+    for region in args.region.split(","):
+        _compare(args, geography, offers, national, region.strip(), store)
+    print(f"peak RSS {_peak_rss_mb():.0f} MB; load average at the end {_load()}")
 
+
+def _compare(args, geography, offers, national, region: str, store: Path) -> None:
+    """One région's run against the national index and against an index of the région's offers only."""
+    needs, scope, centroids = bench.national_need_arrays(
+        geography, region_code=region, needs=args.needs, seed=args.seed + 1
+    )
+    region_offers = bench.offer_arrays_subset(offers, bench.region_offer_positions(geography, offers, region))
+    shutil.rmtree(store / "region", ignore_errors=True)
+    region_only, region_seconds = _fit_stored("region", region_offers, geography.taxonomy, store)
+    offer_partitions(region_only)
+    gc.collect()
     params = MatchingParameters()
     cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
-    # Warm-up: both indexes once (partition selections cached, as in a long-lived worker).
-    _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
-    _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    # Warm-up: both indexes once (partition selections and blocks cached, as in a long-lived worker).
+    cold_national, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
+    cold_region, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    _stage(f"région {region}'s build ({region_seconds:.1f} s) and first runs (national {cold_national:.2f} s, "
+           f"région {cold_region:.2f} s)")  # fmt: skip
     national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
         seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
@@ -146,7 +224,6 @@ def main() -> None:
             seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
             region_whole_times.append(seconds)
     national_median, region_median = statistics.median(national_times), statistics.median(region_times)
-    load = os.getloadavg()
 
     searched_national = _searched_per_need(national, needs, scope, centroids, cutoff)
     searched_region = _searched_per_need(region_only, needs, scope, centroids, cutoff)
@@ -160,8 +237,9 @@ def main() -> None:
             ("(d) région's offers only, searched whole", region_only.size, region_only.size, region_whole_times)
         )
     print(
-        f"Partitioned retrieval: {args.needs} needs of région {args.region} (chunks of {args.chunk_size}), "
-        f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km)"
+        f"Partitioned retrieval: {args.needs} needs of région {region} (chunks of {args.chunk_size}), "
+        f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km), "
+        f"cells of {args.cell_degrees:g} degrees"
     )
     print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}  runs (s)")
     for label, size, searched, times in rows:
@@ -172,16 +250,12 @@ def main() -> None:
     if whole_times:
         print(f"ratio (a)/(d): {national_median / statistics.median(region_whole_times):.3f}")
         print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
+    blocks = national.live.base.restricted
     print(
-        f"index matrices: national {_matrix_mb(national):.0f} MB ({national.matrix.nnz} non-zeros), "
-        f"région {_matrix_mb(region_only):.0f} MB; partitions: {len(partitions.departement_paths)} départements, "
-        f"{len(partitions.blocks)} blocks, {partitions.wide.size} wide offers"
+        f"région index {_matrix_mb(region_only):.0f} MB; national blocks cached {blocks.nbytes / 1e6:.0f} MB "
+        f"({blocks.built} built so far); peak RSS {_peak_rss_mb():.0f} MB; load average {_load()}",
+        flush=True,
     )
-    print(
-        f"build: generate {generate_seconds:.1f} s, national fit {national_seconds:.1f} s, région fit "
-        f"{region_seconds:.1f} s, partitions {partition_seconds:.2f} s"
-    )
-    print(f"peak RSS {_peak_rss_mb():.0f} MB; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

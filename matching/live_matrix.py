@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,17 @@ from matching.scoring import _check_top_k_args, _empty_top_k, _pack_top_k, top_k
 # ineligible rows among them rarely leave fewer than k live ones; a query that still lacks some is recomputed
 # exactly (one sparse row product).
 _DEAD_SLACK = 16
-# Restricted top-k (territorial partitions) keeps the feature-major matrices of this many row sets.
-_RESTRICTED_CACHE = 8
+# Restricted top-k (territorial partitions) keeps the compact feature-major matrices of the row sets it searched, up
+# to this many bytes per base (shared by every state of the index that updates the base): a partition block is
+# transposed once, not on every search. A région's run at national scale touches its own blocks and its neighbours'
+# (bench/bench_partition.py, Hauts-de-France: 388 MB for 57 blocks at 200,000 national offers, so about 1.9 GB at one
+# million: a worker of such runs needs this budget raised); least recently used blocks are dropped beyond it. Only
+# processes that run partitioned searches (run chunks of needs with areas) fill it.
+RESTRICTED_CACHE_BYTES = 1_500_000_000
+# A chunked build (`base_matrix_build`) hashes and weighs this many documents at a time, and transposes the matrix
+# in feature ranges of at most this many non-zeros: its temporaries stay bounded however many offers there are.
+BUILD_CHUNK_DOCUMENTS = 10_000
+BUILD_TRANSPOSE_NNZ = 60_000_000
 META = "meta.json"
 _ARRAYS = (
     "rows_data",
@@ -60,10 +70,83 @@ class BaseMatrix:
     model_key: str
     label: str  # the snapshot's name: unique per build
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    restricted: RestrictedBlocks = dataclasses.field(
+        default_factory=lambda: RestrictedBlocks(RESTRICTED_CACHE_BYTES), repr=False, compare=False
+    )
 
     @property
     def size(self) -> int:
         return int(self.ids.size)
+
+
+@dataclasses.dataclass(frozen=True)
+class RestrictedBlock:
+    """The base rows of one row set feature-major over the features they use only: `columns[j]` holds feature
+    `features[j]`'s (local row, value) entries, local rows ascending (their base rows' order)."""
+
+    features: np.ndarray  # sorted, int32
+    columns: sp.csr_matrix  # (features.size, n_rows), int32 indices
+
+    @property
+    def nbytes(self) -> int:
+        columns = self.columns
+        return int(self.features.nbytes + columns.data.nbytes + columns.indices.nbytes + columns.indptr.nbytes)
+
+    def query(self, query: sp.csr_matrix) -> sp.csr_matrix:
+        """`query` in this block's compact feature space (the features no row of the block uses dropped)."""
+        features = self.features
+        if features.size == 0:
+            return sp.csr_matrix((query.shape[0], 0), dtype=np.float32)
+        at = np.minimum(np.searchsorted(features, query.indices), features.size - 1)
+        used = features[at] == query.indices
+        indptr = np.concatenate([[0], np.cumsum(used)])[query.indptr].astype(np.int32)
+        return sp.csr_matrix(
+            (query.data[used], at[used].astype(np.int32), indptr),
+            shape=(query.shape[0], features.size),
+            copy=False,
+        )
+
+
+def restricted_block_make(rows: sp.csr_matrix) -> RestrictedBlock:
+    """The compact feature-major form of `rows` (CSR, sorted indices): one pass over their non-zeros and their
+    features, never over the whole hashed space."""
+    features, compact = np.unique(rows.indices, return_inverse=True)
+    local = sp.csr_matrix(
+        (rows.data, compact.astype(np.int32).ravel(), rows.indptr), shape=(rows.shape[0], features.size)
+    )
+    columns = _int32_csr(local.T.tocsr())
+    columns.sort_indices()
+    return RestrictedBlock(features=features.astype(np.int32), columns=columns)
+
+
+class RestrictedBlocks:
+    """Least recently used `RestrictedBlock`s of one base, keyed by their base rows, within a byte budget. Shared
+    by the states of an index that update the base: a block keeps serving while none of its offers changes."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = int(budget_bytes)
+        self.nbytes = 0
+        self.built = 0  # blocks built (a measure of the cache's misses)
+        self._blocks: OrderedDict[tuple[int, int], tuple[np.ndarray, RestrictedBlock]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, base: BaseMatrix, base_rows: np.ndarray) -> RestrictedBlock:
+        key = (int(base_rows.size), hash(base_rows.tobytes()))
+        with self._lock:
+            cached = self._blocks.get(key)
+            if cached is not None and np.array_equal(cached[0], base_rows):
+                self._blocks.move_to_end(key)
+                return cached[1]
+        block = restricted_block_make(_rows_take(base.rows, base_rows))
+        with self._lock:
+            if key not in self._blocks:
+                self._blocks[key] = (base_rows.copy(), block)
+                self.nbytes += block.nbytes + base_rows.nbytes
+                self.built += 1
+            while self.nbytes > self.budget_bytes and len(self._blocks) > 1:
+                _key, (dropped_rows, dropped) = self._blocks.popitem(last=False)
+                self.nbytes -= dropped.nbytes + dropped_rows.nbytes
+        return block
 
 
 def base_matrix_make(
@@ -137,16 +220,195 @@ def base_matrix_write(base: BaseMatrix, directory: Path) -> Path:
             "shape": list(base.rows.shape),
             "nnz": int(base.rows.nnz),
         }
-        (temporary / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
-        for path in temporary.iterdir():
-            with open(path, "rb") as file:
-                os.fsync(file.fileno())
-        target = directory / base.label
-        os.rename(temporary, target)
+        return _snapshot_commit(temporary, directory / base.label, meta)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def _snapshot_commit(temporary: Path, target: Path, meta: dict[str, Any]) -> Path:
+    """Write the meta, flush every file and rename the temporary directory into place."""
+    (temporary / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
+    for path in temporary.iterdir():
+        with open(path, "rb") as file:
+            os.fsync(file.fileno())
+    os.rename(temporary, target)
     return target
+
+
+class _NpyWriter:
+    """A one-dimensional `.npy` file of known length written front to back in pieces: plain writes, never a
+    memory map (mapped pages written would count in the process's resident memory until unmapped)."""
+
+    def __init__(self, path: Path, dtype: Any, length: int) -> None:
+        self.path, self.dtype, self.length, self.written = path, np.dtype(dtype), int(length), 0
+        self.file = open(path, "wb")  # noqa: SIM115 (closed by close(), after the last piece)
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (self.length,)}
+        np.lib.format.write_array_header_1_0(self.file, header)
+
+    def write(self, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        values.tofile(self.file)
+        self.written += values.size
+
+    def close(self) -> None:
+        self.file.close()
+        if self.written != self.length:
+            raise RuntimeError(f"{self.path.name}: {self.written} values written, {self.length} expected")
+
+
+def _read_piece(path: Path, dtype: Any, start: int, count: int) -> np.ndarray:
+    """`count` values from `start` of a `.npy` file (or of a raw file, for the build's scratch), read, not mapped."""
+    dtype = np.dtype(dtype)
+    with open(path, "rb") as file:
+        offset = 0
+        if path.suffix == ".npy":
+            np.lib.format.read_magic(file)
+            np.lib.format.read_array_header_1_0(file)
+            offset = file.tell()
+        file.seek(offset + int(start) * dtype.itemsize)
+        values = np.fromfile(file, dtype=dtype, count=int(count))
+    if values.size != count:
+        raise RuntimeError(f"{path.name}: {values.size} values read at {start}, {count} expected")
+    return values
+
+
+def base_matrix_build(
+    documents: Sequence[str],
+    *,
+    model: Any,
+    ids: np.ndarray,
+    state: int,
+    label: str,
+    directory: Path,
+    meta: dict[str, Any] | None = None,
+    chunk_documents: int = BUILD_CHUNK_DOCUMENTS,
+    transpose_nnz: int = BUILD_TRANSPOSE_NNZ,
+) -> Path:
+    """A full build written straight to `directory/<label>` (atomically, as `base_matrix_write`), with the same
+    files, byte for byte, as `base_matrix_write(base_matrix_make(...))` of an in-memory fit, in bounded memory.
+
+    `model` (a `scoring.TextRelevanceModel`, unfitted) is fitted on the documents' frequencies. Three passes:
+    the term counts of `chunk_documents` documents at a time (written to a scratch file, their frequencies summed),
+    the weighted rows chunk by chunk (row-major files written as they come), then the feature-major files one
+    feature range of at most `transpose_nnz` non-zeros at a time (a counting sort of the rows read back). Peak
+    memory is the documents, one chunk's temporaries and one range, not the whole matrix several times over."""
+    ids = np.asarray(ids, dtype=np.int64)
+    n, n_features = len(documents), int(model.n_features_out)
+    if ids.size != n:
+        raise ValueError(f"{ids.size} ids for {n} documents")
+    chunk_documents = max(int(chunk_documents), 1)
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
+    try:
+        scratch_data, scratch_indices = temporary / "counts_data.scratch", temporary / "counts_indices.scratch"
+        frequencies = np.zeros(n_features, dtype=np.int64)
+        count_offsets = np.zeros(n + 1, dtype=np.int64)
+        with open(scratch_data, "wb") as data_file, open(scratch_indices, "wb") as indices_file:
+            for start in range(0, n, chunk_documents):
+                counts = model.counts(documents[start : start + chunk_documents])
+                frequencies += np.bincount(counts.indices, minlength=n_features)
+                count_offsets[start + 1 : start + 1 + counts.shape[0]] = count_offsets[start] + counts.indptr[1:]
+                np.asarray(counts.data, dtype=np.float64).tofile(data_file)
+                np.asarray(counts.indices, dtype=np.int32).tofile(indices_file)
+                del counts
+        model.set_document_frequencies(frequencies, n)
+        idf = np.asarray(model.idf_)
+        # Weighing drops exactly the entries of features without weight (every count is at least 1).
+        nnz = int(frequencies[idf != 0].sum())
+        if nnz >= 2**31 - 1:
+            raise ValueError(f"{nnz} non-zeros: too many for int32 indices")
+
+        rows_indptr = np.zeros(n + 1, dtype=np.int64)
+        column_counts = np.zeros(n_features, dtype=np.int64)
+        rows_data = _NpyWriter(temporary / "rows_data.npy", np.float32, nnz)
+        rows_indices = _NpyWriter(temporary / "rows_indices.npy", np.int32, nnz)
+        for start in range(0, n, chunk_documents):
+            stop = min(start + chunk_documents, n)
+            first, last = count_offsets[start], count_offsets[stop]
+            counts = sp.csr_matrix(
+                (
+                    _read_piece(scratch_data, np.float64, first, last - first),
+                    _read_piece(scratch_indices, np.int32, first, last - first),
+                    count_offsets[start : stop + 1] - first,
+                ),
+                shape=(stop - start, n_features),
+            )
+            rows = sp.csr_matrix(model.weigh(counts), dtype=np.float32)
+            rows.sort_indices()
+            rows_indptr[start + 1 : stop + 1] = rows_indptr[start] + rows.indptr[1:]
+            column_counts += np.bincount(rows.indices, minlength=n_features)
+            rows_data.write(rows.data)
+            rows_indices.write(rows.indices)
+            del counts, rows
+        rows_data.close()
+        rows_indices.close()
+        scratch_data.unlink()
+        scratch_indices.unlink()
+
+        columns_indptr = np.concatenate([[0], np.cumsum(column_counts)]).astype(np.int64)
+        _transpose_write(temporary, rows_indptr, columns_indptr, chunk_documents, max(int(transpose_nnz), 1))
+        np.save(temporary / "rows_indptr.npy", rows_indptr.astype(np.int32))
+        np.save(temporary / "columns_indptr.npy", columns_indptr.astype(np.int32))
+        np.save(temporary / "ids.npy", ids)
+        np.save(temporary / "document_frequencies.npy", frequencies)
+        np.save(temporary / "idf.npy", np.asarray(idf, dtype=np.float64))
+        described = {
+            **(meta or {}),
+            "state": int(state),
+            "model_key": model.model_key(),
+            "label": label,
+            "n_documents": n,
+            "shape": [n, n_features],
+            "nnz": nnz,
+        }
+        return _snapshot_commit(temporary, directory / label, described)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _transpose_write(
+    temporary: Path, rows_indptr: np.ndarray, columns_indptr: np.ndarray, chunk_rows: int, range_nnz: int
+) -> None:
+    """The feature-major files from the row-major ones: per range of features holding at most `range_nnz`
+    non-zeros (a single larger feature alone), the rows are read back chunk by chunk and their entries of the range
+    placed by a counting sort; rows ascending within a feature (chunks in row order, stable sort within one)."""
+    n, n_features, nnz = rows_indptr.size - 1, columns_indptr.size - 1, int(columns_indptr[-1])
+    columns_data = _NpyWriter(temporary / "columns_data.npy", np.float32, nnz)
+    columns_indices = _NpyWriter(temporary / "columns_indices.npy", np.int32, nnz)
+    low = 0
+    while low < n_features or (low == 0 and n_features == 0):
+        high = int(np.searchsorted(columns_indptr, columns_indptr[low] + range_nnz, side="right")) - 1
+        high = min(max(high, low + 1), n_features)
+        offset = int(columns_indptr[low])
+        out_data = np.empty(int(columns_indptr[high]) - offset, dtype=np.float32)
+        out_rows = np.empty(out_data.size, dtype=np.int32)
+        cursor = columns_indptr[low:high] - offset
+        for start in range(0, n, chunk_rows):
+            stop = min(start + chunk_rows, n)
+            first, last = int(rows_indptr[start]), int(rows_indptr[stop])
+            features = _read_piece(temporary / "rows_indices.npy", np.int32, first, last - first)
+            inside = (features >= low) & (features < high)
+            features = features[inside] - low
+            order = np.argsort(features, kind="stable")
+            features = features[order]
+            data = _read_piece(temporary / "rows_data.npy", np.float32, first, last - first)[inside][order]
+            row_numbers = np.repeat(np.arange(start, stop, dtype=np.int32), np.diff(rows_indptr[start : stop + 1]))
+            per_feature = np.bincount(features, minlength=high - low)
+            rank = np.arange(features.size) - (np.cumsum(per_feature) - per_feature)[features]
+            destination = cursor[features] + rank
+            out_data[destination] = data
+            out_rows[destination] = row_numbers[inside][order]
+            cursor += per_feature
+        columns_data.write(out_data)
+        columns_indices.write(out_rows)
+        del out_data, out_rows
+        if high >= n_features:
+            break
+        low = high
+    columns_data.close()
+    columns_indices.close()
 
 
 def base_matrix_load(path: Path) -> BaseMatrix:
@@ -213,7 +475,6 @@ class LiveMatrix:
     position_row: np.ndarray  # per position: a base row (< base.size) or base.size + a delta row
     base_position: np.ndarray  # per base row: its position, -1 when dead (superseded or removed)
     delta_position: np.ndarray  # per delta row: its position
-    _restricted: OrderedDict = dataclasses.field(default_factory=OrderedDict, repr=False, compare=False)
     _compact: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -394,25 +655,34 @@ class LiveMatrix:
     def _top_k_restricted(
         self, query: sp.csr_matrix, rows: np.ndarray, k: int, threshold: float, n_threads: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        if rows.size == 0:
-            return _empty_top_k(query.shape[0], k)
-        key = (rows.size, hash(rows.tobytes()))
-        with self._lock:
-            cached = self._restricted.get(key)
-            if cached is not None and np.array_equal(cached[0], rows):
-                self._restricted.move_to_end(key)
-                columns = cached[1]
-            else:
-                columns = None
-        if columns is None:
-            columns = _int32_csr(sp.csr_matrix(self.row_matrix(rows).T))
-            columns.sort_indices()
-            with self._lock:
-                self._restricted[key] = (rows.copy(), columns)
-                while len(self._restricted) > _RESTRICTED_CACHE:
-                    self._restricted.popitem(last=False)
-        indices, scores = _top_k_feature_major(query, columns, k, threshold, n_threads)
-        return np.where(indices >= 0, rows[np.maximum(indices, 0)], -1).astype(np.int64), scores
+        """Top k among the positions `rows` (sorted): their base rows through the base's cached compact
+        feature-major block (built on the first search of these rows, then reused by every later search and
+        state while none of them changes), their delta rows through an uncached one (a few edited offers);
+        merged by score then position, as the whole search orders them."""
+        n_queries = query.shape[0]
+        if rows.size == 0 or n_queries == 0 or query.nnz == 0:
+            return _empty_top_k(n_queries, k)
+        row_of = self.position_row[rows]
+        in_base = row_of < self.base.size
+        parts = []
+        if in_base.any():
+            parts.append((rows[in_base], self.base.restricted.get(self.base, row_of[in_base])))
+        if not in_base.all():
+            parts.append((rows[~in_base], restricted_block_make(self.delta[row_of[~in_base] - self.base.size])))
+        found_rows, found_positions, found_scores = [], [], []
+        for positions, block in parts:
+            # Local rows follow their positions' order, so ties go to the lower position within a part.
+            indices, scores = _top_k_feature_major(block.query(query), block.columns, k, threshold, n_threads)
+            if len(parts) == 1:
+                return np.where(indices >= 0, positions[np.maximum(indices, 0)], -1).astype(np.int64), scores
+            valid = indices >= 0
+            found_rows.append(np.repeat(np.arange(n_queries), valid.sum(axis=1)))
+            found_positions.append(positions[indices[valid]])
+            found_scores.append(scores[valid])
+        indices, scores, _counts = _pack_top_k(
+            np.concatenate(found_rows), np.concatenate(found_positions), np.concatenate(found_scores), n_queries, k
+        )
+        return indices.astype(np.int64), scores
 
 
 def _rows_take(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:

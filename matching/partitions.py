@@ -65,8 +65,9 @@ __all__ = [
 GEOGRAPHY_FLOOR = 0.01
 
 # Above this share of the catalogue, an area's selected blocks are not worth searching one by one: one search of the
-# whole catalogue costs little more, without the per-block copies and the merge (measured on a région-only index,
-# where a région's needs select most of it: searching by blocks was slower than searching it whole).
+# whole catalogue costs little more, without the merge of the blocks' top k nor a cached block per row set (chosen
+# when each block search copied and transposed its rows: on a région-only index, where a région's needs select most
+# of it, searching by blocks was then slower than searching it whole).
 WHOLE_SEARCH_SHARE = 0.5
 
 # Located offers are grouped by cells of this many degrees (about 55 x 37 km in metropolitan France): a département's
