@@ -169,7 +169,7 @@ OBJECT_CASES = [
         "survey responses",
         survey_url("responses/"),
         200,
-        lambda w, obj: {"file": named_file(RESPONSES_CSV.encode(), "reponses.csv")},
+        lambda w, obj: {"file": named_file(_responses_in(obj).encode(), "reponses.csv")},
         fmt="multipart",
         writes=True,
     ),
@@ -184,6 +184,17 @@ OBJECT_CASES = [
     ObjectCase("GET", "run IPA", run_url("ipa/"), 200),
     ObjectCase("GET", "run IPA svg", run_url("ipa/?format=svg"), 200),
 ]
+
+
+def _responses_in(obj: str) -> str:
+    """The shared responses file with every respondent in a commune of the survey's territory (an upload naming a
+    commune outside it is refused whatever the role)."""
+    commune = {"a": COMMUNE_A, "b": COMMUNE_B}.get(obj)
+    if commune is None:
+        return RESPONSES_CSV
+    header, *lines = RESPONSES_CSV.strip().splitlines()
+    rows = [line.split(",") for line in lines]
+    return "\n".join([header, *(",".join([row[0], row[1], commune, *row[3:]]) for row in rows)]) + "\n"
 
 
 def _content(response) -> bytes:
