@@ -43,8 +43,8 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from matching import bench, index, semantic  # noqa: E402
-from matching.models import OfferEmbedding, OfferEmbeddingVersion  # noqa: E402
+from bench.service import random_vectors_fill  # noqa: E402
+from matching import bench, index  # noqa: E402
 from offers.models import Offer, Territory  # noqa: E402
 from offers.services import catalogue_changed  # noqa: E402
 
@@ -85,28 +85,6 @@ def edit(offer_id: int, title: str) -> None:
         catalogue_changed(offers=[offer_id])
 
 
-def fill_random_vectors(seed: int) -> int:
-    """Every offer without a vector gets a random unit vector under the current model key (latency only)."""
-    rng = np.random.default_rng(seed)
-    key = semantic.model_key()
-    missing = list(Offer.objects.exclude(embedding__model_key=key).order_by("id").values_list("id", flat=True))
-    with transaction.atomic():
-        version, _created = OfferEmbeddingVersion.objects.get_or_create(pk=1)
-        version.version += 1
-        version.save(update_fields=["version"])
-        OfferEmbedding.objects.filter(offer_id__in=missing).delete()
-        for start in range(0, len(missing), 5000):
-            batch = missing[start : start + 5000]
-            vectors = rng.normal(size=(len(batch), semantic.DIMENSION)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            OfferEmbedding.objects.bulk_create(
-                OfferEmbedding(offer_id=offer_id, model_key=key, text_hash="random-bench-vector",
-                               vector=semantic.vector_bytes(vector), seq=version.version)
-                for offer_id, vector in zip(batch, vectors, strict=True)
-            )  # fmt: skip
-    return len(missing)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--offers", type=int, default=100_000)
@@ -132,7 +110,7 @@ def main() -> None:
         bench.bench_clear()
         bench.bench_generate(offers=args.offers, needs=0, seed=args.seed)
 
-    filled = fill_random_vectors(args.seed) if args.semantic else 0
+    filled = random_vectors_fill(seed=args.seed) if args.semantic else 0
     encoder = index.semantic_encoder()
     index.offer_index_clear(stored=True)
     rss_before = peak_rss_mb()
