@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from offers.models import Audience, Domain, Offer, Organisation, Source, SourceSync, SyncStatus, Territory, Theme
 from offers.services import catalogue_changed, offer_search_text_refresh, offer_validate, source_formats
 from offers.services.lookups import CodeLookups
-from offers.services.sources import _theme_mapping_errors
+from offers.services.sources import theme_mapping_errors
 
 
 class CatalogueAdminMixin:
@@ -208,7 +208,7 @@ class SourceAdminForm(forms.ModelForm):
 
     def clean_theme_mapping(self):
         mapping = self.cleaned_data["theme_mapping"]
-        errors = _theme_mapping_errors(mapping, refs=CodeLookups())
+        errors = theme_mapping_errors(mapping, refs=CodeLookups())
         if errors:
             raise ValidationError([f"{error.field}: {error.message}" for error in errors])
         return mapping

@@ -735,7 +735,7 @@ def source_save(*, user, data: dict, source: Source | None = None) -> Source:
             )
         )
     if "theme_mapping" in values:
-        errors.extend(_theme_mapping_errors(values["theme_mapping"], refs=refs))
+        errors.extend(theme_mapping_errors(values["theme_mapping"], refs=refs))
     source = source or Source()
     model_update(instance=source, data=values, save=False)
     try:
@@ -751,7 +751,9 @@ def source_save(*, user, data: dict, source: Source | None = None) -> Source:
     return source
 
 
-def _theme_mapping_errors(mapping, *, refs: CodeLookups) -> list:
+def theme_mapping_errors(mapping, *, refs: CodeLookups) -> list[ErrorItem]:
+    """What is wrong with a source's theme mapping ({source category: [theme codes]}), one item per category; the
+    API's source writes and the admin form both validate with it."""
     if not isinstance(mapping, dict):
         return [
             ErrorItem(
