@@ -27,7 +27,7 @@ from api.text import fold_text
 from matching.scoring import FRENCH_STOP_WORDS
 from matching.text_normalise import keep_accents_text
 
-__all__ = ["DEFAULT_CONFIDENCE_FLOOR", "InferredTheme", "ThemeClassifier", "theme_vocabulary"]
+__all__ = ["DEFAULT_CONFIDENCE_FLOOR", "InferredTheme", "ThemeClassifier", "themes_split", "theme_vocabulary"]
 
 # Inferred themes below this confidence are ignored. Chosen on the labelled set's 85 needs (bench/eval_matching.py,
 # "Theme inference" table, bench/results/eval_matching.md): from 0.3 to 0.7 recall@5 of text-only search stays on a
@@ -46,6 +46,14 @@ class InferredTheme:
 
     position: int
     confidence: float
+
+
+def themes_split(
+    themes: Sequence[InferredTheme], floor: float = DEFAULT_CONFIDENCE_FLOOR
+) -> tuple[list[InferredTheme], list[InferredTheme]]:
+    """The themes at or above ``floor`` (the request is taken to be about them) and the runners-up below it (they
+    only grade the search's theme factor: `engine.offers_search` ``related_themes``), order kept."""
+    return [t for t in themes if t.confidence >= floor], [t for t in themes if t.confidence < floor]
 
 
 def theme_vocabulary(labels: Sequence[str], keywords: Sequence[str]) -> list[str]:
