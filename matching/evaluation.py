@@ -29,7 +29,13 @@ from matching.scoring import (
     recommend,
     top_k_similarity,
 )
-from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme, ThemeClassifier, theme_vocabulary
+from matching.theme_inference import (
+    DEFAULT_CONFIDENCE_FLOOR,
+    InferredTheme,
+    ThemeClassifier,
+    theme_vocabulary,
+    themes_split,
+)
 
 __all__ = [
     "BM25",
@@ -39,6 +45,7 @@ __all__ = [
     "SimilarityRanker",
     "evaluate",
     "evaluate_by_class",
+    "held_out_mask",
     "load_eval_set",
     "ndcg_at_k",
     "recall_at_k",
@@ -286,6 +293,7 @@ class SearchRanker(BaseEstimator):
         model: TextRelevanceModel | None = None,
         semantic: bool = False,
         params: MatchingParameters | None = None,
+        graded: bool = True,
     ) -> None:
         self.eval_set = eval_set
         self.classifier = classifier
@@ -293,6 +301,7 @@ class SearchRanker(BaseEstimator):
         self.model = model
         self.semantic = semantic
         self.params = params
+        self.graded = graded
 
     def fit(self, documents: Sequence[str] | None = None, y: None = None) -> SearchRanker:
         """Build the index (and fit the classifier) from the set; ``documents`` is ignored (the set's are used)."""
@@ -319,16 +328,24 @@ class SearchRanker(BaseEstimator):
         return self
 
     def themes(self, query: str) -> list[InferredTheme]:
+        """The query's inferred themes above the floor."""
+        return self.themes_and_related(query)[0]
+
+    def themes_and_related(self, query: str) -> tuple[list[InferredTheme], list[InferredTheme]]:
+        """The query's inferred themes above the floor and the runners-up below it, as `search.request_themes`
+        (no runners-up when ``graded`` is off)."""
         check_is_fitted(self, "index_")
         if self.classifier_ is None:
-            return []
-        return self.classifier_.infer([query], floor=self.floor)[0]
+            return [], []
+        themes, related = themes_split(self.classifier_.infer([query], floor=0.0)[0], self.floor)
+        return themes, related if self.graded else []
 
     def rank(self, queries: Sequence[str], k: int) -> np.ndarray:
         """Offer indices (positions in the set) of the ``k`` best hits per query, padded with -1."""
         check_is_fitted(self, "index_")
         ranked = np.full((len(queries), k), -1, dtype=np.int64)
         for row, query in enumerate(queries):
+            themes, related_themes = self.themes_and_related(query)
             hits = offers_search(
                 index=self.index_,
                 text=query,
@@ -341,7 +358,9 @@ class SearchRanker(BaseEstimator):
                 near=None,
                 radius_km=None,
                 limit=k,
-                themes=self.themes(query),
+                themes=themes,
+                related_themes=related_themes,
+                graded_themes=self.graded,
                 query_vector=None if self.encoder_ is None else self.encoder_.encode_query(query),
             )
             positions = [hit["offer_position"] for hit in hits]
@@ -361,6 +380,17 @@ def _passage_vectors(encoder: semantic.Encoder, passages: Sequence[str]) -> np.n
     return (
         np.stack([_passage_cache[key, text] for text in passages]) if passages else np.zeros((0, semantic.DIMENSION))
     )
+
+
+def held_out_mask(eval_set: EvalSet) -> np.ndarray:
+    """Every `HOLD_OUT_EVERY`-th need of each domain (in file order): the part kept out of the choice of search
+    parameters, on which a change must hold."""
+    seen: dict[str, int] = {}
+    mask = []
+    for domain in eval_set.need_domains:
+        seen[domain] = seen.get(domain, 0) + 1
+        mask.append(seen[domain] % HOLD_OUT_EVERY == 0)
+    return np.array(mask, dtype=bool)
 
 
 def evaluate_by_class(

@@ -14,7 +14,7 @@ from matching.engine import OfferIndex, offers_search
 from matching.index import offer_index_get, semantic_encoder
 from matching.scoring import MatchingParameters
 from matching.theme_cache import theme_classifier_get
-from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme
+from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, InferredTheme, themes_split
 from offers.selectors import territory_resolve
 from offers.territory_paths import area_key
 
@@ -72,7 +72,7 @@ def offer_search(
     if errors:
         raise InvalidInput(errors)
     centroids = selectors.commune_centroids(paths=[territory_area]) if territory_area else {}
-    themes = request_themes(index, text, domain_position=domain_position)
+    themes, related_themes = request_themes(index, text, domain_position=domain_position)
     point = (near["lat"], near["lon"]) if near else None
     hits = offers_search(
         index=index,
@@ -87,6 +87,7 @@ def offer_search(
         radius_km=(radius_km or DEFAULT_RADIUS_KM) if point else None,
         limit=limit,
         themes=themes,
+        related_themes=related_themes,
         dense_cosines=None if dense is None else dense.result,
     )
     themes_shown = [
@@ -146,11 +147,14 @@ def _dense_cosines_start(index: OfferIndex, text: str) -> Future | None:
     return _encoding_pool.submit(lambda: index.dense_cosines(encoder.encode_query(text)))
 
 
-def request_themes(index: OfferIndex, text: str, *, domain_position: int | None = None) -> list[InferredTheme]:
-    """The themes the request is about, confidence >= the floor, most confident first; with a domain, only its
-    themes (an inferred theme outside the domain the caller chose is a misreading)."""
+def request_themes(
+    index: OfferIndex, text: str, *, domain_position: int | None = None
+) -> tuple[list[InferredTheme], list[InferredTheme]]:
+    """The themes the request is about (confidence >= the floor) and the runners-up below it among the
+    classifier's best few (they only grade the theme factor), most confident first; with a domain, only its themes
+    (an inferred theme outside the domain the caller chose is a misreading)."""
     _version, classifier = theme_classifier_get(index)
-    themes = classifier.infer([text], floor=DEFAULT_CONFIDENCE_FLOOR)[0]
+    themes = classifier.infer([text], floor=0.0)[0]
     if domain_position is not None:
         themes = [t for t in themes if index.taxonomy.theme_domain[t.position] == domain_position]
-    return themes
+    return themes_split(themes, DEFAULT_CONFIDENCE_FLOOR)

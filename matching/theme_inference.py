@@ -27,14 +27,15 @@ from api.text import fold_text
 from matching.scoring import FRENCH_STOP_WORDS
 from matching.text_normalise import keep_accents_text
 
-__all__ = ["DEFAULT_CONFIDENCE_FLOOR", "InferredTheme", "ThemeClassifier", "theme_vocabulary"]
+__all__ = ["DEFAULT_CONFIDENCE_FLOOR", "InferredTheme", "ThemeClassifier", "themes_split", "theme_vocabulary"]
 
 # Inferred themes below this confidence are ignored. Chosen on the labelled set's 85 needs (bench/eval_matching.py,
 # "Theme inference" table, bench/results/eval_matching.md): from 0.3 to 0.7 recall@5 of text-only search stays on a
-# plateau (0.837-0.854, one or two needs) while the precision of the kept themes rises from 0.92 to 1.00 and the
-# share of needs getting a theme falls from 0.71 to 0.27; below 0.3 wrong themes creep in (precision 0.81 and recall
-# 0.774 at 0.2): a wrong theme costs more than none, as it lifts every offer of that theme. 0.4 (precision 0.95,
-# two needs in three get a theme) sits inside the plateau, not on its best single value.
+# plateau (0.837-0.854, one or two needs; 0.843-0.861 since search grades the theme factor by the inference) while
+# the precision of the kept themes rises from 0.92 to 1.00 and the share of needs getting a theme falls from 0.71 to
+# 0.27; below 0.3 wrong themes creep in (precision 0.81 and recall 0.774 at 0.2; 0.810 graded): a wrong theme costs
+# more than none, as it lifts every offer of that theme. 0.4 (precision 0.95, two needs in three get a theme) sits
+# inside the plateau, not on its best single value.
 DEFAULT_CONFIDENCE_FLOOR = 0.4
 # At most this many themes per request: a request rarely spans more, and each extra one dilutes the theme factor.
 DEFAULT_MAX_THEMES = 3
@@ -46,6 +47,14 @@ class InferredTheme:
 
     position: int
     confidence: float
+
+
+def themes_split(
+    themes: Sequence[InferredTheme], floor: float = DEFAULT_CONFIDENCE_FLOOR
+) -> tuple[list[InferredTheme], list[InferredTheme]]:
+    """The themes at or above ``floor`` (the request is taken to be about them) and the runners-up below it (they
+    only grade the search's theme factor: `engine.offers_search` ``related_themes``), order kept."""
+    return [t for t in themes if t.confidence >= floor], [t for t in themes if t.confidence < floor]
 
 
 def theme_vocabulary(labels: Sequence[str], keywords: Sequence[str]) -> list[str]:

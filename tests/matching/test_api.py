@@ -237,8 +237,11 @@ def test_search_is_public_and_ranks_published_offers(search_catalogue, anonymous
     first = body["results"][0]
     assert first["commune"] == {"code": "23096", "name": "Guéret"}
     assert first["distance_km"] < 10 and first["breakdown"]["geography"] == 1.0
-    # No domain given: the theme factor comes from the request's inferred themes (issue 12).
-    assert first["breakdown"]["theme"] == 1.0
+    # No domain given: the theme factor comes from the request's inferred themes (issue 12): the offer shares the
+    # top one, weighed by its confidence c, the rest by the text term (c * 1 + (1 - c) * text).
+    confidence = first["breakdown"]["themes"][0]["confidence"]
+    expected = confidence + (1 - confidence) * first["breakdown"]["text"]
+    assert first["breakdown"]["theme"] == pytest.approx(expected, abs=1e-3)
     assert [theme["code"] for theme in first["breakdown"]["themes"]] == ["childcare"]
 
 
@@ -249,8 +252,11 @@ def test_search_audience_and_domain_factors(search_catalogue, anonymous_client):
     by_id = {row["id"]: row for row in body["results"]}
     assert by_id[search_catalogue["reserved"].id]["breakdown"]["audience"] == 0.0
     assert by_id[search_catalogue["reserved"].id]["score"] == 0.0
-    # The request's inferred theme (childcare, inside the given domain) gives the theme factor.
-    assert by_id[search_catalogue["creche"].id]["breakdown"]["theme"] == 1.0
+    # The request's inferred theme (childcare, inside the given domain) gives the theme factor, weighed by its
+    # confidence as without a domain.
+    creche = by_id[search_catalogue["creche"].id]["breakdown"]
+    confidence = creche["themes"][0]["confidence"]
+    assert creche["theme"] == pytest.approx(confidence + (1 - confidence) * creche["text"], abs=1e-3)
     assert by_id[search_catalogue["creche"].id]["breakdown"]["themes"][0]["code"] == "childcare"
     assert len(body["results"]) <= 5
 

@@ -51,8 +51,11 @@ def test_breakdown_shows_the_inferred_themes_and_the_theme_factor(everyday_catal
     themes = first["breakdown"]["themes"]
     assert themes[0]["code"] == "sport" and themes[0]["label"] == "Sport"
     assert 0.4 <= themes[0]["confidence"] <= 1.0
-    assert first["breakdown"]["theme"] == 1.0
-    # Every hit shows the same request themes; an offer of another domain gets the theme factor 0.
+    # The offer shares the top theme (graded factor 1), weighed by the inference's confidence c, the rest by the
+    # text term: c * 1 + (1 - c) * text (the confidence is shown rounded to 3 decimals).
+    confidence, text = themes[0]["confidence"], first["breakdown"]["text"]
+    assert first["breakdown"]["theme"] == pytest.approx(confidence + (1 - confidence) * text, abs=1e-3)
+    # Every hit shows the same request themes; an offer of another domain gets less.
     by_id = {row["id"]: row for row in results}
     assert all(row["breakdown"]["themes"] == themes for row in results)
     if everyday_catalogue["market"].id in by_id:

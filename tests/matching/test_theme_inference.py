@@ -8,7 +8,13 @@ import pytest
 from sklearn.base import clone
 
 from matching.text_normalise import keep_accents_text
-from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, ThemeClassifier, theme_vocabulary
+from matching.theme_inference import (
+    DEFAULT_CONFIDENCE_FLOOR,
+    InferredTheme,
+    ThemeClassifier,
+    theme_vocabulary,
+    themes_split,
+)
 
 LABELS = ["Garde d'enfants", "Sport", "Commerces"]
 KEYWORDS = ["crèche nounou assistante maternelle", "club judo football piscine", "épicerie boulangerie marché"]
@@ -49,6 +55,18 @@ def test_infer_keeps_confident_themes_only():
     # A text with no known word is far less certain than one naming the theme.
     assert classifier.predict_proba(["xyzzy qwerty"]).max() < themes[0].confidence
     assert classifier.infer(["une place en crèche"], floor=1.01)[0] == []
+
+
+def test_themes_split_at_the_floor_keeps_the_order():
+    themes = [InferredTheme(2, 0.6), InferredTheme(0, 0.4), InferredTheme(1, 0.39)]
+    assert themes_split(themes, 0.4) == (themes[:2], themes[2:])
+    assert themes_split(themes, 0.7) == ([], themes)
+    assert themes_split([], 0.4) == ([], [])
+    # The classifier's best few at floor 0, split at the default floor: the themes infer keeps, then the rest.
+    classifier = fitted()
+    kept, related = themes_split(classifier.infer(["une place en crèche"], floor=0.0)[0])
+    assert kept == classifier.infer(["une place en crèche"])[0]
+    assert all(t.confidence < DEFAULT_CONFIDENCE_FLOOR for t in related) and len(kept) + len(related) <= 3
 
 
 def test_untagged_texts_are_ignored_and_a_small_catalogue_learns_from_the_taxonomy():
