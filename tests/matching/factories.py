@@ -111,3 +111,14 @@ def make_need_result(
         recommendation=recommendation,
         stage=stage,
     )
+
+
+def offers_with_fresh_index(rows):
+    """A fixture body: the offers of ``rows`` (title, description, theme codes), with this process's offer index
+    dropped before they are made and after the test, so the test's first search builds it from them alone."""
+    from matching import index as index_module
+
+    index_module.offer_index_clear()
+    offers = [make_offer(title=title, description=description, themes=themes) for title, description, themes in rows]
+    yield offers
+    index_module.offer_index_clear()

@@ -15,7 +15,7 @@ from matching.engine import offer_base_fit, offer_index_model
 from matching.live_matrix import base_matrix_load
 from matching.models import OfferIndexBuild
 from matching.scoring import TextRelevanceModel, top_k_similarity_reference
-from tests.matching.factories import make_offer
+from tests.matching.factories import make_offer, offers_with_fresh_index
 from tests.matching.workers import REPO
 
 SEARCH = "/api/v1/matching/search/"
@@ -31,10 +31,7 @@ CATALOGUE = [
 
 @pytest.fixture
 def catalogue(reference):
-    index_module.offer_index_clear()
-    offers = [make_offer(title=t, description=d, themes=th) for t, d, th in CATALOGUE]
-    yield offers
-    index_module.offer_index_clear()
+    yield from offers_with_fresh_index(CATALOGUE)
 
 
 def titles(client, text):

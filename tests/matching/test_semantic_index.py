@@ -12,7 +12,7 @@ from matching import semantic
 from matching.models import OfferEmbedding, OfferEmbeddingVersion
 from matching.services.embeddings import offer_embeddings_refresh
 from matching.tasks import offer_embeddings_task
-from tests.matching.factories import make_offer
+from tests.matching.factories import offers_with_fresh_index
 
 SEARCH = "/api/v1/matching/search/"
 pytestmark = [
@@ -29,10 +29,7 @@ CATALOGUE = [
 
 @pytest.fixture
 def catalogue(reference):
-    index_module.offer_index_clear()
-    offers = [make_offer(title=t, description=d, themes=th) for t, d, th in CATALOGUE]
-    yield offers
-    index_module.offer_index_clear()
+    yield from offers_with_fresh_index(CATALOGUE)
 
 
 def search(client, text):
