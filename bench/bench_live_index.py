@@ -40,6 +40,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
@@ -98,6 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     settings.MATCHING_SEMANTIC = args.semantic
 
+    call_command("migrate", verbosity=0)  # a new throwaway database has no tables yet
     alone, why = bench.bench_data_is_alone()
     if not alone:
         sys.exit(f"Refusing to run: {why}. Use an empty throwaway database.")

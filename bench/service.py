@@ -24,7 +24,9 @@ BENCH_USERNAME = "bench-runner"
 
 def database_prepare(*, offers: int, needs: int) -> None:
     """Migrate the database named by DATABASE_URL and fill it with bench data (kept when of the same size) and
-    random semantic vectors (`random_vectors_fill`); exit when DATABASE_URL is unset (the default is `make run`'s own database) or holds anything but bench data."""
+    random semantic vectors (`random_vectors_fill`); exit when DATABASE_URL is unset (the default is `make run`'s
+    own database) or holds anything but bench data."""
+
     from matching.bench import bench_data_is_alone
 
     if not os.environ.get("DATABASE_URL", "").strip():
