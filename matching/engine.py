@@ -510,7 +510,7 @@ def needs_score(
         return []
     inferred_themes = inferred_themes or {}
     needs = needs_with_inferred_themes(needs, index.taxonomy, inferred_themes)
-    query = index.model.transform(needs.documents)
+    query, statement_rows = need_text_rows(index.model, needs.documents, needs.statements)
     need_areas = [area or scope_area for area in needs.territory_areas]
     pairs = candidate_pairs(
         index,
@@ -531,9 +531,7 @@ def needs_score(
     offers = index.offers
     # Only the candidates' rows: the matrix itself is never copied whole.
     candidate_cols, candidate_of_pair = np.unique(cols, return_inverse=True)
-    text = pair_cosines(
-        index.model.transform(needs.statements), index.row_matrix(candidate_cols), rows, candidate_of_pair
-    )
+    text = pair_cosines(statement_rows, index.row_matrix(candidate_cols), rows, candidate_of_pair)
     theme = theme_factor(
         (needs.themes[rows] & offers.themes[cols]).any(axis=1) if rows.size else np.zeros(0, bool),
         needs.domain[rows] == offers.domain[cols],
@@ -589,6 +587,36 @@ def needs_score(
             }
         )
     return results
+
+
+def need_text_rows(
+    model: TextRelevanceModel, documents: Sequence[str], statements: Sequence[str]
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """`model.transform(documents)` and `model.transform(statements)`, the same rows to the bit, hashing each
+    statement once and each distinct theme text once. A need's document is its statement, " . ", then its themes'
+    labels and keywords (`scoring.need_document`): thousands of needs share a few hundred theme texts, four times
+    longer than their statements, and raw counts add up over that join (`TextRelevanceModel.raw_counts`). A
+    document of any other form is hashed whole."""
+    statement_counts = model.raw_counts(statements)
+    n = len(statements)
+    # Per need: the row of `statement_counts` its document starts with (n: none, an empty row), and the extra text.
+    start = np.arange(n)
+    extra_of = np.zeros(n, dtype=np.int64)
+    extras: dict[str, int] = {"": 0}
+    for position, (document, statement) in enumerate(zip(documents, statements, strict=True)):
+        if document == statement:
+            continue
+        if statement and document.startswith(statement + " . "):
+            extra = document[len(statement) + 3 :]
+        else:
+            start[position], extra = n, document
+        extra_of[position] = extras.setdefault(extra, len(extras))
+    extra_counts = model.raw_counts(list(extras))
+    with_empty = sp.vstack([statement_counts, sp.csr_matrix((1, statement_counts.shape[1]))], format="csr")
+    document_counts = sp.csr_matrix(with_empty[start] + extra_counts[extra_of])
+    document_counts.sort_indices()
+    statement_rows = model.weigh(model.counts_from_raw(statement_counts))
+    return model.weigh(model.counts_from_raw(document_counts)), statement_rows
 
 
 def needs_with_inferred_themes(
