@@ -570,19 +570,26 @@ def needs_score(
     )
     # Best offers per need by fit; ties go to the lower offer position (offers by id), as in `rank_candidates`.
     order = np.lexsort((cols, -factors.fit, rows))
+    counts = np.diff(pairs.indptr)
+    rank = np.arange(order.size) - np.repeat(pairs.indptr[:-1], counts)
+    top = order[rank < params.top_offers_per_need]  # by need, then by rank: the pairs explained
+    breakdowns = _pair_breakdowns(index, factors, top, cols[top], [needs.statements[need] for need in rows[top]])
+    top_indptr = np.concatenate([[0], np.cumsum(np.minimum(counts, params.top_offers_per_need))]).tolist()
+    best_relevance = np.full(n, -np.inf)
+    np.maximum.at(best_relevance, rows, factors.relevance)
+    best_relevance = np.where(counts > 0, best_relevance, 0.0)
     results = []
-    for need in range(n):
-        span = order[pairs.indptr[need] : pairs.indptr[need + 1]]
-        top = span[: params.top_offers_per_need]
-        relevance_span = factors.relevance[pairs.indptr[need] : pairs.indptr[need + 1]]
+    for need, (need_coverage, need_gap_value, need_best) in enumerate(
+        zip(coverage.tolist(), gap.tolist(), best_relevance.tolist(), strict=True)
+    ):
         results.append(
             {
                 "position": need,
-                "coverage": float(coverage[need]),
-                "gap": float(gap[need]),
-                "best_relevance": float(relevance_span.max()) if relevance_span.size else 0.0,
+                "coverage": need_coverage,
+                "gap": need_gap_value,
+                "best_relevance": need_best,
                 "decision": decisions[need],
-                "top": [_pair_breakdown(index, factors, int(p), int(cols[p]), needs.statements[need]) for p in top],
+                "top": breakdowns[top_indptr[need] : top_indptr[need + 1]],
                 "inferred_themes": list(inferred_themes.get(need, ())),
             }
         )
@@ -641,22 +648,51 @@ def needs_with_inferred_themes(
 
 
 def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int, statement: str) -> dict[str, Any]:
-    distance = factors.distance_km[pair]
-    return {
-        "offer_position": col,
-        "offer_id": int(index.offers.ids[col]),
-        "offer_title": index.offers.titles[col],
-        "score": float(factors.fit[pair]),
-        "relevance": float(factors.relevance[pair]),
-        "text": float(np.clip(factors.text[pair], 0.0, 1.0)),
-        "theme": float(factors.theme[pair]),
-        "audience": float(factors.audience[pair]),
-        "geography": float(factors.geography[pair]),
-        "availability": float(factors.availability[pair]),
-        "capacity": float(factors.capacity[pair]),
-        "distance_km": None if np.isnan(distance) else round(float(distance), 3),
-        "matched_words": matched_words(statement, index.offers.documents[col]),
-    }
+    return _pair_breakdowns(index, factors, np.array([pair]), np.array([col]), [statement])[0]
+
+
+def _pair_breakdowns(
+    index: OfferIndex, factors: Factors, pairs: np.ndarray, cols: np.ndarray, statements: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The score breakdown of each of these pairs (offer `cols[i]` for the need or request `statements[i]`): the
+    factors taken out of their arrays once for all pairs, not one NumPy scalar at a time."""
+    # float64 first: `float()` of each value, as the stored breakdown always held (a bool factor gives 1.0).
+    fit, relevance, text, theme, audience, geography, availability, capacity = (
+        values[pairs].astype(np.float64).tolist()
+        for values in (
+            factors.fit,
+            factors.relevance,
+            np.clip(factors.text, 0.0, 1.0),
+            factors.theme,
+            factors.audience,
+            factors.geography,
+            factors.availability,
+            factors.capacity,
+        )
+    )
+    distances = [
+        None if math.isnan(d) else round(d, 3) for d in factors.distance_km[pairs].astype(np.float64).tolist()
+    ]
+    titles, documents = index.offers.titles, index.offers.documents
+    offer_ids = index.offers.ids[cols].tolist()
+    return [
+        {
+            "offer_position": col,
+            "offer_id": offer_ids[i],
+            "offer_title": titles[col],
+            "score": fit[i],
+            "relevance": relevance[i],
+            "text": text[i],
+            "theme": theme[i],
+            "audience": audience[i],
+            "geography": geography[i],
+            "availability": availability[i],
+            "capacity": capacity[i],
+            "distance_km": distances[i],
+            "matched_words": matched_words(statements[i], documents[col]),
+        }
+        for i, col in enumerate(cols.tolist())
+    ]
 
 
 def offers_search(
