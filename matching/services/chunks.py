@@ -28,7 +28,7 @@ from matching.arrays import NeedArrays
 from matching.engine import OfferIndex, needs_score
 from matching.index import offer_index_get
 from matching.models import ChunkStatus, MatchingChunk, MatchingRun, RunStatus
-from matching.reasons import reasons_explain, themes_inferred_reason
+from matching.reasons import reasons_coverings, reasons_explain, themes_inferred_reason
 from matching.scoring import ipa_diagonal_gap, ipa_quadrants
 from matching.services.queue import chunk_enqueue
 from matching.services.result_writes import results_insert
@@ -167,8 +167,9 @@ def _chunk_write(
         quadrants = ipa_quadrants(needs.importance, needs.satisfaction, i_cross, s_cross)
     diagonal = ipa_diagonal_gap(needs.importance, needs.satisfaction)
     params = run_engine_parameters(run=run)
+    coverings = reasons_coverings([result["top"] for result in results], params)
     result_rows, offer_rows = [], []
-    for result in results:
+    for result, covering in zip(results, coverings, strict=True):
         position = result["position"]
         path = needs.territory_paths[position]
         satisfaction = needs.satisfaction[position]
@@ -200,6 +201,7 @@ def _chunk_write(
                     reference_date=run.reference_date,
                     needs=needs,
                     position=position,
+                    covering=covering,
                 )
                 + themes_inferred_reason(index.taxonomy, result["inferred_themes"]),
                 str(quadrants[position]),
