@@ -462,9 +462,15 @@ def _geography(
     inside = np.ones(cols.size, dtype=bool)
     distance = np.full(cols.size, np.nan)
     out_of_reach = np.zeros(cols.size, dtype=bool)
-    area_array = np.asarray(pair_areas, dtype=object)
-    for area in sorted(set(pair_areas) - {""}):
-        where = np.flatnonzero(area_array == area)
+    # The pairs of each area, ascending, from one sort: a chunk's pairs span hundreds of communes, and comparing
+    # every pair's area with each of them in turn cost more than the geography itself.
+    areas, area_of = np.unique(np.asarray(pair_areas, dtype=object), return_inverse=True)
+    by_area = np.argsort(area_of.ravel(), kind="stable")
+    bounds = np.searchsorted(area_of.ravel()[by_area], np.arange(areas.size + 1)).tolist()
+    for at, area in enumerate(areas.tolist()):
+        if area == "":
+            continue
+        where = by_area[bounds[at] : bounds[at + 1]]
         offer_cols = cols[where]
         inside_here = index.inside(area)[offer_cols]
         inside[where] = inside_here
