@@ -462,9 +462,15 @@ def _geography(
     inside = np.ones(cols.size, dtype=bool)
     distance = np.full(cols.size, np.nan)
     out_of_reach = np.zeros(cols.size, dtype=bool)
-    area_array = np.asarray(pair_areas, dtype=object)
-    for area in sorted(set(pair_areas) - {""}):
-        where = np.flatnonzero(area_array == area)
+    # The pairs of each area, ascending, from one sort: a chunk's pairs span hundreds of communes, and comparing
+    # every pair's area with each of them in turn cost more than the geography itself.
+    areas, area_of = np.unique(np.asarray(pair_areas, dtype=object), return_inverse=True)
+    by_area = np.argsort(area_of.ravel(), kind="stable")
+    bounds = np.searchsorted(area_of.ravel()[by_area], np.arange(areas.size + 1)).tolist()
+    for at, area in enumerate(areas.tolist()):
+        if area == "":
+            continue
+        where = by_area[bounds[at] : bounds[at + 1]]
         offer_cols = cols[where]
         inside_here = index.inside(area)[offer_cols]
         inside[where] = inside_here
@@ -510,7 +516,7 @@ def needs_score(
         return []
     inferred_themes = inferred_themes or {}
     needs = needs_with_inferred_themes(needs, index.taxonomy, inferred_themes)
-    query = index.model.transform(needs.documents)
+    query, statement_rows = need_text_rows(index.model, needs.documents, needs.statements)
     need_areas = [area or scope_area for area in needs.territory_areas]
     pairs = candidate_pairs(
         index,
@@ -531,9 +537,7 @@ def needs_score(
     offers = index.offers
     # Only the candidates' rows: the matrix itself is never copied whole.
     candidate_cols, candidate_of_pair = np.unique(cols, return_inverse=True)
-    text = pair_cosines(
-        index.model.transform(needs.statements), index.row_matrix(candidate_cols), rows, candidate_of_pair
-    )
+    text = pair_cosines(statement_rows, index.row_matrix(candidate_cols), rows, candidate_of_pair)
     theme = theme_factor(
         (needs.themes[rows] & offers.themes[cols]).any(axis=1) if rows.size else np.zeros(0, bool),
         needs.domain[rows] == offers.domain[cols],
@@ -572,23 +576,60 @@ def needs_score(
     )
     # Best offers per need by fit; ties go to the lower offer position (offers by id), as in `rank_candidates`.
     order = np.lexsort((cols, -factors.fit, rows))
+    counts = np.diff(pairs.indptr)
+    rank = np.arange(order.size) - np.repeat(pairs.indptr[:-1], counts)
+    top = order[rank < params.top_offers_per_need]  # by need, then by rank: the pairs explained
+    breakdowns = _pair_breakdowns(index, factors, top, cols[top], [needs.statements[need] for need in rows[top]])
+    top_indptr = np.concatenate([[0], np.cumsum(np.minimum(counts, params.top_offers_per_need))]).tolist()
+    best_relevance = np.full(n, -np.inf)
+    np.maximum.at(best_relevance, rows, factors.relevance)
+    best_relevance = np.where(counts > 0, best_relevance, 0.0)
     results = []
-    for need in range(n):
-        span = order[pairs.indptr[need] : pairs.indptr[need + 1]]
-        top = span[: params.top_offers_per_need]
-        relevance_span = factors.relevance[pairs.indptr[need] : pairs.indptr[need + 1]]
+    for need, (need_coverage, need_gap_value, need_best) in enumerate(
+        zip(coverage.tolist(), gap.tolist(), best_relevance.tolist(), strict=True)
+    ):
         results.append(
             {
                 "position": need,
-                "coverage": float(coverage[need]),
-                "gap": float(gap[need]),
-                "best_relevance": float(relevance_span.max()) if relevance_span.size else 0.0,
+                "coverage": need_coverage,
+                "gap": need_gap_value,
+                "best_relevance": need_best,
                 "decision": decisions[need],
-                "top": [_pair_breakdown(index, factors, int(p), int(cols[p]), needs.statements[need]) for p in top],
+                "top": breakdowns[top_indptr[need] : top_indptr[need + 1]],
                 "inferred_themes": list(inferred_themes.get(need, ())),
             }
         )
     return results
+
+
+def need_text_rows(
+    model: TextRelevanceModel, documents: Sequence[str], statements: Sequence[str]
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """`model.transform(documents)` and `model.transform(statements)`, the same rows to the bit, hashing each
+    statement once and each distinct theme text once. A need's document is its statement, " . ", then its themes'
+    labels and keywords (`scoring.need_document`): thousands of needs share a few hundred theme texts, four times
+    longer than their statements, and raw counts add up over that join (`TextRelevanceModel.raw_counts`). A
+    document of any other form is hashed whole."""
+    statement_counts = model.raw_counts(statements)
+    n = len(statements)
+    # Per need: the row of `statement_counts` its document starts with (n: none, an empty row), and the extra text.
+    start = np.arange(n)
+    extra_of = np.zeros(n, dtype=np.int64)
+    extras: dict[str, int] = {"": 0}
+    for position, (document, statement) in enumerate(zip(documents, statements, strict=True)):
+        if document == statement:
+            continue
+        if statement and document.startswith(statement + " . "):
+            extra = document[len(statement) + 3 :]
+        else:
+            start[position], extra = n, document
+        extra_of[position] = extras.setdefault(extra, len(extras))
+    extra_counts = model.raw_counts(list(extras))
+    with_empty = sp.vstack([statement_counts, sp.csr_matrix((1, statement_counts.shape[1]))], format="csr")
+    document_counts = sp.csr_matrix(with_empty[start] + extra_counts[extra_of])
+    document_counts.sort_indices()
+    statement_rows = model.weigh(model.counts_from_raw(statement_counts))
+    return model.weigh(model.counts_from_raw(document_counts)), statement_rows
 
 
 def needs_with_inferred_themes(
@@ -613,22 +654,51 @@ def needs_with_inferred_themes(
 
 
 def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int, statement: str) -> dict[str, Any]:
-    distance = factors.distance_km[pair]
-    return {
-        "offer_position": col,
-        "offer_id": int(index.offers.ids[col]),
-        "offer_title": index.offers.titles[col],
-        "score": float(factors.fit[pair]),
-        "relevance": float(factors.relevance[pair]),
-        "text": float(np.clip(factors.text[pair], 0.0, 1.0)),
-        "theme": float(factors.theme[pair]),
-        "audience": float(factors.audience[pair]),
-        "geography": float(factors.geography[pair]),
-        "availability": float(factors.availability[pair]),
-        "capacity": float(factors.capacity[pair]),
-        "distance_km": None if np.isnan(distance) else round(float(distance), 3),
-        "matched_words": matched_words(statement, index.offers.documents[col]),
-    }
+    return _pair_breakdowns(index, factors, np.array([pair]), np.array([col]), [statement])[0]
+
+
+def _pair_breakdowns(
+    index: OfferIndex, factors: Factors, pairs: np.ndarray, cols: np.ndarray, statements: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The score breakdown of each of these pairs (offer `cols[i]` for the need or request `statements[i]`): the
+    factors taken out of their arrays once for all pairs, not one NumPy scalar at a time."""
+    # float64 first: `float()` of each value, as the stored breakdown always held (a bool factor gives 1.0).
+    fit, relevance, text, theme, audience, geography, availability, capacity = (
+        values[pairs].astype(np.float64).tolist()
+        for values in (
+            factors.fit,
+            factors.relevance,
+            np.clip(factors.text, 0.0, 1.0),
+            factors.theme,
+            factors.audience,
+            factors.geography,
+            factors.availability,
+            factors.capacity,
+        )
+    )
+    distances = [
+        None if math.isnan(d) else round(d, 3) for d in factors.distance_km[pairs].astype(np.float64).tolist()
+    ]
+    titles, documents = index.offers.titles, index.offers.documents
+    offer_ids = index.offers.ids[cols].tolist()
+    return [
+        {
+            "offer_position": col,
+            "offer_id": offer_ids[i],
+            "offer_title": titles[col],
+            "score": fit[i],
+            "relevance": relevance[i],
+            "text": text[i],
+            "theme": theme[i],
+            "audience": audience[i],
+            "geography": geography[i],
+            "availability": availability[i],
+            "capacity": capacity[i],
+            "distance_km": distances[i],
+            "matched_words": matched_words(statements[i], documents[col]),
+        }
+        for i, col in enumerate(cols.tolist())
+    ]
 
 
 def offers_search(

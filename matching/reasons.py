@@ -42,20 +42,33 @@ TITLES_KEPT = 3
 
 
 def _covering(top: list[dict], params: MatchingParameters) -> list[int]:
+    return reasons_coverings([top], params)[0]
+
+
+def reasons_coverings(tops: Sequence[list[dict]], params: MatchingParameters) -> list[list[int]]:
+    """Per need (its top offers' breakdowns), the positions of the offers behind its coverage: relevant ones that
+    serve the need (service at least `coverage_threshold`), best service first (ties: the higher-ranked offer), at
+    most `n_best`. One `pair_service` over every need's offers: a chunk explains thousands of needs."""
     from matching.scoring import pair_service  # The scoring imports this module.
 
-    if not top:
-        return []
+    offers = [offer for top in tops for offer in top]
+    if not offers:
+        return [[] for _top in tops]
     service = pair_service(
-        [offer["relevance"] for offer in top],
-        [offer["geography"] for offer in top],
-        [offer["audience"] for offer in top],
-        [offer["availability"] for offer in top],
-        [offer["capacity"] for offer in top],
+        [offer["relevance"] for offer in offers],
+        [offer["geography"] for offer in offers],
+        [offer["audience"] for offer in offers],
+        [offer["availability"] for offer in offers],
+        [offer["capacity"] for offer in offers],
         params,
-    )
-    covering = [p for p in np.lexsort((np.arange(service.size), -service)) if service[p] >= params.coverage_threshold]
-    return [int(top[p]["offer_position"]) for p in covering][: params.n_best]
+    ).tolist()
+    coverings, start = [], 0
+    for top in tops:
+        own, start = service[start : start + len(top)], start + len(top)
+        serving = [p for p, value in enumerate(own) if value >= params.coverage_threshold]
+        serving.sort(key=lambda p: -own[p])  # stable: equal services keep their rank order
+        coverings.append([int(top[p]["offer_position"]) for p in serving][: params.n_best])
+    return coverings
 
 
 def _titles(index: OfferIndex, positions: Sequence[int]) -> dict[str, Any]:
@@ -74,11 +87,13 @@ def reasons_explain(
     reference_date: date,
     needs: NeedArrays,
     position: int,
+    covering: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Turn the engine's reasons (offer positions) into JSON: offer ids and the parameters of the sentence that
-    explains each reason (`matching.labels.reason_message` writes it in the reader's language)."""
+    explains each reason (`matching.labels.reason_message` writes it in the reader's language). `covering`: the
+    need's entry of `reasons_coverings` when the caller computed them for many needs at once."""
     # The offers behind the coverage: relevant ones that serve the need (service near the best), best first.
-    covering = _covering(top, params)
+    covering = _covering(top, params) if covering is None else covering
     reasons = []
     for reason in decision["reasons"]:
         code = reason["code"]

@@ -236,16 +236,27 @@ class TextRelevanceModel(TransformerMixin, BaseEstimator):
         """Per text, its term counts in the hashed space (``1 + log`` of them with ``sublinear_tf``), float64.
 
         Depends on nothing learnt: the same text always gives the same row."""
+        return self.counts_from_raw(self.raw_counts(texts))
+
+    def raw_counts(self, texts: Iterable[str]) -> sp.csr_matrix:
+        """Per text, how many times each hashed feature occurs (float64, sorted indices): ``counts`` before
+        ``sublinear_tf``. Raw counts add up over texts joined by spaces and punctuation: both preprocessors turn
+        punctuation into spaces and every n-gram lies within one word, so ``raw_counts([a + " . " + b])`` is
+        ``raw_counts([a]) + raw_counts([b])``, exactly (whole numbers)."""
         texts = _as_text_list(texts)
         if not texts:  # HashingVectorizer cannot transform an empty list
             return sp.csr_matrix((0, self.n_features_out), dtype=np.float64)
         blocks = [vectorizer.transform(texts) for _name, vectorizer, _weight in self._branches()]
         matrix = sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float64)
         matrix.sort_indices()
-        if self.sublinear_tf:
-            np.log(matrix.data, out=matrix.data)
-            matrix.data += 1.0
         return matrix
+
+    def counts_from_raw(self, raw: sp.csr_matrix) -> sp.csr_matrix:
+        """``counts`` of the texts whose ``raw_counts`` these are (in place: ``raw`` becomes the result)."""
+        if self.sublinear_tf:
+            np.log(raw.data, out=raw.data)
+            raw.data += 1.0
+        return raw
 
     @staticmethod
     def document_frequencies(counts: sp.spmatrix) -> tuple[np.ndarray, int]:

@@ -27,10 +27,11 @@ from matching import selectors
 from matching.arrays import NeedArrays
 from matching.engine import OfferIndex, needs_score
 from matching.index import offer_index_get
-from matching.models import ChunkStatus, MatchedOffer, MatchingChunk, MatchingRun, NeedResult, RunStatus
-from matching.reasons import reasons_explain, themes_inferred_reason
+from matching.models import ChunkStatus, MatchingChunk, MatchingRun, RunStatus
+from matching.reasons import reasons_coverings, reasons_explain, themes_inferred_reason
 from matching.scoring import ipa_diagonal_gap, ipa_quadrants
 from matching.services.queue import chunk_enqueue
+from matching.services.result_writes import results_insert
 from matching.services.runs import ACTIVE_STATUSES, run_engine_parameters, run_fail, run_max_attempts
 from matching.theme_cache import need_themes_infer
 from offers.territory_paths import area_key, path_code
@@ -166,33 +167,33 @@ def _chunk_write(
         quadrants = ipa_quadrants(needs.importance, needs.satisfaction, i_cross, s_cross)
     diagonal = ipa_diagonal_gap(needs.importance, needs.satisfaction)
     params = run_engine_parameters(run=run)
-    rows, offers_per_row = [], []
-    for result in results:
+    coverings = reasons_coverings([result["top"] for result in results], params)
+    result_rows, offer_rows = [], []
+    for result, covering in zip(results, coverings, strict=True):
         position = result["position"]
         path = needs.territory_paths[position]
         satisfaction = needs.satisfaction[position]
         demand = needs.demand_volume[position]
         decision = result["decision"]
-        rows.append(
-            NeedResult(
-                run_id=run.id,
-                need_id=int(needs.ids[position]),
-                statement=needs.statements[position],
-                audience_code=needs.audience_codes[position],
-                domain_code=needs.domain_codes[position],
-                theme_codes=needs.theme_codes[position],
-                territory_path=path,
-                epci_code=path_code(path, "epci"),
-                commune_code=path_code(path, "commune"),
-                importance=float(needs.importance[position]),
-                satisfaction=None if np.isnan(satisfaction) else float(satisfaction),
-                demand_volume=None if np.isnan(demand) else int(demand),
-                stage=needs.stages[position],
-                coverage=result["coverage"],
-                gap=result["gap"],
-                best_relevance=result["best_relevance"],
-                recommendation=decision["code"],
-                reasons=reasons_explain(
+        result_rows.append(
+            (
+                int(needs.ids[position]),
+                needs.statements[position],
+                needs.audience_codes[position],
+                needs.domain_codes[position],
+                needs.theme_codes[position],
+                path,
+                path_code(path, "epci"),
+                path_code(path, "commune"),
+                float(needs.importance[position]),
+                None if np.isnan(satisfaction) else float(satisfaction),
+                None if np.isnan(demand) else int(demand),
+                needs.stages[position],
+                result["coverage"],
+                result["gap"],
+                result["best_relevance"],
+                decision["code"],
+                reasons_explain(
                     decision=decision,
                     index=index,
                     top=result["top"],
@@ -200,13 +201,33 @@ def _chunk_write(
                     reference_date=run.reference_date,
                     needs=needs,
                     position=position,
+                    covering=covering,
                 )
                 + themes_inferred_reason(index.taxonomy, result["inferred_themes"]),
-                ipa_quadrant=str(quadrants[position]),
-                ipa_gap=None if np.isnan(diagonal[position]) else float(diagonal[position]),
+                str(quadrants[position]),
+                None if np.isnan(diagonal[position]) else float(diagonal[position]),
             )
         )
-        offers_per_row.append(result["top"])
+        offer_rows.append(
+            [
+                (
+                    offer["offer_id"],
+                    offer["offer_title"][:200],
+                    rank,
+                    offer["score"],
+                    offer["relevance"],
+                    offer["text"],
+                    offer["theme"],
+                    offer["audience"],
+                    offer["geography"],
+                    offer["availability"],
+                    offer["capacity"],
+                    offer["distance_km"],
+                    offer["matched_words"],
+                )
+                for rank, offer in enumerate(result["top"], start=1)
+            ]
+        )
     state = getattr(index, "state", None)
     write_started = time.monotonic()
     with transaction.atomic():
@@ -225,36 +246,13 @@ def _chunk_write(
         )
         if not written:
             raise StaleAttempt("the chunk was re-queued, taken by another attempt, or its run has ended")
-        created = NeedResult.objects.bulk_create(rows, batch_size=500)
-        MatchedOffer.objects.bulk_create(
-            (
-                MatchedOffer(
-                    result_id=result.id,
-                    offer_id=offer["offer_id"],
-                    offer_title=offer["offer_title"][:200],
-                    rank=rank,
-                    score=offer["score"],
-                    relevance=offer["relevance"],
-                    text=offer["text"],
-                    theme=offer["theme"],
-                    audience=offer["audience"],
-                    geography=offer["geography"],
-                    availability=offer["availability"],
-                    capacity=offer["capacity"],
-                    distance_km=offer["distance_km"],
-                    matched_words=offer["matched_words"],
-                )
-                for result, top in zip(created, offers_per_row, strict=True)
-                for rank, offer in enumerate(top, start=1)
-            ),
-            batch_size=2000,
-        )
+        results_insert(run_id=run.id, result_rows=result_rows, offer_rows=offer_rows)
         locked = MatchingRun.objects.select_for_update().get(id=run.id)
         timings = dict(locked.timings)
         for phase, value in {**phases, "write": time.monotonic() - write_started}.items():
             timings[f"chunks_{phase}_seconds"] = round(timings.get(f"chunks_{phase}_seconds", 0.0) + value, 4)
         locked.scored_states = scored_states_add(locked.scored_states, version=index.version, state=state)
-        locked.needs_done += len(rows)
+        locked.needs_done += len(result_rows)
         locked.chunks_done += 1
         if locked.chunks_done >= locked.chunks_total:
             locked.status = RunStatus.SUCCEEDED

@@ -109,6 +109,27 @@ def test_geography_without_any_centroid_is_neutral():
     assert np.isnan(distance).all() and factor.tolist() == [1.0]
 
 
+def test_geography_of_interleaved_areas_is_each_area_s_own():
+    # Offers: located in the Creuse commune, in the Haute-Vienne commune, and one without a place serving the EPCI.
+    index = _index(communes=[4, 7, -1], service_areas=[[], [], [3]])
+    index.offers.latitude[2] = index.offers.longitude[2] = np.nan
+    index.offers.latitude[1] = 45.8
+    centroids = {
+        PATHS[4]: (np.array([46.1]), np.array([1.9])),
+        PATHS[7]: (np.array([45.8, 45.9]), np.array([1.2, 1.3])),
+        area_key(AREAS[3]): (np.array([46.0, 45.9]), np.array([1.8, 1.6])),
+    }
+    areas = [PATHS[4], "", PATHS[7], area_key(AREAS[3]), PATHS[4], PATHS[7], "", area_key(AREAS[3]), PATHS[4]]
+    cols = np.array([0, 1, 2, 1, 2, 0, 0, 2, 1])
+    factor, distance = _geography(index, areas, cols, centroids, MatchingParameters())
+    for area in set(areas):
+        alone = [i for i, a in enumerate(areas) if a == area]
+        own_factor, own_distance = _geography(index, [area] * len(alone), cols[alone], centroids, MatchingParameters())
+        assert factor[alone].tobytes() == own_factor.tobytes() and distance[alone].tobytes() == own_distance.tobytes()
+    assert np.isnan(distance[[1, 6]]).all() and factor[[1, 6]].tolist() == [1.0, 1.0]  # no area: neutral
+    assert (distance[~np.isnan(distance)] >= 0).all() and np.nanmax(distance) > 0
+
+
 def test_engine_imports_without_django():
     code = "import sys, matching.engine; assert 'django' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
