@@ -13,6 +13,8 @@ deployment stores it (`live_matrix.base_matrix_build`: chunked, written to `--st
 build's peak memory is bounded by a chunk, not by the catalogue; "peak RSS" lines follow each stage.
 
 `--region 32,53,84` compares several régions against one national build (the ratio depends on the neighbours).
+`--store DIR --build-only` builds the national and région-only indexes into DIR and stops; `--store DIR --reuse`
+then loads them (checked against a digest of the regenerated documents) and only times the runs.
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import os
 import resource
 import shutil
@@ -37,6 +40,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -48,7 +53,7 @@ django.setup()
 
 from matching import bench, partitions  # noqa: E402
 from matching.engine import OfferIndex, needs_score, offer_base_model, offer_index_model  # noqa: E402
-from matching.live_matrix import LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
+from matching.live_matrix import META, LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
 
@@ -80,14 +85,41 @@ def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _fit_stored(version: str, offers, taxonomy, store: Path) -> tuple[OfferIndex, float]:
-    """The index as a deployment holds it: built chunk by chunk into `store`, memory-mapped back."""
+def _documents_digest(offers) -> str:
+    """What a stored index was built from (its documents and ids): a store built by another seed, scale or
+    generator is never reused."""
+    digest = hashlib.sha256(np.ascontiguousarray(offers.ids, dtype=np.int64).tobytes())
+    for document in offers.documents:
+        digest.update(document.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _fit_stored(version: str, offers, taxonomy, store: Path, *, reuse: bool = False) -> tuple[OfferIndex, float]:
+    """The index as a deployment holds it: built chunk by chunk into `store/version`, memory-mapped back. With
+    `reuse`, an index already stored there from the same documents is loaded instead of rebuilt (0 build seconds);
+    one from other documents is an error (remove it, or use another `--store`)."""
+    path = store / version
+    digest = _documents_digest(offers)
     started = time.perf_counter()
-    path = base_matrix_build(
-        offers.documents, model=offer_index_model(), ids=offers.ids, state=0, label=version, directory=store
-    )
-    seconds = time.perf_counter() - started
-    base = base_matrix_load(path)
+    if reuse and (path / META).exists():
+        base = base_matrix_load(path)
+        if base.meta.get("documents_sha256") != digest:
+            raise SystemExit(f"{path} holds an index of other documents: remove it to rebuild")
+        seconds = 0.0
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+        path = base_matrix_build(
+            offers.documents,
+            model=offer_index_model(),
+            ids=offers.ids,
+            state=0,
+            label=version,
+            directory=store,
+            meta={"documents_sha256": digest},
+        )
+        seconds = time.perf_counter() - started
+        base = base_matrix_load(path)
     model = offer_base_model(base, offer_index_model())
     live = LiveMatrix.of_base(base)
     index = OfferIndex(version=version, state=0, model=model, live=live, offers=offers, taxonomy=taxonomy)
@@ -152,6 +184,15 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="Directory of the stored indexes (default: a temporary one).")
     parser.add_argument("--keep", action="store_true", help="Keep the stored indexes.")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Load the indexes already in --store (built by an earlier run with the same --offers and --seed) "
+        "instead of rebuilding them; build and keep the missing ones.",
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="Build the stored indexes (with --store, --keep implied) and stop."
+    )
+    parser.add_argument(
         "--block-cache-mb",
         type=float,
         default=4000,
@@ -159,13 +200,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     partitions.CELL_DEGREES = args.cell_degrees
+    if (args.reuse or args.build_only) and args.store is None:
+        parser.error("--reuse and --build-only need --store")
+    keep = args.keep or args.reuse or args.build_only
     store = args.store or Path(tempfile.mkdtemp(prefix="bench-partition-"))
     try:
         _run(args, store)
     finally:
-        if not args.keep:
-            shutil.rmtree(store / "national", ignore_errors=True)
-            shutil.rmtree(store / "region", ignore_errors=True)
+        if not keep:
+            for path in [store / "national", *store.glob("region-*")]:
+                shutil.rmtree(path, ignore_errors=True)
             if args.store is None:
                 shutil.rmtree(store, ignore_errors=True)
 
@@ -177,7 +221,7 @@ def _run(args, store: Path) -> None:
     offers = bench.national_offer_arrays(geography, offers=args.offers, seed=args.seed)
     generate_seconds = time.perf_counter() - started
     _stage(f"generating {args.offers} offers ({generate_seconds:.1f} s)")
-    national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store)
+    national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store, reuse=args.reuse)
     _stage(f"the national build ({national_seconds:.1f} s)")
     started = time.perf_counter()
     national.live.base.restricted.budget_bytes = int(args.block_cache_mb * 1e6)
@@ -201,8 +245,12 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
         geography, region_code=region, needs=args.needs, seed=args.seed + 1
     )
     region_offers = bench.offer_arrays_subset(offers, bench.region_offer_positions(geography, offers, region))
-    shutil.rmtree(store / "region", ignore_errors=True)
-    region_only, region_seconds = _fit_stored("region", region_offers, geography.taxonomy, store)
+    region_only, region_seconds = _fit_stored(
+        f"region-{region}", region_offers, geography.taxonomy, store, reuse=args.reuse
+    )
+    if args.build_only:
+        print(f"région {region}: {region_only.size} offers, build {region_seconds:.1f} s", flush=True)
+        return
     offer_partitions(region_only)
     gc.collect()
     params = MatchingParameters()
