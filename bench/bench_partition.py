@@ -22,7 +22,7 @@ At full scale (measured 2026-12-02, load average about 3: build 930 s and peak R
 matrix is 5.5 GB per layout, plus 8 GB of scratch while building; the runs' peak RSS 10.7 GB, 4.3 GB of it
 anonymous with the 1.9 GB of cached blocks; about 23 minutes in all; `--unpartitioned` adds several minutes per
 repetition). Build the indexes once (need not be idle: 31 min at load average 4-5, plus 1.5 min per région), then
-time the runs on an idle machine (the offers are regenerated, about 100 s, and checked against the stored digest):
+time the runs on an idle machine (the offers are regenerated, 30 to 100 s, and checked against the stored digest):
 
     .venv/bin/python bench/bench_partition.py --offers 1000000 --region 32,53,84 --store DIR --build-only
     .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 3 --store DIR --reuse
