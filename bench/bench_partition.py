@@ -13,21 +13,26 @@ deployment stores it (`live_matrix.base_matrix_build`: chunked, written to `--st
 build's peak memory is bounded by a chunk, not by the catalogue; "peak RSS" lines follow each stage.
 
 `--region 32,53,84` compares several régions against one national build (the ratio depends on the neighbours).
+`--store DIR --build-only` builds the national and région-only indexes into DIR and stops; `--store DIR --reuse`
+then loads them (checked against a digest of the regenerated documents) and only times the runs.
 
     .venv/bin/python bench/bench_partition.py --offers 50000 --needs 2000 --region 32 --repeat 3
 
 At full scale (measured 2026-12-02, load average about 3: build 930 s and peak RSS 1.8 GB; the stored national
 matrix is 5.5 GB per layout, plus 8 GB of scratch while building; the runs' peak RSS 10.7 GB, 4.3 GB of it
 anonymous with the 1.9 GB of cached blocks; about 23 minutes in all; `--unpartitioned` adds several minutes per
-repetition):
+repetition). Build the indexes once (need not be idle: 31 min at load average 4-5, plus 1.5 min per région), then
+time the runs on an idle machine (the offers are regenerated, 30 to 100 s, and checked against the stored digest):
 
-    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 3
+    .venv/bin/python bench/bench_partition.py --offers 1000000 --region 32,53,84 --store DIR --build-only
+    .venv/bin/python bench/bench_partition.py --offers 1000000 --needs 2000 --region 32 --repeat 3 --store DIR --reuse
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import os
 import resource
 import shutil
@@ -37,6 +42,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -48,7 +55,7 @@ django.setup()
 
 from matching import bench, partitions  # noqa: E402
 from matching.engine import OfferIndex, needs_score, offer_base_model, offer_index_model  # noqa: E402
-from matching.live_matrix import LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
+from matching.live_matrix import META, LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
 
@@ -80,24 +87,51 @@ def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _fit_stored(version: str, offers, taxonomy, store: Path) -> tuple[OfferIndex, float]:
-    """The index as a deployment holds it: built chunk by chunk into `store`, memory-mapped back."""
+def _documents_digest(offers) -> str:
+    """What a stored index was built from (its documents and ids): a store built by another seed, scale or
+    generator is never reused."""
+    digest = hashlib.sha256(np.ascontiguousarray(offers.ids, dtype=np.int64).tobytes())
+    for document in offers.documents:
+        digest.update(document.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _fit_stored(version: str, offers, taxonomy, store: Path, *, reuse: bool = False) -> tuple[OfferIndex, float]:
+    """The index as a deployment holds it: built chunk by chunk into `store/version`, memory-mapped back. With
+    `reuse`, an index already stored there from the same documents is loaded instead of rebuilt (0 build seconds);
+    one from other documents is an error (remove it, or use another `--store`)."""
+    path = store / version
+    digest = _documents_digest(offers)
     started = time.perf_counter()
-    path = base_matrix_build(
-        offers.documents, model=offer_index_model(), ids=offers.ids, state=0, label=version, directory=store
-    )
-    seconds = time.perf_counter() - started
-    base = base_matrix_load(path)
+    if reuse and (path / META).exists():
+        base = base_matrix_load(path)
+        if base.meta.get("documents_sha256") != digest:
+            raise SystemExit(f"{path} holds an index of other documents: remove it to rebuild")
+        seconds = 0.0
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+        path = base_matrix_build(
+            offers.documents,
+            model=offer_index_model(),
+            ids=offers.ids,
+            state=0,
+            label=version,
+            directory=store,
+            meta={"documents_sha256": digest},
+        )
+        seconds = time.perf_counter() - started
+        base = base_matrix_load(path)
     model = offer_base_model(base, offer_index_model())
     live = LiveMatrix.of_base(base)
     index = OfferIndex(version=version, state=0, model=model, live=live, offers=offers, taxonomy=taxonomy)
     return index, seconds
 
 
-def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[float, list[dict]]:
-    """Seconds to score every need, chunk by chunk (each chunk is what one worker claim scores)."""
+def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[float, float, list[dict]]:
+    """Seconds and CPU seconds to score every need, chunk by chunk (each chunk is what one worker claim scores)."""
     results = []
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     for start in range(0, needs.ids.size, chunk_size):
         chunk = _need_slice(needs, start, start + chunk_size)
         results += needs_score(
@@ -109,7 +143,7 @@ def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float
             centroids=centroids,
             geography_floor=floor,
         )
-    return time.perf_counter() - started, results
+    return time.perf_counter() - started, time.process_time() - started_cpu, results
 
 
 def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
@@ -120,6 +154,11 @@ def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
         selection = blocks.select(area or scope, area_points(centroids, area or scope), cutoff)
         total += index.size if selection.everything else sum(blocks.blocks[b].size for b in selection.blocks)
     return total / max(needs.ids.size, 1)
+
+
+def _median(times: list[tuple[float, float]], which: int) -> float:
+    """Median seconds (`which` 0) or CPU seconds (1) of (seconds, CPU seconds) runs."""
+    return statistics.median(run[which] for run in times)
 
 
 def _need_slice(needs, start: int, stop: int):
@@ -152,6 +191,15 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="Directory of the stored indexes (default: a temporary one).")
     parser.add_argument("--keep", action="store_true", help="Keep the stored indexes.")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Load the indexes already in --store (built by an earlier run with the same --offers and --seed) "
+        "instead of rebuilding them; build and keep the missing ones.",
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="Build the stored indexes (with --store, --keep implied) and stop."
+    )
+    parser.add_argument(
         "--block-cache-mb",
         type=float,
         default=4000,
@@ -159,13 +207,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     partitions.CELL_DEGREES = args.cell_degrees
+    if (args.reuse or args.build_only) and args.store is None:
+        parser.error("--reuse and --build-only need --store")
+    keep = args.keep or args.reuse or args.build_only
     store = args.store or Path(tempfile.mkdtemp(prefix="bench-partition-"))
     try:
         _run(args, store)
     finally:
-        if not args.keep:
-            shutil.rmtree(store / "national", ignore_errors=True)
-            shutil.rmtree(store / "region", ignore_errors=True)
+        if not keep:
+            for path in [store / "national", *store.glob("region-*")]:
+                shutil.rmtree(path, ignore_errors=True)
             if args.store is None:
                 shutil.rmtree(store, ignore_errors=True)
 
@@ -177,7 +228,7 @@ def _run(args, store: Path) -> None:
     offers = bench.national_offer_arrays(geography, offers=args.offers, seed=args.seed)
     generate_seconds = time.perf_counter() - started
     _stage(f"generating {args.offers} offers ({generate_seconds:.1f} s)")
-    national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store)
+    national, national_seconds = _fit_stored("national", offers, geography.taxonomy, store, reuse=args.reuse)
     _stage(f"the national build ({national_seconds:.1f} s)")
     started = time.perf_counter()
     national.live.base.restricted.budget_bytes = int(args.block_cache_mb * 1e6)
@@ -201,29 +252,33 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
         geography, region_code=region, needs=args.needs, seed=args.seed + 1
     )
     region_offers = bench.offer_arrays_subset(offers, bench.region_offer_positions(geography, offers, region))
-    shutil.rmtree(store / "region", ignore_errors=True)
-    region_only, region_seconds = _fit_stored("region", region_offers, geography.taxonomy, store)
+    region_only, region_seconds = _fit_stored(
+        f"region-{region}", region_offers, geography.taxonomy, store, reuse=args.reuse
+    )
+    if args.build_only:
+        print(f"région {region}: {region_only.size} offers, build {region_seconds:.1f} s", flush=True)
+        return
     offer_partitions(region_only)
     gc.collect()
     params = MatchingParameters()
     cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
     # Warm-up: both indexes once (partition selections and blocks cached, as in a long-lived worker).
-    cold_national, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
-    cold_region, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    cold_national, _cpu, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
+    cold_region, _cpu, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
     _stage(f"région {region}'s build ({region_seconds:.1f} s) and first runs (national {cold_national:.2f} s, "
            f"région {cold_region:.2f} s)")  # fmt: skip
+    # (seconds, CPU seconds) per run: on a shared machine the CPU seconds are the steadier measure.
     national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
-        seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
-        national_times.append(seconds)
-        seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
-        region_times.append(seconds)
+        national_times.append(_score(national, needs, scope, centroids, params, args.chunk_size, args.floor)[:2])
+        region_times.append(_score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)[:2])
         if args.unpartitioned:
-            seconds, _ = _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
-            whole_times.append(seconds)
-            seconds, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)
-            region_whole_times.append(seconds)
-    national_median, region_median = statistics.median(national_times), statistics.median(region_times)
+            whole_times.append(
+                _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)[:2]
+            )
+            region_whole_times.append(
+                _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)[:2]
+            )
 
     searched_national = _searched_per_need(national, needs, scope, centroids, cutoff)
     searched_region = _searched_per_need(region_only, needs, scope, centroids, cutoff)
@@ -241,15 +296,20 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
         f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km), "
         f"cells of {args.cell_degrees:g} degrees"
     )
-    print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}  runs (s)")
+    print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}{'median CPU s':>14}  runs (s)")
     for label, size, searched, times in rows:
-        median = statistics.median(times)
-        print(f"{label:<42}{size:>10}{searched:>15.0f}{median:>10.3f}  {', '.join(f'{t:.3f}' for t in times)}")
-    print(f"ratio (a)/(b): {national_median / region_median:.3f}   (target <= 1.5)")
+        print(
+            f"{label:<42}{size:>10}{searched:>15.0f}{_median(times, 0):>10.3f}{_median(times, 1):>14.3f}  "
+            f"{', '.join(f'{seconds:.3f}' for seconds, _cpu in times)}"
+        )
+    print(
+        f"ratio (a)/(b): {_median(national_times, 0) / _median(region_times, 0):.3f}   (target <= 1.5); "
+        f"in CPU seconds {_median(national_times, 1) / _median(region_times, 1):.3f}"
+    )
     print(f"offers searched per need (a)/(b): {searched_national / searched_region:.3f}")
     if whole_times:
-        print(f"ratio (a)/(d): {national_median / statistics.median(region_whole_times):.3f}")
-        print(f"ratio (c)/(d): {statistics.median(whole_times) / statistics.median(region_whole_times):.3f}")
+        print(f"ratio (a)/(d): {_median(national_times, 0) / _median(region_whole_times, 0):.3f}")
+        print(f"ratio (c)/(d): {_median(whole_times, 0) / _median(region_whole_times, 0):.3f}")
     blocks = national.live.base.restricted
     print(
         f"région index {_matrix_mb(region_only):.0f} MB; national blocks cached {blocks.nbytes / 1e6:.0f} MB "

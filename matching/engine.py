@@ -105,6 +105,20 @@ class OfferIndex:
         restricts the search to them; `n_threads` splits the query rows between threads (same result)."""
         return self.live.top_k(query, k=k, threshold=threshold, rows=rows, n_threads=n_threads)
 
+    def top_k_union(
+        self,
+        query: sp.spmatrix,
+        searches: Sequence[tuple[np.ndarray, np.ndarray]],
+        *,
+        k: int,
+        threshold: float = 0.0,
+        n_threads: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per query row, its k best positions among the union of the positions of the (query rows, sorted
+        positions) searches naming it, as (row, position, score) triples ranked like `top_k`
+        (`LiveMatrix.top_k_union`)."""
+        return self.live.top_k_union(query, searches, k=k, threshold=threshold, n_threads=n_threads)
+
     def row_matrix(self, positions: np.ndarray) -> sp.csr_matrix:
         """The weighted rows of these positions, in that order."""
         return self.live.row_matrix(positions)
@@ -346,34 +360,27 @@ def candidate_pairs(
     if index.size == 0 or n == 0:
         return Pairs(np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     k = min(k, index.size)
-    searches = _searches(index, n, areas, centroids or {}, cutoff_km)
+    whole, blocks = _searches(index, n, areas, centroids or {}, cutoff_km)
     found_rows, found_cols, found_scores = [], [], []
-    for need_rows, positions in searches:
-        block_k = k if positions is None else min(k, int(positions.size))
-        if block_k < 1:
-            continue
-        indices, scores = index.top_k(
-            query[need_rows], k=block_k, threshold=threshold, rows=positions, n_threads=n_threads
-        )
+    if whole.size:
+        indices, scores = index.top_k(query[whole], k=k, threshold=threshold, n_threads=n_threads)
         valid = indices >= 0
-        found_rows.append(np.repeat(need_rows, valid.sum(axis=1)))
+        found_rows.append(np.repeat(whole, valid.sum(axis=1)))
         found_cols.append(indices[valid].astype(np.int64))
         found_scores.append(scores[valid])
+    if blocks:
+        # Each need's best k of the union of its blocks (an offer may sit in two blocks, e.g. located near the
+        # area and serving it: kept once), ranked as the whole search ranks them.
+        rows, cols, scores = index.top_k_union(query, blocks, k=k, threshold=threshold, n_threads=n_threads)
+        found_rows.append(rows)
+        found_cols.append(cols)
+        found_scores.append(scores)
     rows = np.concatenate(found_rows) if found_rows else np.zeros(0, np.int64)
     cols = np.concatenate(found_cols) if found_cols else np.zeros(0, np.int64)
     scores = np.concatenate(found_scores) if found_scores else np.zeros(0, np.float32)
-    if len(searches) > 1:
-        # A need searched in several blocks: its best k of their union (an offer may sit in two blocks, e.g.
-        # located near the area and serving it: kept once). Each block's top k holds every member of the union's.
-        order = np.lexsort((cols, -scores, rows))
+    if whole.size and blocks:
+        order = np.lexsort((cols, -scores, rows))  # the two parts' needs interleave
         rows, cols = rows[order], cols[order]
-        # Copies of one pair have the same cosine, so the sort puts them side by side.
-        first = np.ones(rows.size, dtype=bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols = rows[first], cols[first]
-        counts = np.bincount(rows, minlength=n)
-        rank = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        rows, cols = rows[rank < k], cols[rank < k]
     counts = np.bincount(rows, minlength=n)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return Pairs(indptr, rows.astype(np.int64), cols)
@@ -385,11 +392,11 @@ def _searches(
     areas: Sequence[str] | None,
     centroids: dict[str, tuple[np.ndarray, np.ndarray]],
     cutoff_km: float,
-) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    """(need rows, offer positions or None for all) per search: one search over everything for the needs that
-    need it, one per block of partitioned offers for the needs of the areas that select it."""
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The need rows that search every offer, and (need rows, offer positions) per block of partitioned offers
+    for the needs of the areas that select it."""
     if areas is None or not math.isfinite(cutoff_km) or not any(areas):
-        return [(np.arange(n), None)]
+        return np.arange(n), []
     partitions = offer_partitions(index)
     area_array = np.asarray(list(areas), dtype=object)
     whole: list[np.ndarray] = []
@@ -402,12 +409,8 @@ def _searches(
             continue
         for block in selection.blocks:
             by_block.setdefault(block, []).append(need_rows)
-    searches: list[tuple[np.ndarray, np.ndarray | None]] = []
-    if whole:
-        searches.append((np.sort(np.concatenate(whole)), None))
-    for block in sorted(by_block):
-        searches.append((np.sort(np.concatenate(by_block[block])), partitions.blocks[block]))
-    return searches
+    blocks = [(np.sort(np.concatenate(by_block[block])), partitions.blocks[block]) for block in sorted(by_block)]
+    return (np.sort(np.concatenate(whole)) if whole else np.zeros(0, np.int64)), blocks
 
 
 def pair_cosines(left: sp.csr_matrix, right: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

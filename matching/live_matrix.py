@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import unchecked
 
-from matching.scoring import _check_top_k_args, _empty_top_k, _pack_top_k, top_k_similarity
+from matching.scoring import _check_top_k_args, _empty_top_k, _pack_top_k
 
 # Extra candidates asked of the base per query (at least this, or k when some rows are left out), so that dead or
 # ineligible rows among them rarely leave fewer than k live ones; a query that still lacks some is recomputed
@@ -82,29 +82,24 @@ class BaseMatrix:
 @dataclasses.dataclass(frozen=True)
 class RestrictedBlock:
     """The base rows of one row set feature-major over the features they use only: `columns[j]` holds feature
-    `features[j]`'s (local row, value) entries, local rows ascending (their base rows' order)."""
+    `features[j]`'s (local row, value) entries, local rows ascending (their base rows' order); one more row, empty,
+    stands for every feature the block does not use (a query maps onto the block without dropping entries)."""
 
     features: np.ndarray  # sorted, int32
-    columns: sp.csr_matrix  # (features.size, n_rows), int32 indices
+    columns: sp.csr_matrix  # (features.size + 1, n_rows), int32 indices, the last row empty
 
     @property
     def nbytes(self) -> int:
         columns = self.columns
         return int(self.features.nbytes + columns.data.nbytes + columns.indices.nbytes + columns.indptr.nbytes)
 
-    def query(self, query: sp.csr_matrix) -> sp.csr_matrix:
-        """`query` in this block's compact feature space (the features no row of the block uses dropped)."""
-        features = self.features
-        if features.size == 0:
-            return sp.csr_matrix((query.shape[0], 0), dtype=np.float32)
-        at = np.minimum(np.searchsorted(features, query.indices), features.size - 1)
-        used = features[at] == query.indices
-        indptr = np.concatenate([[0], np.cumsum(used)])[query.indptr].astype(np.int32)
-        return sp.csr_matrix(
-            (query.data[used], at[used].astype(np.int32), indptr),
-            shape=(query.shape[0], features.size),
-            copy=False,
-        )
+    def local_features(self, features: np.ndarray) -> np.ndarray:
+        """The row of `columns` of each of `features` (sorted, unique; hashed feature numbers): the feature's
+        own row, or the last, empty one when no row of the block uses it."""
+        at = np.searchsorted(self.features, features)
+        found = at < self.features.size
+        found[found] = self.features[at[found]] == features[found]
+        return np.where(found, at, self.features.size).astype(np.int32)
 
 
 def restricted_block_make(rows: sp.csr_matrix) -> RestrictedBlock:
@@ -112,7 +107,7 @@ def restricted_block_make(rows: sp.csr_matrix) -> RestrictedBlock:
     features, never over the whole hashed space."""
     features, compact = np.unique(rows.indices, return_inverse=True)
     local = sp.csr_matrix(
-        (rows.data, compact.astype(np.int32).ravel(), rows.indptr), shape=(rows.shape[0], features.size)
+        (rows.data, compact.astype(np.int32).ravel(), rows.indptr), shape=(rows.shape[0], features.size + 1)
     )
     columns = _int32_csr(local.T.tocsr())
     columns.sort_indices()
@@ -655,34 +650,154 @@ class LiveMatrix:
     def _top_k_restricted(
         self, query: sp.csr_matrix, rows: np.ndarray, k: int, threshold: float, n_threads: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top k among the positions `rows` (sorted): their base rows through the base's cached compact
-        feature-major block (built on the first search of these rows, then reused by every later search and
-        state while none of them changes), their delta rows through an uncached one (a few edited offers);
-        merged by score then position, as the whole search orders them."""
+        """Top k among the positions `rows` (sorted): `top_k_union` with one search, packed as `top_k`."""
         n_queries = query.shape[0]
-        if rows.size == 0 or n_queries == 0 or query.nnz == 0:
-            return _empty_top_k(n_queries, k)
-        row_of = self.position_row[rows]
-        in_base = row_of < self.base.size
-        parts = []
-        if in_base.any():
-            parts.append((rows[in_base], self.base.restricted.get(self.base, row_of[in_base])))
-        if not in_base.all():
-            parts.append((rows[~in_base], restricted_block_make(self.delta[row_of[~in_base] - self.base.size])))
-        found_rows, found_positions, found_scores = [], [], []
-        for positions, block in parts:
-            # Local rows follow their positions' order, so ties go to the lower position within a part.
-            indices, scores = _top_k_feature_major(block.query(query), block.columns, k, threshold, n_threads)
-            if len(parts) == 1:
-                return np.where(indices >= 0, positions[np.maximum(indices, 0)], -1).astype(np.int64), scores
-            valid = indices >= 0
-            found_rows.append(np.repeat(np.arange(n_queries), valid.sum(axis=1)))
-            found_positions.append(positions[indices[valid]])
-            found_scores.append(scores[valid])
-        indices, scores, _counts = _pack_top_k(
-            np.concatenate(found_rows), np.concatenate(found_positions), np.concatenate(found_scores), n_queries, k
+        found_rows, found_positions, found_scores = self.top_k_union(
+            query, [(np.arange(n_queries), rows)], k=k, threshold=threshold, n_threads=n_threads
         )
+        indices, scores, _counts = _pack_top_k(found_rows, found_positions, found_scores, n_queries, k)
         return indices.astype(np.int64), scores
+
+    def top_k_union(
+        self,
+        query: sp.spmatrix,
+        searches: Sequence[tuple[np.ndarray, np.ndarray]],
+        *,
+        k: int,
+        threshold: float = 0.0,
+        n_threads: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per query row, its top k among the union of the positions of the searches naming it (`searches`:
+        (query rows, sorted positions) pairs, e.g. one per partition block and the needs that select it): scores
+        strictly above `threshold`, ties to the lower position. Returns (query row, position, score) triples
+        sorted by row, descending score, ascending position, at most k a row.
+
+        Each search goes through its positions' cached compact blocks (`RestrictedBlocks`; delta rows through an
+        uncached one). The query is mapped onto each block by its distinct features, not entry by entry, and the
+        blocks' candidates are ranked once, after a cut: a block returning k candidates or more proves its k-th
+        score a floor of the row's k-th, so only candidates at or above the highest such floor are sorted."""
+        query, _unused, k = _check_top_k_args(
+            query, sp.csr_matrix((0, query.shape[1]), dtype=np.float32), k, threshold
+        )
+        if query.shape[1] != self.n_features:
+            raise ValueError(f"query has {query.shape[1]} features, the index {self.n_features}")
+        query = _int32_csr(sp.csr_matrix(query, dtype=np.float32))
+        n_queries = query.shape[0]
+        mapped = _MappedQuery(query)
+        found = _Candidates(n_queries, k)
+        if query.nnz:
+            for query_rows, positions in searches:
+                query_rows, positions = np.asarray(query_rows, np.int64), np.asarray(positions, np.int64)
+                if query_rows.size == 0 or positions.size == 0:
+                    continue
+                row_of = self.position_row[positions]
+                in_base = row_of < self.base.size
+                if in_base.any():
+                    block = self.base.restricted.get(self.base, row_of[in_base])
+                    found.search(mapped, query_rows, positions[in_base], block, threshold, n_threads)
+                if not in_base.all():
+                    block = restricted_block_make(self.delta[row_of[~in_base] - self.base.size])
+                    found.search(mapped, query_rows, positions[~in_base], block, threshold, n_threads)
+        return found.best()
+
+
+class _MappedQuery:
+    """A query matrix by its distinct features: mapping its rows onto a block looks each feature up once."""
+
+    def __init__(self, query: sp.csr_matrix) -> None:
+        self.features, inverse = np.unique(query.indices, return_inverse=True)
+        self.feature_of = inverse.astype(np.int32).ravel()  # per stored entry, into `features`
+        self.data = query.data
+        self.indptr = np.asarray(query.indptr, dtype=np.int64)
+
+    def rows_on(self, rows: np.ndarray, block: RestrictedBlock) -> sp.csr_matrix:
+        """The query rows `rows` in `block`'s local feature space (entries of features it lacks on its empty row)."""
+        starts, lengths = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        if rows.size == self.indptr.size - 1 and indptr[-1] == self.data.size:
+            take = slice(None)  # every row, in order
+        else:
+            take = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
+        local = block.local_features(self.features)
+        return sp.csr_matrix(
+            (self.data[take], local[self.feature_of[take]], indptr.astype(np.int32)),
+            shape=(rows.size, block.columns.shape[0]),
+            copy=False,
+        )
+
+
+class _Candidates:
+    """The (query row, position, score) candidates of the blocks searched so far, and per query row the highest
+    floor of its k-th score that a block proved (a block's k+1 best are k+1 distinct positions at or above the
+    lowest of them, so the row's k-th best is too)."""
+
+    def __init__(self, n_queries: int, k: int) -> None:
+        self.n_queries, self.k = n_queries, k
+        self.floor = np.full(n_queries, -np.inf, dtype=np.float32)
+        self.rows: list[np.ndarray] = []
+        self.positions: list[np.ndarray] = []
+        self.scores: list[np.ndarray] = []
+
+    def search(
+        self,
+        mapped: _MappedQuery,
+        query_rows: np.ndarray,
+        positions: np.ndarray,
+        block: RestrictedBlock,
+        threshold: float,
+        n_threads: int,
+    ) -> None:
+        """The k+1 best of `block` (its local rows are `positions`) for each of `query_rows`."""
+        n_items, k = block.columns.shape[1], self.k
+        if n_items == 0 or block.columns.nnz == 0:
+            return
+        local = mapped.rows_on(query_rows, block)
+        top_n = min(k + 1, n_items)
+        product = _matmul_topn(local, block.columns, top_n, threshold, n_threads)
+        counts = np.diff(product.indptr)
+        entry_row = np.repeat(np.arange(query_rows.size), counts)
+        filled = np.flatnonzero(counts)
+        lowest = np.full(query_rows.size, np.inf, dtype=np.float32)
+        if filled.size:
+            lowest[filled] = np.minimum.reduceat(product.data, product.indptr[filled])
+        floored = counts >= k
+        np.maximum.at(self.floor, query_rows[floored], lowest[floored])
+        # sparse_dot_topn cuts ties at its lowest kept score arbitrarily: where that score is also the k-th (it
+        # occurs twice), the positions tied at it are taken from an exact product of the row instead.
+        at_lowest = np.bincount(entry_row[product.data == lowest[entry_row]], minlength=query_rows.size)
+        tied = (counts == top_n) & (top_n < n_items) & (at_lowest >= 2)
+        keep = ~tied[entry_row]
+        self.rows.append(query_rows[entry_row[keep]])
+        self.positions.append(positions[product.indices[keep]])
+        self.scores.append(product.data[keep])
+        if tied.any():
+            exact = sp.csr_matrix(local[tied] @ block.columns)
+            exact_row = np.repeat(np.flatnonzero(tied), np.diff(exact.indptr))
+            keep = (exact.data > threshold) & (exact.data >= lowest[exact_row])
+            self.rows.append(query_rows[exact_row[keep]])
+            self.positions.append(positions[exact.indices[keep]])
+            self.scores.append(exact.data[keep].astype(np.float32))
+
+    def best(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's k best candidates (a position found in two blocks counted once), ranked by descending
+        score then ascending position."""
+        if not self.rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        rows, positions = np.concatenate(self.rows), np.concatenate(self.positions).astype(np.int64)
+        scores = np.concatenate(self.scores)
+        above = scores >= self.floor[rows]
+        rows, positions, scores = rows[above], positions[above], scores[above]
+        order = np.lexsort((positions, -scores, rows))
+        rows, positions, scores = rows[order], positions[order], scores[order]
+        # A position found in two blocks: its first (best) copy only (copies score alike but for rounding where
+        # one came from an exact product).
+        _keys, first = np.unique(rows * (int(positions.max(initial=0)) + 1) + positions, return_index=True)
+        first = np.sort(first)
+        rows, positions, scores = rows[first], positions[first], scores[first]
+        counts = np.bincount(rows, minlength=self.n_queries)
+        rank = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        kept = rank < self.k
+        return rows[kept], positions[kept], scores[kept]
 
 
 def _rows_take(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
@@ -709,22 +824,3 @@ def _matmul_topn(
     return unchecked.sp_matmul_topn_mt(
         query, columns, top_n=top_n, sort=False, threshold=threshold, n_threads=n_threads
     )
-
-
-def _top_k_feature_major(
-    query: sp.csr_matrix, columns: sp.csr_matrix, k: int, threshold: float, n_threads: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top k of `query . items` given the items feature-major, ties to the lower item (as top_k_similarity)."""
-    n_queries, n_items = query.shape[0], columns.shape[1]
-    if n_queries == 0 or n_items == 0 or query.nnz == 0 or columns.nnz == 0:
-        return _empty_top_k(n_queries, k)
-    top_n = min(k + 1, n_items)
-    product = _matmul_topn(query, columns, top_n, threshold, n_threads)
-    query_rows = np.repeat(np.arange(n_queries), np.diff(product.indptr))
-    indices, scores, counts = _pack_top_k(query_rows, product.indices, product.data, n_queries, k + 1)
-    tied = np.flatnonzero((counts > k) & (scores[:, k - 1] == scores[:, k])) if k < top_n else np.zeros(0, int)
-    indices, scores = indices[:, :k], scores[:, :k]
-    if tied.size:
-        items = sp.csr_matrix(columns.T)
-        indices[tied], scores[tied] = top_k_similarity(query[tied], items, k=k, threshold=threshold)
-    return indices, scores

@@ -98,7 +98,14 @@ def test_a_compact_block_scores_as_its_rows_over_the_whole_feature_space():
     query.eliminate_zeros()
     block = restricted_block_make(rows)
     assert block.features.size < rows.shape[1]
-    compact = block.query(query)
+    features = np.unique(query.indices)
+    local = block.local_features(features)
+    assert (local == block.features.size).any()  # query features no row uses: on the block's empty last row
+    assert block.columns[block.features.size].nnz == 0
+    compact = sp.csr_matrix(
+        (query.data, local[np.searchsorted(features, query.indices)], query.indptr),
+        shape=(query.shape[0], block.columns.shape[0]),
+    )
     np.testing.assert_allclose((compact @ block.columns).toarray(), (query @ rows.T).toarray(), rtol=1e-6)
 
 
@@ -138,3 +145,46 @@ def test_the_restricted_search_is_the_whole_search_among_its_rows_through_edits(
         merge = positions_merge(held, changed, removed)
         live, held = live.updated(merge, changed_rows), merge.ids
     assert live.base.restricted.built < 6 * len(blocks)  # blocks whose offers did not change were reused
+
+
+def test_the_union_of_several_searches_is_the_whole_search_among_their_rows_through_edits(tmp_path):
+    # Overlapping blocks (an offer located near an area and serving it sits in two), each searched by some query
+    # rows; coarse values tie many scores, so the blocks' top k are cut inside ties.
+    rng = np.random.default_rng(17)
+    ids = np.arange(1, 401)
+    rows = _rows(rng, ids.size)
+    base = base_matrix_make(
+        rows=rows, ids=ids, document_frequencies=np.zeros(300), n_documents=ids.size, idf=np.ones(300), state=1,
+        model_key="test", label="u1",
+    )  # fmt: skip
+    live = LiveMatrix.of_base(base_matrix_load(base_matrix_write(base, tmp_path)))
+    truth = {int(i): rows[j] for j, i in enumerate(ids)}
+    queries = _rows(rng, 40)
+    held = ids
+    for step in range(4):
+        full = sp.vstack([truth[i] for i in sorted(truth)], format="csr")
+        n = full.shape[0]
+        blocks = [np.sort(rng.choice(n, size=size, replace=False)) for size in (3, 30, 90, 160, 200)]
+        searches = [(np.sort(rng.choice(queries.shape[0], size=25, replace=False)), block) for block in blocks]
+        for k in (1, 4, 35, 500):
+            found_rows, found_positions, found_scores = live.top_k_union(queries, searches, k=k, threshold=0.0)
+            for row in range(queries.shape[0]):
+                union = np.unique(np.concatenate([block for rows_, block in searches if row in rows_] or [[]]))
+                union = union.astype(np.int64)
+                mine = found_rows == row
+                if union.size == 0:
+                    assert not mine.any()
+                    continue
+                local, expected_scores = top_k_similarity_reference(queries[row], full[union], k=min(k, union.size))
+                expected = union[local[0][local[0] >= 0]]
+                assert found_positions[mine].tolist() == expected.tolist(), (step, k, row)
+                np.testing.assert_allclose(found_scores[mine], expected_scores[0][: expected.size], rtol=1e-5)
+            assert np.all(np.diff(found_rows) >= 0)  # sorted by row
+        current = np.array(sorted(truth))
+        edited = rng.choice(current, size=5, replace=False)
+        changed = np.union1d(edited, [1000 + step]).astype(np.int64)
+        changed_rows = _rows(rng, changed.size)
+        for j, offer_id in enumerate(changed):
+            truth[int(offer_id)] = changed_rows[j]
+        merge = positions_merge(held, changed, np.zeros(0, np.int64))
+        live, held = live.updated(merge, changed_rows), merge.ids
