@@ -92,11 +92,7 @@ class MatchingRun(models.Model):
         }
 
 
-class ChunkStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+ChunkStatus = TaskStatus  # a run's chunk is a background task too: the same four states
 
 
 class MatchingChunk(models.Model):
