@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -42,6 +43,10 @@ from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
 
 # Pairs whose cosines are computed at once: bounds the two gathered row blocks (pairs x row non-zeros).
 _COSINE_PAIRS = 8192
+# Bytes of `OfferIndex.inside` answers kept per index (one bool per offer and area, least recently used dropped
+# first): a chunk names about 200 areas, 200 MB at one million offers, and a long-lived worker meets thousands of
+# areas (35,000 communes), which unbounded would grow to gigabytes.
+INSIDE_CACHE_BYTES = 256 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +67,9 @@ class OfferIndex:
     # The offers' stored semantic vectors (`matching.semantic.OfferVectors`, by offer id); None: the index carries
     # none (semantic search off).
     vectors: OfferVectors | None = None
-    _inside_cache: dict[str, np.ndarray] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _inside_cache: OrderedDict[str, np.ndarray] = dataclasses.field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
     _area_entries: list = dataclasses.field(default_factory=list, repr=False, compare=False)
     _published_cache: list = dataclasses.field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
@@ -164,8 +171,9 @@ class OfferIndex:
         a commune filed under the other département of its straddling EPCI is in that EPCI."""
         with self._lock:
             cached = self._inside_cache.get(area)
-        if cached is not None:
-            return cached
+            if cached is not None:
+                self._inside_cache.move_to_end(area)
+                return cached
         owners, padded, last = self._entries()
         n_territories = len(self.taxonomy.territory_codes)
         prefixes = area_paths(area)
@@ -187,6 +195,10 @@ class OfferIndex:
         inside[area_offer[overlap[self.offers.service_area]]] = True
         with self._lock:
             self._inside_cache[area] = inside
+            kept = len(self._inside_cache) * inside.nbytes
+            while kept > INSIDE_CACHE_BYTES and len(self._inside_cache) > 1:
+                self._inside_cache.popitem(last=False)
+                kept -= inside.nbytes
         return inside
 
 

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+from matching import engine
 from matching.arrays import OfferArrays, TaxonomyArrays
 from matching.engine import _geography, offer_index_fit
 from matching.scoring import MatchingParameters
@@ -96,6 +97,17 @@ def test_service_areas_overlap_through_every_prefix():
     other_side = PATHS[5]  # a need in the Haute-Vienne commune of the straddling EPCI
     assert index.inside(other_side).tolist() == [True, True, False]
     assert index.inside(PATHS[4]).tolist() == [True, True, True]
+
+
+def test_the_inside_cache_keeps_the_most_recent_areas_within_its_budget(monkeypatch):
+    index = _index(communes=[4, 5, 7], service_areas=[[3], [], [1]])
+    areas = [PATHS[t] for t in range(len(PATHS))]
+    fresh = {area: _index(communes=[4, 5, 7], service_areas=[[3], [], [1]]).inside(area).tolist() for area in areas}
+    monkeypatch.setattr(engine, "INSIDE_CACHE_BYTES", 2 * index.size)  # room for two areas' answers
+    for area in [*areas, areas[0], *areas]:
+        assert index.inside(area).tolist() == fresh[area]
+        assert len(index._inside_cache) <= 2
+    assert list(index._inside_cache) == areas[-2:]  # the least recently used went first
 
 
 def test_geography_without_any_centroid_is_neutral():
