@@ -2,9 +2,8 @@
 run's retrieval skips the places too far away to matter (NumPy and SciPy, no Django).
 
 The offers are split into blocks of positions: per cell of a latitude/longitude grid (`CELL_DEGREES`), the offers
-located there; per département, the offers whose service area lies there; and one block of *wide* offers that any
-need may score (no commune, no coordinates, coordinates farther than `ANCHOR_KM` from their commune's centroid, or a
-service area wider than a département: région, custom territory beyond one département). A need of area A searches:
+with coordinates there; per département, the offers whose service area lies there or reaches it; and one block of
+*wide* offers that every need searches. A need of area A searches:
 
 - the cells *near* A: a lower bound of the distance between A's commune centroids (what `engine._geography`
   measures against) and the bounding box of the cell's offers is at most `geography_cutoff_km`, the distance beyond
@@ -14,10 +13,27 @@ service area wider than a département: région, custom territory beyond one dé
   factor 1, wherever it is located);
 - the wide block.
 
-An offer left out is then one whose geography factor for A is below the floor (its fit is at most the floor),
-while it could only take a text candidate slot away from an offer that can serve the need. Needs without an area,
-or whose area has no known centroid (distances unknown: the neutral factor), search everything, and so do the
-areas whose blocks hold more than `WHOLE_SEARCH_SHARE` of the catalogue (cheaper than searching them one by one).
+Every offer is placed by what can make its factor reach the floor for A: it goes to the cell of its coordinates
+when it has some (reached by the needs within the cutoff of them), and to the service-area blocks of every
+département its service area covers (each département of a région it serves) and, unless it is *located*, of its
+commune's département (reached by the needs inside them, factor 1). An offer is located when its coordinates are
+within `ANCHOR_KM` of its commune's centroid: its cell then stands for its commune. Outside those blocks, an offer
+is outside A and its factor is 0 (no coordinates) or below the floor (coordinates beyond the cutoff). Only the
+offers whose service area covers every département (France) or cannot be resolved to départements (a territory
+filed under none), or whose commune is filed under no département, stay in the wide block: they are inside nearly
+every area, and copying them into a hundred département blocks would multiply the cached blocks' memory. An offer
+without coordinates, commune nor service area is in no block: its factor is 0 for every area, and only the needs
+that search everything (below) meet it. Before this, every offer not located or serving a territory wider than a
+département was in the wide block, searched by every need although, for a need of Hauts-de-France, a remote offer
+serving only Bretagne or an offer in Paris serving Île-de-France scores 0: offers searched per need, national over
+région-only catalogue, at 1,000,000 synthetic offers (bench/bench_partition.py), went from 1.786 to 1.683 for
+Hauts-de-France, 1.436 to 1.199 for Bretagne, 1.134 to 1.064 for Auvergne-Rhône-Alpes.
+
+So a need no longer reaches exactly the offers whose geography factor for its area is below the floor (0 for most,
+the rest are placed beyond the cutoff): they could only take a text candidate slot away from an offer that can
+serve the need, their fit being at most the floor. Needs without an area, or whose area has no known centroid
+(distances unknown: the neutral factor), search everything, and so do the areas whose blocks hold more than
+`WHOLE_SEARCH_SHARE` of the catalogue (cheaper than searching them one by one).
 """
 
 from __future__ import annotations
@@ -75,8 +91,9 @@ WHOLE_SEARCH_SHARE = 0.5
 # région's offers with département blocks, 1.55 times with half-degree cells, 1.12 for the exact set), and smaller
 # cells mean more blocks to merge per need (21 at half a degree).
 CELL_DEGREES = 0.5
-# An offer farther than this from its commune's centroid (a wrong geocode, a huge commune) goes to the wide block,
-# so the cell of an offer located in an area is always within this distance of one of the area's centroids.
+# An offer farther than this from its commune's centroid (a wrong geocode, a huge commune) is not *located*: its
+# commune's département block stands for its commune, so the cell of an offer located in an area is always within
+# this distance of one of the area's centroids.
 ANCHOR_KM = 25.0
 
 _EPCI, _COMMUNE = PREFIX_BY_KIND["epci"], PREFIX_BY_KIND["commune"]
@@ -183,6 +200,7 @@ class OfferPartitions:
         near = points_box_distance_lower_km(points, self.cell_boxes) <= reach if self.cell_block.size else []
         blocks = {0} | {int(block) for block in self.cell_block[near]}
         blocks.update(int(self.serving_block[number]) for number in own if self.serving_block[number] >= 0)
+        blocks = {block for block in blocks if self.blocks[block].size}  # the wide block may be empty
         used = [block for block in range(len(self.blocks)) if self.blocks[block].size]
         selected = sum(int(self.blocks[block].size) for block in blocks)
         selection = (
@@ -205,7 +223,9 @@ class _Territories:
 
     departement_paths: list[str]
     territory_departement: np.ndarray  # département number each territory is filed under, -1 for none
-    covered: list[tuple[int, ...] | None]  # départements a service area naming it covers; None = wider than one
+    unresolved: np.ndarray  # a service area naming it does not resolve to départements (a territory under none)
+    covered_indptr: np.ndarray  # territory t covers départements covered[covered_indptr[t]:covered_indptr[t + 1]]
+    covered: np.ndarray  # (a région's: each of its départements; none when unresolved)
     segment_departements: dict[str, frozenset[int]]
 
 
@@ -219,8 +239,19 @@ def _territories_build(taxonomy) -> _Territories:
     segment_departements: dict[str, set[int]] = defaultdict(set)
     for position, (path, area) in enumerate(zip(paths, areas, strict=True)):
         prefixes = area_paths(area) or [path]
-        numbers = [number_of.get(_departement_of(prefix) or "", -1) for prefix in prefixes]
-        covered.append(None if -1 in numbers else tuple(sorted(set(numbers))))
+        numbers: set[int] = set()
+        resolved = True
+        for prefix in prefixes:
+            departement = _departement_of(prefix)
+            # A prefix above the départements (a région, the country) covers those filed under it.
+            below = (
+                [number_of.get(departement, -1)]
+                if departement
+                else [number for number, d_path in enumerate(departement_paths) if d_path.startswith(prefix)]
+            )
+            resolved &= bool(below) and -1 not in below
+            numbers.update(below)
+        covered.append(tuple(sorted(numbers)) if resolved else None)
         # A territory's own segment names the départements of its area (both sides of a straddling EPCI, those of
         # a custom territory's members); the EPCI and commune segments of a path name the département it is under.
         last = path_last_segment(path)
@@ -233,7 +264,9 @@ def _territories_build(taxonomy) -> _Territories:
     return _Territories(
         departement_paths=departement_paths,
         territory_departement=territory_departement,
-        covered=covered,
+        unresolved=np.array([numbers is None for numbers in covered], dtype=bool),
+        covered_indptr=np.concatenate([[0], np.cumsum([len(numbers or ()) for numbers in covered])]).astype(np.int64),
+        covered=np.array([number for numbers in covered for number in numbers or ()], dtype=np.int64),
         segment_departements={part: frozenset(numbers) for part, numbers in segment_departements.items()},
     )
 
@@ -256,7 +289,6 @@ def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
     territories = _territories(taxonomy)
     departement_paths = territories.departement_paths
     territory_departement = territories.territory_departement
-    covered = territories.covered
     paths = taxonomy.territory_paths
 
     commune = np.asarray(offers.commune, np.int64)
@@ -272,20 +304,29 @@ def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
         anchored = haversine_km(latitude, longitude, anchor_lat, anchor_lon) <= ANCHOR_KM  # False when unknown
     located = anchored & (departement >= 0)
 
+    # (offer, département) pairs of every département an offer's service area covers, and of its commune's when it
+    # is not located (its cell does not stand for its commune); the offers whose service area or commune does not
+    # resolve to départements, or that cover them all, stay wide (see the module docstring).
     area_offer = np.repeat(np.arange(n, dtype=np.int64), np.diff(offers.service_area_indptr))
     area_territory = np.asarray(offers.service_area, np.int64)
-    wide_territory = np.array([area is None for area in covered], dtype=bool)
-    wide = ~located
+    wide = valid_commune & (departement < 0)
     if area_territory.size:
-        wide[area_offer[wide_territory[area_territory]]] = True
-    serving: dict[int, list[int]] = defaultdict(list)
-    for offer, territory in zip(area_offer.tolist(), area_territory.tolist(), strict=True):
-        if not wide[offer]:
-            for number in covered[territory] or ():
-                serving[number].append(offer)
-
+        wide[area_offer[territories.unresolved[area_territory]]] = True
+    indptr = territories.covered_indptr
+    lengths = (indptr[1:] - indptr[:-1])[area_territory]
+    pair_offer = np.repeat(area_offer, lengths)
+    first = np.repeat(indptr[area_territory] - np.cumsum(lengths) + lengths, lengths)  # each pair's offset - rank
+    pair_departement = territories.covered[first + np.arange(first.size)]
+    commune_offers = np.flatnonzero(~located & (departement >= 0))
+    pair_offer = np.concatenate([pair_offer, commune_offers])
+    pair_departement = np.concatenate([pair_departement, departement[commune_offers]])
+    n_departements, stride = len(departement_paths), max(n, 1)
+    keys = np.unique(pair_departement * stride + pair_offer)  # by département, then offer
+    if n_departements:
+        wide |= np.bincount(keys % stride, minlength=n) == n_departements
+    keys = keys[~wide[keys % stride]]
     blocks = [np.flatnonzero(wide).astype(np.int64)]
-    kept = np.flatnonzero(~wide)
+    kept = np.flatnonzero(~wide & np.isfinite(latitude) & np.isfinite(longitude))
     cells = np.floor(latitude[kept] / CELL_DEGREES).astype(np.int64) * 100_000 + np.floor(
         longitude[kept] / CELL_DEGREES
     ).astype(np.int64)
@@ -299,11 +340,12 @@ def offer_partitions_build(offers, taxonomy) -> OfferPartitions:
         blocks.append(positions)
         lat, lon = latitude[positions], longitude[positions]
         cell_boxes[cell] = (lat.min(), lat.max(), lon.min(), lon.max())
-    serving_block = np.full(len(departement_paths), -1, np.int64)
-    for number in range(len(departement_paths)):
-        if serving.get(number):
+    serving_block = np.full(n_departements, -1, np.int64)
+    bounds = np.searchsorted(keys // stride, np.arange(n_departements + 1)).tolist()
+    for number in range(n_departements):
+        if bounds[number + 1] > bounds[number]:
             serving_block[number] = len(blocks)
-            blocks.append(np.unique(np.asarray(serving[number], np.int64)))
+            blocks.append(keys[bounds[number] : bounds[number + 1]] % stride)  # ascending offers
     return OfferPartitions(
         size=n,
         departement_paths=departement_paths,

@@ -13,6 +13,7 @@ from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
 from matching.engine import _geography, candidate_pairs, needs_score, offer_index_fit
 from matching.partitions import (
     GEOGRAPHY_FLOOR,
+    area_points,
     bbox_distance_lower_km,
     geography_cutoff_km,
     offer_partitions,
@@ -38,9 +39,12 @@ TERRITORIES = [
     ("r93/d13/e200054807/c13055/", "commune", 43.2965, 5.3698),  # 11 Marseille
     ("r93/d13/e200054807/c13001/", "commune", 43.5297, 5.4474),  # 12 Aix-en-Provence
     ("r32/d62/e200033579/", "epci", np.nan, np.nan),  # 13 CU d'Arras
+    ("pFR/", "country", np.nan, np.nan),  # 14 France: its area is every région's path
+    ("r94/", "region", np.nan, np.nan),  # 15 Corse, none of its départements in this taxonomy
 ]
+AREAS = {14: "r11/|r32/|r93/"}  # area keys that are not the territory's own path
 PARIS, ARRAS, SAINT_OMER, LILLE, MARSEILLE, AIX = 7, 8, 9, 10, 11, 12
-REGION_PACA, REGION_IDF, DEPARTEMENT_62 = 2, 0, 4
+REGION_IDF, REGION_HDF, REGION_PACA, DEPARTEMENT_62, FRANCE, CORSE = 0, 1, 2, 4, 14, 15
 TOPICS = (
     "crèche garde d'enfants multi-accueil petite enfance",
     "médecin généraliste maison de santé consultation",
@@ -68,7 +72,7 @@ def _taxonomy():
         territory_names=[row[0] for row in TERRITORIES],
         territory_lat=np.array([row[2] for row in TERRITORIES]),
         territory_lon=np.array([row[3] for row in TERRITORIES]),
-        territory_areas=[row[0] for row in TERRITORIES],
+        territory_areas=[AREAS.get(t, row[0]) for t, row in enumerate(TERRITORIES)],
     )
 
 
@@ -245,25 +249,129 @@ def test_an_offer_left_out_would_only_have_had_a_geography_factor_below_the_floo
     assert set(split[4]) <= marseille_offers
 
 
-def test_a_far_offer_serving_a_wide_area_and_a_remote_offer_stay_candidates():
-    far_in_marseille = (MARSEILLE, 0, [1], None)  # located in Marseille, serves all of Hauts-de-France
+def _searched(index, area):
+    """The offer positions a need of `area` searches, and whether that is the whole catalogue."""
+    partitions = offer_partitions(index)
+    selection = partitions.select(area, area_points(_centroids([area]), area), _cutoff())
+    if selection.everything:
+        return set(range(index.size)), True
+    return {int(p) for block in selection.blocks for p in partitions.blocks[block]}, False
+
+
+def _filler():
+    """`_national` with more offers in Paris, so that neither Hauts-de-France's nor Provence's needs select more than
+    half of the catalogue (`WHOLE_SEARCH_SHARE`: they would then search everything)."""
+    return [*_national(), *[(PARIS, n % len(TOPICS), [], None) for n in range(20)]]
+
+
+def test_a_far_offer_serving_a_need_s_area_stays_a_candidate():
+    far_in_marseille = (MARSEILLE, 0, [REGION_HDF], None)  # located in Marseille, serves all of Hauts-de-France
     region_wide = (MARSEILLE, 0, [REGION_PACA], None)  # serves its own région: wider than a département
     remote = (-1, 0, [REGION_IDF], None)  # no commune, no coordinates
     departement_wide = (LILLE, 0, [DEPARTEMENT_62], None)  # located in the Nord, serves the Pas-de-Calais
     nord = [(LILLE, 0, [], None) for _ in range(4)]
     index = _index([far_in_marseille, region_wide, remote, departement_wide, *nord])
     partitions = offer_partitions(index)
-    # Région-wide service areas and the remote offer are searched by every need; the département-wide one by the
-    # needs of the Pas-de-Calais.
-    assert sorted(partitions.wide.tolist()) == [0, 1, 2]
+    # Each goes to the service-area blocks of the départements it serves: none is searched by every need.
+    assert partitions.wide.size == 0
     areas = [TERRITORIES[SAINT_OMER][0]]
     query = index.model.transform([TOPICS[0]])
     pairs = candidate_pairs(
         index, query, k=20, threshold=0.0, areas=areas, centroids=_centroids(areas), cutoff_km=10.0
     )
-    # A cutoff of 10 km leaves the Nord (Lille, 50 km away) out; the offers serving the area or a wide one stay.
-    assert sorted(_pairs_by_need(pairs)[0]) == [0, 1, 2, 3]
+    # A cutoff of 10 km leaves the Nord (Lille, 50 km away) out; the offers serving the area stay, those serving
+    # Provence or Île-de-France (geography factor 0 in Saint-Omer) are left out.
+    assert sorted(_pairs_by_need(pairs)[0]) == [0, 3]
     assert offer_partitions(index) is partitions  # kept on the index
+
+
+def test_a_remote_offer_serving_one_region_is_searched_by_that_region_s_needs_only():
+    remote = (-1, 0, [REGION_HDF], None)  # no commune, no coordinates, serves Hauts-de-France
+    index = _index([*_filler(), remote])
+    position = index.size - 1
+    for area in (TERRITORIES[SAINT_OMER][0], TERRITORIES[LILLE][0], TERRITORIES[13][0], "r32/d59/", "r32/"):
+        assert position in _searched(index, area)[0], area
+    for area in (TERRITORIES[MARSEILLE][0], TERRITORIES[PARIS][0], "r93/"):
+        searched, everything = _searched(index, area)
+        assert not everything and position not in searched, area
+
+
+def test_a_located_offer_serving_a_region_is_reached_inside_it_and_near_its_place():
+    # Located in Arras (Hauts-de-France), serves Île-de-France: inside it (Paris, 160 km away), factor 1; near
+    # Arras (Lille, 45 km, outside Île-de-France), its distance counts; Provence is neither.
+    in_arras = (ARRAS, 0, [REGION_IDF], None)
+    index = _index([*_filler(), in_arras])
+    position = index.size - 1
+    params = MatchingParameters()
+    for area in (TERRITORIES[PARIS][0], "r11/", "r11/d75/", TERRITORIES[LILLE][0], TERRITORIES[SAINT_OMER][0]):
+        searched, everything = _searched(index, area)
+        assert not everything and position in searched, area
+        factor, _distance = _geography(index, [area], np.array([position]), _centroids([area]), params)
+        assert factor[0] >= GEOGRAPHY_FLOOR, area
+    for area in (TERRITORIES[MARSEILLE][0], TERRITORIES[AIX][0], "r93/"):
+        searched, everything = _searched(index, area)
+        assert not everything and position not in searched, area
+
+
+def test_offers_serving_france_or_an_unresolved_area_stay_in_the_wide_block():
+    remote_france = (-1, 0, [FRANCE], None)
+    located_france = (MARSEILLE, 0, [FRANCE], None)
+    every_region = (-1, 0, [REGION_IDF, REGION_HDF, REGION_PACA], None)  # covers every département too
+    corse = (-1, 0, [CORSE], None)  # a région with no known département: where it lies is unknown
+    index = _index([*_filler(), remote_france, located_france, every_region, corse])
+    special = list(range(index.size - 4, index.size))
+    assert sorted(offer_partitions(index).wide.tolist()) == special
+    for t in (PARIS, ARRAS, SAINT_OMER, LILLE, MARSEILLE, AIX, 13, REGION_IDF, REGION_PACA, DEPARTEMENT_62):
+        assert set(special) <= _searched(index, TERRITORIES[t][0])[0], t
+
+
+def test_an_offer_without_place_commune_or_service_area_is_searched_by_no_partitioned_need():
+    nowhere = (-1, 0, [], None)  # geography factor 0 for every area
+    index = _index([*_filler(), nowhere])
+    for t in (PARIS, LILLE, MARSEILLE, REGION_IDF):
+        searched, everything = _searched(index, TERRITORIES[t][0])
+        assert not everything and index.size - 1 not in searched
+    # Without an area, a need searches everything.
+    query = index.model.transform([TOPICS[0]])
+    pairs = candidate_pairs(index, query, k=index.size, threshold=0.0, areas=[""], centroids={}, cutoff_km=_cutoff())
+    assert index.size - 1 in _pairs_by_need(pairs)[0]
+
+
+def test_every_offer_a_need_does_not_search_has_a_geography_factor_below_the_floor():
+    # Random offers of every kind (located, geocoded far from their commune, placed without a commune, remote;
+    # serving nothing, communes, an EPCI, départements, régions, France, an unresolved région), random areas.
+    rng = np.random.default_rng(2026)
+    params = MatchingParameters()
+    communes = [PARIS, ARRAS, SAINT_OMER, LILLE, MARSEILLE, AIX]
+    served = [t for t in range(len(TERRITORIES)) if t not in (FRANCE, CORSE)]
+    offers = []
+    for _ in range(400):
+        commune = int(rng.choice(communes)) if rng.random() < 0.7 else -1
+        kind = rng.random()
+        if kind < 0.4:
+            place = None  # a street address in its commune (none without one)
+        elif kind < 0.7:
+            place = (float(rng.uniform(42.5, 51.0)), float(rng.uniform(-1.0, 7.0)))  # anywhere in France
+        else:
+            place = (np.nan, np.nan)  # no coordinates
+        area = [int(t) for t in rng.choice(served, size=int(rng.integers(0, 3)), replace=False)]
+        if rng.random() < 0.02:
+            area.append(int(rng.choice([FRANCE, CORSE])))
+        offers.append((commune, int(rng.integers(len(TOPICS))), area, place))
+    index = _index(offers)
+    areas = sorted({TERRITORIES[t][0] for t in range(len(TERRITORIES)) if t not in (FRANCE, CORSE)})
+    areas += ["r11/|r93/d13/", TERRITORIES[ARRAS][0] + "|" + TERRITORIES[MARSEILLE][0]]  # several prefixes
+    centroids = _centroids(areas)
+    every = np.arange(index.size)
+    partitioned = left_out = 0
+    for area in areas:
+        searched, everything = _searched(index, area)
+        factor, _distance = _geography(index, [area] * index.size, every, centroids, params)
+        missing = np.array(sorted(set(every.tolist()) - searched), dtype=np.int64)
+        assert (factor[missing] < GEOGRAPHY_FLOOR).all(), (area, missing[factor[missing] >= GEOGRAPHY_FLOOR])
+        partitioned += not everything
+        left_out += missing.size
+    assert partitioned >= len(areas) // 2 and left_out > 0  # the partitioning did leave offers out
 
 
 def test_needs_of_several_areas_are_grouped_and_each_searches_its_own_neighbourhood():
