@@ -11,49 +11,27 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from matching.models import MatchedOffer, NeedResult
 
+
+def _fields(model: type[models.Model], *, parent: str) -> tuple[str, ...]:
+    """The model's columns (attnames) in declaration order, without its id and its parent key: the order in which
+    a chunk builds each row's values (a field added to the model changes the rows the chunk must build)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname not in ("id", parent))
+
+
+def _json_positions(model: type[models.Model], fields: Sequence[str]) -> tuple[int, ...]:
+    """Positions of the JSON columns, whose values COPY takes serialised (`JSONField` stores `json.dumps`)."""
+    return tuple(i for i, name in enumerate(fields) if isinstance(model._meta.get_field(name), models.JSONField))
+
+
 # Field names (attnames) of the values in each row, in the order the chunk builds them.
-RESULT_FIELDS = (
-    "need_id",
-    "statement",
-    "audience_code",
-    "domain_code",
-    "theme_codes",
-    "territory_path",
-    "epci_code",
-    "commune_code",
-    "importance",
-    "satisfaction",
-    "demand_volume",
-    "stage",
-    "coverage",
-    "gap",
-    "best_relevance",
-    "recommendation",
-    "reasons",
-    "ipa_quadrant",
-    "ipa_gap",
-)
-MATCHED_OFFER_FIELDS = (
-    "offer_id",
-    "offer_title",
-    "rank",
-    "score",
-    "relevance",
-    "text",
-    "theme",
-    "audience",
-    "geography",
-    "availability",
-    "capacity",
-    "distance_km",
-    "matched_words",
-)
-_RESULT_JSON = tuple(RESULT_FIELDS.index(name) for name in ("theme_codes", "reasons"))
-_MATCHED_OFFER_JSON = MATCHED_OFFER_FIELDS.index("matched_words")
+RESULT_FIELDS = _fields(NeedResult, parent="run_id")
+MATCHED_OFFER_FIELDS = _fields(MatchedOffer, parent="result_id")
+_RESULT_JSON = _json_positions(NeedResult, RESULT_FIELDS)
+_MATCHED_OFFER_JSON = _json_positions(MatchedOffer, MATCHED_OFFER_FIELDS)
 
 
 def results_insert(
@@ -110,5 +88,6 @@ def _results_copy(run_id: Any, result_rows: Sequence[tuple], offer_rows: Sequenc
             for result_id, rows in zip(ids, offer_rows, strict=True):
                 for row in rows:
                     values = list(row)
-                    values[_MATCHED_OFFER_JSON] = json.dumps(values[_MATCHED_OFFER_JSON])
+                    for at in _MATCHED_OFFER_JSON:
+                        values[at] = json.dumps(values[at])
                     copy.write_row((result_id, *values))
