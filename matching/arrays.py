@@ -50,7 +50,7 @@ class OfferArrays:
 
     ids: np.ndarray
     titles: list[str]
-    documents: list[str]
+    documents: list[str] | None  # None: not held (the live index reads the texts it explains)
     published: np.ndarray
     available_from: np.ndarray  # datetime64[D], NaT = open
     available_until: np.ndarray

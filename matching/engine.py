@@ -32,6 +32,7 @@ from matching.scoring import (
     min_distance_km,
     need_document,
     need_gap,
+    offer_document,
     pair_scores,
     recommend,
     theme_factor,
@@ -67,6 +68,11 @@ class OfferIndex:
     # The offers' stored semantic vectors (`matching.semantic.OfferVectors`, by offer id); None: the index carries
     # none (semantic search off).
     vectors: OfferVectors | None = None
+    # Reads the (title, description) of these offer ids, for an index whose `offers.documents` is None (the live
+    # index: 66 MB of text per process at 100,000 offers, while only the explained offers' texts are ever read).
+    offer_texts: Callable[[Sequence[int]], Mapping[int, tuple[str | None, str | None]]] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
     _inside_cache: OrderedDict[str, np.ndarray] = dataclasses.field(
         default_factory=OrderedDict, repr=False, compare=False
     )
@@ -137,6 +143,26 @@ class OfferIndex:
                 self._vector_positions.append(self.vectors.positions(self.offers.ids))
             positions = self._vector_positions[0]
         return self.vectors.cosines(query_vector, positions, self.size)
+
+    def offer_documents(self, positions: Sequence[int]) -> list[str]:
+        """The indexed document of the offer at each position: held, or rebuilt as `selectors.offer_arrays` builds
+        it from the texts `offer_texts` reads (one query for the distinct offers) and the themes held."""
+        if self.offers.documents is not None:
+            return [self.offers.documents[p] for p in positions]
+        distinct = sorted(set(positions))
+        texts = self.offer_texts(self.offers.ids[distinct].tolist()) if distinct else {}
+        taxonomy, offer_ids = self.taxonomy, self.offers.ids
+        documents = {}
+        for position in distinct:
+            title, description = texts[int(offer_ids[position])]
+            themes = np.flatnonzero(self.offers.themes[position]).tolist()
+            documents[position] = offer_document(
+                title,
+                description,
+                [taxonomy.theme_labels[t] for t in themes],
+                [taxonomy.theme_keywords[t] for t in themes],
+            )
+        return [documents[p] for p in positions]
 
     def offers_everyone(self) -> np.ndarray:
         return ~self.offers.audiences.any(axis=1)
@@ -286,7 +312,8 @@ def offer_arrays_merge(old: OfferArrays, changed: OfferArrays, merge: PositionMe
     return OfferArrays(
         ids=merge.ids,
         titles=take_list(old.titles, changed.titles),
-        documents=take_list(old.documents, changed.documents),
+        # The live index holds no documents (`OfferIndex.offer_texts` reads those it explains).
+        documents=None if old.documents is None else take_list(old.documents, changed.documents),
         published=take(old.published, changed.published),
         available_from=take(old.available_from, changed.available_from),
         available_until=take(old.available_until, changed.available_until),
@@ -668,10 +695,6 @@ def needs_with_inferred_themes(
     return dataclasses.replace(needs, themes=themes, documents=documents)
 
 
-def _pair_breakdown(index: OfferIndex, factors: Factors, pair: int, col: int, statement: str) -> dict[str, Any]:
-    return _pair_breakdowns(index, factors, np.array([pair]), np.array([col]), [statement])[0]
-
-
 def _pair_breakdowns(
     index: OfferIndex, factors: Factors, pairs: np.ndarray, cols: np.ndarray, statements: Sequence[str]
 ) -> list[dict[str, Any]]:
@@ -694,8 +717,8 @@ def _pair_breakdowns(
     distances = [
         None if math.isnan(d) else round(d, 3) for d in factors.distance_km[pairs].astype(np.float64).tolist()
     ]
-    titles, documents = index.offers.titles, index.offers.documents
-    offer_ids = index.offers.ids[cols].tolist()
+    titles, offer_ids = index.offers.titles, index.offers.ids[cols].tolist()
+    documents = index.offer_documents(cols.tolist())
     return [
         {
             "offer_position": col,
@@ -710,7 +733,7 @@ def _pair_breakdowns(
             "availability": availability[i],
             "capacity": capacity[i],
             "distance_km": distances[i],
-            "matched_words": matched_words(statements[i], documents[col]),
+            "matched_words": matched_words(statements[i], documents[i]),
         }
         for i, col in enumerate(cols.tolist())
     ]
@@ -823,13 +846,11 @@ def offers_search(
         scores["fit"],
     )
     order = np.lexsort((cols, -scores["relevance"], -scores["fit"]))[:limit]
-    results = []
-    for pair in order:
-        breakdown = _pair_breakdown(index, factors, int(pair), int(cols[pair]), text)
+    results = _pair_breakdowns(index, factors, order, cols[order], [text] * order.size)
+    for pair, breakdown in zip(order.tolist(), results, strict=True):
         if domain_position is None and not search_themes.size:
             breakdown["theme"] = None
         breakdown["semantic"] = float(semantic[pair]) if semantic is not None and has_vector[cols[pair]] else None
-        results.append(breakdown)
     return results
 
 

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from matching import selectors, semantic
+from matching.arrays import TaxonomyArrays
 from matching.engine import (
     OfferIndex,
     delta_rows,
@@ -228,11 +229,12 @@ def _build_locked(model_key: str) -> OfferIndex:
         state=state,
         model=offer_base_model(base, offer_index_model()),
         live=LiveMatrix.of_base(base),
-        offers=offers,
+        offers=dataclasses.replace(offers, documents=None),  # read once for the build, not held
         taxonomy=taxonomy,
         theme_texts=theme_texts,
         build_seconds=seconds,
         vectors=vectors,
+        offer_texts=selectors.offer_texts,
     )
 
 
@@ -252,6 +254,11 @@ def _prune(model_key: str, *, keep: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _documents(taxonomy: TaxonomyArrays, offer_ids: np.ndarray) -> list[str]:
+    """The documents of these offers (sorted ids, all existing: the changed offers of a snapshot), in their order."""
+    return selectors.offer_arrays(taxonomy=taxonomy, ids=offer_ids.tolist()).documents if offer_ids.size else []
+
+
 def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
     """The index of a stored build at its own state: its matrices mapped, the offers' attributes read (no text)."""
     base = _load(build)
@@ -261,8 +268,9 @@ def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
         state = selectors.catalogue_state()
         taxonomy = selectors.taxonomy_arrays()
         theme_texts = selectors.theme_texts_fingerprint()
-        offers = selectors.offer_arrays(taxonomy=taxonomy)
+        offers = selectors.offer_arrays(taxonomy=taxonomy, with_documents=False)
         changes = selectors.offer_changes(since=base.state, until=state)
+        changed_documents = _documents(taxonomy, changes.changed)
         vectors = _vectors_load(_store(build.model_key) / build.label, semantic_model_key())
     # The attributes are read at `state`; the rows of the offers changed since the build are recomputed below.
     merge = positions_merge(base.ids, changes.changed, changes.removed)
@@ -270,8 +278,7 @@ def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
         logger.warning("Stored offer index %s does not match the catalogue: rebuilding", build.label)
         return None
     model = offer_base_model(base, offer_index_model())
-    changed_positions = np.searchsorted(offers.ids, changes.changed)
-    rows, model = delta_rows(model, [offers.documents[p] for p in changed_positions])
+    rows, model = delta_rows(model, changed_documents)
     return OfferIndex(
         version=f"{state}:{base.model_key}",
         state=state,
@@ -282,6 +289,7 @@ def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
         theme_texts=theme_texts,
         build_seconds=build.build_seconds,
         vectors=vectors,
+        offer_texts=selectors.offer_texts,
     )
 
 
@@ -304,18 +312,21 @@ def offer_index_update(index: OfferIndex) -> OfferIndex:
         reload_offers = reload_taxonomy or selectors.offer_count() != merge.ids.size
         taxonomy = selectors.taxonomy_arrays() if reload_taxonomy else index.taxonomy
         if reload_offers:
-            offers = selectors.offer_arrays(taxonomy=taxonomy)
+            offers = selectors.offer_arrays(taxonomy=taxonomy, with_documents=False)
+            if not np.array_equal(merge.ids, offers.ids):
+                logger.warning(
+                    "Offers created or deleted without catalogue_changed(offers=/removed=): reconciled by id"
+                )
+                changed = np.union1d(changed, np.setdiff1d(offers.ids, merge.ids))
+                removed = np.union1d(removed, np.setdiff1d(merge.ids, offers.ids))
+                merge = positions_merge(index.offers.ids, changed, removed)
+            changed_documents = _documents(taxonomy, changed)
         else:
             changed_offers = selectors.offer_arrays(taxonomy=taxonomy, ids=changed.tolist())
-    if reload_offers and not np.array_equal(merge.ids, offers.ids):
-        logger.warning("Offers created or deleted without catalogue_changed(offers=/removed=): reconciled by id")
-        changed = np.union1d(changed, np.setdiff1d(offers.ids, merge.ids))
-        removed = np.union1d(removed, np.setdiff1d(merge.ids, offers.ids))
-        merge = positions_merge(index.offers.ids, changed, removed)
+            changed_documents = changed_offers.documents
     if not reload_offers:
         offers = offer_arrays_merge(index.offers, changed_offers, merge)
-    changed_positions = np.searchsorted(offers.ids, changed)
-    rows, model = delta_rows(index.model, [offers.documents[p] for p in changed_positions])
+    rows, model = delta_rows(index.model, changed_documents)
     updated = OfferIndex(
         version=f"{state}:{index.model_key}",
         state=state,
@@ -327,6 +338,7 @@ def offer_index_update(index: OfferIndex) -> OfferIndex:
         build_seconds=index.build_seconds,
         update_seconds=time.perf_counter() - started,
         vectors=vectors,
+        offer_texts=index.offer_texts,
     )
     if vectors is index.vectors and np.array_equal(offers.ids, index.offers.ids):
         # An edit moves no offer and no vector: the vectors' positions carry over (3 ms at 100,000 offers).

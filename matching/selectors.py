@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
@@ -158,13 +158,19 @@ def _batched(queryset: QuerySet, field: str, ids: Sequence[int] | None) -> list:
     return rows
 
 
-def offer_arrays(*, taxonomy: TaxonomyArrays, ids: Sequence[int] | None = None) -> OfferArrays:
-    """Every offer (or those of `ids`: what the live index re-reads after an edit) as arrays, by id."""
+def offer_arrays(
+    *, taxonomy: TaxonomyArrays, ids: Sequence[int] | None = None, with_documents: bool = True
+) -> OfferArrays:
+    """Every offer (or those of `ids`: what the live index re-reads after an edit) as arrays, by id; without
+    `with_documents`, no description is read and `documents` is None (the live index reads the texts it explains
+    with `offer_texts`)."""
+    # Without documents the descriptions are not read at all (a placeholder keeps the row's shape).
+    description = "description" if with_documents else Value(None, output_field=TextField())
     rows = _batched(
         Offer.objects.order_by("id").values_list(
             "id",
             "title",
-            "description",
+            description,
             "status",
             "available_from",
             "available_until",
@@ -196,11 +202,13 @@ def offer_arrays(*, taxonomy: TaxonomyArrays, ids: Sequence[int] | None = None) 
     service_area = taxonomy.position(taxonomy.territory_ids, territory_ids[order])
     indptr = np.concatenate([[0], np.cumsum(np.bincount(area_rows, minlength=n))]).astype(np.int64)
 
-    documents = []
-    for position, row in enumerate(rows):
-        labels = [taxonomy.theme_labels[t] for t in np.flatnonzero(themes[position])]
-        keywords = [taxonomy.theme_keywords[t] for t in np.flatnonzero(themes[position])]
-        documents.append(offer_document(row[1], row[2], labels, keywords))
+    documents = None
+    if with_documents:
+        documents = []
+        for position, row in enumerate(rows):
+            labels = [taxonomy.theme_labels[t] for t in np.flatnonzero(themes[position])]
+            keywords = [taxonomy.theme_keywords[t] for t in np.flatnonzero(themes[position])]
+            documents.append(offer_document(row[1], row[2], labels, keywords))
     return OfferArrays(
         ids=ids,
         titles=[row[1] for row in rows],
@@ -219,6 +227,13 @@ def offer_arrays(*, taxonomy: TaxonomyArrays, ids: Sequence[int] | None = None) 
         service_area_indptr=indptr,
         service_area=service_area,
     )
+
+
+def offer_texts(ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
+    """The (title, description) of these offers by id: what `OfferIndex.offer_documents` rebuilds the documents of
+    the offers it explains from (a run chunk's distinct top offers, a search's results)."""
+    rows = _batched(Offer.objects.values_list("id", "title", "description"), "id", ids)
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def _commune_positions(taxonomy: TaxonomyArrays, commune_ids: list[int | None]) -> np.ndarray:

@@ -83,7 +83,7 @@ def test_create_edit_delete_through_the_api_reach_search_without_a_full_build(
 
 def _exact_top_k(index, queries, k):
     """Top k over the documents the index holds, weighed from scratch with the index's IDF."""
-    matrix = index.model.weigh(index.model.counts(index.offers.documents))
+    matrix = index.model.weigh(index.model.counts(index.offer_documents(range(index.size))))
     return top_k_similarity_reference(index.model.transform(queries), matrix, k=k)
 
 
@@ -228,3 +228,40 @@ def test_offers_deleted_without_their_removal_record_are_not_served(catalogue):
     assert gone not in index.offers.ids.tolist() and index.size == len(CATALOGUE) - 1
     indices, _ = index.top_k(index.model.transform(["crèche multi-accueil petits loups"]), k=3)
     assert gone not in index.offers.ids[indices[indices >= 0]].tolist()
+
+
+def test_the_live_index_holds_no_document_and_rebuilds_those_it_explains(catalogue, django_assert_num_queries):
+    """The documents are read once for the build, not held by every process: the offers explained (a chunk's top
+    offers, a search's results) are read when needed, and give the documents and matched words the build had."""
+    import dataclasses
+
+    from matching import selectors
+    from matching.engine import Factors, _pair_breakdowns
+    from offers.services import catalogue_changed
+
+    def check(index):
+        assert index.offers.documents is None
+        held = selectors.offer_arrays(taxonomy=index.taxonomy).documents
+        assert index.offer_documents(range(index.size)) == held
+        positions = [2, 0, 2, index.size - 1]
+        with django_assert_num_queries(1):  # the distinct offers, in one query
+            assert index.offer_documents(positions) == [held[p] for p in positions]
+        ones = np.ones(len(positions))
+        factors = Factors(ones, ones, ones, ones, ones, ones, np.full(len(positions), np.nan), ones, ones)
+        pairs, cols = np.arange(len(positions)), np.array(positions)
+        statements = ["maison à louer avec jardin", "garde d'enfants le soir", "louer une maison", "micro-crèche"]
+        holding = dataclasses.replace(index, offers=dataclasses.replace(index.offers, documents=held))
+        explained = _pair_breakdowns(index, factors, pairs, cols, statements)
+        assert explained == _pair_breakdowns(holding, factors, pairs, cols, statements)
+        assert any(breakdown["matched_words"] for breakdown in explained)
+
+    check(index_module.offer_index_get())  # as built
+    index_module.offer_index_clear()
+    check(index_module.offer_index_get())  # loaded from the stored build
+    catalogue[1].description = "Infirmière à domicile, soins du soir."
+    catalogue[1].save()
+    added = make_offer(title="Poterie à louer", description="", themes=("rent", "childcare"))
+    catalogue_changed(offers=[catalogue[1].pk, added.pk])
+    updated = index_module.offer_index_get()
+    assert updated.live.delta.shape[0] == 2  # updated, with the changed offers' rows
+    check(updated)
