@@ -304,20 +304,25 @@ def need_scope_snapshot(
     }
 
 
-def theme_training_arrays(*, taxonomy: TaxonomyArrays) -> tuple[list[str], np.ndarray, list[str]]:
-    """What `ThemeClassifier.fit` learns from: every tagged offer's title + description (the text a request
-    resembles: not its indexed document, which carries its themes' keywords), its themes as a boolean matrix
-    (columns as `taxonomy.theme_codes`), and each theme's label + keywords."""
-    rows = list(
-        Offer.objects.filter(themes__isnull=False).distinct().order_by("id").values_list("id", "title", "description")
+def theme_training_arrays(*, taxonomy: TaxonomyArrays) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """What `ThemeClassifier.fit` learns from but the texts: every tagged offer's id, its themes as a boolean matrix
+    (columns as `taxonomy.theme_codes`), and each theme's label + keywords. The texts of the rows the classifier
+    keeps (`ThemeClassifier.training_rows`, a few thousand) are read with `theme_training_texts`."""
+    ids = np.array(
+        sorted(set(Offer.objects.filter(themes__isnull=False).values_list("id", flat=True))), dtype=np.int64
     )
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     themes = np.zeros((ids.size, taxonomy.theme_ids.size), dtype=bool)
     offer_ids, theme_ids = _pairs(Offer.themes.through, "offer_id", "theme_id")
     known = np.isin(offer_ids, ids)
     themes[np.searchsorted(ids, offer_ids[known]), taxonomy.position(taxonomy.theme_ids, theme_ids[known])] = True
-    texts = [offer_document(row[1], row[2]) for row in rows]
-    return texts, themes, theme_vocabulary(taxonomy.theme_labels, taxonomy.theme_keywords)
+    return ids, themes, theme_vocabulary(taxonomy.theme_labels, taxonomy.theme_keywords)
+
+
+def theme_training_texts(*, ids: Sequence[int]) -> dict[int, str]:
+    """The text the theme classifier learns from for each of these offers: title + description (the text a
+    request resembles: not its indexed document, which carries its themes' keywords)."""
+    texts = offer_texts(ids)
+    return {offer_id: offer_document(title, description) for offer_id, (title, description) in texts.items()}
 
 
 def need_arrays(*, need_ids: Sequence[int], taxonomy: TaxonomyArrays) -> NeedArrays:

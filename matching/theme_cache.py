@@ -29,8 +29,13 @@ _fit_lock = threading.Lock()
 def theme_classifier_fit(index: OfferIndex) -> ThemeClassifier:
     """Fit a classifier on the catalogue's tagged offers and the taxonomy's vocabulary (deterministic)."""
     started = time.perf_counter()
-    texts, themes, vocabulary = selectors.theme_training_arrays(taxonomy=index.taxonomy)
-    classifier = ThemeClassifier().fit(texts, themes, theme_texts=vocabulary)
+    ids, themes, vocabulary = selectors.theme_training_arrays(taxonomy=index.taxonomy)
+    classifier = ThemeClassifier()
+    kept = ids[classifier.training_rows(themes)].tolist()
+    read = selectors.theme_training_texts(ids=kept)
+    # Only the rows it learns from carry their text: reading every offer's text cost 72 MB kept by each process.
+    texts = [read.get(offer_id, "") for offer_id in ids.tolist()]
+    classifier.fit(texts, themes, theme_texts=vocabulary)
     logger.info(
         "Theme classifier fitted: %d training texts, version %s, %.2f s",
         classifier.n_training_texts_,

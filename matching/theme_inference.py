@@ -124,8 +124,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         n_themes = themes.shape[1]
         if theme_texts is not None and len(theme_texts) != n_themes:
             raise ValueError(f"{len(theme_texts)} theme texts for {n_themes} themes")
-        rng = check_random_state(self.random_state)
-        kept = self._sample(themes, rng)
+        kept = self.training_rows(themes)
         rows, labels = np.nonzero(themes[kept])
         sample_texts = [texts[kept[row]] for row in rows]
         sample_labels = labels.tolist()
@@ -155,8 +154,12 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.pipeline_.fit(sample_texts, sample_labels, classifier__sample_weight=np.asarray(weights))
         return self
 
-    def _sample(self, themes: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
-        """Row positions kept for training: tagged rows, at most `max_documents_per_theme` drawn per theme."""
+    def training_rows(self, themes: np.ndarray) -> np.ndarray:
+        """Row positions `fit` learns from (the same for the same `themes` and `random_state`): tagged rows, at
+        most `max_documents_per_theme` drawn per theme. Only these rows' texts are read: a caller may pass "" for
+        the others (at 100,000 offers, 7,600 texts are read instead of 100,000)."""
+        themes = np.asarray(themes, dtype=bool)
+        rng = check_random_state(self.random_state)
         tagged = np.flatnonzero(themes.any(axis=1))
         if self.max_documents_per_theme is None:
             return tagged

@@ -84,6 +84,24 @@ def test_fit_is_deterministic_and_caps_documents_per_theme():
     np.testing.assert_array_equal(first.predict_proba(TEXTS), second.predict_proba(TEXTS))
 
 
+def test_fit_reads_only_the_texts_of_its_training_rows():
+    """A caller reads only the texts of `training_rows` (the catalogue's cache passes "" for the others): the
+    classifier is the one fitted on every text."""
+    many_texts = [f"{text} numéro {n}" for n in range(40) for text in TEXTS]
+    many_themes = np.tile(THEMES, (40, 1))
+    vocabulary = theme_vocabulary(LABELS, KEYWORDS)
+    classifier = ThemeClassifier(max_documents_per_theme=15, random_state=5)
+    rows = classifier.training_rows(many_themes)
+    assert rows.size == 45 and set(rows.tolist()) < set(np.flatnonzero(many_themes.any(axis=1)).tolist())
+    only_rows = ["" for _text in many_texts]
+    for row in rows.tolist():
+        only_rows[row] = many_texts[row]
+    full = clone(classifier).fit(many_texts, many_themes, theme_texts=vocabulary)
+    partial = classifier.fit(only_rows, many_themes, theme_texts=vocabulary)
+    requests = ["une nounou pour mon bébé", "inscrire ma fille au judo numéro 7", "une boulangerie"]
+    np.testing.assert_array_equal(partial.predict_proba(requests), full.predict_proba(requests))
+
+
 def test_one_theme_or_none():
     single = ThemeClassifier().fit(TEXTS[:2], THEMES[:2, :1])
     assert single.predict_proba(["n'importe quoi"]).tolist() == [[1.0]]
