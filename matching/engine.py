@@ -44,10 +44,12 @@ from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
 
 # Pairs whose cosines are computed at once: bounds the two gathered row blocks (pairs x row non-zeros).
 _COSINE_PAIRS = 8192
-# Bytes of `OfferIndex.inside` answers kept per index (one bool per offer and area, least recently used dropped
-# first): a chunk names about 200 areas, 200 MB at one million offers, and a long-lived worker meets thousands of
-# areas (35,000 communes), which unbounded would grow to gigabytes.
-INSIDE_CACHE_BYTES = 256 * 2**20
+# Bytes of `OfferIndex.inside` answers kept per index (one bit per offer and area, least recently used dropped
+# first): a chunk names about 200 areas, 25 MB at one million offers, and a long-lived worker meets thousands of
+# areas (35,000 communes), which unbounded would grow to gigabytes. Bits, not bools: the same areas as the 256 MB
+# of bools this was, in each of a deployment's processes (a run of 10,000 needs at 100,000 offers left 60 MB of
+# bools in each worker).
+INSIDE_CACHE_BYTES = 32 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,7 +201,7 @@ class OfferIndex:
             cached = self._inside_cache.get(area)
             if cached is not None:
                 self._inside_cache.move_to_end(area)
-                return cached
+                return np.unpackbits(cached, count=self.size).view(bool)
         owners, padded, last = self._entries()
         n_territories = len(self.taxonomy.territory_codes)
         prefixes = area_paths(area)
@@ -219,12 +221,13 @@ class OfferIndex:
         inside = np.where(communes >= 0, within[communes], False) if self.size else np.zeros(0, dtype=bool)
         area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
         inside[area_offer[overlap[self.offers.service_area]]] = True
+        packed = np.packbits(inside)
         with self._lock:
-            self._inside_cache[area] = inside
-            kept = len(self._inside_cache) * inside.nbytes
+            self._inside_cache[area] = packed
+            kept = len(self._inside_cache) * packed.nbytes
             while kept > INSIDE_CACHE_BYTES and len(self._inside_cache) > 1:
                 self._inside_cache.popitem(last=False)
-                kept -= inside.nbytes
+                kept -= packed.nbytes
         return inside
 
 

@@ -103,7 +103,7 @@ def test_the_inside_cache_keeps_the_most_recent_areas_within_its_budget(monkeypa
     index = _index(communes=[4, 5, 7], service_areas=[[3], [], [1]])
     areas = [PATHS[t] for t in range(len(PATHS))]
     fresh = {area: _index(communes=[4, 5, 7], service_areas=[[3], [], [1]]).inside(area).tolist() for area in areas}
-    monkeypatch.setattr(engine, "INSIDE_CACHE_BYTES", 2 * index.size)  # room for two areas' answers
+    monkeypatch.setattr(engine, "INSIDE_CACHE_BYTES", 2 * -(-index.size // 8))  # two areas' answers (a bit each)
     for area in [*areas, areas[0], *areas]:
         assert index.inside(area).tolist() == fresh[area]
         assert len(index._inside_cache) <= 2
