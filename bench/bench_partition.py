@@ -8,7 +8,10 @@ with `engine.needs_score` in chunks, as the workers do, against both; the table 
 runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
 `--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
 partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
-grows with the catalogue; the rest of a run grows with needs and candidates only). Each index is built as a
+grows with the catalogue; the rest of a run grows with needs and candidates only). "retrieval CPU s" is the CPU
+of each call up to its retrieval checkpoint (the needs' text rows and the top-k search), "ns/searched" that per
+offer searched: their (a)/(b) ratio tells a kernel dearer per offer on the national blocks from more offers searched
+(on a shared machine read the CPU columns, not the seconds). Each index is built as a
 deployment stores it (`live_matrix.base_matrix_build`: chunked, written to `--store`, then memory-mapped), so the
 build's peak memory is bounded by a chunk, not by the catalogue; "peak RSS" lines follow each stage.
 
@@ -128,12 +131,17 @@ def _fit_stored(version: str, offers, taxonomy, store: Path, *, reuse: bool = Fa
     return index, seconds
 
 
-def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[float, float, list[dict]]:
-    """Seconds and CPU seconds to score every need, chunk by chunk (each chunk is what one worker claim scores)."""
+def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float) -> tuple[tuple, list[dict]]:
+    """(seconds, CPU seconds, retrieval CPU seconds) to score every need, chunk by chunk (each chunk is what one
+    worker claim scores), and the results. Retrieval is each call's CPU up to its "retrieval" checkpoint: the needs'
+    text rows (the same work on any index) and the top-k search, the part that grows with the offers searched."""
     results = []
+    retrieval_cpu = 0.0
     started, started_cpu = time.perf_counter(), time.process_time()
     for start in range(0, needs.ids.size, chunk_size):
         chunk = _need_slice(needs, start, start + chunk_size)
+        call_cpu = time.process_time()
+        marks: dict[str, float] = {}
         results += needs_score(
             index=index,
             needs=chunk,
@@ -142,8 +150,10 @@ def _score(index, needs, scope, centroids, params, chunk_size: int, floor: float
             scope_area=scope,
             centroids=centroids,
             geography_floor=floor,
+            checkpoint=lambda phase, marks=marks: marks.setdefault(phase, time.process_time()),
         )
-    return time.perf_counter() - started, time.process_time() - started_cpu, results
+        retrieval_cpu += marks["retrieval"] - call_cpu
+    return (time.perf_counter() - started, time.process_time() - started_cpu, retrieval_cpu), results
 
 
 def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
@@ -156,9 +166,14 @@ def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
     return total / max(needs.ids.size, 1)
 
 
-def _median(times: list[tuple[float, float]], which: int) -> float:
-    """Median seconds (`which` 0) or CPU seconds (1) of (seconds, CPU seconds) runs."""
+def _median(times: list[tuple[float, float, float]], which: int) -> float:
+    """Median seconds (`which` 0), CPU seconds (1) or retrieval CPU seconds (2) of the runs."""
     return statistics.median(run[which] for run in times)
+
+
+def _per_searched_ns(times: list[tuple[float, float, float]], searched_per_need: float, needs: int) -> float:
+    """Median retrieval CPU nanoseconds per offer searched (what the kernel costs per offer, its fixed part aside)."""
+    return _median(times, 2) * 1e9 / max(searched_per_need * needs, 1.0)
 
 
 def _need_slice(needs, start: int, stop: int):
@@ -263,21 +278,21 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
     params = MatchingParameters()
     cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
     # Warm-up: both indexes once (partition selections and blocks cached, as in a long-lived worker).
-    cold_national, _cpu, _ = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)
-    cold_region, _cpu, _ = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)
+    cold_national = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)[0][0]
+    cold_region = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)[0][0]
     _stage(f"région {region}'s build ({region_seconds:.1f} s) and first runs (national {cold_national:.2f} s, "
            f"région {cold_region:.2f} s)")  # fmt: skip
-    # (seconds, CPU seconds) per run: on a shared machine the CPU seconds are the steadier measure.
+    # (seconds, CPU seconds, retrieval CPU seconds) per run: on a shared machine CPU seconds are the steadier.
     national_times, region_times, whole_times, region_whole_times = [], [], [], []
     for _ in range(args.repeat):
-        national_times.append(_score(national, needs, scope, centroids, params, args.chunk_size, args.floor)[:2])
-        region_times.append(_score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)[:2])
+        national_times.append(_score(national, needs, scope, centroids, params, args.chunk_size, args.floor)[0])
+        region_times.append(_score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)[0])
         if args.unpartitioned:
             whole_times.append(
-                _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)[:2]
+                _score(national, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)[0]
             )
             region_whole_times.append(
-                _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)[:2]
+                _score(region_only, needs, scope, centroids, params, args.chunk_size, UNPARTITIONED_FLOOR)[0]
             )
 
     searched_national = _searched_per_need(national, needs, scope, centroids, cutoff)
@@ -296,17 +311,29 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
         f"{args.offers} offers over every département, geography floor {args.floor:g} (cutoff {cutoff:.1f} km), "
         f"cells of {args.cell_degrees:g} degrees"
     )
-    print(f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}{'median CPU s':>14}  runs (s)")
+    print(
+        f"{'index':<42}{'offers':>10}{'searched/need':>15}{'median s':>10}{'median CPU s':>14}"
+        f"{'retrieval CPU s':>17}{'ns/searched':>13}  runs (s)"
+    )
     for label, size, searched, times in rows:
         print(
-            f"{label:<42}{size:>10}{searched:>15.0f}{_median(times, 0):>10.3f}{_median(times, 1):>14.3f}  "
-            f"{', '.join(f'{seconds:.3f}' for seconds, _cpu in times)}"
+            f"{label:<42}{size:>10}{searched:>15.0f}{_median(times, 0):>10.3f}{_median(times, 1):>14.3f}"
+            f"{_median(times, 2):>17.3f}{_per_searched_ns(times, searched, args.needs):>13.1f}  "
+            f"{', '.join(f'{seconds:.3f}' for seconds, _cpu, _retrieval in times)}"
         )
     print(
         f"ratio (a)/(b): {_median(national_times, 0) / _median(region_times, 0):.3f}   (target <= 1.5); "
-        f"in CPU seconds {_median(national_times, 1) / _median(region_times, 1):.3f}"
+        f"in CPU seconds {_median(national_times, 1) / _median(region_times, 1):.3f}; "
+        f"retrieval CPU seconds {_median(national_times, 2) / _median(region_times, 2):.3f}"
     )
     print(f"offers searched per need (a)/(b): {searched_national / searched_region:.3f}")
+    national_ns = _per_searched_ns(national_times, searched_national, args.needs)
+    region_ns = _per_searched_ns(region_times, searched_region, args.needs)
+    print(
+        "cost per offer searched (a)/(b): CPU seconds "
+        f"{_median(national_times, 1) / searched_national / (_median(region_times, 1) / searched_region):.3f}, "
+        f"retrieval CPU seconds {national_ns / region_ns:.3f}"
+    )
     if whole_times:
         print(f"ratio (a)/(d): {_median(national_times, 0) / _median(region_whole_times, 0):.3f}")
         print(f"ratio (c)/(d): {_median(whole_times, 0) / _median(region_whole_times, 0):.3f}")

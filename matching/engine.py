@@ -44,11 +44,11 @@ from offers.territory_paths import SEPARATOR, area_paths, path_last_segment
 
 # Pairs whose cosines are computed at once: bounds the two gathered row blocks (pairs x row non-zeros).
 _COSINE_PAIRS = 8192
-# Bytes of `OfferIndex.inside` answers kept per index (one bit per offer and area, least recently used dropped
-# first): a chunk names about 200 areas, 25 MB at one million offers, and a long-lived worker meets thousands of
-# areas (35,000 communes), which unbounded would grow to gigabytes. Bits, not bools: the same areas as the 256 MB
-# of bools this was, in each of a deployment's processes (a run of 10,000 needs at 100,000 offers left 60 MB of
-# bools in each worker).
+# Bytes of `OfferIndex.inside` territory answers kept per index (two bits per territory and area, least recently
+# used dropped first: 9 KB an area with the 36,000 territories of France, so about 3,600 areas in each of a
+# deployment's processes): a long-lived worker meets thousands of areas (35,000 communes). They were masks over
+# every offer (1 MB an area at one million offers): a région's run of 1,000 areas did not fit and recomputed them
+# over the whole catalogue at every run.
 INSIDE_CACHE_BYTES = 32 * 2**20
 
 
@@ -75,7 +75,7 @@ class OfferIndex:
     offer_texts: Callable[[Sequence[int]], Mapping[int, tuple[str | None, str | None]]] | None = dataclasses.field(
         default=None, repr=False, compare=False
     )
-    _inside_cache: OrderedDict[str, np.ndarray] = dataclasses.field(
+    _inside_cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = dataclasses.field(
         default_factory=OrderedDict, repr=False, compare=False
     )
     _area_entries: list = dataclasses.field(default_factory=list, repr=False, compare=False)
@@ -193,17 +193,36 @@ class OfferIndex:
                 )
             return self._area_entries[0]
 
-    def inside(self, area: str) -> np.ndarray:
-        """Per offer: located in the area (a path or an area key), or serving a territory that overlaps it (above
-        or below). Territories compare by path prefix and by segment (`offers.territory_paths.path_contains`), so
-        a commune filed under the other département of its straddling EPCI is in that EPCI."""
+    def inside(self, area: str, positions: np.ndarray | None = None) -> np.ndarray:
+        """Per offer (of `positions`, every offer when None): located in the area (a path or an area key), or
+        serving a territory that overlaps it (above or below). Territories compare by path prefix and by segment
+        (`offers.territory_paths.path_contains`), so a commune filed under the other département of its straddling
+        EPCI is in that EPCI. Only the territories' answers are kept per area: the offers' part costs the positions
+        asked (a run's candidates), not the catalogue, which a national index would pay for every area of a run."""
+        within, overlap = self._territories_inside(area)
+        positions = np.arange(self.size) if positions is None else np.asarray(positions, dtype=np.int64)
+        communes = self.offers.commune[positions]
+        inside = np.where(communes >= 0, within[communes], False) if positions.size else np.zeros(0, dtype=bool)
+        # An offer without a commune (position -1) is inside only through its service area.
+        indptr = np.asarray(self.offers.service_area_indptr, dtype=np.int64)
+        starts, lengths = indptr[positions], indptr[positions + 1] - indptr[positions]
+        offsets = np.cumsum(lengths) - lengths
+        entries = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        owner = np.repeat(np.arange(positions.size), lengths)
+        inside[owner[overlap[self.offers.service_area[entries]]]] = True
+        return inside
+
+    def _territories_inside(self, area: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per territory: within the area, and overlapping it (within it or above it)."""
         with self._lock:
             cached = self._inside_cache.get(area)
             if cached is not None:
                 self._inside_cache.move_to_end(area)
-                return np.unpackbits(cached, count=self.size).view(bool)
-        owners, padded, last = self._entries()
         n_territories = len(self.taxonomy.territory_codes)
+        if cached is not None:
+            within, overlap = (np.unpackbits(bits, count=n_territories).view(bool) for bits in cached)
+            return within, overlap
+        owners, padded, last = self._entries()
         prefixes = area_paths(area)
         entry_within = np.zeros(owners.size, dtype=bool)
         for prefix in prefixes:
@@ -216,19 +235,15 @@ class OfferIndex:
         overlap = np.zeros(n_territories, dtype=bool)
         np.logical_or.at(within, owners, entry_within)
         np.logical_or.at(overlap, owners, entry_within | entry_above)
-        # An offer without a commune (position -1) is inside only through its service area.
-        communes = self.offers.commune
-        inside = np.where(communes >= 0, within[communes], False) if self.size else np.zeros(0, dtype=bool)
-        area_offer = np.repeat(np.arange(self.size), np.diff(self.offers.service_area_indptr))
-        inside[area_offer[overlap[self.offers.service_area]]] = True
-        packed = np.packbits(inside)
         with self._lock:
+            packed = (np.packbits(within), np.packbits(overlap))
             self._inside_cache[area] = packed
-            kept = len(self._inside_cache) * packed.nbytes
+            each = packed[0].nbytes + packed[1].nbytes
+            kept = len(self._inside_cache) * each
             while kept > INSIDE_CACHE_BYTES and len(self._inside_cache) > 1:
                 self._inside_cache.popitem(last=False)
-                kept -= packed.nbytes
-        return inside
+                kept -= each
+        return within, overlap
 
 
 def offer_index_model() -> TextRelevanceModel:
@@ -517,7 +532,7 @@ def _geography(
             continue
         where = by_area[bounds[at] : bounds[at + 1]]
         offer_cols = cols[where]
-        inside_here = index.inside(area)[offer_cols]
+        inside_here = index.inside(area, offer_cols)
         inside[where] = inside_here
         lats, lons = centroids.get(area, (np.zeros(0), np.zeros(0)))
         outside = where[~inside_here]

@@ -103,7 +103,8 @@ def test_the_inside_cache_keeps_the_most_recent_areas_within_its_budget(monkeypa
     index = _index(communes=[4, 5, 7], service_areas=[[3], [], [1]])
     areas = [PATHS[t] for t in range(len(PATHS))]
     fresh = {area: _index(communes=[4, 5, 7], service_areas=[[3], [], [1]]).inside(area).tolist() for area in areas}
-    monkeypatch.setattr(engine, "INSIDE_CACHE_BYTES", 2 * -(-index.size // 8))  # two areas' answers (a bit each)
+    # Room for two areas' answers: two bits per territory each (packed in bytes).
+    monkeypatch.setattr(engine, "INSIDE_CACHE_BYTES", 2 * 2 * -(-len(PATHS) // 8))
     for area in [*areas, areas[0], *areas]:
         assert index.inside(area).tolist() == fresh[area]
         assert len(index._inside_cache) <= 2
@@ -145,3 +146,14 @@ def test_geography_of_interleaved_areas_is_each_area_s_own():
 def test_engine_imports_without_django():
     code = "import sys, matching.engine; assert 'django' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_inside_of_some_positions_is_that_of_every_offer_at_those_positions():
+    # Offers with and without a commune, with no, one or two service areas; positions repeated, unordered, none.
+    index = _index(communes=[4, -1, 7, 5, -1], service_areas=[[3], [8], [], [1, 6], []])
+    rng = np.random.default_rng(5)
+    for area in [*PATHS, area_key(AREAS[3]), area_key(AREAS[8])]:
+        every = index.inside(area)
+        for positions in ([], [2], [4, 0, 1, 1, 3], rng.integers(0, index.size, size=12)):
+            positions = np.asarray(positions, dtype=np.int64)
+            assert index.inside(area, positions).tolist() == every[positions].tolist(), (area, positions)
