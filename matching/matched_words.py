@@ -93,8 +93,8 @@ def _offer_words(document: str) -> _OfferWords:
 
 
 @functools.lru_cache(maxsize=65536)  # Each need is explained against several offers.
-def _statement_words(statement: str) -> tuple[tuple[str, str], ...]:
-    """The statement's distinct content words, in order: (as written, folded)."""
+def _statement_words(statement: str) -> tuple[tuple[str, _NeedWord], ...]:
+    """The statement's distinct content words, in order: as written, and folded."""
     seen: set[str] = set()
     words = []
     for word in _WORD.findall(statement):
@@ -102,7 +102,7 @@ def _statement_words(statement: str) -> tuple[tuple[str, str], ...]:
         if not folded or folded in seen or folded in FRENCH_STOP_WORDS or folded.isdigit():
             continue
         seen.add(folded)
-        words.append((word, folded))
+        words.append((word, _need_word(folded)))
     return tuple(words)
 
 
@@ -127,12 +127,9 @@ def _words_starting(text: str, start: str) -> list[str]:
     return sorted(word for word in found if len(word) >= _MIN_FUZZY_LENGTH and word not in FRENCH_STOP_WORDS)
 
 
-def _match_one(need: _NeedWord, text: str, document: str) -> tuple[str, str] | None:
+def _match_fuzzy(need: _NeedWord, text: str, document: str) -> tuple[str, str] | None:
+    """A stem or n-gram match for a need word (long enough) not in the offer's text."""
     folded = need.folded
-    if need.whole in text:  # a need word is never a stop word
-        return folded, EXACT
-    if len(folded) < _MIN_FUZZY_LENGTH:
-        return None
     best: tuple[tuple[int, int], str] | None = None
     for candidate in _words_starting(text, need.prefix) if need.prefix in text else ():
         shared = _shared_prefix(folded, candidate)
@@ -168,8 +165,13 @@ def _matches(statement: str | None, document: str | None) -> list[tuple[str, str
         return []
     matches = []
     text = _offer_text(document)
-    for word, folded in _statement_words(statement):
-        found = _match_one(_need_word(folded), text, document)
+    for word, need in _statement_words(statement):
+        if need.whole in text:  # a need word is never a stop word
+            found: tuple[str, str] | None = (need.folded, EXACT)
+        elif len(need.folded) >= _MIN_FUZZY_LENGTH:
+            found = _match_fuzzy(need, text, document)
+        else:
+            continue
         if found is not None:
             matches.append((word, *found))
             if len(matches) == _MAX_WORDS:
