@@ -1,6 +1,7 @@
 """`matched_words.word_matches` gives, on many generated and real-looking statements and offers, exactly what its
 first implementation gave (kept here as the reference): the same words, offer words, kinds, order and cap."""
 
+import functools
 import random
 import re
 from collections import defaultdict
@@ -12,6 +13,7 @@ from matching.matched_words import matched_words, word_matches
 from matching.scoring import FRENCH_STOP_WORDS
 
 
+@functools.cache
 def _reference_trigrams(word):
     padded = f"^{word}$"
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
@@ -193,12 +195,12 @@ def _text(rng, n_words):
     return "".join(_word(rng) + rng.choice(_GLUE) for _ in range(n_words)).strip()
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_generated_statements_and_offers_match_as_the_reference(seed):
     rng = random.Random(seed)
     statements = [_text(rng, rng.randint(0, 25)) for _ in range(150)]
     documents = [_text(rng, rng.randint(0, 80)) for _ in range(150)]
-    for _ in range(3000):
+    for _ in range(1000):
         statement, document = rng.choice(statements), rng.choice(documents)
         expected = _reference(statement, document)
         assert [(m.word, m.offer_word, m.kind) for m in word_matches(statement, document)] == expected
