@@ -45,7 +45,7 @@ def _trigrams(word: str) -> frozenset[str]:
 
 
 # Most pairs are settled by searching the offer's folded text for each need word, without splitting the text into
-# words: only a word that may have an n-gram match needs the offer's word list (`_OfferWords`).
+# words: only a word that may have an n-gram match needs the offer's word list (`_offer_grams`).
 
 
 @functools.lru_cache(maxsize=8192)  # A run explains each offer for many needs: fold its document once.
@@ -80,16 +80,13 @@ def _need_word(folded: str) -> _NeedWord:
     )
 
 
-@dataclass(frozen=True)
-class _OfferWords:
-    words: frozenset[str]
-    fuzzy: tuple[str, ...]  # words long enough for a stem or n-gram match, sorted
-
-
-@functools.lru_cache(maxsize=1024)  # Only for the words an offer's text may match by n-grams.
-def _offer_words(document: str) -> _OfferWords:
+@functools.lru_cache(maxsize=8192)  # Only for the offers whose text may hold an n-gram match.
+def _offer_grams(document: str) -> tuple[tuple[str, frozenset[str], int], ...]:
+    """The offer's words long enough for an n-gram match (stop words left out), sorted, each with its 3-grams and
+    their number."""
     words = frozenset(_offer_text(document).split()) - FRENCH_STOP_WORDS
-    return _OfferWords(words, tuple(sorted(word for word in words if len(word) >= _MIN_FUZZY_LENGTH)))
+    fuzzy = sorted(word for word in words if len(word) >= _MIN_FUZZY_LENGTH)
+    return tuple((word, grams, len(grams)) for word, grams in zip(fuzzy, map(_trigrams, fuzzy), strict=True))
 
 
 @functools.lru_cache(maxsize=65536)  # Each need is explained against several offers.
@@ -146,15 +143,14 @@ def _match_fuzzy(need: _NeedWord, text: str, document: str) -> tuple[str, str] |
             misses_left -= 1
             if misses_left < 0:
                 return None
-    grams = need.grams
+    grams, size = need.grams, len(need.grams)
     best_ngram: tuple[float, str] | None = None
-    for candidate in _offer_words(document).fuzzy:
-        other = _trigrams(candidate)
+    for candidate, other, other_size in _offer_grams(document):
         # Jaccard >= t needs the smaller 3-gram set to hold at least t of the larger: skip other sizes cheaply.
-        if min(len(other), len(grams)) < _NGRAM_JACCARD * max(len(other), len(grams)):
+        if min(other_size, size) < _NGRAM_JACCARD * max(other_size, size):
             continue
         shared = len(grams & other)
-        jaccard = shared / (len(grams) + len(other) - shared)
+        jaccard = shared / (size + other_size - shared)
         if jaccard >= _NGRAM_JACCARD and (best_ngram is None or jaccard > best_ngram[0]):
             best_ngram = (jaccard, candidate)
     return (best_ngram[1], NGRAM) if best_ngram else None
