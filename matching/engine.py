@@ -50,6 +50,9 @@ _COSINE_PAIRS = 8192
 # every offer (1 MB an area at one million offers): a région's run of 1,000 areas did not fit and recomputed them
 # over the whole catalogue at every run.
 INSIDE_CACHE_BYTES = 32 * 2**20
+# Theme texts whose raw counts are kept across chunks (a run's needs share a few hundred; each row ~20 kB, so
+# 10 MB at most in each process).
+THEME_TEXT_COUNTS_CACHED = 512
 
 
 @dataclasses.dataclass(frozen=True)
@@ -684,12 +687,48 @@ def need_text_rows(
         else:
             start[position], extra = n, document
         extra_of[position] = extras.setdefault(extra, len(extras))
-    extra_counts = model.raw_counts(list(extras))
+    extra_counts = _raw_counts_kept(model, list(extras))
     with_empty = sp.vstack([statement_counts, sp.csr_matrix((1, statement_counts.shape[1]))], format="csr")
     document_counts = sp.csr_matrix(with_empty[start] + extra_counts[extra_of])
     document_counts.sort_indices()
     statement_rows = model.weigh(model.counts_from_raw(statement_counts))
     return model.weigh(model.counts_from_raw(document_counts)), statement_rows
+
+
+_raw_counts_lock = threading.Lock()
+_raw_counts_rows: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _raw_counts_kept(model: TextRelevanceModel, texts: list[str]) -> sp.csr_matrix:
+    """`model.raw_counts(texts)`, the rows of texts met before (by any chunk of this process) kept: raw counts
+    depend only on the text and the model's parameters, and every chunk of a run hashes the same theme texts."""
+    key = model.model_key()
+    with _raw_counts_lock:
+        rows = [_raw_counts_rows.get((key, text)) for text in texts]
+        for text, row in zip(texts, rows, strict=True):
+            if row is not None:
+                _raw_counts_rows.move_to_end((key, text))
+    missing = [position for position, row in enumerate(rows) if row is None]
+    if missing:
+        computed = model.raw_counts([texts[position] for position in missing])
+        with _raw_counts_lock:
+            for i, position in enumerate(missing):
+                start, end = computed.indptr[i], computed.indptr[i + 1]
+                rows[position] = (computed.indices[start:end].copy(), computed.data[start:end].copy())
+                _raw_counts_rows[(key, texts[position])] = rows[position]
+            while len(_raw_counts_rows) > THEME_TEXT_COUNTS_CACHED:
+                _raw_counts_rows.popitem(last=False)
+    indptr = np.concatenate([[0], np.cumsum([indices.size for indices, _ in rows])]).astype(np.int32)
+    matrix = sp.csr_matrix(
+        (
+            np.concatenate([data for _, data in rows]) if rows else np.zeros(0),
+            np.concatenate([indices for indices, _ in rows]) if rows else np.zeros(0, np.int32),
+            indptr,
+        ),
+        shape=(len(texts), model.n_features_out),
+    )
+    matrix.has_sorted_indices = True
+    return matrix
 
 
 def needs_with_inferred_themes(

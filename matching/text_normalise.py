@@ -16,6 +16,7 @@ __all__ = ["keep_accents_text"]
 
 # Same ligatures as fold_text, so "cœur" is one word in both branches.
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+_LIGATURE_LETTERS = tuple(map(chr, _LIGATURES))
 # Apostrophes, hyphens and punctuation separate words, as in fold_text ("l'Île-aux-Enfants" -> l île aux enfants).
 _SEPARATORS = re.compile(r"[\W_]+")
 
@@ -30,5 +31,7 @@ def keep_accents_text(text: str | None) -> str:
         return ""
     text = text.lower()
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text.translate(_LIGATURES))
+        if any(letter in text for letter in _LIGATURE_LETTERS):  # `translate` is slow on a long text: when needed.
+            text = text.translate(_LIGATURES)
+        text = unicodedata.normalize("NFC", text)
     return _SEPARATORS.sub(" ", text).strip()

@@ -77,3 +77,15 @@ def test_raw_counts_add_up_over_the_join():
     joined = model.raw_counts([need_document("crèche à Guéret", ["Petite enfance"], ["garde"])])
     parts = model.raw_counts(["crèche à Guéret"]) + model.raw_counts(["Petite enfance . garde"])
     assert np.array_equal(joined.toarray(), parts.toarray())
+
+
+def test_theme_texts_hashed_by_an_earlier_chunk_give_the_same_rows():
+    # The rows of theme texts are kept across calls (chunks), per model parameters: a model with other parameters
+    # hashing the same texts must not get the first one's rows.
+    documents = [need_document(s, ["Petite enfance", "Sport"], ["crèche garde", "piscine"]) for s in STATEMENTS]
+    for char_weight in (0.0, 1.0, 0.5, 0.0):
+        model = offer_index_model().set_params(char_weight=char_weight)
+        model.fit(["crèche et garde d'enfants", "piscine, natation"])
+        for _ in range(2):
+            document_rows, _statement_rows = need_text_rows(model, documents, STATEMENTS)
+            assert _bits(document_rows) == _bits(model.transform(documents))

@@ -53,6 +53,7 @@ REPO = Path(__file__).resolve().parents[2]
         ("L’assistante maternelle d'Aubusson", "l assistante maternelle d aubusson"),
         ("Micro-crèche  —  ÉTÉ 2025 !", "micro creche ete 2025"),
         ("Cœur de bourg, Œuvre", "coeur de bourg oeuvre"),
+        ("Łódź, Øre, Straße et Noël", "lodz ore strasse et noel"),
         ("tiers_lieu\tfibre\nT3", "tiers lieu fibre t3"),
     ],
 )
