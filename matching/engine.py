@@ -150,23 +150,15 @@ class OfferIndex:
         return self.vectors.cosines(query_vector, positions, self.size)
 
     def offer_documents(self, positions: Sequence[int]) -> list[str]:
-        """The indexed document of the offer at each position: held, or rebuilt as `selectors.offer_arrays` builds
-        it from the texts `offer_texts` reads (one query for the distinct offers) and the themes held."""
+        """The indexed document of the offer at each position: held, or rebuilt (`offer_documents_rebuild`) from
+        the texts `offer_texts` reads (one query for the distinct offers) and the themes held."""
         if self.offers.documents is not None:
             return [self.offers.documents[p] for p in positions]
         distinct = sorted(set(positions))
         texts = self.offer_texts(self.offers.ids[distinct].tolist()) if distinct else {}
-        taxonomy, offer_ids = self.taxonomy, self.offers.ids
-        documents = {}
-        for position in distinct:
-            title, description = texts[int(offer_ids[position])]
-            themes = np.flatnonzero(self.offers.themes[position]).tolist()
-            documents[position] = offer_document(
-                title,
-                description,
-                [taxonomy.theme_labels[t] for t in themes],
-                [taxonomy.theme_keywords[t] for t in themes],
-            )
+        documents = dict(
+            zip(distinct, offer_documents_rebuild(self.offers, self.taxonomy, distinct, texts), strict=True)
+        )
         return [documents[p] for p in positions]
 
     def offers_everyone(self) -> np.ndarray:
@@ -247,6 +239,29 @@ class OfferIndex:
                 self._inside_cache.popitem(last=False)
                 kept -= each
         return within, overlap
+
+
+def offer_documents_rebuild(
+    offers: OfferArrays,
+    taxonomy: TaxonomyArrays,
+    positions: Sequence[int],
+    texts: Mapping[int, tuple[str | None, str | None]],
+) -> list[str]:
+    """The indexed document of the offer at each position, as `selectors.offer_arrays` builds it, from its
+    (title, description) in `texts` (by offer id) and the themes `offers` holds."""
+    documents = []
+    for position in positions:
+        title, description = texts[int(offers.ids[position])]
+        themes = np.flatnonzero(offers.themes[position]).tolist()
+        documents.append(
+            offer_document(
+                title,
+                description,
+                [taxonomy.theme_labels[t] for t in themes],
+                [taxonomy.theme_keywords[t] for t in themes],
+            )
+        )
+    return documents
 
 
 def offer_index_model() -> TextRelevanceModel:

@@ -30,12 +30,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from matching import selectors, semantic
-from matching.arrays import TaxonomyArrays
+from matching.arrays import OfferArrays, TaxonomyArrays
 from matching.engine import (
     OfferIndex,
     delta_rows,
     offer_arrays_merge,
     offer_base_model,
+    offer_documents_rebuild,
     offer_index_model,
 )
 from matching.live_matrix import BaseMatrix, LiveMatrix, base_matrix_build, base_matrix_load, positions_merge
@@ -254,9 +255,14 @@ def _prune(model_key: str, *, keep: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _documents(taxonomy: TaxonomyArrays, offer_ids: np.ndarray) -> list[str]:
-    """The documents of these offers (sorted ids, all existing: the changed offers of a snapshot), in their order."""
-    return selectors.offer_arrays(taxonomy=taxonomy, ids=offer_ids.tolist()).documents if offer_ids.size else []
+def _documents(offers: OfferArrays, taxonomy: TaxonomyArrays, offer_ids: np.ndarray) -> list[str]:
+    """The documents of these offers (sorted ids: the changed offers of a snapshot; those no longer in `offers` left
+    out), in their order: their texts read, their themes those just read with `offers`."""
+    offer_ids = offer_ids[np.isin(offer_ids, offers.ids)]
+    if not offer_ids.size:
+        return []
+    positions = np.searchsorted(offers.ids, offer_ids).tolist()
+    return offer_documents_rebuild(offers, taxonomy, positions, selectors.offer_texts(offer_ids.tolist()))
 
 
 def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
@@ -270,7 +276,7 @@ def _from_build(build: OfferIndexBuild) -> OfferIndex | None:
         theme_texts = selectors.theme_texts_fingerprint()
         offers = selectors.offer_arrays(taxonomy=taxonomy, with_documents=False)
         changes = selectors.offer_changes(since=base.state, until=state)
-        changed_documents = _documents(taxonomy, changes.changed)
+        changed_documents = _documents(offers, taxonomy, changes.changed)
         vectors = _vectors_load(_store(build.model_key) / build.label, semantic_model_key())
     # The attributes are read at `state`; the rows of the offers changed since the build are recomputed below.
     merge = positions_merge(base.ids, changes.changed, changes.removed)
@@ -320,7 +326,7 @@ def offer_index_update(index: OfferIndex) -> OfferIndex:
                 changed = np.union1d(changed, np.setdiff1d(offers.ids, merge.ids))
                 removed = np.union1d(removed, np.setdiff1d(merge.ids, offers.ids))
                 merge = positions_merge(index.offers.ids, changed, removed)
-            changed_documents = _documents(taxonomy, changed)
+            changed_documents = _documents(offers, taxonomy, changed)
         else:
             changed_offers = selectors.offer_arrays(taxonomy=taxonomy, ids=changed.tolist())
             changed_documents = changed_offers.documents
