@@ -8,7 +8,10 @@ with `engine.needs_score` in chunks, as the workers do, against both; the table 
 runs of each, alternated, their ratio (issue 11's target: a) <= 1.5 x b)), index sizes, peak RSS and load average.
 `--unpartitioned` adds (c) the national index and (d) the région's index searched whole (the engine before
 partitioning). "searched per need" is the number of offers each need's retrieval scores on average (the work that
-grows with the catalogue; the rest of a run grows with needs and candidates only). "retrieval CPU s" is the CPU
+grows with the catalogue; the rest of a run grows with needs and candidates only); `--reach` adds the offers
+*within reach* per need (geography factor at or above the floor: what an exact selection would search, the least
+any search keeping today's results can score); `--coverage-k K` scores the needs again with K text candidates
+instead of 50 on both indexes and compares their coverage and decisions. "retrieval CPU s" is the CPU
 of each call up to its retrieval checkpoint (the needs' text rows and the top-k search), "ns/searched" that per
 offer searched: their (a)/(b) ratio tells a kernel dearer per offer on the national blocks from more offers searched
 (on a shared machine read the CPU columns, not the seconds). Each index is built as a
@@ -34,6 +37,8 @@ time the runs on an idle machine (the offers are regenerated, 30 to 100 s, and c
 from __future__ import annotations
 
 import argparse
+import collections
+import dataclasses
 import gc
 import hashlib
 import os
@@ -57,7 +62,7 @@ import django  # noqa: E402
 django.setup()
 
 from matching import bench, partitions  # noqa: E402
-from matching.engine import OfferIndex, needs_score, offer_base_model, offer_index_model  # noqa: E402
+from matching.engine import OfferIndex, _geography, needs_score, offer_base_model, offer_index_model  # noqa: E402
 from matching.live_matrix import META, LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
@@ -166,6 +171,25 @@ def _searched_per_need(index, needs, scope, centroids, cutoff: float) -> float:
     return total / max(needs.ids.size, 1)
 
 
+def _reachable_per_need(index, needs, scope, centroids, cutoff: float, params, floor: float) -> float:
+    """Average number of offers whose geography factor for a need's area reaches the floor: the offers an exact
+    retrieval must score (any of them can be a candidate), whatever the blocks. Its (a)/(b) ratio is the least
+    (a)/(b) of offers searched that a search keeping today's results can reach."""
+    blocks = offer_partitions(index)
+    need_areas = np.asarray([area or scope for area in needs.territory_areas], dtype=object)
+    areas, counts = np.unique(need_areas, return_counts=True)
+    total = 0
+    for area, count in zip(areas.tolist(), counts.tolist(), strict=True):
+        selection = blocks.select(area, area_points(centroids, area), cutoff)
+        if selection.everything:
+            cols = np.arange(index.size)
+        else:  # every offer that can reach the floor is in a selected block (tests/matching/test_partitions.py)
+            cols = np.unique(np.concatenate([blocks.blocks[block] for block in selection.blocks]))
+        factor, _distance = _geography(index, [area] * cols.size, cols, centroids, params)
+        total += count * int((factor >= floor).sum())
+    return total / max(needs.ids.size, 1)
+
+
 def _median(times: list[tuple[float, float, float]], which: int) -> float:
     """Median seconds (`which` 0), CPU seconds (1) or retrieval CPU seconds (2) of the runs."""
     return statistics.median(run[which] for run in times)
@@ -200,6 +224,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--floor", type=float, default=GEOGRAPHY_FLOOR, help="Geography floor of the partitioning.")
     parser.add_argument("--unpartitioned", action="store_true", help="Also time the national index searched whole.")
+    parser.add_argument(
+        "--coverage-k",
+        type=int,
+        help="Also score the needs on both indexes with this many text candidates per need (instead of the "
+        "default 50) and compare their coverage and decisions.",
+    )
+    parser.add_argument(
+        "--reach",
+        action="store_true",
+        help="Also count, per need, the offers whose geography factor reaches the floor (an exact selection).",
+    )
     parser.add_argument(
         "--cell-degrees", type=float, default=partitions.CELL_DEGREES, help="Grid cell of the located offers' blocks."
     )
@@ -278,8 +313,9 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
     params = MatchingParameters()
     cutoff = geography_cutoff_km(decay_km=params.decay_km, decay_kind=params.decay_kind, floor=args.floor)
     # Warm-up: both indexes once (partition selections and blocks cached, as in a long-lived worker).
-    cold_national = _score(national, needs, scope, centroids, params, args.chunk_size, args.floor)[0][0]
-    cold_region = _score(region_only, needs, scope, centroids, params, args.chunk_size, args.floor)[0][0]
+    run = {"needs": needs, "scope": scope, "centroids": centroids, "params": params, "chunk_size": args.chunk_size}
+    (cold_national, *_), national_results = _score(national, **run, floor=args.floor)
+    (cold_region, *_), region_results = _score(region_only, **run, floor=args.floor)
     _stage(f"région {region}'s build ({region_seconds:.1f} s) and first runs (national {cold_national:.2f} s, "
            f"région {cold_region:.2f} s)")  # fmt: skip
     # (seconds, CPU seconds, retrieval CPU seconds) per run: on a shared machine CPU seconds are the steadier.
@@ -327,6 +363,13 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
         f"retrieval CPU seconds {_median(national_times, 2) / _median(region_times, 2):.3f}"
     )
     print(f"offers searched per need (a)/(b): {searched_national / searched_region:.3f}")
+    if args.reach:
+        reach_national = _reachable_per_need(national, needs, scope, centroids, cutoff, params, args.floor)
+        reach_region = _reachable_per_need(region_only, needs, scope, centroids, cutoff, params, args.floor)
+        print(
+            f"offers within reach per need (factor >= floor, what an exact selection would search): "
+            f"(a) {reach_national:.0f}, (b) {reach_region:.0f}, (a)/(b) {reach_national / reach_region:.3f}"
+        )
     national_ns = _per_searched_ns(national_times, searched_national, args.needs)
     region_ns = _per_searched_ns(region_times, searched_region, args.needs)
     print(
@@ -337,12 +380,39 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
     if whole_times:
         print(f"ratio (a)/(d): {_median(national_times, 0) / _median(region_whole_times, 0):.3f}")
         print(f"ratio (c)/(d): {_median(whole_times, 0) / _median(region_whole_times, 0):.3f}")
+    if args.coverage_k:
+        wider = {**run, "params": dataclasses.replace(params, k_candidates=args.coverage_k)}
+        _coverage_compare(
+            params.k_candidates,
+            args.coverage_k,
+            {
+                "(a) national": (national_results, _score(national, **wider, floor=args.floor)[1]),
+                "(b) région only": (region_results, _score(region_only, **wider, floor=args.floor)[1]),
+            },
+        )
     blocks = national.live.base.restricted
     print(
         f"région index {_matrix_mb(region_only):.0f} MB; national blocks cached {blocks.nbytes / 1e6:.0f} MB "
         f"({blocks.built} built so far); peak RSS {_peak_rss_mb():.0f} MB; load average {_load()}",
         flush=True,
     )
+
+
+def _coverage_compare(k: int, wider_k: int, runs: dict[str, tuple[list[dict], list[dict]]]) -> None:
+    """Mean coverage and decisions of the same needs with `k` and `wider_k` text candidates per need, per index.
+    The candidates are the k best by text among the offers within reach: where far offers outnumber near ones they
+    take the slots of nearer, better-fitting offers, and coverage drops for needs that the offers do serve."""
+    print(f"{'coverage and decisions':<34}{'mean coverage':>14}{'needs covered more':>20}  decisions")
+    for label, (results, wider_results) in runs.items():
+        base = np.array([result["coverage"] for result in results])
+        for candidates, scored in ((k, results), (wider_k, wider_results)):
+            coverage = np.array([result["coverage"] for result in scored])
+            decisions = collections.Counter(result["decision"]["code"] for result in scored)
+            more = f"{int((coverage > base + 1e-9).sum())} / {base.size}" if candidates != k else "-"
+            print(
+                f"{f'{label}, k {candidates}':<34}{coverage.mean():>14.3f}{more:>20}  "
+                + ", ".join(f"{code} {decisions[code]}" for code in ("create", "adjust", "promote", "maintain"))
+            )
 
 
 if __name__ == "__main__":

