@@ -3,10 +3,10 @@
 `make loadtest` runs it. It prepares the server the way `make run` does (SQLite, migrations, the Creuse demo
 data), but in a file of its own (var/loadtest/) so a developer's `make run` database is left alone, and serves it
 with gunicorn as in production (README, "Production"), DEBUG off: runserver is a single-process development server
-and DEBUG keeps every SQL query in memory, neither says anything about production. The anonymous and search
-throttles are raised for the run by environment variable (DJANGO_THROTTLE_ANON / DJANGO_THROTTLE_SEARCH): a portal
-is anonymous, and the point is to measure the server, not to be told 429. The background worker is not started:
-no portal query uses it (the newcomer search scores in the request).
+and DEBUG keeps every SQL query in memory, neither says anything about production. The anonymous, public-read and
+search throttles are raised for the run by environment variable (DJANGO_THROTTLE_ANON / DJANGO_THROTTLE_PUBLIC /
+DJANGO_THROTTLE_SEARCH): a portal is anonymous, and the point is to measure the server, not to be told 429. The
+background worker is not started: no portal query uses it (the newcomer search scores in the request).
 
 Each scenario is one locust user class of bench/locustfile.py, run headless for a bounded time at a fixed number
 of concurrent users, after an unrecorded warm-up (each gunicorn process fits its matching index on its first
@@ -51,6 +51,7 @@ def server_env(port: int) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # a throwaway key for this run only
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_THROTTLE_ANON": "1000000/minute",
+        "DJANGO_THROTTLE_PUBLIC": "1000000/minute",
         "DJANGO_THROTTLE_SEARCH": "1000000/minute",
         "DJANGO_LOG_LEVEL": "WARNING",
     }
@@ -167,10 +168,11 @@ def render(results: list[tuple[str, dict]], *, args, published: int, load: tuple
         BEGIN,
         "`make loadtest` (`bench/load_portal.py`; locust 2.47.0 from `requirements-bench.txt`, in `.venv-bench`).",
         f"Server: gunicorn, {args.workers} workers, DEBUG off, SQLite with the `make run` demo data ({published} "
-        "published offers) in `var/loadtest/`, on 127.0.0.1; anonymous requests, with the anon and search throttles "
-        "raised for the run by `DJANGO_THROTTLE_ANON` / `DJANGO_THROTTLE_SEARCH` (defaults 120 and 60 per minute "
-        f"would answer 429). **{args.users} concurrent users**, each sending its next request as soon as the "
-        f"previous one is answered, **{args.seconds} s per scenario** after a {args.warmup} s unrecorded warm-up, "
+        "published offers) in `var/loadtest/`, on 127.0.0.1; anonymous requests, with the anon, public-read and "
+        "search throttles raised for the run by `DJANGO_THROTTLE_ANON` / `DJANGO_THROTTLE_PUBLIC` / "
+        "`DJANGO_THROTTLE_SEARCH` (defaults 120, 300 and 60 per minute would answer 429). "
+        f"**{args.users} concurrent users**, each sending its next request as soon as the previous one is answered, "
+        f"**{args.seconds} s per scenario** after a {args.warmup} s unrecorded warm-up, "
         f"next to a baseline of 1 user for {args.baseline_seconds} s (the latency of a request alone); "
         f"a request fails unless it is a 200 with the expected JSON. Measured {today}; locust ran on the same 2 "
         "cores as the server.",
