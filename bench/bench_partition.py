@@ -11,7 +11,8 @@ partitioning). "searched per need" is the number of offers each need's retrieval
 grows with the catalogue; the rest of a run grows with needs and candidates only); `--reach` adds the offers
 *within reach* per need (geography factor at or above the floor: what an exact selection would search, the least
 any search keeping today's results can score); `--coverage-k K` scores the needs again with K text candidates
-instead of 50 on both indexes and compares their coverage and decisions. "retrieval CPU s" is the CPU
+instead of 50 on both indexes and compares their coverage and decisions, and the newcomer search's pages (the
+needs' statements and territories as requests). "retrieval CPU s" is the CPU
 of each call up to its retrieval checkpoint (the needs' text rows and the top-k search), "ns/searched" that per
 offer searched: their (a)/(b) ratio tells a kernel dearer per offer on the national blocks from more offers searched
 (on a shared machine read the CPU columns, not the seconds). Each index is built as a
@@ -62,7 +63,14 @@ import django  # noqa: E402
 django.setup()
 
 from matching import bench, partitions  # noqa: E402
-from matching.engine import OfferIndex, _geography, needs_score, offer_base_model, offer_index_model  # noqa: E402
+from matching.engine import (  # noqa: E402
+    OfferIndex,
+    _geography,
+    needs_score,
+    offer_base_model,
+    offer_index_model,
+    offers_search,
+)
 from matching.live_matrix import META, LiveMatrix, base_matrix_build, base_matrix_load  # noqa: E402
 from matching.partitions import GEOGRAPHY_FLOOR, area_points, geography_cutoff_km, offer_partitions  # noqa: E402
 from matching.scoring import MatchingParameters  # noqa: E402
@@ -390,6 +398,8 @@ def _compare(args, geography, offers, national, region: str, store: Path) -> Non
                 "(b) région only": (region_results, _score(region_only, **wider, floor=args.floor)[1]),
             },
         )
+        for label, index in (("(a) national", national), ("(b) région only", region_only)):
+            _search_compare(label, index, needs, centroids, params, args.coverage_k)
     blocks = national.live.base.restricted
     print(
         f"région index {_matrix_mb(region_only):.0f} MB; national blocks cached {blocks.nbytes / 1e6:.0f} MB "
@@ -413,6 +423,40 @@ def _coverage_compare(k: int, wider_k: int, runs: dict[str, tuple[list[dict], li
                 f"{f'{label}, k {candidates}':<34}{coverage.mean():>14.3f}{more:>20}  "
                 + ", ".join(f"{code} {decisions[code]}" for code in ("create", "adjust", "promote", "maintain"))
             )
+
+
+def _search_compare(label: str, index, needs, centroids, params, wider_k: int, searches: int = 300) -> None:
+    """The newcomer search has the same rule (the `max(k, 5 x limit)` best offers by text in the whole catalogue,
+    then ranked by fit): with the first needs' statements and territories as requests (page of 10), how many pages
+    hold none of the territory's offers where `wider_k` candidates put one there, and how many get a better first
+    hit."""
+    wider = dataclasses.replace(params, k_candidates=wider_k)
+    missed = better = done = 0
+    for need in range(needs.ids.size):
+        area = needs.territory_areas[need]
+        if not area or done == searches:
+            continue
+        request = {
+            "index": index,
+            "text": needs.statements[need],
+            "today": date(2026, 6, 1),
+            "domain_position": None,
+            "audience_position": None,
+            "territory_area": area,
+            "centroids": centroids,
+            "near": None,
+            "radius_km": None,
+            "limit": 10,
+        }
+        hits, wider_hits = offers_search(params=params, **request), offers_search(params=wider, **request)
+        inside = max((hit["geography"] for hit in hits), default=0.0) >= 1.0
+        missed += not inside and max((hit["geography"] for hit in wider_hits), default=0.0) >= 1.0
+        better += bool(wider_hits) and (not hits or wider_hits[0]["score"] > hits[0]["score"] + 1e-9)
+        done += 1
+    print(
+        f"search, {label}: {done} requests with a territory; none of its offers on the page but one with "
+        f"{wider_k} candidates: {missed}; a better first hit with {wider_k}: {better}"
+    )
 
 
 if __name__ == "__main__":
