@@ -426,10 +426,10 @@ def _coverage_compare(k: int, wider_k: int, runs: dict[str, tuple[list[dict], li
 
 
 def _search_compare(label: str, index, needs, centroids, params, wider_k: int, searches: int = 300) -> None:
-    """The newcomer search has the same rule (the `max(k, 5 x limit)` best offers by text in the whole catalogue,
-    then ranked by fit): with the first needs' statements and territories as requests (page of 10), how many pages
-    hold none of the territory's offers where `wider_k` candidates put one there, and how many get a better first
-    hit."""
+    """The newcomer search's candidates (the `max(k, 5 x limit)` best offers by text in the whole catalogue, and as
+    many of the request's territory), then ranked by fit: with the first needs' statements and territories as
+    requests (page of 10), how many pages hold none of the territory's offers where `wider_k` candidates put one
+    there, and how many get a better first hit."""
     wider = dataclasses.replace(params, k_candidates=wider_k)
     missed = better = done = 0
     for need in range(needs.ids.size):

@@ -53,6 +53,11 @@ INSIDE_CACHE_BYTES = 32 * 2**20
 # Theme texts whose raw counts are kept across chunks (a run's needs share a few hundred; each row ~20 kB, so
 # 10 MB at most in each process).
 THEME_TEXT_COUNTS_CACHED = 512
+# A search's local offers (its territory's, or within its radius) up to this many have their cosines computed
+# directly (about 2 ms at 100,000 offers); more are read from a longer list of the search's one pass over the
+# matrix, of at most SEARCH_LOCAL_LIST offers (a pass restricted to them when it holds too few).
+SEARCH_LOCAL_EXACT_ROWS = 256
+SEARCH_LOCAL_LIST = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -846,7 +851,11 @@ def offers_search(
     run in another thread meanwhile), with an index carrying offer vectors and `params.semantic_weight` > 0: the
     `k` offers of highest dense cosine join the lexical candidates, and the text term of an offer with a vector is
     `semantic.text_mix` of its lexical cosine and its rescaled dense cosine
-    (breakdown "semantic"; null for an offer without a vector, or when the search is lexical)."""
+    (breakdown "semantic"; null for an offer without a vector, or when the search is lexical).
+
+    With a place (`territory_area`, or `near` and `radius_km`), the `k` best by text and the `k` nearest by meaning
+    among the place's own offers (`_search_local_offers`) join the candidates too: the catalogue's best `k` can all
+    lie elsewhere, and the place's offers, whose geography factor is 1, would never be scored."""
     n_published = int(np.count_nonzero(index.offers.published))
     if n_published == 0:
         return []
@@ -854,12 +863,20 @@ def offers_search(
     grading = _search_theme_grades(index.taxonomy, themes, related_themes, domain_position) if graded_themes else None
     query = index.model.transform([_search_retrieval_text(index.taxonomy, text, search_themes)])
     k = min(max(params.k_candidates, limit * 5), n_published)
+    local = territory_area is not None or near is not None
+    local_mask = _search_local_offers(index, territory_area, near, radius_km) if local else None
+    # With a place, one list long enough to hold the place's k best too (twice over at its share of the catalogue)
+    # spares most searches a second pass over the matrix; small places have their cosines computed directly.
+    n_local = 0 if local_mask is None else int(np.count_nonzero(local_mask))
+    listed_k = k
+    if n_local > SEARCH_LOCAL_EXACT_ROWS:
+        listed_k = min(n_published, max(k, min(SEARCH_LOCAL_LIST, math.ceil(2 * (k + 1) * n_published / n_local))))
     indices, cosines = index.live.top_k(
-        query, k=k, threshold=params.candidate_threshold, eligible=index.offers.published
+        query, k=listed_k, threshold=params.candidate_threshold, eligible=index.offers.published
     )
-    keep = indices[0] >= 0
-    cols = indices[0][keep].astype(np.int64)
-    text_similarity = np.clip(cosines[0][keep].astype(np.float64), 0.0, 1.0)
+    listed = indices[0][indices[0] >= 0].astype(np.int64)
+    cols = listed[:k]
+    text_similarity = np.clip(cosines[0][: cols.size].astype(np.float64), 0.0, 1.0)
     offers = index.offers
     dense = (
         (query_vector is not None or dense_cosines is not None)
@@ -870,10 +887,23 @@ def offers_search(
         cosines_dense = index.dense_cosines(query_vector) if dense_cosines is None else dense_cosines()
         has_vector = ~np.isnan(cosines_dense)
         cols = np.union1d(cols, dense_top_k(cosines_dense, offers.published, k))
+    if n_local:
+        # The k best by text (and by meaning) in the whole catalogue can all lie outside the request's territory
+        # or radius on a dense catalogue; the k best of the local offers are candidates too.
+        listed_local = listed[local_mask[listed]][:k]
+        complete = listed_local.size == k or listed.size < listed_k  # the list holds every local offer above it
+        local_cols = (
+            listed_local
+            if n_local > SEARCH_LOCAL_EXACT_ROWS and complete
+            else _search_local_top_k(index, query, local_mask, k, params.candidate_threshold)
+        )
+        if dense:
+            local_cols = np.union1d(local_cols, dense_top_k(cosines_dense, local_mask, k))
+        cols = np.union1d(cols, local_cols)
     theme = _search_theme_factor(index, cols, search_themes, domain_position, params, grading)
-    if search_themes.size or dense:
-        # Retrieval used the themes' text (or the dense candidates have no lexical cosine yet); the text term is
-        # the bare request's cosine, as for a need's statement.
+    if search_themes.size or dense or local:
+        # Retrieval used the themes' text (or the dense and local candidates have no lexical cosine yet); the text
+        # term is the bare request's cosine, as for a need's statement.
         text_similarity = np.clip(row_cosines(index.model.transform([text]), index.row_matrix(cols)), 0.0, 1.0)
     semantic = None
     if dense:
@@ -924,6 +954,38 @@ def offers_search(
             breakdown["theme"] = None
         breakdown["semantic"] = float(semantic[pair]) if semantic is not None and has_vector[cols[pair]] else None
     return results
+
+
+def _search_local_offers(
+    index: OfferIndex, territory_area: str | None, near: tuple[float, float] | None, radius_km: float | None
+) -> np.ndarray:
+    """Mask of the published offers a search's place asks for: within `radius_km` of `near`, else inside
+    `territory_area` (located in it or serving it), those whose geography factor is 1."""
+    offers = index.offers
+    published = np.flatnonzero(offers.published)
+    mask = np.zeros(index.size, dtype=bool)
+    if near is not None:
+        distance = haversine_km(near[0], near[1], offers.latitude[published], offers.longitude[published])
+        mask[published[distance <= (radius_km or 0.0)]] = True  # NaN (no place) is never within
+    elif territory_area:
+        mask[published[index.inside(territory_area, published)]] = True
+    return mask
+
+
+def _search_local_top_k(
+    index: OfferIndex, query: sp.csr_matrix, local_mask: np.ndarray, k: int, threshold: float
+) -> np.ndarray:
+    """The `k` offers of `local_mask` of highest cosine with the retrieval `query`, strictly above `threshold`,
+    ties to the lower position (as `LiveMatrix.top_k`)."""
+    local = np.flatnonzero(local_mask)
+    if local.size > SEARCH_LOCAL_EXACT_ROWS:
+        top, _cosines = index.live.top_k(query, k=k, threshold=threshold, eligible=local_mask)
+        return top[0][top[0] >= 0].astype(np.int64)
+    # Few offers: their cosines directly, in O(their non-zeros), not a pass over the whole matrix.
+    cosines = row_cosines(query, index.row_matrix(local))
+    above = cosines > threshold
+    local, cosines = local[above], cosines[above]
+    return local[np.lexsort((local, -cosines))[:k]]
 
 
 def row_cosines(query: sp.csr_matrix, rows: sp.csr_matrix) -> np.ndarray:

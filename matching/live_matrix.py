@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -584,7 +585,12 @@ class LiveMatrix:
         live_base = int(np.count_nonzero(base_position >= 0))
         if live_base:
             excluded = self.base.size - live_base
-            top_n = min(k + min(excluded, max(_DEAD_SLACK, k)) + 1, self.base.size)
+            top_n = k + min(excluded, max(_DEAD_SLACK, k)) + 1
+            if eligible is not None:
+                # A few eligible rows (a search's place): a list long enough to hold k of them at their share of
+                # the rows, twice over, so that the exact fallback below (a product over every row) stays rare.
+                top_n = max(top_n, math.ceil(2 * (k + 1) * self.base.size / live_base))
+            top_n = min(top_n, self.base.size)
             product = _matmul_topn(query, self.base.columns, top_n, threshold, n_threads)
             counts = np.diff(product.indptr)
             query_rows = np.repeat(np.arange(n_queries), counts)

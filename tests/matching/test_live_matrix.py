@@ -49,6 +49,7 @@ def test_updates_rank_exactly_as_a_matrix_built_from_scratch(tmp_path):
         assert held_ids.tolist() == sorted(truth)
         full = sp.vstack([truth[i] for i in sorted(truth)], format="csr")
         eligible = rng.random(full.shape[0]) < 0.7
+        few_eligible = rng.random(full.shape[0]) < 0.05  # a search's place: a longer list, rarely the fallback
         subset = np.sort(rng.choice(full.shape[0], size=full.shape[0] // 3, replace=False))
         for k in (1, 4, 30):
             for threshold in (0.0, 0.5):
@@ -59,7 +60,11 @@ def test_updates_rank_exactly_as_a_matrix_built_from_scratch(tmp_path):
                 threaded = live.top_k(queries, k=k, threshold=threshold, n_threads=2)
                 np.testing.assert_array_equal(threaded[0], indices)
                 np.testing.assert_array_equal(threaded[1], scores)
-                for mask, kwargs in ((subset, {"rows": subset}), (np.flatnonzero(eligible), {"eligible": eligible})):
+                for mask, kwargs in (
+                    (subset, {"rows": subset}),
+                    (np.flatnonzero(eligible), {"eligible": eligible}),
+                    (np.flatnonzero(few_eligible), {"eligible": few_eligible}),
+                ):
                     indices, _ = live.top_k(queries, k=k, threshold=threshold, **kwargs)
                     sub, _ = top_k_similarity_reference(queries, full[mask], k=k, threshold=threshold)
                     np.testing.assert_array_equal(indices, np.where(sub >= 0, mask[np.maximum(sub, 0)], -1))

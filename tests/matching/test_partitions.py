@@ -9,8 +9,9 @@ from datetime import date
 import numpy as np
 import pytest
 
+from matching import engine
 from matching.arrays import NeedArrays, OfferArrays, TaxonomyArrays
-from matching.engine import _geography, candidate_pairs, needs_score, offer_index_fit
+from matching.engine import _geography, candidate_pairs, needs_score, offer_index_fit, offers_search
 from matching.partitions import (
     GEOGRAPHY_FLOOR,
     area_points,
@@ -76,8 +77,9 @@ def _taxonomy():
     )
 
 
-def _index(offers):
-    """`offers`: (commune position or -1, topic, service area territory positions, (lat, lon) or None)."""
+def _index(offers, documents=None):
+    """`offers`: (commune position or -1, topic, service area territory positions, (lat, lon) or None);
+    `documents` replaces the texts made from the topics."""
     taxonomy = _taxonomy()
     n = len(offers)
     rng = np.random.default_rng(7)
@@ -92,7 +94,8 @@ def _index(offers):
     arrays = OfferArrays(
         ids=np.arange(1, n + 1, dtype=np.int64),
         titles=[f"Offre {position}" for position in range(n)],
-        documents=[f"{TOPICS[topic]} offre numéro {position}" for position, (_c, topic, _a, _p) in enumerate(offers)],
+        documents=documents
+        or [f"{TOPICS[topic]} offre numéro {position}" for position, (_c, topic, _a, _p) in enumerate(offers)],
         published=np.ones(n, bool),
         available_from=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
         available_until=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
@@ -472,3 +475,63 @@ def test_distances_to_many_centroids_are_those_of_every_pair():
     every = haversine_km(lat[:, None], lon[:, None], points_lat, points_lon).min(axis=1)
     assert np.array_equal(np.isnan(fast), np.isnan(every))
     assert np.allclose(fast[~np.isnan(fast)], every[~np.isnan(every)], rtol=1e-12, atol=1e-9)
+
+
+# A town's crèche, and thirty crèches of a city 50 km away whose texts match the request better.
+CRECHE_REQUEST = "crèche garde d'enfants multi-accueil petite enfance"
+CITY_CRECHES = [(LILLE, 0, [], None)] * 30
+CITY_CRECHE_TEXT = "crèche garde d'enfants multi-accueil petite enfance, accueil régulier et occasionnel"
+
+
+def _local_search(index, *, territory=None, near=None, radius_km=None, limit=3):
+    area = TERRITORIES[territory][0] if territory is not None else None
+    return offers_search(
+        index=index,
+        text=CRECHE_REQUEST,
+        params=MatchingParameters(k_candidates=5),
+        today=date(2026, 1, 1),
+        domain_position=None,
+        audience_position=None,
+        territory_area=area,
+        centroids=_centroids([area]) if area else {},
+        near=near,
+        radius_km=radius_km,
+        limit=limit,
+    )
+
+
+@pytest.mark.parametrize("place", ["territory", "near"])
+@pytest.mark.parametrize(
+    "exact_rows, list_size",
+    [(256, 4096), (0, 4096), (0, 20)],
+    ids=["cosines of the place's offers", "from the longer list", "a pass restricted to the place"],
+)
+def test_a_search_finds_the_offers_of_its_place_when_better_matches_elsewhere_fill_the_candidates(
+    place, exact_rows, list_size, monkeypatch
+):
+    monkeypatch.setattr(engine, "SEARCH_LOCAL_EXACT_ROWS", exact_rows)
+    monkeypatch.setattr(engine, "SEARCH_LOCAL_LIST", list_size)
+    # The k best by text (5 here, the request's page of 3 asks for 15) are all in Lille: the Arras crèche, whose
+    # text matches less, is a candidate as one of the place's best, and ranks first once its geography counts.
+    offers = [*CITY_CRECHES] * 3 + [(ARRAS, 0, [], None)]
+    documents = [CITY_CRECHE_TEXT] * 90 + ["Crèche multi-accueil petite enfance à Arras"]
+    index = _index(offers, documents)
+    arras = (TERRITORIES[ARRAS][2], TERRITORIES[ARRAS][3])
+    hits = (
+        _local_search(index, territory=ARRAS)
+        if place == "territory"
+        else _local_search(index, near=arras, radius_km=5.0)
+    )
+    assert hits[0]["offer_position"] == 90
+    assert hits[0]["geography"] == 1.0
+    assert all(hit["geography"] < 0.1 for hit in hits[1:])  # Lille, 50 km away
+
+
+def test_a_search_without_a_place_or_with_nothing_matching_there_is_unchanged():
+    # The place's offers join the candidates only by their text (or meaning): an unrelated offer in Arras does not.
+    offers = [*CITY_CRECHES, (ARRAS, 1, [], None)]
+    index = _index(offers, [CITY_CRECHE_TEXT] * 30 + ["Médecin généraliste, maison de santé"])
+    anywhere = [hit["offer_position"] for hit in _local_search(index)]
+    in_arras = [hit["offer_position"] for hit in _local_search(index, territory=ARRAS)]
+    assert 30 not in anywhere and 30 not in in_arras
+    assert len(in_arras) == 3
