@@ -863,8 +863,11 @@ def offers_search(
     grading = _search_theme_grades(index.taxonomy, themes, related_themes, domain_position) if graded_themes else None
     query = index.model.transform([_search_retrieval_text(index.taxonomy, text, search_themes)])
     k = min(max(params.k_candidates, limit * 5), n_published)
-    local = territory_area is not None or near is not None
-    local_mask = _search_local_offers(index, territory_area, near, radius_km) if local else None
+    local_mask = (
+        _search_local_offers(index, territory_area, near, radius_km)
+        if territory_area is not None or near is not None
+        else None
+    )
     # With a place, one list long enough to hold the place's k best too (twice over at its share of the catalogue)
     # spares most searches a second pass over the matrix; small places have their cosines computed directly.
     n_local = 0 if local_mask is None else int(np.count_nonzero(local_mask))
@@ -891,17 +894,16 @@ def offers_search(
         # The k best by text (and by meaning) in the whole catalogue can all lie outside the request's territory
         # or radius on a dense catalogue; the k best of the local offers are candidates too.
         listed_local = listed[local_mask[listed]][:k]
-        complete = listed_local.size == k or listed.size < listed_k  # the list holds every local offer above it
-        local_cols = (
-            listed_local
-            if n_local > SEARCH_LOCAL_EXACT_ROWS and complete
-            else _search_local_top_k(index, query, local_mask, k, params.candidate_threshold)
-        )
+        # The list holds the place's k best when it has k of them, or when it holds every offer above the threshold.
+        if n_local > SEARCH_LOCAL_EXACT_ROWS and (listed_local.size == k or listed.size < listed_k):
+            local_cols = listed_local
+        else:
+            local_cols = _search_local_top_k(index, query, local_mask, k, params.candidate_threshold)
         if dense:
             local_cols = np.union1d(local_cols, dense_top_k(cosines_dense, local_mask, k))
         cols = np.union1d(cols, local_cols)
     theme = _search_theme_factor(index, cols, search_themes, domain_position, params, grading)
-    if search_themes.size or dense or local:
+    if search_themes.size or dense or n_local:
         # Retrieval used the themes' text (or the dense and local candidates have no lexical cosine yet); the text
         # term is the bare request's cosine, as for a need's statement.
         text_similarity = np.clip(row_cosines(index.model.transform([text]), index.row_matrix(cols)), 0.0, 1.0)
